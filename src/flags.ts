@@ -1,0 +1,119 @@
+import {Flags} from '@oclif/core'
+
+import {type ClusterIdentity, parseClusterArn} from './lib/cluster.js'
+import {InvalidInputError} from './lib/errors.js'
+import {AGGREGATIONS, type Aggregation} from './lib/kubecost/requests.js'
+import {normalizePrefix} from './lib/layout.js'
+import {LOG_FORMATS, type LogFormat} from './lib/log.js'
+import {
+  type InputName,
+  parseBucketName,
+  parseChoice,
+  parseHttpUrl,
+  parseKeyList,
+  parsePositiveInteger,
+  parseSeconds,
+} from './lib/validate.js'
+
+/**
+ * Flag definitions shared by the commands. Each declares the old exporter's environment variable as
+ * its fallback (so the CronJob is configured by env vars alone) and validates once, naming the flag,
+ * the variable and the bad value.
+ */
+function input<T>(name: InputName, parse: (input: string, name: InputName) => T) {
+  return {env: name.env, parse: async (value: string) => parse(value, name)}
+}
+
+const seconds = (flag: string, env: string, defaultSeconds: number, description: string) =>
+  Flags.custom<number>({
+    ...input({flag, env}, parseSeconds),
+    description: `${description}, in seconds`,
+    default: defaultSeconds * 1000,
+    defaultHelp: async () => String(defaultSeconds),
+  })()
+
+/** Validated, normalised comma-separated keys; `splitKeys` turns the value into the list. */
+const keyList = (flag: string, env: string, description: string) =>
+  Flags.string({
+    ...input({flag, env}, (value, name) => parseKeyList(value, name).join(',')),
+    description,
+    default: '',
+  })
+
+export function splitKeys(value: string): string[] {
+  return value === '' ? [] : value.split(',')
+}
+
+export const sourceFlags = {
+  'cluster-arn': Flags.custom<ClusterIdentity>({
+    ...input({flag: 'cluster-arn', env: 'CLUSTER_ID'}, (value, n) => parseClusterArn(value, n.flag, n.env)),
+    description: 'EKS cluster ARN (any partition and region); gives the cluster name, account and region',
+  })(),
+  'kubecost-url': Flags.string({
+    ...input({flag: 'kubecost-url', env: 'KUBECOST_API_ENDPOINT'}, parseHttpUrl),
+    description: 'Kubecost cost-analyzer API base URL (http or https)',
+    default: 'http://kubecost-cost-analyzer.kubecost:9090',
+  }),
+  'backfill-days': Flags.custom<number>({
+    ...input({flag: 'backfill-days', env: 'BACKFILL_PERIOD_DAYS'}, parsePositiveInteger),
+    description: 'number of candidate days, ending at today-3 (UTC)',
+    default: 15,
+  })(),
+  aggregation: Flags.custom<Aggregation>({
+    ...input({flag: 'aggregation', env: 'AGGREGATION'}, (value, n) => parseChoice(value, AGGREGATIONS, n)),
+    description: `aggregation level of the rows: ${AGGREGATIONS.join(', ')}`,
+    default: 'container',
+  })(),
+  'connect-timeout': seconds('connect-timeout', 'CONNECTION_TIMEOUT', 10, 'timeout for establishing the connection to Kubecost'),
+  'allocation-read-timeout': seconds(
+    'allocation-read-timeout',
+    'KUBECOST_ALLOCATION_API_READ_TIMEOUT',
+    60,
+    'timeout waiting for (and between parts of) the Allocation API response',
+  ),
+  'assets-read-timeout': seconds(
+    'assets-read-timeout',
+    'KUBECOST_ASSETS_API_READ_TIMEOUT',
+    30,
+    'timeout waiting for (and between parts of) the Assets API response',
+  ),
+  labels: keyList('labels', 'LABELS', 'comma-separated Kubernetes label keys to export as columns, e.g. "app, app.kubernetes.io/name"'),
+  annotations: keyList('annotations', 'ANNOTATIONS', 'comma-separated Kubernetes annotation keys to export as columns'),
+  // Lets tests and operators fix "today"; all windows are computed from it.
+  now: Flags.custom<Date>({
+    hidden: true,
+    parse: async (value) => {
+      const date = new Date(value)
+      if (Number.isNaN(date.getTime())) throw new InvalidInputError('now', undefined, value, 'not an ISO 8601 date-time')
+      return date
+    },
+  })(),
+}
+
+export const destinationFlags = {
+  bucket: Flags.string({
+    ...input({flag: 'bucket', env: 'S3_BUCKET_NAME'}, parseBucketName),
+    description: 'S3 bucket to upload to (required unless --output-dir is given)',
+  }),
+  prefix: Flags.string({
+    ...input({flag: 'prefix', env: 'S3_PREFIX'}, (value, n) => normalizePrefix(value, n.flag, n.env)),
+    description: 'key prefix in front of the account_id=/region=/... layout',
+    default: '',
+  }),
+  'output-dir': Flags.string({
+    env: 'OUTPUT_DIR',
+    description: 'write to this local directory (same layout) instead of S3',
+  }),
+  's3-endpoint': Flags.string({
+    ...input({flag: 's3-endpoint', env: 'S3_ENDPOINT_URL'}, parseHttpUrl),
+    description: 'S3-compatible endpoint (MinIO, Ceph): path-style addressing, checksums only when required',
+  }),
+}
+
+export const logFlags = {
+  'log-format': Flags.custom<LogFormat>({
+    ...input({flag: 'log-format', env: 'LOG_FORMAT'}, (value, n) => parseChoice(value, LOG_FORMATS, n)),
+    description: 'log line format on stderr: text or json (one object per line)',
+    default: 'text',
+  })(),
+}

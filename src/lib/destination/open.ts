@@ -1,0 +1,27 @@
+import {type S3ClientOptions, createS3Client} from '../aws/clients.js'
+import {ConfigError} from '../errors.js'
+import type {Destination} from './destination.js'
+import {LocalDestination} from './local.js'
+import {S3Destination} from './s3.js'
+
+export interface DestinationOptions {
+  bucket?: string
+  outputDir?: string
+  s3?: S3ClientOptions
+}
+
+/** Exactly one of a bucket or a local directory. */
+export function openDestination(options: DestinationOptions): Destination {
+  if (options.bucket && options.outputDir) {
+    throw new ConfigError(
+      `Both --bucket (S3_BUCKET_NAME) "${options.bucket}" and --output-dir (OUTPUT_DIR) "${options.outputDir}" are set; choose one destination`,
+      {suggestions: ['Unset S3_BUCKET_NAME or OUTPUT_DIR in the environment if one of them came from there.']},
+    )
+  }
+
+  if (options.outputDir) return new LocalDestination(options.outputDir)
+  if (options.bucket) return new S3Destination(createS3Client(options.s3), options.bucket)
+  throw new ConfigError('No destination: set --bucket (S3_BUCKET_NAME) or --output-dir (OUTPUT_DIR)', {
+    suggestions: ['In the cluster, set S3_BUCKET_NAME; to try the tool locally, pass --output-dir ./out.'],
+  })
+}

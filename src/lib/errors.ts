@@ -1,0 +1,115 @@
+/**
+ * The one error hierarchy. Every failure the tool reports is a CidError with a stable code, the exit
+ * code it maps to, and suggestions for what to do next. Commands catch CidError and render it;
+ * anything else is a bug and surfaces as-is.
+ */
+
+export const EXIT_OK = 0
+export const EXIT_FAILURE = 1
+export const EXIT_USAGE = 2
+
+export interface CidErrorOptions {
+  cause?: unknown
+  suggestions?: string[]
+}
+
+export abstract class CidError extends Error {
+  abstract readonly code: string
+  abstract readonly exitCode: number
+  readonly suggestions: string[]
+
+  constructor(message: string, options: CidErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.name = new.target.name
+    this.suggestions = options.suggestions ?? []
+  }
+}
+
+/** Bad flags, environment variables or configuration: exit 2. */
+export class ConfigError extends CidError {
+  readonly code: string = 'CONFIG'
+  readonly exitCode = EXIT_USAGE
+}
+
+/** A flag value that fails validation; the message names the flag, its env var and the value. */
+export class InvalidInputError extends ConfigError {
+  override readonly code = 'INVALID_INPUT'
+
+  constructor(
+    readonly flag: string,
+    readonly envVar: string | undefined,
+    readonly value: string,
+    problem: string,
+    options: CidErrorOptions = {},
+  ) {
+    super(`Invalid --${flag}${envVar ? ` (${envVar})` : ''} "${value}": ${problem}`, options)
+  }
+}
+
+/** Something went wrong talking to Kubecost: exit 1. */
+export class KubecostError extends CidError {
+  readonly code: string = 'KUBECOST'
+  readonly exitCode = EXIT_FAILURE
+}
+
+export type ConnectionFailure =
+  | 'refused'
+  | 'dns'
+  | 'connect-timeout'
+  | 'response-timeout'
+  | 'body-stalled'
+  | 'tls'
+  | 'reset'
+
+export class KubecostConnectionError extends KubecostError {
+  override readonly code = 'KUBECOST_CONNECTION'
+  readonly reason: ConnectionFailure
+
+  constructor(message: string, options: CidErrorOptions & {reason: ConnectionFailure}) {
+    super(message, options)
+    this.reason = options.reason
+  }
+}
+
+export class KubecostHttpError extends KubecostError {
+  override readonly code = 'KUBECOST_HTTP_STATUS'
+
+  constructor(
+    message: string,
+    readonly status: number,
+    options: CidErrorOptions = {},
+  ) {
+    super(message, options)
+  }
+}
+
+export class KubecostResponseError extends KubecostError {
+  override readonly code = 'KUBECOST_BAD_RESPONSE'
+}
+
+export class KubecostEmptyDayError extends KubecostError {
+  override readonly code = 'KUBECOST_EMPTY_DAY'
+}
+
+/** A destination (local directory or S3) could not be read or written: exit 1. */
+export class DestinationError extends CidError {
+  readonly code = 'DESTINATION'
+  readonly exitCode = EXIT_FAILURE
+}
+
+/** Writing the Parquet file failed: exit 1. */
+export class ParquetWriteError extends CidError {
+  readonly code = 'PARQUET_WRITE'
+  readonly exitCode = EXIT_FAILURE
+}
+
+/** One or more days of a multi-day run failed; each was already reported. */
+export class PartialFailureError extends CidError {
+  readonly code = 'PARTIAL_FAILURE'
+  readonly exitCode = EXIT_FAILURE
+}
+
+export function describeCause(error: unknown): string {
+  if (error instanceof Error) return error.message
+  return String(error)
+}

@@ -1,0 +1,56 @@
+import type {ClusterIdentity} from './cluster.js'
+import {type Day, isDay} from './dates.js'
+import {InvalidInputError} from './errors.js'
+
+/**
+ * The Hive-style layout shared by S3 and local destinations:
+ * [<prefix>/]account_id=<acct>/region=<region>/year=<YYYY>/month=<MM>/<YYYY-MM-DD>_<cluster>.snappy.parquet
+ */
+export class Layout {
+  readonly prefix: string
+
+  constructor(
+    readonly cluster: ClusterIdentity,
+    prefix = '',
+  ) {
+    this.prefix = normalizePrefix(prefix)
+  }
+
+  /** Everything of this account and region lives under here; what `present` lists. */
+  get listingPrefix(): string {
+    return `${this.prefix ? `${this.prefix}/` : ''}account_id=${this.cluster.accountId}/region=${this.cluster.region}/`
+  }
+
+  fileName(day: Day): string {
+    return `${day}_${this.cluster.name}.snappy.parquet`
+  }
+
+  key(day: Day): string {
+    return `${this.listingPrefix}year=${day.slice(0, 4)}/month=${day.slice(5, 7)}/${this.fileName(day)}`
+  }
+
+  /**
+   * The day a listed key holds for this cluster, or undefined. Only this layout's exact key counts:
+   * `2024-05-01_prod-eu.snappy.parquet` is not a `prod` file, and neither is a copy in the wrong folder.
+   */
+  dayOfKey(key: string): Day | undefined {
+    const base = key.slice(key.lastIndexOf('/') + 1)
+    const m = /^(\d{4}-\d{2}-\d{2})_(.+)\.snappy\.parquet$/.exec(base)
+    if (!m || m[2] !== this.cluster.name) return undefined
+    const day = m[1] as string
+    return isDay(day) && key === this.key(day) ? day : undefined
+  }
+}
+
+export function normalizePrefix(prefix: string, flag = 'prefix', envVar = 'S3_PREFIX'): string {
+  const trimmed = prefix.trim().replace(/^\/+/, '').replace(/\/+$/, '')
+  if (trimmed === '') return ''
+  const segments = trimmed.split('/')
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) {
+    throw new InvalidInputError(flag, envVar, prefix, 'a key prefix cannot contain empty, "." or ".." segments', {
+      suggestions: ['Use a plain path such as "kubecost" or "exports/kubecost".'],
+    })
+  }
+
+  return trimmed
+}

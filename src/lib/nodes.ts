@@ -1,0 +1,83 @@
+/**
+ * Node metadata from the Assets API, indexed for the join with allocations. Kubecost reports asset
+ * labels with a `label_` prefix and keys sanitised the Prometheus way; the index strips the prefix.
+ */
+
+export interface NodeInfo {
+  name: string
+  providerID: string
+  provider: string
+  instanceType: string
+  /** Sanitised label key (no `label_` prefix) → value. */
+  labels: Record<string, string>
+}
+
+type Json = Record<string, unknown>
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : ''
+}
+
+/**
+ * The bare EC2 instance id of a providerID (`i-0abc` or `aws:///us-east-1a/i-0abc`), or the
+ * providerID itself for other providers, so both forms join.
+ */
+export function joinKey(providerID: string): string {
+  const m = /(?:^|\/)(i-[0-9a-f]+)$/.exec(providerID)
+  return m ? (m[1] as string) : providerID
+}
+
+export function isEc2ProviderId(providerID: string): boolean {
+  return /^(?:aws:\/\/\/[a-z0-9-]+\/)?i-[0-9a-f]+$/.test(providerID)
+}
+
+export class NodeIndex {
+  private readonly byProviderId = new Map<string, NodeInfo>()
+  private readonly byName = new Map<string, NodeInfo>()
+
+  get size(): number {
+    return this.byName.size + this.byProviderId.size
+  }
+
+  /** Adds one Assets API entry; anything that is not `type: Node` is ignored, whatever the server's filter did. */
+  add(key: string, asset: unknown): boolean {
+    if (!isObject(asset) || asset.type !== 'Node') return false
+    const properties = isObject(asset.properties) ? asset.properties : {}
+    // Unaggregated asset keys are provider/account/project/category/cluster/type/service/providerID/name,
+    // and an AWS providerID (aws:///az/i-...) itself contains slashes.
+    const segments = key.split('/')
+    const providerID = str(properties.providerID) || (segments.length >= 9 ? segments.slice(7, -1).join('/') : '')
+    const name = str(properties.name) || (segments.length >= 9 ? (segments.at(-1) as string) : '')
+    const labels: Record<string, string> = {}
+    if (isObject(asset.labels)) {
+      for (const [k, v] of Object.entries(asset.labels)) {
+        if (typeof v === 'string') labels[k.startsWith('label_') ? k.slice('label_'.length) : k] = v
+      }
+    }
+
+    const info: NodeInfo = {
+      name,
+      providerID,
+      provider: str(properties.provider),
+      instanceType: str(asset.nodeType),
+      labels,
+    }
+    if (providerID) this.byProviderId.set(joinKey(providerID), info)
+    if (name) this.byName.set(name, info)
+    return true
+  }
+
+  /** Joins by providerID (bare instance id), falling back to the node name when the allocation has no providerID. */
+  lookup(providerID: string, nodeName: string): NodeInfo | undefined {
+    if (providerID) {
+      const hit = this.byProviderId.get(joinKey(providerID))
+      if (hit) return hit
+    }
+
+    return nodeName ? this.byName.get(nodeName) : undefined
+  }
+}

@@ -1,0 +1,141 @@
+import type {ClusterIdentity} from './cluster.js'
+import {type NodeIndex, type NodeInfo, isEc2ProviderId} from './nodes.js'
+import {NUMERIC_FIELDS, type PropertyField} from './schema.js'
+
+/** One contract row: name, window.start/end (epoch ms), 36 numbers, 19 strings, labels, annotations. */
+export type Row = Array<string | number>
+
+type Json = Record<string, unknown>
+
+/** Kubecost reports label and annotation keys sanitised the Prometheus way. */
+export function sanitizeKey(key: string): string {
+  return key.replaceAll(/[^A-Za-z0-9_]/g, '_')
+}
+
+/**
+ * Node fields and the node labels they come from, most specific first. The first label present wins;
+ * two are never concatenated (the old exporter did, producing values like "ON_DEMANDspot").
+ */
+export const NODE_LABEL_SOURCES: ReadonlyArray<readonly [PropertyField, readonly string[]]> = [
+  ['region', ['topology.kubernetes.io/region', 'failure-domain.beta.kubernetes.io/region']],
+  ['node_instance_type', ['node.kubernetes.io/instance-type', 'beta.kubernetes.io/instance-type']],
+  ['node_availability_zone', ['topology.kubernetes.io/zone', 'failure-domain.beta.kubernetes.io/zone']],
+  ['node_capacity_type', ['eks.amazonaws.com/capacityType', 'karpenter.sh/capacity-type']],
+  ['node_architecture', ['kubernetes.io/arch', 'beta.kubernetes.io/arch']],
+  ['node_os', ['kubernetes.io/os', 'beta.kubernetes.io/os']],
+  ['node_nodegroup', ['eks.amazonaws.com/nodegroup', 'karpenter.sh/nodepool', 'karpenter.sh/provisioner-name']],
+  ['node_nodegroup_image', ['eks.amazonaws.com/nodegroup-image', 'karpenter.k8s.aws/instance-ami-id']],
+]
+
+const SANITIZED_NODE_SOURCES = NODE_LABEL_SOURCES.map(
+  ([field, keys]) => [field, keys.map((k) => sanitizeKey(k))] as const,
+)
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function str(value: unknown): string {
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  return ''
+}
+
+function firstLabel(labels: Record<string, unknown>, sanitizedKeys: readonly string[]): string {
+  for (const key of sanitizedKeys) {
+    const value = labels[key]
+    if (typeof value === 'string' && value !== '') return value
+  }
+
+  return ''
+}
+
+export interface RowContext {
+  cluster: ClusterIdentity
+  labelKeys: readonly string[]
+  annotationKeys: readonly string[]
+  nodes: NodeIndex
+  /** The collected day's window, used when an allocation carries none. */
+  windowStartMs: number
+  windowEndMs: number
+}
+
+/** Turns rows out of allocations, one at a time; label keys are sanitised once, not per row. */
+export class RowBuilder {
+  private readonly labelLookups: Array<readonly [string, string]>
+  private readonly annotationLookups: Array<readonly [string, string]>
+
+  constructor(private readonly ctx: RowContext) {
+    this.labelLookups = ctx.labelKeys.map((k) => [k, sanitizeKey(k)] as const)
+    this.annotationLookups = ctx.annotationKeys.map((k) => [k, sanitizeKey(k)] as const)
+  }
+
+  /** The row for one allocation, or undefined for entries that are not allocations (e.g. placeholder `{}`). */
+  build(key: string, allocation: unknown): Row | undefined {
+    if (!isObject(allocation)) return undefined
+    const name = str(allocation.name) || key
+    if (!name || Object.keys(allocation).length === 0) return undefined
+
+    const properties = isObject(allocation.properties) ? allocation.properties : {}
+    const labels = isObject(properties.labels) ? properties.labels : {}
+    const annotations = isObject(properties.annotations) ? properties.annotations : {}
+    const window = isObject(allocation.window) ? allocation.window : {}
+    const providerID = str(properties.providerID)
+    const nodeName = str(properties.node)
+    const node = this.ctx.nodes.lookup(providerID, nodeName)
+
+    const row: Row = [name, timestamp(window.start, this.ctx.windowStartMs), timestamp(window.end, this.ctx.windowEndMs)]
+    for (const field of NUMERIC_FIELDS) {
+      const value = allocation[field]
+      row.push(typeof value === 'number' ? value : 0)
+    }
+
+    const nodeFields = resolveNodeFields(labels, node)
+    const {cluster} = this.ctx
+    row.push(
+      isEc2ProviderId(providerID) ? 'AWS' : (node?.provider ?? ''),
+      nodeFields.region,
+      str(properties.cluster),
+      cluster.arn,
+      cluster.name,
+      str(properties.container),
+      str(properties.namespace),
+      str(properties.pod),
+      nodeName,
+      nodeFields.node_instance_type,
+      nodeFields.node_availability_zone,
+      nodeFields.node_capacity_type,
+      nodeFields.node_architecture,
+      nodeFields.node_os,
+      nodeFields.node_nodegroup,
+      nodeFields.node_nodegroup_image,
+      str(properties.controller),
+      str(properties.controllerKind),
+      providerID,
+    )
+    for (const [original, sanitized] of this.labelLookups) row.push(str(labels[sanitized] ?? labels[original]))
+    for (const [original, sanitized] of this.annotationLookups) row.push(str(annotations[sanitized] ?? annotations[original]))
+    return row
+  }
+}
+
+type NodeFields = Record<(typeof NODE_LABEL_SOURCES)[number][0], string>
+
+/** Node fields from the allocation's labels first, then the Assets API node's labels, then its nodeType. */
+export function resolveNodeFields(allocationLabels: Record<string, unknown>, node: NodeInfo | undefined): NodeFields {
+  const fields = {} as NodeFields
+  for (const [field, keys] of SANITIZED_NODE_SOURCES) {
+    let value = firstLabel(allocationLabels, keys)
+    if (!value && node) value = firstLabel(node.labels, keys)
+    if (!value && node && field === 'node_instance_type') value = node.instanceType
+    fields[field] = value
+  }
+
+  return fields
+}
+
+function timestamp(value: unknown, fallback: number): number {
+  if (typeof value !== 'string') return fallback
+  const ms = Date.parse(value)
+  return Number.isNaN(ms) ? fallback : ms
+}

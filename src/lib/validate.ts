@@ -1,0 +1,115 @@
+import {InvalidInputError} from './errors.js'
+
+/**
+ * Validation of user input, each throwing InvalidInputError naming the flag, its env var and the value.
+ * Shared by the flag definitions and by anything that reads the same values from elsewhere.
+ */
+
+export interface InputName {
+  flag: string
+  env?: string
+}
+
+const LABEL_NAME_RE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/
+const DNS_SUBDOMAIN_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
+
+/** A Kubernetes label or annotation key: `[prefix/]name`, prefix a DNS subdomain, name ≤ 63 chars. */
+export function isKubernetesKey(key: string): boolean {
+  const slash = key.lastIndexOf('/')
+  const prefix = slash === -1 ? undefined : key.slice(0, slash)
+  const name = slash === -1 ? key : key.slice(slash + 1)
+  if (!LABEL_NAME_RE.test(name)) return false
+  return prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN_RE.test(prefix))
+}
+
+/** Comma-separated Kubernetes keys, e.g. `app, app.kubernetes.io/name`. A single key is valid. */
+export function parseKeyList(input: string, name: InputName): string[] {
+  const keys = input
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '')
+  const seen = new Set<string>()
+  for (const key of keys) {
+    if (!isKubernetesKey(key)) {
+      throw new InvalidInputError(name.flag, name.env, input, `"${key}" is not a Kubernetes key`, {
+        suggestions: ['Give comma-separated keys as written on the objects, e.g. "app, app.kubernetes.io/name, team".'],
+      })
+    }
+
+    if (seen.has(key)) throw new InvalidInputError(name.flag, name.env, input, `"${key}" is listed twice`)
+    seen.add(key)
+  }
+
+  return keys
+}
+
+export function parsePositiveInteger(input: string, name: InputName): number {
+  const value = Number(input.trim())
+  if (!/^\s*\d+\s*$/.test(input) || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidInputError(name.flag, name.env, input, 'must be a whole number greater than 0')
+  }
+
+  return value
+}
+
+/** Seconds, possibly fractional (`10`, `2.5`), returned in milliseconds. */
+export function parseSeconds(input: string, name: InputName): number {
+  const trimmed = input.trim().replace(/\s*s$/, '')
+  const value = Number(trimmed)
+  if (trimmed === '' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidInputError(name.flag, name.env, input, 'must be a number of seconds greater than 0', {
+      suggestions: ['For example 10 or 2.5.'],
+    })
+  }
+
+  return Math.round(value * 1000)
+}
+
+export function parseHttpUrl(input: string, name: InputName): string {
+  let url: URL
+  try {
+    url = new URL(input.trim())
+  } catch {
+    throw new InvalidInputError(name.flag, name.env, input, 'not a URL', {
+      suggestions: ['Give a full URL such as http://kubecost-cost-analyzer.kubecost:9090'],
+    })
+  }
+
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidInputError(name.flag, name.env, input, `scheme "${url.protocol.replace(/:$/, '')}" is not supported; use http or https`)
+  }
+
+  return input.trim()
+}
+
+const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
+const BUCKET_RESERVED_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-']
+const BUCKET_RESERVED_SUFFIXES = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3']
+
+/** The S3 general purpose bucket naming rules. */
+export function parseBucketName(input: string, name: InputName): string {
+  const bucket = input.trim()
+  const problem = !BUCKET_RE.test(bucket)
+    ? 'bucket names are 3-63 characters of lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit'
+    : bucket.includes('..')
+      ? 'bucket names cannot contain two adjacent dots'
+      : /^\d+\.\d+\.\d+\.\d+$/.test(bucket)
+        ? 'bucket names cannot be formatted as an IP address'
+        : BUCKET_RESERVED_PREFIXES.some((p) => bucket.startsWith(p)) || BUCKET_RESERVED_SUFFIXES.some((s) => bucket.endsWith(s))
+          ? 'the name uses a prefix or suffix that S3 reserves'
+          : undefined
+  if (problem) {
+    throw new InvalidInputError(name.flag, name.env, input, problem, {
+      suggestions: ['Give the bucket name only (no s3:// and no key), e.g. kubecost-data-111122223333.'],
+    })
+  }
+
+  return bucket
+}
+
+export function parseChoice<T extends string>(input: string, choices: readonly T[], name: InputName): T {
+  const value = input.trim()
+  const match = choices.find((c) => c === value) ?? choices.find((c) => c.toLowerCase() === value.toLowerCase())
+  if (!match) throw new InvalidInputError(name.flag, name.env, input, `must be one of: ${choices.join(', ')}`)
+  return match
+}

@@ -1,0 +1,37 @@
+import type {DayStatus, PlannedDay} from './lib/backfill.js'
+import type {ExportResult} from './lib/export.js'
+
+/** Plain-text rendering of results for people; `--json` gets the result objects instead. */
+
+export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd()
+  return [line(headers), ...rows.map((r) => line(r))].join('\n')
+}
+
+export function planSummary(plan: readonly PlannedDay[], summary: Record<DayStatus, number>): string {
+  const parts = [`${summary.present} present`, `${summary.collect} to collect`]
+  if (summary.recollect > 0) parts.push(`${summary.recollect} to re-collect`)
+  parts.push(`${summary.unavailable} unavailable`)
+  return `${plan.length} candidate day${plan.length === 1 ? '' : 's'}: ${parts.join(', ')}`
+}
+
+export function renderPlan(plan: readonly PlannedDay[], summary: Record<DayStatus, number>): string {
+  return `${table(['DATE', 'STATUS', 'KEY'], plan.map((d) => [d.date, d.status, d.key]))}\n${planSummary(plan, summary)}`
+}
+
+/** The end-of-run summary: one line per attempted day, then the totals. */
+export function renderOutcomes(result: ExportResult): string[] {
+  const lines = result.outcomes.map((o) =>
+    o.status === 'written' ? `${o.date}: written, ${o.rows} rows, ${o.key}` : `${o.date}: failed, ${o.error}`,
+  )
+  const skipped = result.plan.length - result.outcomes.length
+  lines.push(
+    `Summary: ${result.written} written, ${result.failed} failed, ${skipped} skipped (${planSummary(result.plan, result.summary)})${result.dryRun ? ' [dry run]' : ''}`,
+  )
+  return lines
+}
