@@ -18,15 +18,23 @@ export abstract class BaseCommand extends Command {
     if (error instanceof CidError) {
       process.exitCode = error.exitCode
       if (this.jsonEnabled()) {
-        this.logJson({error: {code: error.code, message: error.message, suggestions: error.suggestions}})
-        return undefined
+        this.logJson({error: {code: error.code, message: error.summary, suggestions: error.suggestions}})
+      } else {
+        // Unwrapped, one message per line: these end up in CronJob logs as often as on terminals.
+        process.stderr.write(`Error: ${error.summary}\n${error.suggestions.map((s) => `Try: ${s}\n`).join('')}`)
       }
 
-      this.error(error.message, {exit: error.exitCode, code: error.code, suggestions: error.suggestions})
+      return undefined
     }
 
     // oclif's own parse errors (unknown flag, missing value) are usage errors too.
-    if (error instanceof Errors.CLIError && error.oclif.exit === undefined) error.oclif.exit = EXIT_USAGE
+    if (error instanceof Errors.CLIError && !(error instanceof Errors.ExitError)) {
+      process.exitCode = EXIT_USAGE
+      if (this.jsonEnabled()) this.logJson({error: {code: 'USAGE', message: error.message, suggestions: []}})
+      else process.stderr.write(`Error: ${error.message}\n`)
+      return undefined
+    }
+
     return super.catch(error)
   }
 }

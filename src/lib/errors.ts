@@ -17,10 +17,13 @@ export abstract class CidError extends Error {
   abstract readonly code: string
   abstract readonly exitCode: number
   readonly suggestions: string[]
+  /** The message as constructed; `message` may be decorated by the CLI framework on the way out. */
+  readonly summary: string
 
   constructor(message: string, options: CidErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : {cause: options.cause})
     this.name = new.target.name
+    this.summary = message
     this.suggestions = options.suggestions ?? []
   }
 }

@@ -1,4 +1,4 @@
-import {ConfigError, DestinationError, type CidError, describeCause} from '../errors.js'
+import {type CidError, DestinationError, describeCause} from '../errors.js'
 
 export interface AwsCallContext {
   /** e.g. `s3:ListBucket` */
@@ -27,7 +27,7 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
   const detail = describeCause(error)
 
   if (name === 'NoSuchBucket') {
-    return new ConfigError(`Bucket not found: ${where} failed (${detail})`, {
+    return new DestinationError(`Bucket not found: ${where} failed (${detail})`, {
       cause: error,
       suggestions: ['Check --bucket (S3_BUCKET_NAME) and that the bucket exists.'],
     })
