@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {type ClusterIdentity, parseClusterArn} from './lib/cluster.js'
-import {InvalidInputError} from './lib/errors.js'
+import {type Day, isDay} from './lib/dates.js'
+import {ConfigError, InvalidInputError} from './lib/errors.js'
 import {AGGREGATIONS, type Aggregation} from './lib/kubecost/requests.js'
 import {normalizePrefix} from './lib/layout.js'
 import {LOG_FORMATS, type LogFormat} from './lib/log.js'
@@ -116,4 +117,32 @@ export const logFlags = {
     description: 'log line format on stderr: text or json (one object per line)',
     default: 'text',
   })(),
+}
+
+const day = (flag: string, description: string) =>
+  Flags.custom<Day>({
+    ...input({flag}, (value, n) => {
+      const trimmed = value.trim()
+      if (!isDay(trimmed)) throw new InvalidInputError(n.flag, n.env, value, 'not a date; use YYYY-MM-DD (UTC)')
+      return trimmed
+    }),
+    description,
+  })()
+
+export const rangeFlags = {
+  from: day('from', 'first day of the candidate range (YYYY-MM-DD, UTC); replaces --backfill-days'),
+  to: day('to', 'last day of the candidate range (YYYY-MM-DD, UTC; default and latest: today-3)'),
+  force: Flags.boolean({
+    description: 're-collect present days of the --from/--to range (e.g. after Kubecost reconciled them with the bill)',
+    default: false,
+  }),
+}
+
+/** --force re-collects only a range the user names: forcing all candidate days by accident helps nobody. */
+export function checkForce(flags: {force: boolean; from?: Day}): void {
+  if (flags.force && !flags.from) {
+    throw new ConfigError('--force needs --from: name the days to re-collect', {
+      suggestions: ['For example --force --from 2026-01-01 --to 2026-01-07.'],
+    })
+  }
 }

@@ -1,4 +1,4 @@
-import type {DayStatus, PlannedDay} from './lib/backfill.js'
+import type {BackfillPlan, DayStatus, PlannedDay} from './lib/backfill.js'
 import type {ExportResult} from './lib/export.js'
 
 /** Plain-text rendering of results for people; `--json` gets the result objects instead. */
@@ -20,18 +20,29 @@ export function planSummary(plan: readonly PlannedDay[], summary: Record<DayStat
   return `${plan.length} candidate day${plan.length === 1 ? '' : 's'}: ${parts.join(', ')}`
 }
 
-export function renderPlan(plan: readonly PlannedDay[], summary: Record<DayStatus, number>): string {
-  return `${table(['DATE', 'STATUS', 'KEY'], plan.map((d) => [d.date, d.status, d.key]))}\n${planSummary(plan, summary)}`
+export function renderPlan(plan: BackfillPlan): string {
+  return `${table(['DATE', 'STATUS', 'KEY'], plan.days.map((d) => [d.date, d.status, d.key]))}\n${planSummary(plan.days, plan.summary)}`
 }
 
 /** The end-of-run summary: one line per attempted day, then the totals. */
 export function renderOutcomes(result: ExportResult): string[] {
-  const lines = result.outcomes.map((o) =>
-    o.status === 'written' ? `${o.date}: written, ${o.rows} rows, ${o.key}` : `${o.date}: failed, ${o.error}`,
-  )
-  const skipped = result.plan.length - result.outcomes.length
+  const lines = result.outcomes.map((o) => {
+    switch (o.status) {
+      case 'written': {
+        return `${o.date}: written, ${o.rows} rows, ${o.key}`
+      }
+
+      case 'failed': {
+        return `${o.date}: failed, ${o.error}`
+      }
+
+      case 'skipped': {
+        return `${o.date}: skipped, ${o.reason}`
+      }
+    }
+  })
   lines.push(
-    `Summary: ${result.written} written, ${result.failed} failed, ${skipped} skipped (${planSummary(result.plan, result.summary)})${result.dryRun ? ' [dry run]' : ''}`,
+    `Summary: ${result.written} written, ${result.failed} failed, ${result.skipped} skipped (${planSummary(result.days, result.summary)})${result.dryRun ? ' [dry run]' : ''}`,
   )
   return lines
 }

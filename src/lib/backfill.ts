@@ -1,4 +1,7 @@
-import {type Day, addDays, dayOf} from './dates.js'
+import type {ClusterIdentity} from './cluster.js'
+import {type Day, addDays, candidateDays, dayOf, daysBetween, newestCollectableDay} from './dates.js'
+import {ConfigError, InvalidInputError} from './errors.js'
+import type {Logger} from './log.js'
 import type {Destination} from './destination/destination.js'
 import type {KubecostClient} from './kubecost/client.js'
 import {availabilityParams} from './kubecost/requests.js'
@@ -88,4 +91,73 @@ export async function presentDays(destination: Destination, layout: Layout): Pro
   }
 
   return present
+}
+
+export interface RangeOptions {
+  backfillDays: number
+  from?: Day
+  to?: Day
+}
+
+/**
+ * The candidate days, oldest first: the `backfillDays` days ending at today−3, or the explicit
+ * `from`…`to` range (to defaults to, and is capped at, today−3: younger days are not reconciled yet).
+ */
+export function candidateRange(now: Date, options: RangeOptions): Day[] {
+  const newest = newestCollectableDay(now)
+  if (options.from === undefined) {
+    if (options.to !== undefined) {
+      throw new ConfigError(`--to ${options.to} needs --from: give the first day of the range too`, {
+        suggestions: ['For example --from 2026-01-01 --to 2026-01-07.'],
+      })
+    }
+
+    return candidateDays(now, options.backfillDays)
+  }
+
+  if (options.from > newest) {
+    throw new InvalidInputError('from', undefined, options.from, `is after the newest collectable day ${newest} (today-3, UTC)`, {
+      suggestions: ['Kubecost reconciles a day within about 48 hours; collect days up to today-3.'],
+    })
+  }
+
+  const to = options.to === undefined || options.to > newest ? newest : options.to
+  if (options.from > to) throw new InvalidInputError('from', undefined, options.from, `is after --to ${to}`)
+  return daysBetween(options.from, to)
+}
+
+export interface PlanOptions extends RangeOptions {
+  cluster: ClusterIdentity
+  layout: Layout
+  now: Date
+  /** Re-collect present days of the range. */
+  force: boolean
+}
+
+export interface BackfillPlan {
+  cluster: string
+  destination: string
+  range: DayRange
+  /** Days Kubecost has, within the range. */
+  available: number
+  days: PlannedDay[]
+  summary: Record<DayStatus, number>
+}
+
+/** The gap analysis that `export` acts on and `backfill-plan` shows: read-only. */
+export async function planBackfill(
+  options: PlanOptions,
+  deps: {kubecost: KubecostClient; destination: Destination; logger: Logger},
+): Promise<BackfillPlan> {
+  const {layout, cluster} = options
+  const candidates = candidateRange(options.now, options)
+  const range = {from: candidates[0] as Day, to: candidates.at(-1) as Day}
+  deps.logger.info(
+    `Candidate days ${range.from} to ${range.to} (${candidates.length}) for cluster ${cluster.name}; destination ${deps.destination.locate(layout.listingPrefix)}`,
+    {from: range.from, to: range.to},
+  )
+  const available = await availableDays(deps.kubecost, candidates)
+  const present = await presentDays(deps.destination, layout)
+  const days = planDays({candidates, available, present, force: options.force ? range : undefined}, (d) => layout.key(d))
+  return {cluster: cluster.name, destination: deps.destination.description, range, available: available.size, days, summary: summarizePlan(days)}
 }

@@ -2,30 +2,23 @@ import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {type DayRange, type PlannedDay, availableDays, daysToCollect, planDays, presentDays, summarizePlan} from './backfill.js'
-import type {ClusterIdentity} from './cluster.js'
-import {type Day, candidateDays, dayStart, addDays} from './dates.js'
+import {type BackfillPlan, type PlanOptions, daysToCollect, planBackfill} from './backfill.js'
+import {type Day, addDays, dayStart} from './dates.js'
 import type {Destination} from './destination/destination.js'
 import {CidError, KubecostEmptyDayError, describeCause} from './errors.js'
 import type {KubecostClient} from './kubecost/client.js'
 import {type Aggregation, allocationParams, assetsParams} from './kubecost/requests.js'
-import type {Layout} from './layout.js'
 import type {Logger} from './log.js'
 import {NodeIndex} from './nodes.js'
 import {ParquetEngine} from './parquet.js'
 import {RowBuilder} from './rows.js'
 import {contractColumns} from './schema.js'
 
-export interface ExportOptions {
-  cluster: ClusterIdentity
-  layout: Layout
+export interface ExportOptions extends PlanOptions {
   aggregation: Aggregation
   labels: readonly string[]
   annotations: readonly string[]
-  backfillDays: number
-  now: Date
   dryRun: boolean
-  force?: DayRange
 }
 
 export interface ExportDeps {
@@ -37,17 +30,14 @@ export interface ExportDeps {
 export type DayOutcome =
   | {date: Day; status: 'written'; key: string; rows: number; totalCost: number}
   | {date: Day; status: 'failed'; key: string; error: string; code: string}
+  | {date: Day; status: 'skipped'; key: string; reason: 'present' | 'unavailable' | 'dry-run'}
 
-export interface ExportResult {
-  cluster: string
-  destination: string
-  range: {from: Day; to: Day}
+export interface ExportResult extends BackfillPlan {
   dryRun: boolean
-  plan: PlannedDay[]
-  summary: ReturnType<typeof summarizePlan>
   outcomes: DayOutcome[]
   written: number
   failed: number
+  skipped: number
 }
 
 /**
@@ -55,77 +45,59 @@ export interface ExportResult {
  * into one Parquet file, publish it. One day's failure is reported and the others still run.
  */
 export async function runExport(options: ExportOptions, deps: ExportDeps): Promise<ExportResult> {
-  const {layout} = options
   const {logger} = deps
-  const candidates = candidateDays(options.now, options.backfillDays)
-  const from = candidates[0] as Day
-  const to = candidates.at(-1) as Day
-  logger.info(
-    `Candidate days ${from} to ${to} (${candidates.length}) for cluster ${options.cluster.name}; destination ${deps.destination.locate(layout.listingPrefix)}`,
-    {from, to},
-  )
+  const plan = await planBackfill(options, deps)
+  const todo = daysToCollect(plan.days)
+  const result: ExportResult = {...plan, dryRun: options.dryRun, outcomes: [], written: 0, failed: 0, skipped: 0}
+  const outcomes = new Map<Day, DayOutcome>()
 
-  const available = await availableDays(deps.kubecost, candidates)
-  const present = await presentDays(deps.destination, layout)
-  const plan = planDays({candidates, available, present, force: options.force}, (d) => layout.key(d))
-  const summary = summarizePlan(plan)
-  const todo = daysToCollect(plan)
-  const result: ExportResult = {
-    cluster: options.cluster.name,
-    destination: deps.destination.description,
-    range: {from, to},
-    dryRun: options.dryRun,
-    plan,
-    summary,
-    outcomes: [],
-    written: 0,
-    failed: 0,
+  if (plan.available === 0) {
+    logger.warn(`Kubecost has no data yet for any candidate day (${plan.range.from} to ${plan.range.to}); nothing to export`)
+  } else {
+    const present = plan.summary.present + plan.summary.recollect
+    logger.info(
+      `Days available in Kubecost: ${plan.available}, present at destination: ${present}, to collect: ${todo.length}` +
+        (plan.summary.recollect > 0 ? ` (${plan.summary.recollect} forced re-collections)` : ''),
+      {available: plan.available, present, missing: todo.length},
+    )
   }
 
-  if (available.size === 0) {
-    logger.warn(`Kubecost has no data yet for any candidate day (${from} to ${to}); nothing to export`)
-    return result
-  }
-
-  logger.info(
-    `Days available in Kubecost: ${available.size}, present at destination: ${summary.present + summary.recollect}, to collect: ${todo.length}`,
-    {available: available.size, present: summary.present + summary.recollect, missing: todo.length},
-  )
-  if (todo.length === 0 || options.dryRun) {
-    if (options.dryRun && todo.length > 0) logger.info(`Dry run: would collect ${todo.map((d) => d.date).join(', ')}`)
-    return result
-  }
-
-  const workDir = await mkdtemp(join(tmpdir(), 'kubecost-cid-'))
-  let engine: ParquetEngine | undefined
-  try {
-    for (const day of todo) {
-      try {
-        engine ??= await ParquetEngine.start({tempDirectory: join(workDir, 'duckdb')})
-        const file = join(workDir, `${day.date}.parquet`)
-        const {rows, totalCost} = await collectDay(day.date, file, options, deps, engine)
-        await deps.destination.put(day.key, file)
-        await rm(file, {force: true})
-        logger.info(`Wrote ${rows} rows for ${day.date} to ${deps.destination.locate(day.key)}`, {day: day.date, rows, key: day.key})
-        result.outcomes.push({date: day.date, status: 'written', key: day.key, rows, totalCost})
-        result.written++
-      } catch (error) {
-        const message = describeCause(error)
-        logger.error(`Failed to export ${day.date}: ${message}`, {day: day.date})
-        result.outcomes.push({
-          date: day.date,
-          status: 'failed',
-          key: day.key,
-          error: message,
-          code: error instanceof CidError ? error.code : 'UNEXPECTED',
-        })
-        result.failed++
-        if (!(error instanceof CidError)) throw error
+  if (todo.length > 0 && !options.dryRun) {
+    const workDir = await mkdtemp(join(tmpdir(), 'kubecost-cid-'))
+    let engine: ParquetEngine | undefined
+    try {
+      for (const day of todo) {
+        try {
+          engine ??= await ParquetEngine.start({tempDirectory: join(workDir, 'duckdb')})
+          const file = join(workDir, `${day.date}.parquet`)
+          const {rows, totalCost} = await collectDay(day.date, file, options, deps, engine)
+          // Only a complete file reaches the destination; a forced day's old object stays until then.
+          await deps.destination.put(day.key, file)
+          await rm(file, {force: true})
+          logger.info(`Wrote ${rows} rows for ${day.date} to ${deps.destination.locate(day.key)}`, {day: day.date, rows, key: day.key})
+          outcomes.set(day.date, {date: day.date, status: 'written', key: day.key, rows, totalCost})
+        } catch (error) {
+          const message = error instanceof CidError ? error.summary : describeCause(error)
+          logger.error(`Failed to export ${day.date}: ${message}`, {day: day.date})
+          outcomes.set(day.date, {date: day.date, status: 'failed', key: day.key, error: message, code: error instanceof CidError ? error.code : 'UNEXPECTED'})
+          if (!(error instanceof CidError)) throw error
+        }
       }
+    } finally {
+      engine?.close()
+      await rm(workDir, {recursive: true, force: true})
     }
-  } finally {
-    engine?.close()
-    await rm(workDir, {recursive: true, force: true})
+  }
+
+  for (const day of plan.days) {
+    const outcome = outcomes.get(day.date) ?? {
+      date: day.date,
+      status: 'skipped' as const,
+      key: day.key,
+      reason: day.status === 'collect' || day.status === 'recollect' ? ('dry-run' as const) : day.status,
+    }
+    result.outcomes.push(outcome)
+    result[outcome.status === 'written' ? 'written' : outcome.status === 'failed' ? 'failed' : 'skipped']++
   }
 
   return result
