@@ -1,14 +1,17 @@
 import type {Interfaces} from '@oclif/core'
 
-import type {destinationFlags, sourceFlags} from './flags.js'
+import type {awsFlags, destinationFlags, sourceFlags} from './flags.js'
+import {createSecretsManagerClient, resolveIdentity} from './lib/aws/clients.js'
 import {type ClusterIdentity, requireCluster} from './lib/cluster.js'
 import type {Destination} from './lib/destination/destination.js'
 import {openDestination} from './lib/destination/open.js'
 import {KubecostClient} from './lib/kubecost/client.js'
+import {loadCaBundle} from './lib/kubecost/tls.js'
 import {Layout} from './lib/layout.js'
+import type {Logger} from './lib/log.js'
+import {parseBoolean} from './lib/validate.js'
 
-type SourceFlags = Interfaces.InferredFlags<typeof sourceFlags>
-type DestinationFlags = Interfaces.InferredFlags<typeof destinationFlags>
+type ContextFlags = Interfaces.InferredFlags<typeof sourceFlags & typeof destinationFlags & typeof awsFlags>
 
 /** What `export` and `backfill-plan` both build from their shared flags. */
 export interface RunContext {
@@ -18,14 +21,39 @@ export interface RunContext {
   kubecost: KubecostClient
 }
 
-export function openContext(flags: SourceFlags & DestinationFlags): RunContext {
+export async function openContext(flags: ContextFlags, logger: Logger): Promise<RunContext> {
+  // oclif reads boolean env vars loosely (anything but yes/true/1/y is false); refuse typos instead.
+  if (process.env.TLS_VERIFY !== undefined) parseBoolean(process.env.TLS_VERIFY, {flag: 'tls-verify', env: 'TLS_VERIFY'})
   const cluster = requireCluster(flags['cluster-arn'])
-  const destination = openDestination({bucket: flags.bucket, outputDir: flags['output-dir'], s3: {endpoint: flags['s3-endpoint']}})
+  const identity = resolveIdentity({parentRoleArn: flags['parent-role-arn'], region: cluster.region, logger})
+  const destination = openDestination({
+    bucket: flags.bucket,
+    outputDir: flags['output-dir'],
+    s3: {endpoint: flags['s3-endpoint'], credentials: identity.credentials},
+    identity: identity.description,
+  })
+  const ca = await loadCaBundle({
+    file: flags['ca-cert-file'],
+    secret: flags['ca-cert-secret']
+      ? {
+          name: flags['ca-cert-secret'],
+          client: createSecretsManagerClient({region: flags['ca-cert-secret-region'] ?? cluster.region, credentials: identity.credentials}),
+          identity: identity.description,
+        }
+      : undefined,
+  })
+  if (!flags['tls-verify']) {
+    logger.warn('TLS certificate verification for Kubecost is off (--no-tls-verify / TLS_VERIFY=false): use this only for testing')
+  }
+
   const kubecost = new KubecostClient({
     baseUrl: flags['kubecost-url'],
     connectTimeoutMs: flags['connect-timeout'],
     allocationReadTimeoutMs: flags['allocation-read-timeout'],
     assetsReadTimeoutMs: flags['assets-read-timeout'],
+    tls: {ca, verify: flags['tls-verify']},
+    retry: {retries: flags.retries, baseDelayMs: flags['retry-delay']},
+    logger,
   })
   return {cluster, layout: new Layout(cluster, flags.prefix), destination, kubecost}
 }

@@ -13,6 +13,8 @@ import {
   parseHttpUrl,
   parseKeyList,
   parsePositiveInteger,
+  parseRegion,
+  parseRoleArn,
   parseSeconds,
 } from './lib/validate.js'
 
@@ -78,6 +80,35 @@ export const sourceFlags = {
     30,
     'timeout waiting for (and between parts of) the Assets API response',
   ),
+  'tls-verify': Flags.boolean({
+    env: 'TLS_VERIFY',
+    allowNo: true,
+    default: true,
+    description: 'verify Kubecost\'s TLS certificate (--no-tls-verify only for testing; env accepts true/false/yes/no/y/n/1/0)',
+  }),
+  'ca-cert-file': Flags.string({
+    env: 'KUBECOST_CA_CERTIFICATE_FILE',
+    description: 'PEM bundle of the certificate authority to trust for Kubecost',
+  }),
+  'ca-cert-secret': Flags.string({
+    env: 'KUBECOST_CA_CERTIFICATE_SECRET_NAME',
+    description: 'Secrets Manager secret (name or ARN) whose SecretString is the PEM bundle to trust for Kubecost',
+  }),
+  'ca-cert-secret-region': Flags.string({
+    ...input({flag: 'ca-cert-secret-region', env: 'KUBECOST_CA_CERTIFICATE_SECRET_REGION'}, parseRegion),
+    description: 'region of --ca-cert-secret (default: the cluster\'s region)',
+  }),
+  retries: Flags.custom<number>({
+    ...input({flag: 'retries', env: 'KUBECOST_API_RETRIES'}, (value, n) => (value.trim() === '0' ? 0 : parsePositiveInteger(value, n))),
+    description: 'retries of a Kubecost call after a transient failure (connection reset, connect timeout, 429, 499, 502, 503, 504)',
+    default: 3,
+  })(),
+  'retry-delay': Flags.custom<number>({
+    ...input({flag: 'retry-delay', env: 'KUBECOST_API_RETRY_DELAY'}, parseSeconds),
+    description: 'first retry back-off in seconds; doubles with each retry, with jitter',
+    default: 2000,
+    defaultHelp: async () => '2',
+  })(),
   labels: keyList('labels', 'LABELS', 'comma-separated Kubernetes label keys to export as columns, e.g. "app, app.kubernetes.io/name"'),
   annotations: keyList('annotations', 'ANNOTATIONS', 'comma-separated Kubernetes annotation keys to export as columns'),
   // Lets tests and operators fix "today"; all windows are computed from it.
@@ -89,6 +120,13 @@ export const sourceFlags = {
       return date
     },
   })(),
+}
+
+export const awsFlags = {
+  'parent-role-arn': Flags.string({
+    ...input({flag: 'parent-role-arn', env: 'IRSA_PARENT_IAM_ROLE_ARN'}, parseRoleArn),
+    description: 'role chaining: assume this role with the pod\'s credentials for S3 and Secrets Manager (session kubecost-s3-exporter)',
+  }),
 }
 
 export const destinationFlags = {

@@ -1,6 +1,6 @@
 import {BaseCommand} from '../base-command.js'
 import {openContext} from '../context.js'
-import {checkForce, destinationFlags, logFlags, rangeFlags, sourceFlags} from '../flags.js'
+import {awsFlags, checkForce, destinationFlags, logFlags, rangeFlags, sourceFlags} from '../flags.js'
 import {type BackfillPlan, planBackfill} from '../lib/backfill.js'
 import {renderPlan} from '../render.js'
 
@@ -19,16 +19,17 @@ recollect (present, and collected again by export --force).`
     `<%= config.bin %> <%= command.id %> --cluster-arn ${ARN} --output-dir ./out --from 2026-11-01 --to 2026-11-15 --json`,
   ]
 
-  static override flags = {...sourceFlags, ...destinationFlags, ...rangeFlags, ...logFlags}
+  static override flags = {...sourceFlags, ...destinationFlags, ...awsFlags, ...rangeFlags, ...logFlags}
 
   async run(): Promise<BackfillPlan> {
     const {flags} = await this.parse(BackfillPlanCommand)
     checkForce(flags)
-    const {kubecost, ...context} = openContext(flags)
+    const logger = this.logger(flags['log-format'])
+    const {kubecost, ...context} = await openContext(flags, logger)
     try {
       const plan = await planBackfill(
         {...context, backfillDays: flags['backfill-days'], from: flags.from, to: flags.to, force: flags.force, now: flags.now ?? new Date()},
-        {kubecost, destination: context.destination, logger: this.logger(flags['log-format'])},
+        {kubecost, destination: context.destination, logger},
       )
       if (!this.jsonEnabled()) this.log(renderPlan(plan))
       return plan

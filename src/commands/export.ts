@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {openContext} from '../context.js'
-import {checkForce, destinationFlags, logFlags, rangeFlags, sourceFlags, splitKeys} from '../flags.js'
+import {awsFlags, checkForce, destinationFlags, logFlags, rangeFlags, sourceFlags, splitKeys} from '../flags.js'
 import {PartialFailureError} from '../lib/errors.js'
 import {type ExportResult, runExport} from '../lib/export.js'
 import {renderOutcomes, renderPlan} from '../render.js'
@@ -40,6 +40,7 @@ A day that fails is reported and the others still run; the exit code is then 1.`
   static override flags = {
     ...sourceFlags,
     ...destinationFlags,
+    ...awsFlags,
     ...rangeFlags,
     ...logFlags,
     'dry-run': Flags.boolean({description: 'do everything except writing or uploading files: print the plan', default: false}),
@@ -48,8 +49,8 @@ A day that fails is reported and the others still run; the exit code is then 1.`
   async run(): Promise<ExportResult> {
     const {flags} = await this.parse(Export)
     checkForce(flags)
-    const {kubecost, ...context} = openContext(flags)
     const logger = this.logger(flags['log-format'])
+    const {kubecost, ...context} = await openContext(flags, logger)
     let result: ExportResult
     try {
       result = await runExport(

@@ -4,6 +4,7 @@ import {ConfigError, InvalidInputError} from './errors.js'
 import type {Logger} from './log.js'
 import type {Destination} from './destination/destination.js'
 import type {KubecostClient} from './kubecost/client.js'
+import type {Entry} from './kubecost/envelope-splitter.js'
 import {availabilityParams} from './kubecost/requests.js'
 import type {Layout} from './layout.js'
 
@@ -70,7 +71,7 @@ export async function availableDays(client: KubecostClient, candidates: readonly
   const last = candidates.at(-1)
   if (first === undefined || last === undefined) return available
   const wanted = new Set(candidates)
-  await client.stream('allocation', availabilityParams(first, last), (entry) => {
+  const onEntry = (entry: Entry) => {
     const allocation = entry.value as {window?: {start?: unknown}} | null
     if (allocation === null || typeof allocation !== 'object' || Object.keys(allocation).length === 0) return
     const start = allocation.window?.start
@@ -78,7 +79,9 @@ export async function availableDays(client: KubecostClient, candidates: readonly
     // Sets come one per step from the window's start; the allocation's own window says it best.
     const day = Number.isNaN(ms) ? addDays(first, entry.set) : dayOf(new Date(ms))
     if (wanted.has(day)) available.add(day)
-  })
+  }
+
+  await client.stream('allocation', availabilityParams(first, last), {onEntry, onRestart: () => available.clear()})
   return available
 }
 

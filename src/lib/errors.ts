@@ -53,6 +53,11 @@ export class InvalidInputError extends ConfigError {
 export class KubecostError extends CidError {
   readonly code: string = 'KUBECOST'
   readonly exitCode = EXIT_FAILURE
+
+  /** Worth retrying: the same request may well succeed in a moment. */
+  get transient(): boolean {
+    return false
+  }
 }
 
 export type ConnectionFailure =
@@ -72,6 +77,10 @@ export class KubecostConnectionError extends KubecostError {
     super(message, options)
     this.reason = options.reason
   }
+
+  override get transient(): boolean {
+    return this.reason === 'reset' || this.reason === 'connect-timeout'
+  }
 }
 
 export class KubecostHttpError extends KubecostError {
@@ -83,6 +92,11 @@ export class KubecostHttpError extends KubecostError {
     options: CidErrorOptions = {},
   ) {
     super(message, options)
+  }
+
+  /** Throttling and gateway errors; never other 4xx, which are configuration errors. */
+  override get transient(): boolean {
+    return [429, 499, 502, 503, 504].includes(this.status)
   }
 }
 
@@ -98,6 +112,19 @@ export class KubecostEmptyDayError extends KubecostError {
 export class DestinationError extends CidError {
   readonly code = 'DESTINATION'
   readonly exitCode = EXIT_FAILURE
+}
+
+/** An AWS call failed (access denied, credentials, missing resource, throttling...): exit 1. */
+export class AwsError extends CidError {
+  readonly exitCode = EXIT_FAILURE
+
+  constructor(
+    readonly code: string,
+    message: string,
+    options: CidErrorOptions = {},
+  ) {
+    super(message, options)
+  }
 }
 
 /** Writing the Parquet file failed: exit 1. */

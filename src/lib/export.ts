@@ -112,8 +112,9 @@ async function collectDay(
   engine: ParquetEngine,
 ): Promise<{rows: number; totalCost: number}> {
   const nodes = new NodeIndex()
-  await deps.kubecost.stream('assets', assetsParams(day), (entry) => {
-    nodes.add(entry.key, entry.value)
+  await deps.kubecost.stream('assets', assetsParams(day), {
+    onEntry: (entry) => nodes.add(entry.key, entry.value),
+    onRestart: () => nodes.clear(),
   })
 
   const columns = contractColumns({labels: options.labels, annotations: options.annotations})
@@ -129,11 +130,17 @@ async function collectDay(
   const writer = await engine.newFile(columns)
   let totalCost = 0
   try {
-    const response = await deps.kubecost.stream('allocation', allocationParams(day, options.aggregation), (entry) => {
-      const row = builder.build(entry.key, entry.value)
-      if (!row) return
-      writer.append(row)
-      totalCost += row[totalCostIndex] as number
+    const response = await deps.kubecost.stream('allocation', allocationParams(day, options.aggregation), {
+      onEntry(entry) {
+        const row = builder.build(entry.key, entry.value)
+        if (!row) return
+        writer.append(row)
+        totalCost += row[totalCostIndex] as number
+      },
+      async onRestart() {
+        await writer.reset()
+        totalCost = 0
+      },
     })
     if (writer.rows === 0) {
       throw new KubecostEmptyDayError(

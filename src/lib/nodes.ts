@@ -43,6 +43,11 @@ export class NodeIndex {
     return this.byName.size + this.byProviderId.size
   }
 
+  clear(): void {
+    this.byProviderId.clear()
+    this.byName.clear()
+  }
+
   /** Adds one Assets API entry; anything that is not `type: Node` is ignored, whatever the server's filter did. */
   add(key: string, asset: unknown): boolean {
     if (!isObject(asset) || asset.type !== 'Node') return false

@@ -72,7 +72,7 @@ export class ParquetFileWriter {
   constructor(
     private readonly duckdb: DuckDB,
     private readonly connection: DuckDBConnection,
-    private readonly appender: DuckDBAppender,
+    private appender: DuckDBAppender,
     private readonly table: string,
     columns: readonly Column[],
   ) {
@@ -122,6 +122,14 @@ export class ParquetFileWriter {
     } finally {
       await this.discard()
     }
+  }
+
+  /** Forgets every row appended so far (the response is being read again from the start). */
+  async reset(): Promise<void> {
+    this.appender.closeSync()
+    await this.connection.run(`DELETE FROM ${this.table}`)
+    this.appender = await this.connection.createAppender(this.table)
+    this.rows = 0
   }
 
   /** Drops the rows without writing (a failed day). */

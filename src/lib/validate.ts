@@ -113,3 +113,35 @@ export function parseChoice<T extends string>(input: string, choices: readonly T
   if (!match) throw new InvalidInputError(name.flag, name.env, input, `must be one of: ${choices.join(', ')}`)
   return match
 }
+
+const TRUE_WORDS = ['true', 'yes', 'y', '1']
+const FALSE_WORDS = ['false', 'no', 'n', '0']
+
+/** Booleans from the environment: true/false/yes/no/y/n/1/0, any case. */
+export function parseBoolean(input: string, name: InputName): boolean {
+  const value = input.trim().toLowerCase()
+  if (TRUE_WORDS.includes(value)) return true
+  if (FALSE_WORDS.includes(value)) return false
+  throw new InvalidInputError(name.flag, name.env, input, 'must be true or false (also yes/no, y/n, 1/0)')
+}
+
+const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/
+
+export function parseRoleArn(input: string, name: InputName): string {
+  const arn = input.trim()
+  if (!ROLE_ARN_RE.test(arn)) {
+    throw new InvalidInputError(name.flag, name.env, input, 'not an IAM role ARN', {
+      suggestions: ['Use the form arn:aws:iam::<12-digit account>:role/<name>.'],
+    })
+  }
+
+  return arn
+}
+
+const REGION_RE = /^[a-z]{2}(?:-[a-z]+)+-\d+$/
+
+export function parseRegion(input: string, name: InputName): string {
+  const region = input.trim()
+  if (!REGION_RE.test(region)) throw new InvalidInputError(name.flag, name.env, input, 'not an AWS region name such as us-east-1')
+  return region
+}

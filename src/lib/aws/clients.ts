@@ -1,10 +1,16 @@
 import {S3Client} from '@aws-sdk/client-s3'
+import {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+import {STSClient} from '@aws-sdk/client-sts'
 import type {AwsCredentialIdentityProvider} from '@smithy/types'
+
+import type {Logger} from '../log.js'
+import {assumedRoleCredentials} from './credentials.js'
+import {DEFAULT_IDENTITY} from './errors.js'
 
 /**
  * The only place that constructs AWS SDK clients. Credentials, region and endpoints come from the
- * SDK's standard chain (IRSA web identity, profiles, AWS_REGION, AWS_ENDPOINT_URL[_S3]) unless the
- * caller injects them.
+ * SDK's standard chain (IRSA web identity, profiles, AWS_REGION, AWS_ENDPOINT_URL[_<SERVICE>]) unless
+ * the caller injects them.
  */
 export interface AwsClientOptions {
   region?: string
@@ -16,10 +22,16 @@ export interface S3ClientOptions extends AwsClientOptions {
   endpoint?: string
 }
 
-export function createS3Client(options: S3ClientOptions = {}): S3Client {
-  return new S3Client({
+function common(options: AwsClientOptions) {
+  return {
     ...(options.region ? {region: options.region} : {}),
     ...(options.credentials ? {credentials: options.credentials} : {}),
+  }
+}
+
+export function createS3Client(options: S3ClientOptions = {}): S3Client {
+  return new S3Client({
+    ...common(options),
     // The bucket often lives in another region (the pipeline account's) than the pod's AWS_REGION.
     followRegionRedirects: true,
     ...(options.endpoint
@@ -31,4 +43,31 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
         }
       : {}),
   })
+}
+
+export function createSecretsManagerClient(options: AwsClientOptions = {}): SecretsManagerClient {
+  return new SecretsManagerClient(common(options))
+}
+
+export function createStsClient(options: AwsClientOptions = {}): STSClient {
+  return new STSClient(common(options))
+}
+
+/** The identity every AWS client of a run uses, and how to name it in messages. */
+export interface AwsIdentity {
+  credentials?: AwsCredentialIdentityProvider
+  description: string
+}
+
+/**
+ * The default chain, or — with a parent role — that role assumed from the default chain's
+ * credentials (role chaining), refreshed before expiry.
+ */
+export function resolveIdentity(options: {parentRoleArn?: string; region?: string; sts?: STSClient; logger?: Logger}): AwsIdentity {
+  if (!options.parentRoleArn) return {description: DEFAULT_IDENTITY}
+  const sts = options.sts ?? createStsClient({region: options.region})
+  return {
+    credentials: assumedRoleCredentials({sts, roleArn: options.parentRoleArn, logger: options.logger}),
+    description: `role ${options.parentRoleArn} (assumed from the default credentials)`,
+  }
 }

@@ -1,13 +1,15 @@
-import {type CidError, DestinationError, describeCause} from '../errors.js'
+import {AwsError, CidError, describeCause} from '../errors.js'
 
 export interface AwsCallContext {
   /** e.g. `s3:ListBucket` */
   action: string
   /** e.g. `s3://bucket/prefix` */
   resource: string
+  /** Which identity made the call, for access errors, e.g. "role arn:aws:iam::...:role/x (assumed)". */
+  identity?: string
 }
 
-const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'Forbidden', 'AllAccessDisabled'])
+const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'Forbidden', 'AllAccessDisabled', 'AuthorizationError'])
 const BAD_CREDENTIALS = new Set([
   'InvalidAccessKeyId',
   'SignatureDoesNotMatch',
@@ -17,35 +19,45 @@ const BAD_CREDENTIALS = new Set([
   'InvalidToken',
   'TokenRefreshRequired',
   'CredentialsProviderError',
+  'InvalidIdentityToken',
 ])
+const NOT_FOUND = new Set(['NoSuchBucket', 'ResourceNotFoundException', 'NoSuchEntity', 'EntityNotFoundException'])
 
-/** Turns an AWS SDK error into a CidError, by exception name and HTTP status — never by message text. */
+export const DEFAULT_IDENTITY = 'the default credentials (IRSA role in the pod, or AWS_PROFILE / environment)'
+
+/**
+ * Turns an AWS SDK error into a CidError, by exception name and HTTP status — never by message text.
+ * Errors that are already CidErrors (e.g. from a credential provider of ours) pass through.
+ */
 export function classifyAwsError(error: unknown, context: AwsCallContext): CidError {
+  if (error instanceof CidError) return error
   const name = error instanceof Error ? error.name : ''
   const status = (error as {$metadata?: {httpStatusCode?: number}} | undefined)?.$metadata?.httpStatusCode
   const where = `${context.action} on ${context.resource}`
   const detail = describeCause(error)
+  const identity = context.identity ?? DEFAULT_IDENTITY
 
-  if (name === 'NoSuchBucket') {
-    return new DestinationError(`Bucket not found: ${where} failed (${detail})`, {
+  if (NOT_FOUND.has(name)) {
+    const what = name === 'NoSuchBucket' ? 'Bucket not found' : 'Not found'
+    return new AwsError('AWS_NOT_FOUND', `${what}: ${where} failed (${name}: ${detail})`, {
       cause: error,
-      suggestions: ['Check --bucket (S3_BUCKET_NAME) and that the bucket exists.'],
+      suggestions: ['Check the name and the region it lives in.'],
     })
   }
 
   if (ACCESS_DENIED.has(name) || status === 403) {
-    return new DestinationError(`Access denied: ${where} (${name || `HTTP ${status}`}: ${detail})`, {
+    return new AwsError('AWS_ACCESS_DENIED', `Access denied: ${where} as ${identity} (${name || `HTTP ${status}`})`, {
       cause: error,
-      suggestions: [`Grant ${context.action} on ${context.resource} to the role in use (IRSA role, or --parent-role-arn), and check the bucket policy.`],
+      suggestions: [`Allow ${context.action} on ${context.resource} for ${identity}, and check the resource's own policy (bucket policy, key policy, role trust policy).`],
     })
   }
 
   if (BAD_CREDENTIALS.has(name)) {
-    return new DestinationError(`AWS credentials were rejected or missing: ${where} (${name}: ${detail})`, {
+    return new AwsError('AWS_CREDENTIALS', `AWS credentials were rejected or missing for ${where} (${name}): using ${identity}`, {
       cause: error,
-      suggestions: ['Check the credentials in use: IRSA (service account annotation), AWS_PROFILE, or the environment.'],
+      suggestions: ['In the pod: check the service account\'s eks.amazonaws.com/role-arn annotation and the role\'s trust policy. On a laptop: check AWS_PROFILE or run aws sso login.'],
     })
   }
 
-  return new DestinationError(`${where} failed: ${name ? `${name}: ` : ''}${detail}`, {cause: error})
+  return new AwsError('AWS', `${where} failed: ${name ? `${name}: ` : ''}${detail}`, {cause: error})
 }

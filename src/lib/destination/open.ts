@@ -8,6 +8,8 @@ export interface DestinationOptions {
   bucket?: string
   outputDir?: string
   s3?: S3ClientOptions
+  /** Who the S3 calls are made as, for messages. */
+  identity?: string
 }
 
 /** Exactly one of a bucket or a local directory. */
@@ -20,7 +22,7 @@ export function openDestination(options: DestinationOptions): Destination {
   }
 
   if (options.outputDir) return new LocalDestination(options.outputDir)
-  if (options.bucket) return new S3Destination(createS3Client(options.s3), options.bucket)
+  if (options.bucket) return new S3Destination(createS3Client(options.s3), options.bucket, options.identity)
   throw new ConfigError('No destination: set --bucket (S3_BUCKET_NAME) or --output-dir (OUTPUT_DIR)', {
     suggestions: ['In the cluster, set S3_BUCKET_NAME; to try the tool locally, pass --output-dir ./out.'],
   })

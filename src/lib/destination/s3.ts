@@ -11,6 +11,8 @@ export class S3Destination implements Destination {
   constructor(
     private readonly client: S3Client,
     readonly bucket: string,
+    /** Who the calls are made as, for access-denied messages. */
+    private readonly identity?: string,
   ) {}
 
   get description(): string {
@@ -31,7 +33,7 @@ export class S3Destination implements Destination {
           new ListObjectsV2Command({Bucket: this.bucket, Prefix: prefix, ContinuationToken: token}),
         )
       } catch (error) {
-        throw classifyAwsError(error, {action: 's3:ListBucket', resource: this.locate(prefix)})
+        throw classifyAwsError(error, {action: 's3:ListBucket', resource: this.locate(prefix), identity: this.identity})
       }
 
       for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key)
@@ -53,7 +55,7 @@ export class S3Destination implements Destination {
         }),
       )
     } catch (error) {
-      throw classifyAwsError(error, {action: 's3:PutObject', resource: this.locate(key)})
+      throw classifyAwsError(error, {action: 's3:PutObject', resource: this.locate(key), identity: this.identity})
     }
   }
 }

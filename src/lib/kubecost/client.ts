@@ -1,7 +1,11 @@
+import type {LookupFunction} from 'node:net'
+import {setTimeout as delay} from 'node:timers/promises'
+
 import ky, {type KyInstance} from 'ky'
 import {Agent} from 'undici'
 
 import {
+  CidError,
   type ConnectionFailure,
   KubecostConnectionError,
   KubecostError,
@@ -9,6 +13,7 @@ import {
   KubecostResponseError,
   describeCause,
 } from '../errors.js'
+import {type Logger, silentLogger} from '../log.js'
 import {type Entry, EnvelopeError, EnvelopeSplitter} from './envelope-splitter.js'
 
 export type KubecostApi = 'allocation' | 'assets'
@@ -23,12 +28,36 @@ const API_NAMES: Record<KubecostApi, string> = {
   assets: 'Assets API',
 }
 
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  retries: number
+  /** First back-off delay; doubles with each retry, with jitter. */
+  baseDelayMs: number
+  maxDelayMs?: number
+}
+
 export interface KubecostClientOptions {
   baseUrl: string
   connectTimeoutMs: number
   allocationReadTimeoutMs: number
   assetsReadTimeoutMs: number
-  tls?: {ca?: string; rejectUnauthorized?: boolean}
+  /** `ca`: PEM bundle to trust instead of the system roots; `verify: false` skips verification. */
+  tls?: {ca?: string; verify?: boolean}
+  retry?: RetryPolicy
+  logger?: Logger
+  /** Name resolution, for tests; the system resolver otherwise. */
+  lookup?: LookupFunction
+  sleep?: (ms: number) => Promise<void>
+  random?: () => number
+}
+
+export interface StreamHandler {
+  onEntry(entry: Entry): void
+  /**
+   * Called before a retry when entries were already handed out: drop them, the stream starts over.
+   * Without it, a failure after the first entry is not retried.
+   */
+  onRestart?(): Promise<void> | void
 }
 
 export interface StreamResult {
@@ -52,7 +81,8 @@ export class KubecostClient {
     const connect = {
       timeout: options.connectTimeoutMs,
       ...(options.tls?.ca === undefined ? {} : {ca: options.tls.ca}),
-      rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
+      rejectUnauthorized: options.tls?.verify ?? true,
+      ...(options.lookup ? {lookup: options.lookup} : {}),
     }
     const agent = (readTimeoutMs: number) =>
       new Agent({connect, headersTimeout: readTimeoutMs, bodyTimeout: readTimeoutMs})
@@ -73,16 +103,52 @@ export class KubecostClient {
   }
 
   /**
-   * GETs one envelope and calls `onEntry` for each entry of each set as it arrives.
-   * Throws KubecostError subclasses only.
+   * GETs one envelope and hands each entry of each set to `handler` as it arrives. Transient failures
+   * (connection reset, connect timeout, 429/499/502/503/504) are retried with exponential back-off
+   * and jitter. Throws KubecostError subclasses only.
    */
-  async stream(api: KubecostApi, params: Record<string, string>, onEntry: (entry: Entry) => void): Promise<StreamResult> {
+  async stream(api: KubecostApi, params: Record<string, string>, handler: StreamHandler): Promise<StreamResult> {
     const url = this.url(api, params)
     const context = new RequestContext(api, url, this.options)
+    const policy = this.options.retry ?? {retries: 0, baseDelayMs: 0}
+    const logger = this.options.logger ?? silentLogger
+    for (let retry = 0; ; retry++) {
+      let emitted = 0
+      try {
+        return await this.attempt(context, (entry) => {
+          emitted++
+          handler.onEntry(entry)
+        })
+      } catch (error) {
+        const retryable = error instanceof KubecostError && error.transient && (emitted === 0 || handler.onRestart !== undefined)
+        if (!retryable || retry >= policy.retries) {
+          if (retry > 0) logger.error(`Giving up on ${context.name} GET ${url} after ${retry + 1} attempts`, {attempts: retry + 1})
+          throw error
+        }
+
+        const wait = this.backoff(policy, retry + 1)
+        logger.warn(
+          `Retrying ${context.name} GET ${url} in ${(wait / 1000).toFixed(2)} s (retry ${retry + 1} of ${policy.retries}): ${error.summary}`,
+          {attempt: retry + 2, delayMs: wait},
+        )
+        if (emitted > 0) await handler.onRestart?.()
+        await (this.options.sleep ?? delay)(wait)
+      }
+    }
+  }
+
+  /** Exponential back-off with "equal jitter": half fixed, half random, so retries spread out. */
+  private backoff(policy: RetryPolicy, retry: number): number {
+    const ceiling = Math.min(policy.maxDelayMs ?? 30_000, policy.baseDelayMs * 2 ** (retry - 1))
+    return Math.round(ceiling / 2 + (this.options.random ?? Math.random)() * (ceiling / 2))
+  }
+
+  private async attempt(context: RequestContext, onEntry: (entry: Entry) => void): Promise<StreamResult> {
+    const {url} = context
     let response: Response
     try {
       response = await this.http.get(url, {
-        dispatcher: this.agents[api],
+        dispatcher: this.agents[context.api],
         ...(this.base.username ? {headers: {authorization: basicAuth(this.base)}} : {}),
       } as Parameters<KyInstance['get']>[1])
     } catch (error) {
@@ -113,7 +179,7 @@ export class KubecostClient {
       splitter.end()
     } catch (error) {
       if (error instanceof EnvelopeError) throw context.envelopeError(error, splitter.head)
-      if (error instanceof KubecostError) throw error
+      if (error instanceof CidError) throw error
       if (isNetworkFailure(error)) throw context.networkError(error, 'while reading the response body')
       throw error
     }

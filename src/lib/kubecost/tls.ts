@@ -1,0 +1,64 @@
+import {readFile} from 'node:fs/promises'
+
+import {GetSecretValueCommand, type SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+
+import {classifyAwsError} from '../aws/errors.js'
+import {ConfigError, InvalidInputError, describeCause} from '../errors.js'
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/
+
+export interface CaSource {
+  file?: string
+  secret?: {name: string; client: SecretsManagerClient; identity?: string}
+}
+
+/**
+ * The PEM bundle to trust for Kubecost, from a file or from a Secrets Manager secret (fetched with
+ * the pod's identity, kept in memory only). Its content never appears in a message.
+ */
+export async function loadCaBundle(source: CaSource): Promise<string | undefined> {
+  if (source.file && source.secret) {
+    throw new ConfigError(
+      'Both --ca-cert-file (KUBECOST_CA_CERTIFICATE_FILE) and --ca-cert-secret (KUBECOST_CA_CERTIFICATE_SECRET_NAME) are set; choose one',
+    )
+  }
+
+  if (source.file) {
+    let pem: string
+    try {
+      pem = await readFile(source.file, 'utf8')
+    } catch (error) {
+      throw new InvalidInputError('ca-cert-file', 'KUBECOST_CA_CERTIFICATE_FILE', source.file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? describeCause(error)})`)
+    }
+
+    if (!PEM_CERTIFICATE.test(pem)) {
+      throw new InvalidInputError('ca-cert-file', 'KUBECOST_CA_CERTIFICATE_FILE', source.file, 'holds no PEM certificate (-----BEGIN CERTIFICATE-----)')
+    }
+
+    return pem
+  }
+
+  if (source.secret) {
+    const {name, client, identity} = source.secret
+    let pem: string | undefined
+    try {
+      pem = (await client.send(new GetSecretValueCommand({SecretId: name}))).SecretString
+    } catch (error) {
+      throw classifyAwsError(error, {action: 'secretsmanager:GetSecretValue', resource: `secret ${name}`, identity})
+    }
+
+    if (!pem || !PEM_CERTIFICATE.test(pem)) {
+      throw new InvalidInputError(
+        'ca-cert-secret',
+        'KUBECOST_CA_CERTIFICATE_SECRET_NAME',
+        name,
+        'the secret\'s SecretString holds no PEM certificate (-----BEGIN CERTIFICATE-----)',
+        {suggestions: ['Store the CA bundle as plain PEM text in the secret\'s SecretString (not as JSON, not base64).']},
+      )
+    }
+
+    return pem
+  }
+
+  return undefined
+}
