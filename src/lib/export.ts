@@ -29,7 +29,7 @@ export interface ExportDeps {
 
 export type DayOutcome =
   | {date: Day; status: 'written'; key: string; rows: number; totalCost: number}
-  | {date: Day; status: 'failed'; key: string; error: string; code: string}
+  | {date: Day; status: 'failed'; key: string; error: string; code: string; suggestions: string[]}
   | {date: Day; status: 'skipped'; key: string; reason: 'present' | 'unavailable' | 'dry-run'}
 
 export interface ExportResult extends BackfillPlan {
@@ -78,8 +78,16 @@ export async function runExport(options: ExportOptions, deps: ExportDeps): Promi
           outcomes.set(day.date, {date: day.date, status: 'written', key: day.key, rows, totalCost})
         } catch (error) {
           const message = error instanceof CidError ? error.summary : describeCause(error)
-          logger.error(`Failed to export ${day.date}: ${message}`, {day: day.date})
-          outcomes.set(day.date, {date: day.date, status: 'failed', key: day.key, error: message, code: error instanceof CidError ? error.code : 'UNEXPECTED'})
+          const suggestions = error instanceof CidError ? error.suggestions : []
+          logger.error(`Failed to export ${day.date}: ${message}${suggestions.map((s) => ` Try: ${s}`).join('')}`, {day: day.date})
+          outcomes.set(day.date, {
+            date: day.date,
+            status: 'failed',
+            key: day.key,
+            error: message,
+            code: error instanceof CidError ? error.code : 'UNEXPECTED',
+            suggestions,
+          })
           if (!(error instanceof CidError)) throw error
         }
       }

@@ -20,9 +20,11 @@ export type FaultKind =
   | 'html-504'
   | 'text-400'
   | 'status-503'
+  | 'status'
   | 'not-json'
   | 'truncate'
   | 'reset'
+  | 'reset-mid-body'
   | 'stall-headers'
   | 'stall-body'
   | 'empty-sets'
@@ -32,6 +34,8 @@ export type FakeApi = 'allocation' | 'availability' | 'assets'
 
 export interface Fault {
   kind: FaultKind
+  /** For `status`: the HTTP status to answer with. */
+  status?: number
   api?: FakeApi
   day?: string
   times?: number
@@ -51,6 +55,8 @@ export interface RecordedRequest {
   path: string
   params: Record<string, string>
   api: FakeApi | 'other'
+  /** Only when the request carried one. */
+  authorization?: string
 }
 
 export class FakeKubecost {
@@ -110,9 +116,11 @@ export class FakeKubecost {
     const [start = '', end = ''] = (params.window ?? '').split(',')
     const firstDay = start.slice(0, 10)
     let api: RecordedRequest['api'] = 'other'
-    if (url.pathname === '/model/allocation') api = params.aggregate === 'cluster' ? 'availability' : 'allocation'
-    else if (url.pathname === '/model/assets') api = 'assets'
-    this.requests.push({path: url.pathname, params, api})
+    // Behind an ingress, Kubecost may live under a path prefix.
+    if (url.pathname.endsWith('/model/allocation')) api = params.aggregate === 'cluster' ? 'availability' : 'allocation'
+    else if (url.pathname.endsWith('/model/assets')) api = 'assets'
+    const {authorization} = req.headers
+    this.requests.push({path: url.pathname, params, api, ...(authorization ? {authorization} : {})})
 
     if (api === 'other') {
       res.writeHead(404, {'content-type': 'text/plain'}).end('404 page not found')
@@ -178,6 +186,11 @@ export class FakeKubecost {
         return true
       }
 
+      case 'status': {
+        res.writeHead(fault.status ?? 500, {'content-type': 'text/plain'}).end(`status ${fault.status ?? 500} from the fake`)
+        return true
+      }
+
       case 'not-json': {
         res.writeHead(200, {'content-type': 'text/html'}).end('<!DOCTYPE html><html><body>Kubecost login</body></html>')
         return true
@@ -189,9 +202,18 @@ export class FakeKubecost {
       }
 
       case 'truncate': {
-        res.writeHead(200, {'content-type': 'application/json', 'content-length': '100000'})
-        res.write('{"code":200,"data":[{"a/b/c":{"name":"a/b/c","properties":{"cluster":"')
-        setTimeout(() => res.destroy(), 20)
+        // A complete HTTP response whose JSON stops early (e.g. a proxy's buffer limit).
+        res.writeHead(200, {'content-type': 'application/json'})
+        res.end('{"code":200,"data":[{"a/b/c":{"name":"a/b/c","properties":{"cluster":"')
+        return true
+      }
+
+      case 'reset-mid-body': {
+        // Some allocations, then the connection drops.
+        res.writeHead(200, {'content-type': 'application/json'})
+        const [first] = dayAllocations(firstDayOf(res), this.dataOptions)
+        res.write(`{"code":200,"data":[{${JSON.stringify(first?.name)}:${JSON.stringify(first)},`)
+        setTimeout(() => res.socket?.resetAndDestroy(), 20)
         return true
       }
 
@@ -216,6 +238,11 @@ export class FakeKubecost {
       }
     }
   }
+}
+
+function firstDayOf(res: ServerResponse): string {
+  const window = new URL(res.req.url ?? '/', 'http://fake').searchParams.get('window') ?? ''
+  return window.slice(0, 10)
 }
 
 function json(res: ServerResponse, body: unknown): void {

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict'
+import {after, before, describe, it} from 'node:test'
+
+import {KubecostConnectionError} from '../../src/lib/errors.js'
+import {KubecostClient} from '../../src/lib/kubecost/client.js'
+import type {Entry} from '../../src/lib/kubecost/envelope-splitter.js'
+import {FakeKubecost} from '../fakes/kubecost-server.js'
+
+const DAY = '2026-03-02'
+const params = {window: `${DAY}T00:00:00Z,2026-03-03T00:00:00Z`, aggregate: 'cluster,node,namespace,controllerKind,controller,pod,container'}
+
+function client(url: string, extra: Partial<ConstructorParameters<typeof KubecostClient>[0]> = {}) {
+  return new KubecostClient({
+    baseUrl: url,
+    connectTimeoutMs: 500,
+    allocationReadTimeoutMs: 500,
+    assetsReadTimeoutMs: 500,
+    retry: {retries: 2, baseDelayMs: 1},
+    ...extra,
+  })
+}
+
+describe('KubecostClient', () => {
+  let fake: FakeKubecost
+  before(async () => {
+    fake = await FakeKubecost.start({cluster: 'prod', days: [DAY], containersPerDay: 5})
+  })
+  after(async () => fake.close())
+
+  it('streams every entry with its set index and key', async () => {
+    const kubecost = client(fake.url)
+    const entries: Entry[] = []
+    const result = await kubecost.stream('allocation', params, {onEntry: (e) => entries.push(e)})
+    await kubecost.close()
+    assert.equal(result.entries, entries.length)
+    assert.equal(entries.length, 5 + 4 + 1)
+    assert.ok(entries.every((e) => e.set === 0 && e.key === (e.value as {name: string}).name))
+  })
+
+  it('keeps a base URL path and sends credentials from the URL as basic auth, never in messages', async () => {
+    const url = new URL(fake.url)
+    url.username = 'admin'
+    url.password = 's3cret'
+    url.pathname = '/kubecost'
+    const kubecost = client(url.toString())
+    assert.equal(kubecost.url('assets', {a: 'b'}), `${fake.url}/kubecost/model/assets?a=b`)
+    const result = await kubecost.stream('assets', {window: params.window}, {onEntry() {}})
+    await kubecost.close()
+    assert.equal(result.url, `${fake.url}/kubecost/model/assets?window=${encodeURIComponent(params.window)}`)
+    const last = fake.requests.at(-1)
+    assert.equal(last?.path, '/kubecost/model/assets')
+    assert.equal(last?.authorization, `Basic ${Buffer.from('admin:s3cret').toString('base64')}`)
+  })
+
+  it('does not retry a failure after entries were handed out unless the consumer can start over', async () => {
+    const flaky = await FakeKubecost.start({cluster: 'prod', days: [DAY], containersPerDay: 5})
+    flaky.addFault({kind: 'reset-mid-body', api: 'allocation', times: 1})
+    const kubecost = client(flaky.url)
+    try {
+      await assert.rejects(kubecost.stream('allocation', params, {onEntry() {}}), KubecostConnectionError)
+      assert.equal(flaky.requests.length, 1)
+    } finally {
+      await kubecost.close()
+      await flaky.close()
+    }
+  })
+
+  it('starts over after a mid-body failure when the consumer drops what it had', async () => {
+    const flaky = await FakeKubecost.start({cluster: 'prod', days: [DAY], containersPerDay: 5})
+    flaky.addFault({kind: 'reset-mid-body', api: 'allocation', times: 1})
+    const kubecost = client(flaky.url)
+    let names: string[] = []
+    let restarts = 0
+    try {
+      await kubecost.stream('allocation', params, {
+        onEntry: (e) => names.push(e.key),
+        onRestart() {
+          restarts++
+          names = []
+        },
+      })
+      assert.equal(restarts, 1)
+      assert.equal(names.length, 10)
+      assert.equal(new Set(names).size, 10)
+    } finally {
+      await kubecost.close()
+      await flaky.close()
+    }
+  })
+
+  it('names a DNS failure with the host and a hint, without retrying', async () => {
+    let lookups = 0
+    const kubecost = client('http://kubecost-cost-analyzer.kubecost:9090', {
+      lookup: ((hostname: string, _options: unknown, callback: (error: Error | null) => void) => {
+        lookups++
+        callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {code: 'ENOTFOUND'}))
+      }) as never,
+    })
+    try {
+      await assert.rejects(kubecost.stream('allocation', params, {onEntry() {}}), (error: unknown) => {
+        assert.ok(error instanceof KubecostConnectionError)
+        assert.equal(error.reason, 'dns')
+        assert.equal(error.exitCode, 1)
+        assert.match(error.message, /Kubecost Allocation API host name kubecost-cost-analyzer\.kubecost could not be resolved: GET http:\/\/kubecost-cost-analyzer\.kubecost:9090\/model\/allocation\?/)
+        assert.match(error.suggestions.join(), /resolves only inside the cluster/)
+        return true
+      })
+      assert.equal(lookups, 1)
+    } finally {
+      await kubecost.close()
+    }
+  })
+})
