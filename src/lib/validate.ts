@@ -56,7 +56,8 @@ export function parsePositiveInteger(input: string, name: InputName): number {
 export function parseSeconds(input: string, name: InputName): number {
   const trimmed = input.trim().replace(/\s*s$/, '')
   const value = Number(trimmed)
-  if (trimmed === '' || !Number.isFinite(value) || value <= 0) {
+  // Plain decimals only (no hex, no exponents), and at least a millisecond: 0 would mean "no timeout".
+  if (!/^\d+(?:\.\d+)?$/.test(trimmed) || Math.round(value * 1000) < 1) {
     throw new InvalidInputError(name.flag, name.env, input, 'must be a number of seconds greater than 0', {
       suggestions: ['For example 10 or 2.5.'],
     })

@@ -364,9 +364,8 @@ describe('export failures', () => {
   }
 
   it('exits 1 when Kubecost refuses the connection, with a hint about the service name', async () => {
-    const fake = await FakeKubecost.start({cluster: 'prod', days: []})
-    const {url} = fake
-    await fake.close()
+    // Port 1: privileged and never listened on here; a just-closed ephemeral port could be taken by a parallel test.
+    const url = 'http://127.0.0.1:1'
     const out = await tempDir()
     try {
       const result = await runCli(['export', '--cluster-arn', ARN, '--output-dir', out.path, '--kubecost-url', url, '--now', NOW])

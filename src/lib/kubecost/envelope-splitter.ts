@@ -137,6 +137,7 @@ export class EnvelopeSplitter {
       switch (this.state) {
         case S.Start: {
           if (b === 0xef && this.pos === 0) {
+            if (this.pos + 3 > buf.length) return // the mark is split across chunks: wait for the rest
             this.pos += 3 // UTF-8 byte order mark
             continue
           }
@@ -195,6 +196,10 @@ export class EnvelopeSplitter {
           } else if (b === 0x6e /* n */) {
             // a null set counts as an empty step
             if (this.pos + 4 > buf.length) return
+            if (decoder.decode(buf.subarray(this.pos, this.pos + 4)) !== 'null') {
+              throw new EnvelopeError('unexpected-shape', '"data" holds something other than sets of entries')
+            }
+
             this.pos += 4
             this.sets++
             this.setIndex++

@@ -1,0 +1,392 @@
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+
+import {type Entry, EnvelopeError, type EnvelopeProblem, EnvelopeSplitter} from '../../src/lib/kubecost/envelope-splitter.js'
+
+const encoder = new TextEncoder()
+
+interface Result {
+  entries: Entry[]
+  meta: Record<string, unknown>
+  sets: number
+  bytes: number
+}
+
+/** Feeds the body in the given chunks, then ends it. */
+function feed(chunks: readonly Uint8Array[]): Result {
+  const splitter = new EnvelopeSplitter()
+  const entries: Entry[] = []
+  for (const chunk of chunks) entries.push(...splitter.push(chunk))
+  splitter.end()
+  return {entries, meta: {...splitter.meta}, sets: splitter.sets, bytes: splitter.bytes}
+}
+
+/** The body's bytes cut at `cuts` (sorted byte offsets). */
+function cutAt(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
+  const chunks: Uint8Array[] = []
+  let from = 0
+  for (const cut of cuts) {
+    chunks.push(bytes.subarray(from, cut))
+    from = cut
+  }
+
+  chunks.push(bytes.subarray(from))
+  return chunks
+}
+
+/**
+ * The body fed whole, in two pieces split at every byte boundary, one byte at a time, and in
+ * three pieces at a spread of boundary pairs must all give the same result.
+ */
+function assertSplitInvariant(body: string): Result {
+  const bytes = encoder.encode(body)
+  const expected = feed([bytes])
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    assert.deepEqual(feed(cutAt(bytes, [cut])), expected, `split at byte ${cut} of ${bytes.length}`)
+  }
+
+  const oneByOne: Uint8Array[] = []
+  for (let i = 0; i < bytes.length; i++) oneByOne.push(bytes.slice(i, i + 1))
+  assert.deepEqual(feed(oneByOne), expected, 'one byte at a time')
+
+  const step = Math.max(1, Math.floor(bytes.length / 40))
+  for (let a = 0; a <= bytes.length; a += step) {
+    for (let b = a; b <= bytes.length; b += step + 1) {
+      assert.deepEqual(feed(cutAt(bytes, [a, b])), expected, `split at bytes ${a} and ${b}`)
+    }
+  }
+
+  // Copies, not views of one buffer, as a network stream hands them out.
+  assert.deepEqual(feed(cutAt(bytes, [3, 7, 11]).map((c) => c.slice())), expected, 'copied chunks')
+  return expected
+}
+
+function assertEnvelopeError(fn: () => unknown, problem: EnvelopeProblem): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof EnvelopeError, `expected EnvelopeError, got ${String(error)}`)
+    assert.equal(error.name, 'EnvelopeError')
+    assert.equal(error.problem, problem, error.message)
+    return true
+  })
+}
+
+/** Feeds the body whole (and one byte at a time) and expects `problem` from push() or end(). */
+function assertBodyFails(body: string, problem: EnvelopeProblem): void {
+  const bytes = encoder.encode(body)
+  assertEnvelopeError(() => feed([bytes]), problem)
+  const oneByOne: Uint8Array[] = []
+  for (let i = 0; i < bytes.length; i++) oneByOne.push(bytes.slice(i, i + 1))
+  assertEnvelopeError(() => feed(oneByOne), problem)
+}
+
+function allocation(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name,
+    properties: {
+      cluster: 'prod',
+      node: 'ip-10-0-1-23.ec2.internal',
+      namespace: 'payments',
+      controllerKind: 'deployment',
+      controller: 'api',
+      pod: 'api-7d9f8b6c5-x2x4z',
+      container: 'api',
+      providerID: 'aws:///us-east-1a/i-0123456789abcdef0',
+      labels: {app: 'api', app_kubernetes_io_name: 'payments-api', 'odd "quoted" key': 'v\\w', emoji: 'café ☕ 𝄞'},
+      annotations: {},
+    },
+    window: {start: '2024-05-01T00:00:00Z', end: '2024-05-02T00:00:00Z'},
+    start: '2024-05-01T00:00:00Z',
+    end: '2024-05-02T00:00:00Z',
+    minutes: 1440,
+    cpuCores: 0.5,
+    cpuCoreRequestAverage: 0.25,
+    cpuCoreUsageAverage: 0.0123456789,
+    cpuCost: 1.2e-3,
+    cpuCostAdjustment: -0.5,
+    cpuEfficiency: 1.75,
+    gpuCount: null,
+    ramBytes: 1073741824,
+    pvs: null,
+    rawAllocationOnly: {cpuCoreUsageMax: 0.9, ramByteUsageMax: 123},
+    lbAllocations: [{service: 'payments/api', cost: 0.1, private: false}],
+    totalCost: 3.14159,
+    totalEfficiency: 0,
+    ...extra,
+  }
+}
+
+describe('EnvelopeSplitter: well-formed envelopes', () => {
+  it('streams every entry of every set with its set index and key', () => {
+    const sets = [
+      {
+        'prod/ip-10-0-1-23/payments/deployment/api/api-7d9f8b6c5-x2x4z/api': allocation('prod/ip-10-0-1-23/payments/deployment/api/api-7d9f8b6c5-x2x4z/api'),
+        __idle__: allocation('__idle__', {properties: {cluster: 'prod'}, totalCost: -0.25}),
+      },
+      {__unmounted__: allocation('__unmounted__', {pvCost: 2})},
+    ]
+    const body = JSON.stringify({code: 200, data: sets})
+    const result = assertSplitInvariant(body)
+    assert.deepEqual(result.entries, [
+      {set: 0, key: 'prod/ip-10-0-1-23/payments/deployment/api/api-7d9f8b6c5-x2x4z/api', value: sets[0]?.['prod/ip-10-0-1-23/payments/deployment/api/api-7d9f8b6c5-x2x4z/api']},
+      {set: 0, key: '__idle__', value: sets[0]?.__idle__},
+      {set: 1, key: '__unmounted__', value: sets[1]?.__unmounted__},
+    ])
+    assert.deepEqual(result.meta, {code: 200})
+    assert.equal(result.sets, 2)
+    assert.equal(result.bytes, encoder.encode(body).length)
+  })
+
+  it('keeps escaped quotes, backslashes, control escapes and unicode in keys and values', () => {
+    const tricky = {
+      'key with "quotes" and \\backslash\\': {name: 'a "b" \\c\\ \n\t\u0001 \u2028', nested: {'}': ']', '{': '['}},
+      'ends with backslash \\': 'value ending with \\',
+      '\\"': '\\"',
+      'ünïcödé ключ 键 🚀': {value: 'mañana — 日本語 — 🤖🚀 — \ud83d\ude00', list: ['€', '𝄞', ['深', {'🔑': '🗝'}]]},
+      'escaped \u00e9 and "': '}]{[,:"',
+    }
+    const body = JSON.stringify({code: 200, data: [tricky]})
+    const result = assertSplitInvariant(body)
+    assert.deepEqual(
+      result.entries,
+      Object.entries(tricky).map(([key, value]) => ({set: 0, key, value})),
+    )
+  })
+
+  it('keeps JSON that spells unicode as \\u escapes', () => {
+    const body = '{"code":200,"data":[{"caf\\u00e9 \\"x\\"":{"name":"\\ud83d\\ude00 \\\\ \\/"}}]}'
+    const result = assertSplitInvariant(body)
+    assert.deepEqual(result.entries, [{set: 0, key: 'café "x"', value: {name: '😀 \\ /'}}])
+  })
+
+  it('hands out scalar entries, null and arrays as they are', () => {
+    const set = {a: 1, b: -2.5e-7, c: null, d: true, e: false, f: 'str', g: [], h: {}, i: [1, [2, [3, {x: null}]]], j: 0, k: 1e300}
+    const result = assertSplitInvariant(JSON.stringify({code: 200, data: [set]}))
+    assert.deepEqual(result.entries, Object.entries(set).map(([key, value]) => ({set: 0, key, value})))
+  })
+
+  it('reads a pretty-printed envelope with all kinds of whitespace', () => {
+    const data = [{one: allocation('one')}, {}, {two: allocation('two', {totalCost: null})}]
+    const body = `\r\n\t ${JSON.stringify({code: 200, data}, null, '\t').replaceAll('\n', '\r\n')} \n\n`
+    const result = assertSplitInvariant(body)
+    assert.deepEqual(result.entries, [
+      {set: 0, key: 'one', value: data[0]?.one},
+      {set: 2, key: 'two', value: data[2]?.two},
+    ])
+    assert.equal(result.sets, 3)
+  })
+
+  it('counts {} sets as empty steps', () => {
+    const result = assertSplitInvariant(JSON.stringify({code: 200, data: [{}, {a: {name: 'a'}}, {}, {}, {b: {name: 'b'}}]}))
+    assert.deepEqual(result.entries, [
+      {set: 1, key: 'a', value: {name: 'a'}},
+      {set: 4, key: 'b', value: {name: 'b'}},
+    ])
+    assert.equal(result.sets, 5)
+  })
+
+  it('counts null sets as empty steps', () => {
+    const result = assertSplitInvariant(JSON.stringify({code: 200, data: [null, {a: {name: 'a'}}, null]}))
+    assert.deepEqual(result.entries, [{set: 1, key: 'a', value: {name: 'a'}}])
+    assert.equal(result.sets, 3)
+    const spaced = assertSplitInvariant('{"code": 200, "data": [ null , { "a" : 1 } , null ] }')
+    assert.deepEqual(spaced.entries, [{set: 1, key: 'a', value: 1}])
+    assert.equal(spaced.sets, 3)
+  })
+
+  it('accepts an empty data list', () => {
+    const result = assertSplitInvariant(JSON.stringify({code: 200, data: []}))
+    assert.deepEqual(result.entries, [])
+    assert.equal(result.sets, 0)
+    assert.deepEqual(result.meta, {code: 200})
+    const spaced = assertSplitInvariant('{ "code" : 200 , "data" : [ ] }')
+    assert.deepEqual(spaced.entries, [])
+    assert.equal(spaced.sets, 0)
+  })
+
+  it('accepts data as a single object of entries (OpenCost assets shape) as set 0', () => {
+    const assets = {
+      'AWS/111122223333/__undefined__/Compute/prod/Node/Kubernetes/aws:///us-east-1a/i-0abc/ip-10-0-1-23': {type: 'Node', properties: {providerID: 'i-0abc'}, labels: {label_app: 'x'}, nodeType: 'm5.large'},
+      'AWS/111122223333/__undefined__/Storage/prod/Disk/Kubernetes/vol-1/vol-1': {type: 'Disk'},
+    }
+    const result = assertSplitInvariant(JSON.stringify({code: 200, status: 'success', data: assets, message: 'ok'}))
+    assert.deepEqual(result.entries, Object.entries(assets).map(([key, value]) => ({set: 0, key, value})))
+    assert.equal(result.sets, 1)
+    assert.deepEqual(result.meta, {code: 200, status: 'success', message: 'ok'})
+  })
+
+  it('accepts data as an empty object', () => {
+    const result = assertSplitInvariant('{"code":200,"data":{}}')
+    assert.deepEqual(result.entries, [])
+    assert.equal(result.sets, 1)
+  })
+
+  it('accepts data: null with no sets and no entries', () => {
+    const result = assertSplitInvariant(JSON.stringify({code: 200, data: null, message: 'no data'}))
+    assert.deepEqual(result.entries, [])
+    assert.equal(result.sets, 0)
+    assert.equal(result.meta.code, 200)
+    assert.equal(result.meta.message, 'no data')
+    assert.equal(result.meta.data, null)
+  })
+
+  it('collects top-level fields before and after data into meta', () => {
+    const body = JSON.stringify({
+      code: 200,
+      status: 'success',
+      warning: 'Some "quoted" warning \\ with ☕',
+      data: [{a: {name: 'a'}}],
+      message: '',
+      extra: {nested: [1, {x: null}], ok: true},
+      count: -1.5,
+      flag: false,
+      nothing: null,
+    })
+    const result = assertSplitInvariant(body)
+    assert.deepEqual(result.entries, [{set: 0, key: 'a', value: {name: 'a'}}])
+    assert.deepEqual(result.meta, {
+      code: 200,
+      status: 'success',
+      warning: 'Some "quoted" warning \\ with ☕',
+      message: '',
+      extra: {nested: [1, {x: null}], ok: true},
+      count: -1.5,
+      flag: false,
+      nothing: null,
+    })
+  })
+
+  it('accepts an envelope without data, and an empty object', () => {
+    const error = assertSplitInvariant(JSON.stringify({code: 500, message: 'boom'}))
+    assert.deepEqual(error.entries, [])
+    assert.deepEqual(error.meta, {code: 500, message: 'boom'})
+    const empty = assertSplitInvariant('{}')
+    assert.deepEqual(empty.entries, [])
+    assert.deepEqual(empty.meta, {})
+    assert.equal(empty.sets, 0)
+  })
+
+  it('skips a UTF-8 byte order mark', () => {
+    const result = assertSplitInvariant(`\ufeff${JSON.stringify({code: 200, data: [{a: 1}]})}`)
+    assert.deepEqual(result.entries, [{set: 0, key: 'a', value: 1}])
+    assert.deepEqual(result.meta, {code: 200})
+  })
+
+  it('gives the same entries for a large realistic day fed in random chunk sizes', () => {
+    const set: Record<string, unknown> = {}
+    for (let i = 0; i < 200; i++) set[`prod/node-${i % 7}/ns-${i % 5}/deployment/app-${i}/pod-${i}/c-☕-${i}`] = allocation(`alloc-${i} "q" \\`, {totalCost: i / 3})
+    const body = JSON.stringify({code: 200, data: [set, {}, set]})
+    const bytes = encoder.encode(body)
+    const expected = feed([bytes])
+    assert.equal(expected.entries.length, 400)
+    let seed = 12345
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed / 2147483648
+    }
+
+    for (let round = 0; round < 20; round++) {
+      const cuts: number[] = []
+      for (let at = 0; at < bytes.length; at += 1 + Math.floor(random() * 300)) cuts.push(at)
+      assert.deepEqual(feed(cutAt(bytes, cuts)), expected, `round ${round}`)
+    }
+  })
+
+  it('returns entries from push() as soon as they are complete', () => {
+    const splitter = new EnvelopeSplitter()
+    assert.deepEqual(splitter.push(encoder.encode('{"code":200,"data":[{"a":{"x":1},"b":{"x"')), [{set: 0, key: 'a', value: {x: 1}}])
+    assert.deepEqual(splitter.push(encoder.encode(':2}}')), [{set: 0, key: 'b', value: {x: 2}}])
+    assert.deepEqual(splitter.push(encoder.encode(']}')), [])
+    splitter.end()
+    assert.equal(splitter.head, '{"code":200,"data":[{"a":{"x":1},"b":{"x":2}}]}')
+  })
+
+  it('keeps the first 200 characters of the body in head', () => {
+    const splitter = new EnvelopeSplitter()
+    const body = JSON.stringify({code: 200, message: 'x'.repeat(500), data: []})
+    splitter.push(encoder.encode(body.slice(0, 150)))
+    splitter.push(encoder.encode(body.slice(150)))
+    splitter.end()
+    assert.equal(splitter.head, body.slice(0, 200))
+  })
+})
+
+describe('EnvelopeSplitter: bodies that are not the expected JSON', () => {
+  it('rejects an HTML error page as not-json', () => {
+    assertBodyFails('<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>', 'not-json')
+  })
+
+  it('rejects a plain-text error as not-json', () => {
+    assertBodyFails('Bad Request: invalid window', 'not-json')
+  })
+
+  it('rejects a JSON value that is not an object as not-json', () => {
+    assertBodyFails('[{"a":1}]', 'not-json')
+    assertBodyFails('"ok"', 'not-json')
+    assertBodyFails('null', 'not-json')
+  })
+
+  it('rejects an empty body as not-json from end()', () => {
+    const splitter = new EnvelopeSplitter()
+    assertEnvelopeError(() => splitter.end(), 'not-json')
+    const withEmptyChunk = new EnvelopeSplitter()
+    assert.deepEqual(withEmptyChunk.push(new Uint8Array(0)), [])
+    assertEnvelopeError(() => withEmptyChunk.end(), 'not-json')
+  })
+
+  it('rejects a whitespace-only body as not-json', () => {
+    assertBodyFails(' \n\t\r\n ', 'not-json')
+  })
+
+  it('reports a body cut short as truncated from end(), wherever it is cut', () => {
+    const body = JSON.stringify({code: 200, data: [{'a "b"': allocation('a'), c: null}, null, {}], message: 'ok'})
+    const bytes = encoder.encode(body)
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const splitter = new EnvelopeSplitter()
+      splitter.push(bytes.subarray(0, cut))
+      assert.throws(
+        () => splitter.end(),
+        (error: unknown) => error instanceof EnvelopeError && error.problem === 'truncated' && error.message.includes(`after ${cut} bytes`),
+        `cut at ${cut}`,
+      )
+    }
+  })
+
+  it('rejects garbage after the end as unexpected-shape', () => {
+    assertBodyFails('{"code":200,"data":[]}x', 'unexpected-shape')
+    assertBodyFails('{"code":200,"data":[]} {"code":200}', 'unexpected-shape')
+    assertBodyFails('{"code":200,"data":[]}<html>', 'unexpected-shape')
+  })
+
+  it('accepts trailing whitespace after the end', () => {
+    assert.deepEqual(assertSplitInvariant('{"code":200,"data":[]}\n \r\n\t').entries, [])
+  })
+
+  it('rejects data that is a list of something other than sets', () => {
+    assertBodyFails('{"code":200,"data":[1,2]}', 'unexpected-shape')
+    assertBodyFails('{"code":200,"data":["a"]}', 'unexpected-shape')
+    assertBodyFails('{"code":200,"data":[[{"a":1}]]}', 'unexpected-shape')
+  })
+
+  it('rejects structural errors in the envelope', () => {
+    assertBodyFails('{code:200}', 'unexpected-shape')
+    assertBodyFails('{"code" 200}', 'unexpected-shape')
+    assertBodyFails('{"code":200 "data":[]}', 'unexpected-shape')
+    assertBodyFails('{"code":200,"data":[{"a" 1}]}', 'unexpected-shape')
+    assertBodyFails('{"code":200,"data":[{a:1}]}', 'unexpected-shape')
+    assertBodyFails('{"code":200,"data":[{"a":1} {"b":2}]}', 'unexpected-shape')
+    assertBodyFails('{"code":200,"data":[{"a":1 "b":2}]}', 'unexpected-shape')
+  })
+
+  it('rejects an entry that is not valid JSON', () => {
+    assertBodyFails('{"code":200,"data":[{"a":{"x":tru}}]}', 'unexpected-shape')
+    assertBodyFails('{"code":200,"data":[{"a":NaN}]}', 'unexpected-shape')
+    assertBodyFails('{"code":nope,"data":[]}', 'unexpected-shape')
+  })
+})
+
+describe('EnvelopeSplitter null sets', () => {
+  it('rejects a bare word other than null where a set belongs', () => {
+    const splitter = new EnvelopeSplitter()
+    assert.throws(() => splitter.push(new TextEncoder().encode('{"data":[nope]}')), (error: unknown) => error instanceof EnvelopeError && error.problem === 'unexpected-shape')
+  })
+})
