@@ -10,7 +10,7 @@ import type {KubecostClient} from './kubecost/client.js'
 import {type Aggregation, allocationParams, assetsParams} from './kubecost/requests.js'
 import type {Logger} from './log.js'
 import {NodeIndex} from './nodes.js'
-import {ParquetEngine} from './parquet.js'
+import {ParquetEngine} from './parquet/index.js'
 import {RowBuilder} from './rows.js'
 import {contractColumns} from './schema.js'
 
@@ -68,7 +68,7 @@ export async function runExport(options: ExportOptions, deps: ExportDeps): Promi
     try {
       for (const day of todo) {
         try {
-          engine ??= await ParquetEngine.start({tempDirectory: join(workDir, 'duckdb')})
+          engine ??= await ParquetEngine.start({workDir})
           const file = join(workDir, `${day.date}.parquet`)
           const {rows, totalCost} = await collectDay(day.date, file, options, deps, engine)
           // Only a complete file reaches the destination; a forced day's old object stays until then.
@@ -92,7 +92,7 @@ export async function runExport(options: ExportOptions, deps: ExportDeps): Promi
         }
       }
     } finally {
-      engine?.close()
+      await engine?.close()
       await rm(workDir, {recursive: true, force: true})
     }
   }
@@ -126,7 +126,6 @@ async function collectDay(
   })
 
   const columns = contractColumns({labels: options.labels, annotations: options.annotations})
-  const totalCostIndex = columns.findIndex((c) => c.name === 'totalCost')
   const builder = new RowBuilder({
     cluster: options.cluster,
     labelKeys: options.labels,
@@ -140,15 +139,13 @@ async function collectDay(
   try {
     const response = await deps.kubecost.stream('allocation', allocationParams(day, options.aggregation), {
       onEntry(entry) {
-        const row = builder.build(entry.key, entry.value)
-        if (!row) return
-        writer.append(row)
-        totalCost += row[totalCostIndex] as number
+        if (builder.write(entry.key, entry.value, writer)) totalCost += totalCostOf(entry.value)
       },
       async onRestart() {
         await writer.reset()
         totalCost = 0
       },
+      drain: async () => writer.drain(),
     })
     if (writer.rows === 0) {
       throw new KubecostEmptyDayError(
@@ -164,4 +161,9 @@ async function collectDay(
   const rows = writer.rows
   await writer.finish(file)
   return {rows, totalCost}
+}
+
+function totalCostOf(allocation: unknown): number {
+  const value = (allocation as {totalCost?: unknown}).totalCost
+  return typeof value === 'number' ? value : 0
 }

@@ -72,9 +72,18 @@ export class RowBuilder {
 
   /** The row for one allocation, or undefined for entries that are not allocations (e.g. placeholder `{}`). */
   build(key: string, allocation: unknown): Row | undefined {
-    if (!isObject(allocation)) return undefined
+    const collector = new RowCollector()
+    return this.write(key, allocation, collector) ? collector.rows[0] : undefined
+  }
+
+  /**
+   * Writes the row for one allocation into `sink`, value by value in column order; false (and
+   * nothing written) for entries that are not allocations. No row object is built on the way.
+   */
+  write(key: string, allocation: unknown, sink: RowSink): boolean {
+    if (!isObject(allocation)) return false
     const name = str(allocation.name) || key
-    if (!name || Object.keys(allocation).length === 0) return undefined
+    if (!name || Object.keys(allocation).length === 0) return false
 
     const properties = isObject(allocation.properties) ? allocation.properties : {}
     const labels = isObject(properties.labels) ? properties.labels : {}
@@ -84,38 +93,65 @@ export class RowBuilder {
     const nodeName = str(properties.node)
     const node = this.ctx.nodes.lookup(providerID, nodeName)
 
-    const row: Row = [name, timestamp(window.start, this.ctx.windowStartMs), timestamp(window.end, this.ctx.windowEndMs)]
+    sink.string(name)
+    sink.number(timestamp(window.start, this.ctx.windowStartMs))
+    sink.number(timestamp(window.end, this.ctx.windowEndMs))
     for (const field of NUMERIC_FIELDS) {
       const value = allocation[field]
-      row.push(typeof value === 'number' ? value : 0)
+      sink.number(typeof value === 'number' ? value : 0)
     }
 
     const nodeFields = resolveNodeFields(labels, node)
     const {cluster} = this.ctx
-    row.push(
-      isEc2ProviderId(providerID) ? 'AWS' : (node?.provider ?? ''),
-      nodeFields.region,
-      str(properties.cluster),
-      cluster.arn,
-      cluster.name,
-      str(properties.container),
-      str(properties.namespace),
-      str(properties.pod),
-      nodeName,
-      nodeFields.node_instance_type,
-      nodeFields.node_availability_zone,
-      nodeFields.node_capacity_type,
-      nodeFields.node_architecture,
-      nodeFields.node_os,
-      nodeFields.node_nodegroup,
-      nodeFields.node_nodegroup_image,
-      str(properties.controller),
-      str(properties.controllerKind),
-      providerID,
-    )
-    for (const [original, sanitized] of this.labelLookups) row.push(str(labels[sanitized] ?? labels[original]))
-    for (const [original, sanitized] of this.annotationLookups) row.push(str(annotations[sanitized] ?? annotations[original]))
-    return row
+    sink.string(isEc2ProviderId(providerID) ? 'AWS' : (node?.provider ?? ''))
+    sink.string(nodeFields.region)
+    sink.string(str(properties.cluster))
+    sink.string(cluster.arn)
+    sink.string(cluster.name)
+    sink.string(str(properties.container))
+    sink.string(str(properties.namespace))
+    sink.string(str(properties.pod))
+    sink.string(nodeName)
+    sink.string(nodeFields.node_instance_type)
+    sink.string(nodeFields.node_availability_zone)
+    sink.string(nodeFields.node_capacity_type)
+    sink.string(nodeFields.node_architecture)
+    sink.string(nodeFields.node_os)
+    sink.string(nodeFields.node_nodegroup)
+    sink.string(nodeFields.node_nodegroup_image)
+    sink.string(str(properties.controller))
+    sink.string(str(properties.controllerKind))
+    sink.string(providerID)
+    for (const [original, sanitized] of this.labelLookups) sink.string(str(labels[sanitized] ?? labels[original]))
+    for (const [original, sanitized] of this.annotationLookups) sink.string(str(annotations[sanitized] ?? annotations[original]))
+    sink.endRow()
+    return true
+  }
+}
+
+/** Receives a row's values in column order (timestamps as epoch milliseconds), then `endRow`. */
+export interface RowSink {
+  string(value: string): void
+  number(value: number): void
+  endRow(): void
+}
+
+/** A sink that keeps whole rows, for callers that want them as arrays. */
+export class RowCollector implements RowSink {
+  readonly rows: Row[] = []
+  private current: Row = []
+
+  string(value: string): void {
+    this.current.push(value)
+  }
+
+  number(value: number): void {
+    this.current.push(value)
+  }
+
+  endRow(): void {
+    this.rows.push(this.current)
+    this.current = []
   }
 }
 

@@ -130,8 +130,8 @@ describe('failures that are not retried', () => {
   }
 
   it('connection refused: exit 1, names the host, hints at the service name, no retry', async () => {
-    // Port 1: privileged and never listened on here; a just-closed ephemeral port could be taken by a parallel test.
-    const url = 'http://127.0.0.1:1'
+    // Port 81: privileged (never handed out as an ephemeral port), not on fetch's blocked-port list, and unused here; a just-closed ephemeral port could be taken by a parallel test.
+    const url = 'http://127.0.0.1:81'
     const outcome = await exportOnce(url)
     assert.equal(outcome.code, 1)
     assert.match(outcome.stderr, /Kubecost Allocation API connection refused by 127\.0\.0\.1:\d+/)

@@ -364,8 +364,8 @@ describe('export failures', () => {
   }
 
   it('exits 1 when Kubecost refuses the connection, with a hint about the service name', async () => {
-    // Port 1: privileged and never listened on here; a just-closed ephemeral port could be taken by a parallel test.
-    const url = 'http://127.0.0.1:1'
+    // Port 81: privileged (never handed out as an ephemeral port), not on fetch's blocked-port list, and unused here; a just-closed ephemeral port could be taken by a parallel test.
+    const url = 'http://127.0.0.1:81'
     const out = await tempDir()
     try {
       const result = await runCli(['export', '--cluster-arn', ARN, '--output-dir', out.path, '--kubecost-url', url, '--now', NOW])

@@ -12,7 +12,9 @@
  */
 import {createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import {createServer as createHttpsServer} from 'node:https'
+import {createReadStream} from 'node:fs'
 import type {AddressInfo, Socket} from 'node:net'
+import {pipeline} from 'node:stream/promises'
 
 import {clusterAggregate, dayAllocations, dayAssets} from './kubecost-data.js'
 
@@ -49,6 +51,8 @@ export interface FakeKubecostOptions {
   tls?: {key: string; cert: string}
   /** Entries per write, for large days. */
   chunkEntries?: number
+  /** Pre-rendered Allocation API bodies by day (files), served as they are: for benchmarks. */
+  allocationBodies?: Record<string, string>
 }
 
 export interface RecordedRequest {
@@ -65,6 +69,7 @@ export class FakeKubecost {
   readonly cluster: string
   readonly containersPerDay: number
   private readonly sockets = new Set<Socket>()
+  private readonly aggregates = new Map<string, ReturnType<typeof clusterAggregate>>()
 
   private constructor(
     private readonly server: Server,
@@ -104,6 +109,16 @@ export class FakeKubecost {
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
   }
 
+  private aggregate(day: string) {
+    let aggregate = this.aggregates.get(day)
+    if (!aggregate) {
+      aggregate = clusterAggregate(day, this.dataOptions)
+      this.aggregates.set(day, aggregate)
+    }
+
+    return aggregate
+  }
+
   private takeFault(api: FakeApi, day: string): Fault | undefined {
     const fault = this.faults.find((f) => (f.api === undefined || f.api === api) && (f.day === undefined || f.day === day) && f.times !== 0)
     if (fault?.times !== undefined) fault.times--
@@ -132,7 +147,7 @@ export class FakeKubecost {
 
     const days = daysOfWindow(start, end)
     if (api === 'availability') {
-      const sets = days.map((d) => (this.options.days.includes(d) ? {[this.cluster]: clusterAggregate(d, this.dataOptions)} : {}))
+      const sets = days.map((d) => (this.options.days.includes(d) ? {[this.cluster]: this.aggregate(d)} : {}))
       json(res, {code: 200, data: sets})
       return
     }
@@ -146,6 +161,13 @@ export class FakeKubecost {
     }
 
     const empty = fault?.kind === 'empty-sets' || !this.options.days.includes(firstDay)
+    const body = this.options.allocationBodies?.[firstDay]
+    if (body && !empty) {
+      res.writeHead(200, {'content-type': 'application/json'})
+      await pipeline(createReadStream(body), res)
+      return
+    }
+
     await this.streamAllocations(res, empty ? [] : dayAllocations(firstDay, this.dataOptions))
   }
 
