@@ -23,7 +23,8 @@ import {
  * its fallback (so the CronJob is configured by env vars alone) and validates once, naming the flag,
  * the variable and the bad value.
  */
-function input<T>(name: InputName, parse: (input: string, name: InputName) => T) {
+/** `env` and `parse` for a flag whose value is validated by `parse`, naming the flag and its variable. */
+export function input<T>(name: InputName, parse: (input: string, name: InputName) => T) {
   return {env: name.env, parse: async (value: string) => parse(value, name)}
 }
 

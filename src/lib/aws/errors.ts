@@ -45,7 +45,7 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
     })
   }
 
-  if (ACCESS_DENIED.has(name) || status === 403) {
+  if (isAccessDeniedError(error)) {
     return new AwsError('AWS_ACCESS_DENIED', `Access denied: ${where} as ${identity} (${name || `HTTP ${status}`})`, {
       cause: error,
       suggestions: [`Allow ${context.action} on ${context.resource} for ${identity}, and check the resource's own policy (bucket policy, key policy, role trust policy).`],
@@ -60,4 +60,19 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
   }
 
   return new AwsError('AWS', `${where} failed: ${name ? `${name}: ` : ''}${detail}`, {cause: error})
+}
+
+/** The SDK's name for an error (its S3/AWS error code), or '' for something that is not an SDK error. */
+export function awsErrorName(error: unknown): string {
+  return error instanceof Error ? error.name : ''
+}
+
+/**
+ * Whether the caller was refused (by IAM, a bucket policy, an SCP), by exception name and HTTP status;
+ * rejected credentials also come back as 403 and are not this.
+ */
+export function isAccessDeniedError(error: unknown): boolean {
+  const name = awsErrorName(error)
+  const status = (error as {$metadata?: {httpStatusCode?: number}} | undefined)?.$metadata?.httpStatusCode
+  return ACCESS_DENIED.has(name) || (status === 403 && !BAD_CREDENTIALS.has(name))
 }

@@ -1,0 +1,95 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {destinationFlags, input} from '../flags.js'
+import {createS3Client} from '../lib/aws/clients.js'
+import {PolicyCheckFailedError, type VerificationReport, verdictLine, verify} from '../lib/policy/analyze.js'
+import {readBucketSettings} from '../lib/policy/bucket-settings.js'
+import {DEFAULT_EXPORTER_TAG, QUICKSIGHT_SERVICE_ROLE, expectedPrincipals, parseExporterTag, parsePrincipalArn} from '../lib/policy/principals.js'
+import {type RecommendedPolicy, recommendedPolicy} from '../lib/policy/recommended.js'
+import {bucketPolicyState, readPolicyFile} from '../lib/policy/source.js'
+import {parseBucketName} from '../lib/validate.js'
+import {table} from '../render.js'
+
+const B = 'kubecost-data-111122223333'
+const ROLES = '--bucket-admin-role arn:aws:iam::111122223333:role/bucket-admin --crawler-role-arn arn:aws:iam::111122223333:role/kubecost_glue_crawler_role'
+
+export default class VerifyBucketPolicy extends BaseCommand {
+  static override summary = 'Check the bucket policy, encryption and public access settings of the Kubecost data bucket'
+  static override description = [
+    'Each check is decided by simulating requests (plain HTTP, old TLS, unlisted callers, the crawler, QuickSight, tagged exporter roles) against the policy\'s statements, so a policy whose deny conditions sit in one statement (IAM ANDs them: it denies almost nothing) fails, with the reason.',
+    'Each check is pass, fail, warn or skipped; the exit code is 1 when any fails. --policy-file analyses a policy document offline (for CI review of infrastructure code); --print-recommended prints a policy that passes.',
+  ].join('\n\n')
+
+  static override examples = [
+    `<%= config.bin %> <%= command.id %> --bucket ${B} ${ROLES}`,
+    `<%= config.bin %> <%= command.id %> --bucket ${B} ${ROLES} --policy-file infra/bucket-policy.json --json`,
+    `<%= config.bin %> <%= command.id %> --bucket ${B} ${ROLES} --print-recommended > bucket-policy.json`,
+  ]
+
+  static override flags = {
+    bucket: Flags.string({...input({flag: 'bucket', env: 'S3_BUCKET_NAME'}, parseBucketName), description: 'the bucket to check (or the bucket a --policy-file is for)', required: true}),
+    'policy-file': Flags.string({description: 'analyse this policy document instead of the live bucket policy; bucket settings are then skipped'}),
+    'bucket-admin-role': Flags.custom({...input({flag: 'bucket-admin-role'}, (v, n) => parsePrincipalArn(v, n, {users: true, wildcards: true})), multiple: true})({
+      description: 'ARN of a role (or user) that administers the bucket; repeatable; wildcards allowed (SSO roles)',
+    }),
+    'crawler-role-arn': Flags.custom({...input({flag: 'crawler-role-arn'}, parsePrincipalArn)})({description: 'ARN of the Glue crawler role'}),
+    'quicksight-role-arn': Flags.custom({...input({flag: 'quicksight-role-arn'}, parsePrincipalArn)})({
+      description: `ARN of the role QuickSight reads S3 with [default: the account's ${QUICKSIGHT_SERVICE_ROLE}]`,
+    }),
+    'exporter-tag': Flags.custom({...input({flag: 'exporter-tag'}, parseExporterTag)})({
+      description: 'KEY=VALUE tag that marks the exporter roles',
+      default: parseExporterTag(DEFAULT_EXPORTER_TAG, {flag: 'exporter-tag'}),
+      defaultHelp: async () => DEFAULT_EXPORTER_TAG,
+    }),
+    'print-recommended': Flags.boolean({description: 'print the recommended policy for the bucket and principals, and check nothing', exclusive: ['policy-file']}),
+    's3-endpoint': destinationFlags['s3-endpoint'],
+  }
+
+  async run(): Promise<VerificationReport | RecommendedPolicy> {
+    const {flags} = await this.parse(VerifyBucketPolicy)
+    const expected = expectedPrincipals({
+      bucket: flags.bucket,
+      adminRoles: flags['bucket-admin-role'] ?? [],
+      crawlerRole: flags['crawler-role-arn'],
+      quicksightRole: flags['quicksight-role-arn'],
+      exporterTag: flags['exporter-tag'],
+    })
+    if (flags['print-recommended']) {
+      const policy = recommendedPolicy(expected)
+      if (!this.jsonEnabled()) this.log(JSON.stringify(policy, null, 2))
+      return policy
+    }
+
+    const file = flags['policy-file']
+    let report: VerificationReport
+    if (file) {
+      report = verify(expected, await readPolicyFile(file), undefined, {kind: 'file', path: file})
+    } else {
+      const s3 = createS3Client({endpoint: flags['s3-endpoint']})
+      try {
+        const settings = await readBucketSettings(s3, flags.bucket)
+        report = verify(expected, bucketPolicyState(settings, flags.bucket), settings, {kind: 'bucket'})
+      } finally {
+        s3.destroy()
+      }
+    }
+
+    if (!this.jsonEnabled()) {
+      const fixes = report.checks.filter((c) => c.status === 'fail' || c.status === 'warn').map((c) => `  ${c.id}: ${c.fix ?? ''}`)
+      const rows = report.checks.map((c) => [c.status.toUpperCase(), c.id, c.reason])
+      this.log([table(['STATUS', 'CHECK', 'REASON'], rows), ...(fixes.length > 0 ? ['', 'Fixes:', ...fixes] : []), '', verdictLine(report)].join('\n'))
+    }
+
+    if (report.verdict === 'fail') {
+      const failed = report.checks.filter((c) => c.status === 'fail').map((c) => c.id)
+      const error = new PolicyCheckFailedError(`${failed.length} of ${report.checks.length} checks failed for bucket ${report.bucket}: ${failed.join(', ')}`, {
+        suggestions: ['Each failed check above says why and what to change; --print-recommended prints a policy that passes the policy checks.'],
+      })
+      if (!this.jsonEnabled()) throw error
+      process.exitCode = error.exitCode
+    }
+
+    return report
+  }
+}

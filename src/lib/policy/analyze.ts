@@ -1,0 +1,383 @@
+import {CidError, EXIT_FAILURE} from '../errors.js'
+import type {BucketSettings} from './bucket-settings.js'
+import {isNegatedOperator, parseOperator} from './conditions.js'
+import {type ConditionEntry, type PolicyDocument, type Statement, statementLabel} from './document.js'
+import {type Decision, evaluateStatement, evaluate} from './evaluator.js'
+import {
+  ALL_ACTIONS,
+  type ExpectedPrincipals,
+  PLAIN_HTTP,
+  type SimulatedRequest,
+  type Transport,
+  bucketArn,
+  describeRequest,
+  foreignTaggedCaller,
+  namedPrincipals,
+  requestsFor,
+  simulatedCallers,
+  tls,
+  toRequest,
+} from './principals.js'
+
+/**
+ * The checks of `verify-bucket-policy`. The policy checks are decided by simulating requests (who,
+ * which action, on the bucket or an object, over which transport) against the statements, so a
+ * policy that only looks right fails with the request that gets through and the reason why.
+ */
+
+export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skipped'
+export type CheckId =
+  | 'https-only'
+  | 'tls-1.2'
+  | 'expected-principals'
+  | 'no-public-allow'
+  | 'default-encryption'
+  | 'public-access-block'
+  | 'object-ownership'
+
+export interface Check {
+  id: CheckId
+  title: string
+  status: CheckStatus
+  /** One line: why this status. */
+  reason: string
+  /** What to do about it (absent when the check passes). */
+  fix?: string
+  /** The simulated requests behind a fail or warn, one line each. */
+  details: string[]
+}
+
+export type PolicyState =
+  | {state: 'present'; policy: PolicyDocument}
+  | {state: 'absent'}
+  | {state: 'unreadable'; reason: string}
+
+export interface VerificationReport {
+  bucket: string
+  /** Where the policy came from: the live bucket, or a file (then the bucket settings are skipped). */
+  source: {kind: 'bucket'} | {kind: 'file'; path: string}
+  verdict: 'pass' | 'warn' | 'fail'
+  counts: Record<CheckStatus, number>
+  checks: Check[]
+}
+
+export class PolicyCheckFailedError extends CidError {
+  readonly code = 'POLICY_CHECK_FAILED'
+  readonly exitCode = EXIT_FAILURE
+}
+
+const TITLES: Record<CheckId, string> = {
+  'https-only': 'plain HTTP denied',
+  'tls-1.2': 'TLS older than 1.2 denied',
+  'expected-principals': 'only expected principals reach the data',
+  'no-public-allow': 'no Allow for Principal "*" without a restricting condition',
+  'default-encryption': 'default encryption on (SSE-S3 or SSE-KMS)',
+  'public-access-block': 'public access block fully on',
+  'object-ownership': 'object ownership BucketOwnerEnforced',
+}
+
+const MAX_DETAILS = 8
+const PRINCIPAL_KEYS = ['aws:principalarn', 'aws:principalaccount', 'aws:principalorgid', 'aws:principaltype', 'aws:userid', 'aws:username']
+
+const check = (id: CheckId, status: CheckStatus, reason: string, fix?: string, details: string[] = []): Check => ({
+  id,
+  title: TITLES[id],
+  status,
+  reason,
+  ...(fix && status !== 'pass' ? {fix} : {}),
+  details,
+})
+
+interface Simulated {
+  request: SimulatedRequest
+  decision: Decision
+}
+
+const simulate = (policy: PolicyDocument | undefined, requests: SimulatedRequest[]): Simulated[] =>
+  requests.map((request) => ({request, decision: evaluate(policy, toRequest(request))}))
+
+function detailLines(items: Simulated[], say: (s: Simulated) => string): string[] {
+  const lines = items.slice(0, MAX_DETAILS).map(say)
+  if (items.length > MAX_DETAILS) lines.push(`... and ${items.length - MAX_DETAILS} more`)
+  return lines
+}
+
+const show = (values: readonly string[]) => (values.length === 1 ? `"${values[0]}"` : `[${values.map((v) => `"${v}"`).join(', ')}]`)
+const keyOf = (entry: ConditionEntry) => entry.key.toLowerCase()
+const hasKey = (statement: Statement, test: (lowerKey: string) => boolean) => statement.conditions.some((c) => test(keyOf(c)))
+const labels = (statements: readonly Statement[]) => statements.map((s) => statementLabel(s)).join(', ')
+const byStatements = (statements: readonly Statement[]) => `statement${statements.length === 1 ? '' : 's'} ${labels(statements)}`
+
+/** A condition entry in words, for "denies only a request that is at once ...". */
+function describeEntry(entry: ConditionEntry): string {
+  const key = keyOf(entry)
+  const operator = parseOperator(entry.operator)
+  const negated = isNegatedOperator(entry.operator)
+  const value = entry.values.join(' or ')
+  if (key === 'aws:securetransport' && operator?.comparison === 'Bool' && entry.values.length === 1) {
+    return value.toLowerCase() === 'false' ? 'over plain HTTP' : 'over HTTPS'
+  }
+
+  if (key === 's3:tlsversion' && operator?.comparison === 'NumericLessThan' && !negated) return `on TLS older than ${value}`
+  if (key === 'aws:principalarn') return negated ? 'from a principal not in its aws:PrincipalArn list' : 'from a principal in its aws:PrincipalArn list'
+  if (key.startsWith('aws:principaltag/')) {
+    const tag = `${entry.key.slice('aws:PrincipalTag/'.length)}=${value}`
+    return negated ? `without tag ${tag}` : `with tag ${tag}`
+  }
+
+  return `matching ${entry.operator} ${entry.key} ${show(entry.values)}`
+}
+
+function conjunction(parts: string[]): string {
+  return parts.length < 2 ? (parts[0] ?? '') : `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}`
+}
+
+/**
+ * Why some simulated requests were not denied, in one line, from the Deny statement that came
+ * closest: the one meant for them (it has a condition on the check's key) whose principal, action and
+ * resource match and which has the fewest conditions that do not hold.
+ */
+function explainNotDenied(
+  policy: PolicyDocument,
+  failures: Simulated[],
+  all: Simulated[],
+  what: string,
+  meantFor: (s: Statement) => boolean,
+  none: string,
+): string {
+  const count = `${failures.length} of ${all.length} simulated ${what} are not denied`
+  const first = failures[0]
+  if (!first) return ''
+  const meant = policy.statements.filter((s) => s.effect === 'Deny' && meantFor(s))
+  if (meant.length === 0) return `${none}: ${count}, e.g. ${describeRequest(first.request)}`
+
+  let best: {failure: Simulated; outcome: ReturnType<typeof evaluateStatement>; score: number} | undefined
+  for (const failure of failures) {
+    for (const statement of meant) {
+      const outcome = failure.decision.statements[statement.index] ?? evaluateStatement(statement, toRequest(failure.request))
+      const inScope = outcome.principal && outcome.action && outcome.resource
+      const score = (inScope ? 0 : 1000) + outcome.conditions.filter((c) => c.result === false).length
+      if (!best || score < best.score) best = {failure, outcome, score}
+    }
+  }
+
+  if (!best) return count
+  const {failure, outcome} = best
+  const label = statementLabel(outcome.statement)
+  const example = describeRequest(failure.request)
+  if (!(outcome.principal && outcome.action && outcome.resource)) {
+    const gap = !outcome.principal ? 'its caller' : !outcome.action ? failure.request.action : failure.request.resource
+    return `statement ${label} is meant to deny ${what} but does not cover ${gap}: ${count}, e.g. ${example}`
+  }
+
+  const falseOnes = outcome.conditions.filter((c) => c.result === false)
+  const because = falseOnes.map((c) => `${c.entry.key} ${c.entry.operator} ${show(c.entry.values)} is false (${c.note})`).join('; ')
+  if (outcome.conditions.length < 2) return `statement ${label} does not deny ${example}: ${because}; ${count}`
+
+  const neverApplies = all.every((s) => s.decision.statements[outcome.statement.index]?.applies === false)
+  const keys = outcome.statement.conditions.map(keyOf)
+  const impossible = keys.includes('aws:securetransport') && keys.includes('s3:tlsversion') ? ' (a plain-HTTP request carries no TLS version, so no request meets them all)' : ''
+  const head = `the deny conditions are in one statement (${label}) and IAM ANDs them, so it denies only a request that is at once ${conjunction(outcome.statement.conditions.map(describeEntry))}`
+  return neverApplies
+    ? `${head}${impossible}: it denies none of the ${all.length} simulated ${what}, e.g. ${example} gets through`
+    : `${head}: ${example} is not denied because ${because}; ${count}`
+}
+
+function explainUndecided(undecided: Simulated[], total: number): string {
+  const first = undecided[0]
+  if (!first) return ''
+  const notes = first.decision.statements
+    .filter((s) => s.applies === 'unknown')
+    .flatMap((s) => s.conditions.filter((c) => c.result === 'unknown').map((c) => `statement ${statementLabel(s.statement)}: ${c.note}`))
+  return `cannot tell whether ${describeRequest(first.request)} is denied: ${notes.join('; ')} (${undecided.length} of ${total} simulated requests undecided)`
+}
+
+function denyingStatements(results: Simulated[]): Statement[] {
+  const seen = new Map<number, Statement>()
+  for (const r of results) for (const s of r.decision.statements) if (s.statement.effect === 'Deny' && s.applies === true) seen.set(s.statement.index, s.statement)
+  return [...seen.values()].sort((a, b) => a.index - b.index)
+}
+
+const statementJson = (expected: ExpectedPrincipals, condition: string) =>
+  `Effect "Deny", Principal "*", Action "s3:*", Resource ["${bucketArn(expected)}", "${bucketArn(expected)}/*"], Condition ${condition}`
+
+function transportCheck(
+  id: 'https-only' | 'tls-1.2',
+  policy: PolicyState,
+  expected: ExpectedPrincipals,
+  transports: Transport[],
+  what: string,
+  key: string,
+  condition: string,
+): Check {
+  const fix = `Add a statement of its own: ${statementJson(expected, condition)} (--print-recommended prints a complete policy).`
+  if (policy.state === 'unreadable') return check(id, 'warn', `cannot read the bucket policy: ${policy.reason}`, 'Run the check as an identity allowed s3:GetBucketPolicy.')
+  if (policy.state === 'absent') return check(id, 'fail', `the bucket has no policy, so nothing denies ${what}`, fix)
+  const {expected: callers, others} = simulatedCallers(expected)
+  const all = simulate(policy.policy, requestsFor(expected, [...callers, ...others], transports, ALL_ACTIONS))
+  const notDenied = all.filter((r) => r.decision.deny === false)
+  if (notDenied.length > 0) {
+    const reason = explainNotDenied(policy.policy, notDenied, all, what, (s) => hasKey(s, (k) => k === key), `no Deny statement has a ${key} condition`)
+    return check(id, 'fail', reason, fix, detailLines(notDenied, (r) => `not denied: ${describeRequest(r.request)}`))
+  }
+
+  const undecided = all.filter((r) => r.decision.deny === 'unknown')
+  if (undecided.length > 0) return check(id, 'warn', explainUndecided(undecided, all.length), fix, detailLines(undecided, (r) => `undecided: ${describeRequest(r.request)}`))
+  return check(id, 'pass', `all ${all.length} simulated ${what} (every principal, the bucket and its objects) are denied by ${byStatements(denyingStatements(all))}`)
+}
+
+function principalsCheck(policy: PolicyState, expected: ExpectedPrincipals): Check {
+  const tag = `${expected.exporterTag.key}=${expected.exporterTag.value}`
+  const exempt = JSON.stringify(namedPrincipals(expected))
+  const fix = `Add a statement of its own: ${statementJson(expected, `{"ArnNotLike": {"aws:PrincipalArn": ${exempt}}, "StringNotEquals": {"aws:PrincipalTag/${expected.exporterTag.key}": "${expected.exporterTag.value}"}}`)} (--print-recommended prints a complete policy).`
+  if (policy.state === 'unreadable') return check('expected-principals', 'warn', `cannot read the bucket policy: ${policy.reason}`, 'Run the check as an identity allowed s3:GetBucketPolicy.')
+  if (policy.state === 'absent') {
+    return check('expected-principals', 'fail', 'the bucket has no policy, so any role of the account whose IAM policies allow S3 can reach the data', fix)
+  }
+
+  const doc = policy.policy
+  const {expected: callers, others} = simulatedCallers(expected)
+  const https = [tls('1.3')]
+  const needed = simulate(doc, requestsFor(expected, callers, https))
+  const attempts = simulate(doc, requestsFor(expected, others, https))
+  // Only an explicit Deny keeps out a role of the bucket's own account (its IAM policies may allow
+  // anything); a caller from elsewhere also needs an Allow in this policy.
+  const gotThrough = (r: Simulated) => r.decision.deny === false && (r.request.who.sameAccount || r.decision.allow === true)
+  const mayGetThrough = (r: Simulated) => !gotThrough(r) && r.decision.deny !== true && (r.request.who.sameAccount || r.decision.allow !== false)
+  const leaks = attempts.filter(gotThrough)
+  const lockouts = needed.filter((r) => r.decision.deny === true)
+  const undecided = [...attempts.filter(mayGetThrough), ...needed.filter((r) => r.decision.deny === 'unknown')]
+
+  const reasons: string[] = []
+  // A caller from elsewhere that gets through was let in by this policy's own Allow: say which.
+  const foreign = leaks.find((r) => !r.request.who.sameAccount)
+  if (foreign) {
+    const allowedBy = foreign.decision.statements.filter((s) => s.statement.effect === 'Allow' && s.applies === true).map((s) => s.statement)
+    reasons.push(`${describeRequest(foreign.request)} is allowed by ${byStatements(allowedBy)} and no Deny applies`)
+  }
+
+  const local = leaks.filter((r) => r.request.who.sameAccount)
+  if (local.length > 0) {
+    reasons.push(
+      explainNotDenied(
+        doc,
+        local,
+        attempts,
+        'HTTPS requests by principals outside the expected set',
+        (s) => s.notPrincipal !== undefined || hasKey(s, (k) => PRINCIPAL_KEYS.includes(k) || k.startsWith('aws:principaltag/')),
+        `no Deny statement names the expected principals (by aws:PrincipalArn or tag ${tag}), so IAM policies of the account decide alone`,
+      ),
+    )
+  }
+
+  const locked = lockouts[0]
+  if (locked) {
+    const by = locked.decision.statements.filter((s) => s.statement.effect === 'Deny' && s.applies === true).map((s) => s.statement)
+    reasons.push(`${byStatements(by)} denies ${describeRequest(locked.request)}, which the pipeline needs (${lockouts.length} such requests)`)
+  }
+
+  const details = [
+    ...detailLines([...leaks.filter((r) => !r.request.who.sameAccount), ...local], (r) => `gets through: ${describeRequest(r.request)}`),
+    ...detailLines(lockouts, (r) => `locked out: ${describeRequest(r.request)}`),
+  ]
+  if (reasons.length > 0) return check('expected-principals', 'fail', reasons.join('; also '), locked && leaks.length === 0 ? 'Exempt the expected principals from that Deny (--print-recommended shows how).' : fix, details)
+  if (undecided.length > 0) {
+    return check('expected-principals', 'warn', explainUndecided(undecided, attempts.length + needed.length), fix, detailLines(undecided, (r) => `undecided: ${describeRequest(r.request)}`))
+  }
+
+  return check(
+    'expected-principals',
+    'pass',
+    `${attempts.length} simulated HTTPS requests by ${others.length} kinds of other caller are denied (${denyingStatements(attempts).length > 0 ? `by ${byStatements(denyingStatements(attempts))}` : 'none is allowed by this policy'}); the ${callers.length} expected principals are not denied`,
+  )
+}
+
+function publicAllowCheck(policy: PolicyState, expected: ExpectedPrincipals): Check {
+  const id = 'no-public-allow'
+  if (policy.state === 'unreadable') return check(id, 'warn', `cannot read the bucket policy: ${policy.reason}`, 'Run the check as an identity allowed s3:GetBucketPolicy.')
+  if (policy.state === 'absent') return check(id, 'pass', 'the bucket has no policy, so no statement allows anyone')
+  const {others} = simulatedCallers(expected)
+  const outsiders = [...others.filter((c) => !c.sameAccount), foreignTaggedCaller(expected)]
+  const requests = requestsFor(expected, outsiders, [tls('1.3')], ALL_ACTIONS)
+  const anonymous = {kind: 'anonymous'} as const
+  const open = policy.policy.statements.filter((s) => s.effect === 'Allow' && evaluateStatement(s, {caller: anonymous, action: '', resource: '', keys: {}}).principal)
+  if (open.length === 0) return check(id, 'pass', 'no Allow statement names Principal "*"')
+
+  const fix = (s: Statement) =>
+    `In statement ${statementLabel(s)}, name the principals instead of "*", or add a condition on aws:PrincipalAccount, aws:PrincipalOrgID or aws:PrincipalArn.`
+  const restrictedBy: string[] = []
+  for (const statement of open) {
+    const outcomes = requests.map((request) => ({request, outcome: evaluateStatement(statement, toRequest(request))}))
+    const matched = outcomes.filter((o) => o.outcome.applies === true)
+    const firstMatch = matched[0]
+    if (firstMatch) {
+      const conditions = statement.conditions.length === 0 ? 'it has no condition' : 'its conditions do not restrict who'
+      return check(id, 'fail', `statement ${statementLabel(statement)} allows Principal "*" and ${conditions}: ${describeRequest(firstMatch.request)} matches it`, fix(statement), matched.slice(0, MAX_DETAILS).map((o) => `allowed: ${describeRequest(o.request)}`))
+    }
+
+    const unreadable = outcomes.flatMap((o) => (o.outcome.applies === 'unknown' ? o.outcome.conditions : [])).find((c) => c.result === 'unknown' && c.unknownBecause !== 'unmodelled-key')
+    if (unreadable) return check(id, 'warn', `cannot tell whether statement ${statementLabel(statement)} (Allow, Principal "*") lets outsiders in: ${unreadable.note}`, fix(statement))
+    restrictedBy.push(`${statementLabel(statement)} (by ${[...new Set(statement.conditions.map((c) => c.key))].join(', ') || 'its action and resource'})`)
+  }
+
+  return check(id, 'pass', `Allow for Principal "*" only under conditions that callers outside the account do not meet: statement ${restrictedBy.join(', ')}`)
+}
+
+function encryptionCheck(settings: BucketSettings, bucket: string): Check {
+  const id = 'default-encryption'
+  const fix = `aws s3api put-bucket-encryption --bucket ${bucket} --server-side-encryption-configuration '{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"aws:kms"},"BucketKeyEnabled":true}]}'`
+  const reading = settings.encryption
+  if (reading.state === 'unreadable') return check(id, 'warn', `cannot read the encryption configuration: ${reading.reason}`, 'Run the check as an identity allowed s3:GetEncryptionConfiguration.')
+  if (reading.state === 'not-configured') return check(id, 'fail', 'the bucket has no default encryption configuration', fix)
+  const rule = reading.value.find((r) => r.algorithm !== undefined && ['AES256', 'aws:kms', 'aws:kms:dsse'].includes(r.algorithm))
+  if (!rule) return check(id, 'fail', `no rule sets SSE-S3 or SSE-KMS as the default (found ${reading.value.map((r) => r.algorithm ?? 'no algorithm').join(', ') || 'no rules'})`, fix)
+  const kind = rule.algorithm === 'AES256' ? 'SSE-S3 (AES256)' : `SSE-KMS (${rule.algorithm}${rule.kmsKeyId ? `, key ${rule.kmsKeyId}` : ', AWS managed key'})`
+  return check(id, 'pass', `default encryption is ${kind}`)
+}
+
+function publicAccessBlockCheck(settings: BucketSettings, bucket: string): Check {
+  const id = 'public-access-block'
+  const fix = `aws s3api put-public-access-block --bucket ${bucket} --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true`
+  const reading = settings.publicAccessBlock
+  if (reading.state === 'unreadable') return check(id, 'warn', `cannot read the public access block: ${reading.reason}`, 'Run the check as an identity allowed s3:GetBucketPublicAccessBlock.')
+  if (reading.state === 'not-configured') return check(id, 'fail', 'the bucket has no public access block configuration (an account-level block is not checked)', fix)
+  const off = Object.entries(reading.value).filter(([, on]) => !on).map(([name]) => name)
+  if (off.length > 0) return check(id, 'fail', `${conjunction(off)} ${off.length === 1 ? 'is' : 'are'} off`, fix)
+  return check(id, 'pass', 'BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy and RestrictPublicBuckets are on')
+}
+
+function ownershipCheck(settings: BucketSettings, bucket: string): Check {
+  const id = 'object-ownership'
+  const fix = `aws s3api put-bucket-ownership-controls --bucket ${bucket} --ownership-controls 'Rules=[{ObjectOwnership=BucketOwnerEnforced}]'`
+  const reading = settings.objectOwnership
+  if (reading.state === 'unreadable') return check(id, 'warn', `cannot read the ownership controls: ${reading.reason}`, 'Run the check as an identity allowed s3:GetBucketOwnershipControls.')
+  if (reading.state === 'not-configured') return check(id, 'warn', 'the bucket has no ownership controls, so ACLs are enabled and writers from other accounts own their objects', fix)
+  if (reading.value !== 'BucketOwnerEnforced') return check(id, 'warn', `object ownership is ${reading.value}: ACLs are enabled`, fix)
+  return check(id, 'pass', 'object ownership is BucketOwnerEnforced: ACLs are disabled and the bucket owner owns every object')
+}
+
+/** Decides every check; `settings` undefined (a policy file) marks the bucket-setting checks skipped. */
+export function verify(expected: ExpectedPrincipals, policy: PolicyState, settings: BucketSettings | undefined, source: VerificationReport['source']): VerificationReport {
+  const skipped = (id: CheckId) => check(id, 'skipped', 'a policy file was analysed; bucket settings are read only from the live bucket', 'Run without --policy-file to check the bucket\'s settings.')
+  const checks = [
+    transportCheck('https-only', policy, expected, [PLAIN_HTTP], 'plain-HTTP requests', 'aws:securetransport', '{"Bool": {"aws:SecureTransport": "false"}}'),
+    transportCheck('tls-1.2', policy, expected, [tls('1.0'), tls('1.1')], 'requests over TLS 1.0 or 1.1', 's3:tlsversion', '{"NumericLessThan": {"s3:TlsVersion": "1.2"}}'),
+    principalsCheck(policy, expected),
+    publicAllowCheck(policy, expected),
+    settings ? encryptionCheck(settings, expected.bucket) : skipped('default-encryption'),
+    settings ? publicAccessBlockCheck(settings, expected.bucket) : skipped('public-access-block'),
+    settings ? ownershipCheck(settings, expected.bucket) : skipped('object-ownership'),
+  ]
+  const counts: Record<CheckStatus, number> = {pass: 0, fail: 0, warn: 0, skipped: 0}
+  for (const c of checks) counts[c.status]++
+  return {bucket: expected.bucket, source, verdict: counts.fail > 0 ? 'fail' : counts.warn > 0 ? 'warn' : 'pass', counts, checks}
+}
+
+/** The one line under the table. */
+export function verdictLine(report: VerificationReport): string {
+  const {counts} = report
+  const from = report.source.kind === 'file' ? `policy file ${report.source.path}` : 'live bucket settings'
+  const tally = `${counts.pass} passed, ${counts.fail} failed, ${counts.warn} warned, ${counts.skipped} skipped`
+  const word = report.verdict === 'fail' ? 'FAIL' : report.verdict === 'warn' ? 'PASS with warnings' : 'PASS'
+  return `Verdict: ${word} for bucket ${report.bucket} (${from}): ${tally}`
+}

@@ -1,0 +1,263 @@
+import assert from 'node:assert/strict'
+import {writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {fileURLToPath} from 'node:url'
+
+import {
+  PutBucketEncryptionCommand,
+  PutBucketOwnershipControlsCommand,
+  PutBucketPolicyCommand,
+  PutPublicAccessBlockCommand,
+} from '@aws-sdk/client-s3'
+
+import {type S3SettingsFake, settingXml, startS3WithSettings} from '../fakes/s3-bucket-settings.js'
+import {runCli, tempDir} from '../helpers.js'
+
+const ORIGINAL = fileURLToPath(new URL('../../../shared/fixtures/original-recommended-bucket-policy.json', import.meta.url))
+const BUCKET = 'kubecost-data-collection-bucket'
+const ADMIN = 'arn:aws:iam::111122223333:role/bucket-admin'
+const CRAWLER = 'arn:aws:iam::111122223333:role/kubecost_glue_crawler_role'
+const ROLES = ['--bucket-admin-role', ADMIN, '--crawler-role-arn', CRAWLER]
+
+interface CheckJson {
+  id: string
+  title: string
+  status: string
+  reason: string
+  fix?: string
+  details: string[]
+}
+interface ReportJson {
+  bucket: string
+  source: {kind: string; path?: string}
+  verdict: string
+  counts: Record<string, number>
+  checks: CheckJson[]
+}
+
+const statusOf = (report: ReportJson) => Object.fromEntries(report.checks.map((c) => [c.id, c.status]))
+const verify = (args: string[], env: Record<string, string> = {}) => runCli(['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, ...args], env)
+
+describe('verify-bucket-policy with --policy-file', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  let recommendedFile: string
+
+  before(async () => {
+    dir = await tempDir()
+    recommendedFile = join(dir.path, 'recommended.json')
+  })
+  after(() => dir.remove())
+
+  it('fails the original single-statement sample on HTTP and TLS, explaining the AND, exit 1', async () => {
+    const result = await verify(['--policy-file', ORIGINAL])
+    assert.equal(result.code, 1, result.stderr)
+    const lines = result.stdout.split('\n')
+    assert.match(lines[0] ?? '', /^STATUS {3}CHECK {16}REASON$/)
+    assert.match(lines[1] ?? '', /^FAIL {5}https-only {11}the deny conditions are in one statement \(#1\) and IAM ANDs them, so it denies only a request that is at once over plain HTTP, .* and on TLS older than 1\.2/)
+    assert.match(lines[2] ?? '', /^FAIL {5}tls-1\.2 {14}the deny conditions are in one statement \(#1\) and IAM ANDs them/)
+    assert.match(lines[3] ?? '', /^FAIL {5}expected-principals/)
+    assert.match(lines[4] ?? '', /^PASS {5}no-public-allow/)
+    assert.match(lines[5] ?? '', /^SKIPPED {2}default-encryption {3}a policy file was analysed/)
+    assert.match(result.stdout, /\nFixes:\n {2}https-only: Add a statement of its own: .*"Bool": \{"aws:SecureTransport": "false"\}/)
+    assert.match(result.stdout, new RegExp(`\\nVerdict: FAIL for bucket ${BUCKET} \\(policy file .*original-recommended-bucket-policy\\.json\\): 1 passed, 3 failed, 0 warned, 3 skipped\\n$`))
+    assert.match(result.stderr, /Error: 3 of 7 checks failed for bucket kubecost-data-collection-bucket: https-only, tls-1\.2, expected-principals/)
+  })
+
+  it('gives the checks as objects with --json, still exit 1', async () => {
+    const result = await verify(['--policy-file', ORIGINAL, '--json'])
+    assert.equal(result.code, 1, result.stderr)
+    const report = JSON.parse(result.stdout) as ReportJson
+    assert.equal(report.bucket, BUCKET)
+    assert.deepEqual(report.source, {kind: 'file', path: ORIGINAL})
+    assert.equal(report.verdict, 'fail')
+    assert.deepEqual(statusOf(report), {
+      'https-only': 'fail',
+      'tls-1.2': 'fail',
+      'expected-principals': 'fail',
+      'no-public-allow': 'pass',
+      'default-encryption': 'skipped',
+      'public-access-block': 'skipped',
+      'object-ownership': 'skipped',
+    })
+    const https = report.checks[0]
+    assert.equal(https?.title, 'plain HTTP denied')
+    assert.match(https?.reason ?? '', /IAM ANDs them/)
+    assert.ok(https?.fix)
+    assert.ok((https?.details.length ?? 0) > 0)
+    assert.equal(report.checks[3]?.fix, undefined)
+  })
+
+  it('prints a recommended policy that is valid JSON and that the analyzer passes', async () => {
+    const printed = await verify(['--print-recommended'])
+    assert.equal(printed.code, 0, printed.stderr)
+    const policy = JSON.parse(printed.stdout) as {Statement: Array<{Sid: string}>}
+    assert.deepEqual(policy.Statement.map((s) => s.Sid), ['DenyPlainHttp', 'DenyTlsOlderThan12', 'DenyOutsideKubecostPipeline'])
+    await writeFile(recommendedFile, printed.stdout)
+
+    const checked = await verify(['--policy-file', recommendedFile])
+    assert.equal(checked.code, 0, checked.stderr)
+    assert.match(checked.stdout, /^PASS {5}https-only/m)
+    assert.doesNotMatch(checked.stdout, /Fixes:/)
+    assert.match(checked.stdout, /Verdict: PASS for bucket .*: 4 passed, 0 failed, 0 warned, 3 skipped\n$/)
+
+    const json = JSON.parse((await verify(['--policy-file', recommendedFile, '--json'])).stdout) as ReportJson
+    assert.deepEqual(json.counts, {pass: 4, fail: 0, warn: 0, skipped: 3})
+  })
+
+  it('prints the same policy object under --json', async () => {
+    const plain = JSON.parse((await verify(['--print-recommended'])).stdout) as unknown
+    const json = await verify(['--print-recommended', '--json'])
+    assert.equal(json.code, 0, json.stderr)
+    assert.deepEqual(JSON.parse(json.stdout), plain)
+  })
+
+  describe('exits 2 for a file that is not a policy, saying where', () => {
+    const cases: Array<[string, string, RegExp]> = [
+      ['invalid JSON', '{\n  "Version": "2012-10-17",\n  "Statement": [\n    {"Effect": "Deny",}\n  ]\n}\n', /is not valid JSON: line 4, column 23 \(Statement\[0\]\): expected a double-quoted property name, found "}"/],
+      ['a duplicated operator', '{"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*", "Condition": {"Bool": {"a": "1"}, "Bool": {"b": "2"}}}]}', /is ambiguous JSON: line 1, column 122 \(Statement\[0\]\.Condition\): "Bool" appears twice in the same object/],
+      ['a bad Effect', JSON.stringify({Version: '2012-10-17', Statement: [{Effect: 'Permit', Principal: '*', Action: 's3:*', Resource: '*'}]}), /is not a bucket policy: Statement\[0\]\.Effect: must be "Allow" or "Deny", got string "Permit"/],
+      ['a JSON list', '[{"Effect": "Deny"}]', /is not a bucket policy: \(top level\): must be an object/],
+    ]
+    for (const [what, text, pattern] of cases) {
+      it(what, async () => {
+        const file = join(dir.path, `${what.replaceAll(' ', '-')}.json`)
+        await writeFile(file, text)
+        const result = await verify(['--policy-file', file])
+        assert.equal(result.code, 2, result.stderr)
+        assert.equal(result.stdout, '')
+        assert.match(result.stderr, new RegExp(`Error: --policy-file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} ${pattern.source}`))
+      })
+    }
+
+    it('a file that does not exist', async () => {
+      const result = await verify(['--policy-file', join(dir.path, 'missing.json')])
+      assert.equal(result.code, 2)
+      assert.match(result.stderr, /Error: Cannot read --policy-file .*missing\.json: ENOENT/)
+    })
+
+    it('with --json, as an error object', async () => {
+      const file = join(dir.path, 'broken.json')
+      await writeFile(file, '{"Version": ')
+      const result = await verify(['--policy-file', file, '--json'])
+      assert.equal(result.code, 2)
+      const {error} = JSON.parse(result.stdout) as {error: {code: string; message: string}}
+      assert.equal(error.code, 'POLICY_DOCUMENT')
+      assert.match(error.message, /line 1, column 13 \(Version\): expected a value, found end of input/)
+    })
+  })
+
+  describe('exits 2 on bad usage', () => {
+    const cases: Array<[string, string[], RegExp]> = [
+      ['no expected principals', ['verify-bucket-policy', '--bucket', BUCKET, '--policy-file', ORIGINAL], /No expected principals given/],
+      ['no bucket', ['verify-bucket-policy', ...ROLES, '--policy-file', ORIGINAL], /Missing required flag bucket/],
+      ['a bad bucket name', ['verify-bucket-policy', '--bucket', 'Bad_Bucket', ...ROLES], /Invalid --bucket \(S3_BUCKET_NAME\) "Bad_Bucket"/],
+      ['a crawler ARN that is not a role', ['verify-bucket-policy', '--bucket', BUCKET, '--crawler-role-arn', 'arn:aws:s3:::x'], /Invalid --crawler-role-arn "arn:aws:s3:::x": not an IAM role ARN/],
+      ['a bad exporter tag', ['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--exporter-tag', 'justakey'], /Invalid --exporter-tag "justakey": must be KEY=VALUE/],
+      ['--print-recommended with --policy-file', ['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--print-recommended', '--policy-file', ORIGINAL], /cannot also be provided/],
+    ]
+    for (const [what, args, pattern] of cases) {
+      it(what, async () => {
+        const result = await runCli(args)
+        assert.equal(result.code, 2, result.stderr)
+        assert.match(result.stderr, pattern)
+      })
+    }
+  })
+})
+
+describe('verify-bucket-policy against a bucket (s3rver with the settings handler)', () => {
+  let fake: S3SettingsFake
+  const live = (args: string[] = []) => verify(['--s3-endpoint', fake.endpoint, ...args], fake.env)
+  const liveJson = async (bucket = BUCKET) => {
+    const result = await runCli(['verify-bucket-policy', '--bucket', bucket, ...ROLES, '--s3-endpoint', fake.endpoint, '--json'], fake.env)
+    return {code: result.code, report: JSON.parse(result.stdout) as ReportJson, stderr: result.stderr}
+  }
+
+  before(async () => {
+    fake = await startS3WithSettings([BUCKET, 'bare-bucket', 'open-bucket'])
+  })
+  after(() => fake.close())
+
+  it('passes every check for the recommended policy, SSE-KMS, a full public access block and BucketOwnerEnforced', async () => {
+    const Bucket = BUCKET
+    const policy = await verify(['--print-recommended'])
+    await fake.client.send(new PutBucketPolicyCommand({Bucket, Policy: policy.stdout}))
+    await fake.client.send(new PutBucketEncryptionCommand({Bucket, ServerSideEncryptionConfiguration: {Rules: [{ApplyServerSideEncryptionByDefault: {SSEAlgorithm: 'aws:kms'}, BucketKeyEnabled: true}]}}))
+    await fake.client.send(
+      new PutPublicAccessBlockCommand({Bucket, PublicAccessBlockConfiguration: {BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true}}),
+    )
+    await fake.client.send(new PutBucketOwnershipControlsCommand({Bucket, OwnershipControls: {Rules: [{ObjectOwnership: 'BucketOwnerEnforced'}]}}))
+
+    const result = await live()
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(result.stdout.split('\n').filter((l) => l.startsWith('PASS ')).length, 7)
+    assert.match(result.stdout, /^PASS +default-encryption +default encryption is SSE-KMS \(aws:kms, AWS managed key\)$/m)
+    assert.match(result.stdout, /Verdict: PASS for bucket kubecost-data-collection-bucket \(live bucket settings\): 7 passed, 0 failed, 0 warned, 0 skipped\n$/)
+    for (const setting of ['policy', 'encryption', 'publicAccessBlock', 'ownershipControls']) assert.ok(fake.requests.includes(`GET ${BUCKET}?${setting}`), setting)
+  })
+
+  it('reports a bucket with nothing configured: no policy, no encryption, no public access block, ACLs on', async () => {
+    const {code, report} = await liveJson('bare-bucket')
+    assert.equal(code, 1)
+    assert.deepEqual(report.source, {kind: 'bucket'})
+    assert.deepEqual(statusOf(report), {
+      'https-only': 'fail',
+      'tls-1.2': 'fail',
+      'expected-principals': 'fail',
+      'no-public-allow': 'pass',
+      'default-encryption': 'fail',
+      'public-access-block': 'fail',
+      'object-ownership': 'warn',
+    })
+    const reason = (id: string) => report.checks.find((c) => c.id === id)?.reason
+    assert.equal(reason('https-only'), 'the bucket has no policy, so nothing denies plain-HTTP requests')
+    assert.equal(reason('default-encryption'), 'the bucket has no default encryption configuration')
+    assert.equal(reason('public-access-block'), 'the bucket has no public access block configuration (an account-level block is not checked)')
+    assert.match(reason('object-ownership') ?? '', /no ownership controls, so ACLs are enabled/)
+  })
+
+  it('reports public access left open: a public Allow and the public access block off', async () => {
+    const Bucket = 'open-bucket'
+    const recommended = JSON.parse((await runCli(['verify-bucket-policy', '--bucket', Bucket, ...ROLES, '--print-recommended'])).stdout) as {Statement: object[]}
+    recommended.Statement.push({Sid: 'PublicRead', Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${Bucket}/*`})
+    await fake.client.send(new PutBucketPolicyCommand({Bucket, Policy: JSON.stringify(recommended)}))
+    fake.set(Bucket, 'encryption', settingXml.encryption('AES256'))
+    fake.set(Bucket, 'publicAccessBlock', settingXml.publicAccessBlock({BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: false}))
+    fake.set(Bucket, 'ownershipControls', settingXml.ownershipControls('ObjectWriter'))
+
+    const {code, report} = await liveJson(Bucket)
+    assert.equal(code, 1)
+    const byId = Object.fromEntries(report.checks.map((c) => [c.id, c]))
+    assert.equal(byId['no-public-allow']?.status, 'fail')
+    assert.match(byId['no-public-allow']?.reason ?? '', /statement "PublicRead" \(#4\) allows Principal "\*" and it has no condition/)
+    assert.equal(byId['public-access-block']?.status, 'fail')
+    assert.equal(byId['public-access-block']?.reason, 'BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy and RestrictPublicBuckets are off')
+    assert.match(byId['public-access-block']?.fix ?? '', /put-public-access-block --bucket open-bucket/)
+    assert.equal(byId['default-encryption']?.status, 'pass')
+    assert.equal(byId['object-ownership']?.status, 'warn')
+    // The recommended Denies still hold: the public Allow does not open plain HTTP.
+    assert.equal(byId['https-only']?.status, 'pass')
+  })
+
+  it('warns about settings it may not read, and fails on nothing it could not see', async () => {
+    fake.denyRead('bare-bucket', 'policy')
+    const {code, report} = await liveJson('bare-bucket')
+    assert.equal(code, 1) // still no encryption and no public access block
+    assert.equal(report.checks[0]?.status, 'warn')
+    assert.match(report.checks[0]?.reason ?? '', /cannot read the bucket policy: s3:GetBucketPolicy was denied \(AccessDenied\)/)
+  })
+
+  it('exits 1 naming the bucket when it does not exist', async () => {
+    const result = await runCli(['verify-bucket-policy', '--bucket', 'no-such-bucket', ...ROLES, '--s3-endpoint', fake.endpoint], fake.env)
+    assert.equal(result.code, 1)
+    assert.equal(result.stdout, '')
+    // The four settings are read at once; whichever answers first names its action.
+    assert.match(result.stderr, /^Error: Bucket not found: s3:Get\w+ on s3:\/\/no-such-bucket failed \(NoSuchBucket: /m)
+  })
+
+  it('takes the endpoint from S3_ENDPOINT_URL', async () => {
+    const result = await runCli(['verify-bucket-policy', '--bucket', BUCKET, ...ROLES], {...fake.env, S3_ENDPOINT_URL: fake.endpoint})
+    assert.equal(result.code, 0, result.stderr)
+  })
+})
