@@ -14,7 +14,7 @@ import {
 import {type S3SettingsFake, settingXml, startS3WithSettings} from '../fakes/s3-bucket-settings.js'
 import {runCli, tempDir} from '../helpers.js'
 
-const ORIGINAL = fileURLToPath(new URL('../../../shared/fixtures/original-recommended-bucket-policy.json', import.meta.url))
+const ORIGINAL = fileURLToPath(new URL('../fixtures/policies/original-single-statement.json', import.meta.url))
 const BUCKET = 'kubecost-data-collection-bucket'
 const ADMIN = 'arn:aws:iam::111122223333:role/bucket-admin'
 const CRAWLER = 'arn:aws:iam::111122223333:role/kubecost_glue_crawler_role'

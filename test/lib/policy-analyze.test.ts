@@ -9,7 +9,7 @@ import {parsePolicy} from '../../src/lib/policy/document.js'
 import {type ExpectedPrincipals, expectedPrincipals, parseExporterTag, parsePrincipalArn} from '../../src/lib/policy/principals.js'
 import {recommendedPolicy} from '../../src/lib/policy/recommended.js'
 
-const ORIGINAL = new URL('../../../shared/fixtures/original-recommended-bucket-policy.json', import.meta.url)
+const ORIGINAL = new URL('../fixtures/policies/original-single-statement.json', import.meta.url)
 const BUCKET = 'kubecost-data-collection-bucket'
 const ARN = `arn:aws:s3:::${BUCKET}`
 const ADMIN = 'arn:aws:iam::111122223333:role/bucket-admin'

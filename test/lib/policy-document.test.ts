@@ -6,7 +6,7 @@ import {ConfigError} from '../../src/lib/errors.js'
 import {PolicyDocumentError, parsePolicy, statementLabel} from '../../src/lib/policy/document.js'
 import {parseJson} from '../../src/lib/policy/json.js'
 
-const ORIGINAL = new URL('../../../shared/fixtures/original-recommended-bucket-policy.json', import.meta.url)
+const ORIGINAL = new URL('../fixtures/policies/original-single-statement.json', import.meta.url)
 const statement = {Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: 'arn:aws:s3:::b/*'}
 const doc = (...statements: object[]) => JSON.stringify({Version: '2012-10-17', Statement: statements}, null, 2)
 
