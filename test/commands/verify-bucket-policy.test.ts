@@ -60,7 +60,7 @@ describe('verify-bucket-policy with --policy-file', () => {
     assert.match(lines[4] ?? '', /^PASS {5}no-public-allow/)
     assert.match(lines[5] ?? '', /^SKIPPED {2}default-encryption {3}a policy file was analysed/)
     assert.match(result.stdout, /\nFixes:\n {2}https-only: Add a statement of its own: .*"Bool": \{"aws:SecureTransport": "false"\}/)
-    assert.match(result.stdout, new RegExp(`\\nVerdict: FAIL for bucket ${BUCKET} \\(policy file .*original-recommended-bucket-policy\\.json\\): 1 passed, 3 failed, 0 warned, 3 skipped\\n$`))
+    assert.match(result.stdout, new RegExp(`\\nVerdict: FAIL for bucket ${BUCKET} \\(policy file .*original-single-statement\\.json\\): 1 passed, 3 failed, 0 warned, 3 skipped\\n$`))
     assert.match(result.stderr, /Error: 3 of 7 checks failed for bucket kubecost-data-collection-bucket: https-only, tls-1\.2, expected-principals/)
   })
 
