@@ -10,7 +10,7 @@ import type {KubecostClient} from './kubecost/client.js'
 import {type Aggregation, allocationParams, assetsParams} from './kubecost/requests.js'
 import type {Logger} from './log.js'
 import {NodeIndex} from './nodes.js'
-import {ParquetEngine} from './parquet/index.js'
+import {ParquetWriter} from './parquet/writer.js'
 import {RowBuilder} from './rows.js'
 import {contractColumns} from './schema.js'
 
@@ -64,13 +64,13 @@ export async function runExport(options: ExportOptions, deps: ExportDeps): Promi
 
   if (todo.length > 0 && !options.dryRun) {
     const workDir = await mkdtemp(join(tmpdir(), 'kubecost-cid-'))
-    let engine: ParquetEngine | undefined
+    // One writer for the run: its buffers serve every day.
+    const parquet = new ParquetWriter(contractColumns({labels: options.labels, annotations: options.annotations}))
     try {
       for (const day of todo) {
         try {
-          engine ??= await ParquetEngine.start({workDir})
           const file = join(workDir, `${day.date}.parquet`)
-          const {rows, totalCost} = await collectDay(day.date, file, options, deps, engine)
+          const {rows, totalCost} = await collectDay(day.date, file, parquet, options, deps)
           // Only a complete file reaches the destination; a forced day's old object stays until then.
           await deps.destination.put(day.key, file)
           await rm(file, {force: true})
@@ -92,7 +92,6 @@ export async function runExport(options: ExportOptions, deps: ExportDeps): Promi
         }
       }
     } finally {
-      await engine?.close()
       await rm(workDir, {recursive: true, force: true})
     }
   }
@@ -111,13 +110,13 @@ export async function runExport(options: ExportOptions, deps: ExportDeps): Promi
   return result
 }
 
-/** Collects one day from Kubecost into a Parquet file at `file`. */
+/** Collects one day from Kubecost into a Parquet file at `file`, streaming: rows are written as they arrive. */
 async function collectDay(
   day: Day,
   file: string,
+  writer: ParquetWriter,
   options: ExportOptions,
   deps: ExportDeps,
-  engine: ParquetEngine,
 ): Promise<{rows: number; totalCost: number}> {
   const nodes = new NodeIndex()
   await deps.kubecost.stream('assets', assetsParams(day), {
@@ -125,7 +124,6 @@ async function collectDay(
     onRestart: () => nodes.clear(),
   })
 
-  const columns = contractColumns({labels: options.labels, annotations: options.annotations})
   const builder = new RowBuilder({
     cluster: options.cluster,
     labelKeys: options.labels,
@@ -134,18 +132,17 @@ async function collectDay(
     windowStartMs: dayStart(day).getTime(),
     windowEndMs: dayStart(addDays(day, 1)).getTime(),
   })
-  const writer = await engine.newFile(columns)
+  writer.open(file)
   let totalCost = 0
   try {
     const response = await deps.kubecost.stream('allocation', allocationParams(day, options.aggregation), {
       onEntry(entry) {
         if (builder.write(entry.key, entry.value, writer)) totalCost += totalCostOf(entry.value)
       },
-      async onRestart() {
-        await writer.reset()
+      onRestart() {
+        writer.reset()
         totalCost = 0
       },
-      drain: async () => writer.drain(),
     })
     if (writer.rows === 0) {
       throw new KubecostEmptyDayError(
@@ -153,14 +150,14 @@ async function collectDay(
         {suggestions: ['Kubecost may still be rebuilding this day (e.g. after a restart); the next run will try it again.']},
       )
     }
+
+    writer.finish()
   } catch (error) {
-    await writer.discard()
+    writer.discard()
     throw error
   }
 
-  const rows = writer.rows
-  await writer.finish(file)
-  return {rows, totalCost}
+  return {rows: writer.rows, totalCost}
 }
 
 function totalCostOf(allocation: unknown): number {

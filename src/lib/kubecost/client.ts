@@ -58,8 +58,6 @@ export interface StreamHandler {
    * Without it, a failure after the first entry is not retried.
    */
   onRestart?(): Promise<void> | void
-  /** Awaited after each network chunk's entries: where a consumer does its asynchronous work. */
-  drain?(): Promise<void>
 }
 
 export interface StreamResult {
@@ -117,14 +115,10 @@ export class KubecostClient {
     for (let retry = 0; ; retry++) {
       let emitted = 0
       try {
-        return await this.attempt(
-          context,
-          (entry) => {
-            emitted++
-            handler.onEntry(entry)
-          },
-          handler.drain,
-        )
+        return await this.attempt(context, (entry) => {
+          emitted++
+          handler.onEntry(entry)
+        })
       } catch (error) {
         const retryable = error instanceof KubecostError && error.transient && (emitted === 0 || handler.onRestart !== undefined)
         if (!retryable || retry >= policy.retries) {
@@ -149,7 +143,7 @@ export class KubecostClient {
     return Math.round(ceiling / 2 + (this.options.random ?? Math.random)() * (ceiling / 2))
   }
 
-  private async attempt(context: RequestContext, onEntry: (entry: Entry) => void, drain?: () => Promise<void>): Promise<StreamResult> {
+  private async attempt(context: RequestContext, onEntry: (entry: Entry) => void): Promise<StreamResult> {
     const {url} = context
     let response: Response
     try {
@@ -179,8 +173,6 @@ export class KubecostClient {
             entries++
             onEntry(entry)
           }
-
-          if (drain) await drain()
         }
       }
 

@@ -1,0 +1,210 @@
+/**
+ * The Parquet writer, read back by two independent readers: DuckDB (C++) and hyparquet (JavaScript).
+ */
+import assert from 'node:assert/strict'
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+
+import {DuckDBInstance} from '@duckdb/node-api'
+import {asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects} from 'hyparquet'
+
+import {ParquetWriter} from '../../src/lib/parquet/writer.js'
+import type {Column} from '../../src/lib/schema.js'
+import {tempDir} from '../helpers.js'
+import {readParquet} from '../parquet.js'
+
+const COLUMNS: Column[] = [
+  {name: 'name', type: 'string'},
+  {name: 'window.start', type: 'timestamp'},
+  {name: 'totalCost', type: 'double'},
+  {name: 'properties.namespace', type: 'string'},
+  {name: 'properties.labels.app.kubernetes.io/name', type: 'string'},
+]
+
+interface Row {
+  name: string
+  start: number
+  cost: number
+  namespace: string
+  app: string
+}
+
+function rows(count: number, offset = 0): Row[] {
+  return Array.from({length: count}, (_, i) => ({
+    name: `cluster/node/ns/pod-${i + offset}/container`,
+    start: Date.parse('2026-03-01T00:00:00Z') + ((i + offset) % 3) * 86_400_000,
+    cost: (i + offset) * 0.125 - 3.5,
+    namespace: ['kube-system', 'payments', ''][(i + offset) % 3] as string,
+    app: (i + offset) % 5 === 0 ? '' : `app-${(i + offset) % 4}`,
+  }))
+}
+
+function writeRows(writer: ParquetWriter, data: Row[]): void {
+  for (const r of data) {
+    writer.string(r.name)
+    writer.number(r.start)
+    writer.number(r.cost)
+    writer.string(r.namespace)
+    writer.string(r.app)
+    writer.endRow()
+  }
+}
+
+async function hyparquetRows(path: string): Promise<Array<Record<string, unknown>>> {
+  return parquetReadObjects({file: await asyncBufferFromFile(path)})
+}
+
+async function duckdb(sql: string): Promise<Array<Record<string, unknown>>> {
+  const instance = await DuckDBInstance.create(':memory:')
+  const db = await instance.connect()
+  try {
+    return (await db.runAndReadAll(sql)).getRowObjectsJS() as Array<Record<string, unknown>>
+  } finally {
+    db.closeSync()
+    instance.closeSync()
+  }
+}
+
+function expectRows(actual: Array<Record<string, unknown>>, expected: Row[]): void {
+  assert.equal(actual.length, expected.length)
+  expected.forEach((r, i) => {
+    const a = actual[i] as Record<string, unknown>
+    assert.equal(a.name, r.name)
+    assert.equal(new Date(a['window.start'] as Date).getTime(), r.start)
+    assert.equal(a.totalCost, r.cost)
+    assert.equal(a['properties.namespace'], r.namespace)
+    assert.equal(a['properties.labels.app.kubernetes.io/name'], r.app)
+  })
+}
+
+describe('ParquetWriter', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  before(async () => {
+    dir = await tempDir()
+  })
+  after(async () => dir.remove())
+
+  it('writes the schema and values that DuckDB and hyparquet both read back', async () => {
+    const path = join(dir.path, 'basic.parquet')
+    const writer = new ParquetWriter(COLUMNS)
+    writer.open(path)
+    const data = rows(100)
+    writeRows(writer, data)
+    writer.finish()
+
+    const facts = await readParquet(path)
+    assert.deepEqual(
+      facts.schema.map((c) => [c.name, c.type, c.converted_type]),
+      [
+        ['name', 'BYTE_ARRAY', 'UTF8'],
+        ['window.start', 'INT64', 'TIMESTAMP_MILLIS'],
+        ['totalCost', 'DOUBLE', null],
+        ['properties.namespace', 'BYTE_ARRAY', 'UTF8'],
+        ['properties.labels.app.kubernetes.io/name', 'BYTE_ARRAY', 'UTF8'],
+      ],
+    )
+    assert.match(String(facts.schema[1]?.logical_type), /TimestampType\(isAdjustedToUTC=0, unit=TimeUnit\(MILLIS/)
+    assert.deepEqual(facts.compressions, ['SNAPPY'])
+    expectRows(facts.rows, data)
+    expectRows(await hyparquetRows(path), data)
+
+    const metadata = await parquetMetadataAsync(await asyncBufferFromFile(path))
+    assert.equal(metadata.num_rows, 100n)
+    assert.equal(metadata.created_by, 'kubecost-cid')
+    assert.deepEqual(
+      metadata.schema.slice(1).map((e) => e.repetition_type),
+      ['OPTIONAL', 'OPTIONAL', 'OPTIONAL', 'OPTIONAL', 'OPTIONAL'],
+    )
+  })
+
+  it('dictionary-encodes repetitive strings and writes mostly-unique ones PLAIN', async () => {
+    const path = join(dir.path, 'encodings.parquet')
+    const writer = new ParquetWriter(COLUMNS, {rowGroupRows: 20_000})
+    writer.open(path)
+    const data = rows(12_000)
+    writeRows(writer, data)
+    writer.finish()
+    const encodings = await duckdb(`SELECT path_in_schema AS path, encodings FROM parquet_metadata('${path}') ORDER BY column_id`)
+    assert.deepEqual(
+      encodings.map((e) => [e.path, e.encodings]),
+      [
+        // RLE: the definition levels
+        ['name', 'PLAIN, RLE'],
+        ['window.start', 'PLAIN, RLE'],
+        ['totalCost', 'PLAIN, RLE'],
+        ['properties.namespace', 'PLAIN_DICTIONARY, RLE'],
+        ['properties.labels.app.kubernetes.io/name', 'PLAIN_DICTIONARY, RLE'],
+      ],
+    )
+    expectRows(await hyparquetRows(path), data)
+  })
+
+  it('splits rows into row groups and pages, in order', async () => {
+    const path = join(dir.path, 'groups.parquet')
+    const writer = new ParquetWriter(COLUMNS, {rowGroupRows: 1000, pageRows: 300})
+    writer.open(path)
+    const data = rows(2_500)
+    writeRows(writer, data)
+    writer.finish()
+    const groups = await duckdb(`SELECT row_group_id, max(row_group_num_rows)::INTEGER AS n FROM parquet_metadata('${path}') GROUP BY 1 ORDER BY 1`)
+    assert.deepEqual(groups.map((g) => g.n), [1000, 1000, 500])
+    expectRows(await duckdb(`SELECT * FROM read_parquet('${path}')`), data)
+    expectRows(await hyparquetRows(path), data)
+  })
+
+  it('keeps strings exactly: unicode, quotes, backslashes, newlines, empty', async () => {
+    const path = join(dir.path, 'strings.parquet')
+    const writer = new ParquetWriter(COLUMNS)
+    writer.open(path)
+    const tricky = ['', 'ünïcødé', '日本語', 'emoji 🚀', 'say "hi"', 'back\\slash', 'multi\nline', 'tab\there', ' padded ']
+    const data = tricky.map((s, i) => ({name: s, start: 0, cost: -0.5 * i, namespace: s, app: s}))
+    writeRows(writer, data)
+    writer.finish()
+    expectRows(await duckdb(`SELECT * FROM read_parquet('${path}')`), data)
+    expectRows(await hyparquetRows(path), data)
+  })
+
+  it('forgets everything on reset, and reuses its buffers for the next file', async () => {
+    const first = join(dir.path, 'first.parquet')
+    const second = join(dir.path, 'second.parquet')
+    const writer = new ParquetWriter(COLUMNS, {rowGroupRows: 1000})
+    writer.open(first)
+    writeRows(writer, rows(1_500, 7))
+    writer.reset()
+    assert.equal(writer.rows, 0)
+    const kept = rows(1_200)
+    writeRows(writer, kept)
+    writer.finish()
+    writer.open(second)
+    const other = rows(40, 100_000)
+    writeRows(writer, other)
+    writer.finish()
+    expectRows(await hyparquetRows(first), kept)
+    expectRows(await duckdb(`SELECT * FROM read_parquet('${second}')`), other)
+  })
+
+  it('deletes the file on discard, and refuses a row of the wrong shape', () => {
+    const path = join(dir.path, 'discarded.parquet')
+    const writer = new ParquetWriter(COLUMNS)
+    writer.open(path)
+    writeRows(writer, rows(3))
+    writer.discard()
+    assert.equal(existsSync(path), false)
+
+    writer.open(path)
+    assert.throws(() => writer.number(1), /column 0 does not take a number/)
+    writer.discard()
+    writer.open(path)
+    writer.string('only one value')
+    assert.throws(() => writer.endRow(), /a row has 1 values, the schema 5 columns/)
+    writer.discard()
+  })
+
+  it('refuses to open a second file before the first is finished', () => {
+    const writer = new ParquetWriter(COLUMNS)
+    writer.open(join(dir.path, 'a.parquet'))
+    assert.throws(() => writer.open(join(dir.path, 'b.parquet')), /a\.parquet is still open/)
+    writer.discard()
+  })
+})
