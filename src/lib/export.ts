@@ -10,7 +10,7 @@ import type {KubecostClient} from './kubecost/client.js'
 import {type Aggregation, allocationParams, assetsParams} from './kubecost/requests.js'
 import type {Logger} from './log.js'
 import {NodeIndex} from './nodes.js'
-import {ParquetWriter} from './parquet/writer.js'
+import type {ParquetWriter} from './parquet/writer.js'
 import {RowBuilder} from './rows.js'
 import {contractColumns} from './schema.js'
 
@@ -64,8 +64,9 @@ export async function runExport(options: ExportOptions, deps: ExportDeps): Promi
 
   if (todo.length > 0 && !options.dryRun) {
     const workDir = await mkdtemp(join(tmpdir(), 'kubecost-cid-'))
-    // One writer for the run: its buffers serve every day.
-    const parquet = new ParquetWriter(contractColumns({labels: options.labels, annotations: options.annotations}))
+    // Loaded only when there is something to write; one writer for the run, its buffers serve every day.
+    const {ParquetWriter: Writer} = await import('./parquet/writer.js')
+    const parquet = new Writer(contractColumns({labels: options.labels, annotations: options.annotations}))
     try {
       for (const day of todo) {
         try {
