@@ -21,13 +21,14 @@ import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {S3Client} from '@aws-sdk/client-s3'
+import type {S3Client} from '@aws-sdk/client-s3'
 import S3rver from 's3rver'
+
+import {TEST_ENV, testClient} from './s3.js'
 
 export const SETTINGS = ['policy', 'encryption', 'publicAccessBlock', 'ownershipControls'] as const
 export type Setting = (typeof SETTINGS)[number]
 
-const TEST_CREDENTIALS = {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}
 
 const NOT_FOUND: Record<Setting, {code: string; message: string}> = {
   policy: {code: 'NoSuchBucketPolicy', message: 'The bucket policy does not exist'},
@@ -165,18 +166,11 @@ export async function startS3WithSettings(buckets: string[]): Promise<S3Settings
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const {port} = server.address() as AddressInfo
   const endpoint = `http://127.0.0.1:${port}`
-  const client = new S3Client({
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: TEST_CREDENTIALS,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  })
+  const client = testClient(endpoint)
   return {
     endpoint,
     client,
-    env: {AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1'},
+    env: TEST_ENV,
     set(bucket, setting, body) {
       if (body === undefined) stateOf(bucket).delete(setting)
       else stateOf(bucket).set(setting, body)

@@ -21,12 +21,9 @@ export interface S3Fake {
   close(): Promise<void>
 }
 
-export async function startS3(buckets: string[]): Promise<S3Fake> {
-  const directory = await mkdtemp(join(tmpdir(), 's3rver-'))
-  const server = new S3rver({address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: buckets.map((name) => ({name}))})
-  const {port} = await server.run()
-  const endpoint = `http://127.0.0.1:${port}`
-  const client = new S3Client({
+/** A client configured the way `--s3-endpoint` configures the CLI's, with the test credentials. */
+export function testClient(endpoint: string): S3Client {
+  return new S3Client({
     endpoint,
     region: 'us-east-1',
     forcePathStyle: true,
@@ -34,14 +31,25 @@ export async function startS3(buckets: string[]): Promise<S3Fake> {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   })
+}
+
+/** Environment for a CLI child process to reach a fake S3 with the test credentials. */
+export const TEST_ENV: Record<string, string> = {
+  AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+  AWS_REGION: 'us-east-1',
+}
+
+export async function startS3(buckets: string[]): Promise<S3Fake> {
+  const directory = await mkdtemp(join(tmpdir(), 's3rver-'))
+  const server = new S3rver({address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: buckets.map((name) => ({name}))})
+  const {port} = await server.run()
+  const endpoint = `http://127.0.0.1:${port}`
+  const client = testClient(endpoint)
   return {
     endpoint,
     client,
-    env: {
-      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-      AWS_REGION: 'us-east-1',
-    },
+    env: TEST_ENV,
     async close() {
       client.destroy()
       await server.close()
