@@ -4,7 +4,6 @@
  * anything else is a bug and surfaces as-is.
  */
 
-export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
 export const EXIT_USAGE = 2
 

@@ -100,11 +100,3 @@ export function contractColumns(extra: ExtraKeys): Column[] {
     ...extra.annotations.map((k): Column => ({name: `properties.annotations.${k}`, type: 'string'})),
   ]
 }
-
-/** Hive type for the Glue table definition. */
-export function hiveType(type: ColumnType): string {
-  return type
-}
-
-/** Partition keys of the Hive-style layout, in path order. */
-export const PARTITION_KEYS = ['account_id', 'region', 'year', 'month'] as const

@@ -111,3 +111,29 @@ describe('KubecostClient', () => {
     }
   })
 })
+
+describe('KubecostClient back-off', () => {
+  it('doubles the delay with each retry, with jitter between half and all of it', async () => {
+    const fake = await FakeKubecost.start({cluster: 'prod', days: [DAY]})
+    fake.addFault({kind: 'status', status: 503, api: 'allocation'})
+    // Ceilings 1 s, 2 s, then 4 s capped at 3 s; the jitter picks between half the ceiling and all of it.
+    for (const [random, expected] of [
+      [0, [500, 1000, 1500]],
+      [1, [1000, 2000, 3000]],
+    ] as const) {
+      const waits: number[] = []
+      const kubecost = client(fake.url, {
+        retry: {retries: 3, baseDelayMs: 1000, maxDelayMs: 3000},
+        random: () => random,
+        sleep: async (ms) => {
+          waits.push(ms)
+        },
+      })
+      await assert.rejects(kubecost.stream('allocation', params, {onEntry() {}}))
+      await kubecost.close()
+      assert.deepEqual(waits, expected)
+    }
+
+    await fake.close()
+  })
+})

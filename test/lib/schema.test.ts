@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
-import {BASE_COLUMNS, NUMERIC_FIELDS, PARTITION_KEYS, PROPERTY_FIELDS, contractColumns, hiveType} from '../../src/lib/schema.js'
+import {BASE_COLUMNS, NUMERIC_FIELDS, PROPERTY_FIELDS, contractColumns} from '../../src/lib/schema.js'
 
 /** SPEC.md, "Output: the Parquet contract", written out by hand. */
 const EXPECTED_BASE: Array<[string, string]> = [
@@ -118,15 +118,5 @@ describe('schema', () => {
     columns.push({name: 'x', type: 'string'})
     assert.equal(contractColumns({labels: [], annotations: []}).length, 58)
     assert.equal(BASE_COLUMNS.length, 58)
-  })
-
-  it('maps column types to Hive types', () => {
-    assert.equal(hiveType('string'), 'string')
-    assert.equal(hiveType('timestamp'), 'timestamp')
-    assert.equal(hiveType('double'), 'double')
-  })
-
-  it('has the partition keys in path order', () => {
-    assert.deepEqual([...PARTITION_KEYS], ['account_id', 'region', 'year', 'month'])
   })
 })
