@@ -23,6 +23,11 @@ import {
  * its fallback (so the CronJob is configured by env vars alone) and validates once, naming the flag,
  * the variable and the bad value.
  */
+/** Puts flags under one heading in --help. */
+function inGroup<T extends Record<string, object>>(helpGroup: string, flags: T): T {
+  return Object.fromEntries(Object.entries(flags).map(([name, flag]) => [name, {...flag, helpGroup}])) as T
+}
+
 /** `env` and `parse` for a flag whose value is validated by `parse`, naming the flag and its variable. */
 export function input<T>(name: InputName, parse: (input: string, name: InputName) => T) {
   return {env: name.env, parse: async (value: string) => parse(value, name)}
@@ -48,7 +53,7 @@ export function splitKeys(value: string): string[] {
   return value === '' ? [] : value.split(',')
 }
 
-export const sourceFlags = {
+export const sourceFlags = inGroup('KUBECOST', {
   'cluster-arn': Flags.custom<ClusterIdentity>({
     ...input({flag: 'cluster-arn', env: 'CLUSTER_ID'}, (value, n) => parseClusterArn(value, n.flag, n.env)),
     description: 'EKS cluster ARN (any partition and region); gives the cluster name, account and region',
@@ -121,16 +126,16 @@ export const sourceFlags = {
       return date
     },
   })(),
-}
+})
 
-export const awsFlags = {
+export const awsFlags = inGroup('AWS', {
   'parent-role-arn': Flags.string({
     ...input({flag: 'parent-role-arn', env: 'IRSA_PARENT_IAM_ROLE_ARN'}, parseRoleArn),
     description: 'role chaining: assume this role with the pod\'s credentials for S3 and Secrets Manager (session kubecost-s3-exporter)',
   }),
-}
+})
 
-export const destinationFlags = {
+export const destinationFlags = inGroup('DESTINATION', {
   bucket: Flags.string({
     ...input({flag: 'bucket', env: 'S3_BUCKET_NAME'}, parseBucketName),
     description: 'S3 bucket to upload to (required unless --output-dir is given)',
@@ -148,15 +153,15 @@ export const destinationFlags = {
     ...input({flag: 's3-endpoint', env: 'S3_ENDPOINT_URL'}, parseHttpUrl),
     description: 'S3-compatible endpoint (MinIO, Ceph): path-style addressing, checksums only when required',
   }),
-}
+})
 
-export const logFlags = {
+export const logFlags = inGroup('OUTPUT', {
   'log-format': Flags.custom<LogFormat>({
     ...input({flag: 'log-format', env: 'LOG_FORMAT'}, (value, n) => parseChoice(value, LOG_FORMATS, n)),
     description: 'log line format on stderr: text or json (one object per line)',
     default: 'text',
   })(),
-}
+})
 
 const day = (flag: string, description: string) =>
   Flags.custom<Day>({
@@ -168,14 +173,14 @@ const day = (flag: string, description: string) =>
     description,
   })()
 
-export const rangeFlags = {
+export const rangeFlags = inGroup('DAYS', {
   from: day('from', 'first day of the candidate range (YYYY-MM-DD, UTC); replaces --backfill-days'),
   to: day('to', 'last day of the candidate range (YYYY-MM-DD, UTC; default and latest: today-3)'),
   force: Flags.boolean({
     description: 're-collect present days of the --from/--to range (e.g. after Kubecost reconciled them with the bill)',
     default: false,
   }),
-}
+})
 
 /** --force re-collects only a range the user names: forcing all candidate days by accident helps nobody. */
 export function checkForce(flags: {force: boolean; from?: Day}): void {
