@@ -25,7 +25,7 @@ export async function openContext(flags: ContextFlags, logger: Logger): Promise<
   // oclif reads boolean env vars loosely (anything but yes/true/1/y is false); refuse typos instead.
   if (process.env.TLS_VERIFY !== undefined) parseBoolean(process.env.TLS_VERIFY, {flag: 'tls-verify', env: 'TLS_VERIFY'})
   const cluster = requireCluster(flags['cluster-arn'])
-  const identity = resolveIdentity({parentRoleArn: flags['parent-role-arn'], region: cluster.region, logger})
+  const identity = resolveIdentity({parentRoleArn: flags['parent-role-arn'], region: cluster.region, env: process.env, logger})
   const destination = openDestination({
     bucket: flags.bucket,
     outputDir: flags['output-dir'],

@@ -105,7 +105,7 @@ describe('export with role chaining and a CA from Secrets Manager', () => {
     try {
       const result = await runCli(args(), {...s3.env, ...aws.env, IRSA_PARENT_IAM_ROLE_ARN: PARENT})
       assert.equal(result.code, 1)
-      assert.match(result.stderr, /Access denied: sts:AssumeRole on arn:aws:iam::999988887777:role\/kubecost-data-collector as the default credentials/)
+      assert.match(result.stderr, /Access denied: sts:AssumeRole on arn:aws:iam::999988887777:role\/kubecost-data-collector as the access key in AWS_ACCESS_KEY_ID/)
       assert.match(result.stderr, /trust policy/)
     } finally {
       await aws.close()

@@ -4,6 +4,7 @@ import {describe, it} from 'node:test'
 import {AssumeRoleCommand, STSClient} from '@aws-sdk/client-sts'
 import {mockClient} from 'aws-sdk-client-mock'
 
+import {describeDefaultIdentity} from '../../src/lib/aws/clients.js'
 import {assumedRoleCredentials} from '../../src/lib/aws/credentials.js'
 import {AwsError} from '../../src/lib/errors.js'
 
@@ -78,5 +79,17 @@ describe('assumedRoleCredentials', () => {
       return true
     })
     sts.restore()
+  })
+})
+
+describe('describeDefaultIdentity', () => {
+  it('names what the default chain will use, in its order, without secrets', () => {
+    assert.equal(describeDefaultIdentity({AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 's3cr3t', AWS_PROFILE: 'dev'}), 'the access key in AWS_ACCESS_KEY_ID')
+    assert.equal(describeDefaultIdentity({AWS_PROFILE: 'dev'}), 'profile dev (AWS_PROFILE)')
+    assert.equal(
+      describeDefaultIdentity({AWS_ROLE_ARN: 'arn:aws:iam::111122223333:role/exporter', AWS_WEB_IDENTITY_TOKEN_FILE: '/var/run/secrets/token'}),
+      'role arn:aws:iam::111122223333:role/exporter (web identity, e.g. IRSA)',
+    )
+    assert.match(describeDefaultIdentity({}), /the default credentials/)
   })
 })

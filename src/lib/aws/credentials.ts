@@ -17,6 +17,8 @@ export interface AssumedRoleOptions {
   refreshMarginMs?: number
   now?: () => number
   logger?: Logger
+  /** Who assumes the role, for access-denied messages. */
+  identity?: string
 }
 
 /**
@@ -46,7 +48,7 @@ export function assumedRoleCredentials(options: AssumedRoleOptions): AwsCredenti
       )
       return current
     } catch (error) {
-      throw classifyAwsError(error, {action: 'sts:AssumeRole', resource: options.roleArn})
+      throw classifyAwsError(error, {action: 'sts:AssumeRole', resource: options.roleArn, identity: options.identity})
     } finally {
       pending = undefined
     }
