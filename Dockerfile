@@ -15,5 +15,6 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 USER node
-ENTRYPOINT ["node", "/app/bin/run.js"]
+# Run through bin/run.js's shebang, which caps the young generation (see the comment there).
+ENTRYPOINT ["/app/bin/run.js"]
 CMD ["export"]

@@ -6,6 +6,8 @@
  * the following row groups of the file.
  */
 
+import type {Scratch} from './scratch.js'
+
 const MAX_DICTIONARY_ENTRIES = 8192
 const MAX_DICTIONARY_BYTES = 1 << 20
 
@@ -71,8 +73,8 @@ export class StringColumn {
   }
 
   /** The dictionary page body: each entry PLAIN (4-byte length and UTF-8 bytes). */
-  dictionaryPage(): Buffer {
-    const out = Buffer.allocUnsafe(this.dictionaryBytes)
+  dictionaryPage(scratch: Scratch): Buffer {
+    const out = scratch.take(this.dictionaryBytes)
     let at = 0
     for (const value of this.dictionary) {
       const length = out.write(value, at + 4)
@@ -84,15 +86,18 @@ export class StringColumn {
   }
 
   /** The values of rows `start`…`start+count-1` as a data page body, after `prefix` (the levels). */
-  page(prefix: Buffer, start: number, count: number): Buffer {
+  page(scratch: Scratch, prefix: Buffer, start: number, count: number): Buffer {
     if (this.plain) {
       const ends = this.ends as Uint32Array
       const from = start === 0 ? 0 : (ends[start - 1] as number)
       const to = ends[start + count - 1] as number
-      return Buffer.concat([prefix, this.bytes.subarray(from, to)])
+      const out = scratch.take(prefix.length + to - from)
+      prefix.copy(out, 0)
+      this.bytes.copy(out, prefix.length, from, to)
+      return out
     }
 
-    return bitPackedIndices(prefix, this.indices, start, count, this.dictionary.length)
+    return bitPackedIndices(scratch, prefix, this.indices, start, count, this.dictionary.length)
   }
 
   private switchToPlain(): void {
@@ -124,11 +129,11 @@ export class StringColumn {
 }
 
 /** Dictionary indices: a bit-width byte, then one bit-packed run of the RLE/bit-packing hybrid. */
-function bitPackedIndices(prefix: Buffer, indices: Int32Array, start: number, count: number, dictionarySize: number): Buffer {
+function bitPackedIndices(scratch: Scratch, prefix: Buffer, indices: Int32Array, start: number, count: number, dictionarySize: number): Buffer {
   const width = Math.max(1, Math.ceil(Math.log2(dictionarySize)))
   const groups = Math.ceil(count / 8)
   const header = varint((groups << 1) | 1)
-  const out = Buffer.allocUnsafe(prefix.length + 1 + header.length + groups * width)
+  const out = scratch.take(prefix.length + 1 + header.length + groups * width)
   prefix.copy(out, 0)
   let at = prefix.length
   out[at++] = width

@@ -6,6 +6,7 @@ import {compressSync} from 'snappy'
 import {ParquetWriteError, describeCause} from '../errors.js'
 import type {RowSink} from '../rows.js'
 import type {Column, ColumnType} from '../schema.js'
+import {Scratch} from './scratch.js'
 import {StringColumn, varint} from './strings.js'
 import {CompactWriter} from './thrift.js'
 
@@ -79,6 +80,7 @@ export class ParquetWriter implements RowSink {
   private column = 0
   private readonly rowGroupRows: number
   private readonly pageRows: number
+  private readonly scratch = new Scratch()
 
   constructor(
     private readonly columns: readonly Column[],
@@ -206,7 +208,7 @@ export class ParquetWriter implements RowSink {
     const useDictionary = strings?.dictionaryEncoded === true
     if (strings && useDictionary) {
       meta.dictionaryPageOffset = this.position
-      this.writePage(meta, PAGE.DICTIONARY, strings.dictionaryPage(), strings.dictionarySize)
+      this.writePage(meta, PAGE.DICTIONARY, strings.dictionaryPage(this.scratch), strings.dictionarySize)
       meta.encodings = [ENCODING.PLAIN_DICTIONARY, ENCODING.RLE]
     } else {
       meta.encodings = [ENCODING.PLAIN, ENCODING.RLE]
@@ -218,9 +220,10 @@ export class ParquetWriter implements RowSink {
       const levels = allDefined(count)
       let body: Buffer
       if (buffer.numbers) {
-        body = buffer.column.type === 'timestamp' ? int64Millis(levels, buffer.numbers, start, count) : doubles(levels, buffer.numbers, start, count)
+        const out = pageBody(this.scratch, levels, count * 8)
+        body = buffer.column.type === 'timestamp' ? int64Millis(out, levels.length, buffer.numbers, start, count) : doubles(out, levels.length, buffer.numbers, start, count)
       } else {
-        body = (strings as StringColumn).page(levels, start, count)
+        body = (strings as StringColumn).page(this.scratch, levels, start, count)
       }
 
       this.writePage(meta, PAGE.DATA, body, count, useDictionary)
@@ -312,21 +315,19 @@ function allDefined(count: number): Buffer {
   return out
 }
 
-/** A page body: `prefix` (the definition levels) followed by `size` bytes that `fill` writes at `at`. */
-function pageBody(prefix: Buffer, size: number, fill: (out: Buffer, at: number) => void): Buffer {
-  const out = Buffer.allocUnsafe(prefix.length + size)
+/** A page body of `prefix` (the definition levels) and `size` more bytes, in the scratch buffer. */
+function pageBody(scratch: Scratch, prefix: Buffer, size: number): Buffer {
+  const out = scratch.take(prefix.length + size)
   prefix.copy(out, 0)
-  fill(out, prefix.length)
   return out
 }
 
-function doubles(prefix: Buffer, values: Float64Array, start: number, count: number): Buffer {
-  return pageBody(prefix, count * 8, (out, at) => out.set(new Uint8Array(values.buffer, values.byteOffset + start * 8, count * 8), at))
+function doubles(out: Buffer, at: number, values: Float64Array, start: number, count: number): Buffer {
+  out.set(new Uint8Array(values.buffer, values.byteOffset + start * 8, count * 8), at)
+  return out
 }
 
-function int64Millis(prefix: Buffer, values: Float64Array, start: number, count: number): Buffer {
-  return pageBody(prefix, count * 8, (out, at) => {
-    for (let i = 0; i < count; i++) out.writeBigInt64LE(BigInt(values[start + i] as number), at + i * 8)
-  })
+function int64Millis(out: Buffer, at: number, values: Float64Array, start: number, count: number): Buffer {
+  for (let i = 0; i < count; i++) out.writeBigInt64LE(BigInt(values[start + i] as number), at + i * 8)
+  return out
 }
-
