@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {stat} from 'node:fs/promises'
+import {stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
@@ -362,6 +362,21 @@ describe('export failures', () => {
       }
     })
   }
+
+  it('exits 1 naming the path when the output directory cannot be used', async () => {
+    const fake = await FakeKubecost.start({cluster: 'prod', days: KUBECOST_DAYS, containersPerDay: 2})
+    const dir = await tempDir()
+    try {
+      const notADirectory = join(dir.path, 'file')
+      await writeFile(notADirectory, 'x')
+      const result = await runCli(exportArgs(fake, notADirectory))
+      assert.equal(result.code, 1)
+      assert.match(result.stderr, new RegExp(`Could not list ${notADirectory.replaceAll('/', '\\/')}/account_id=111122223333/region=us-east-1: ENOTDIR`))
+    } finally {
+      await fake.close()
+      await dir.remove()
+    }
+  })
 
   it('exits 1 when Kubecost refuses the connection, with a hint about the service name', async () => {
     // Port 81: privileged (never handed out as an ephemeral port), not on fetch's blocked-port list, and unused here; a just-closed ephemeral port could be taken by a parallel test.
