@@ -29,7 +29,12 @@ export async function openContext(flags: ContextFlags, logger: Logger): Promise<
   const destination = openDestination({
     bucket: flags.bucket,
     outputDir: flags['output-dir'],
-    s3: {endpoint: flags['s3-endpoint'], credentials: identity.credentials},
+    s3: {
+      endpoint: flags['s3-endpoint'],
+      credentials: identity.credentials,
+      // Without a configured region, start from the cluster's: the client follows redirects to the bucket's.
+      region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? cluster.region,
+    },
     identity: identity.description,
   })
   const ca = await loadCaBundle({

@@ -124,6 +124,13 @@ describe('export to S3 (s3rver over real HTTP)', () => {
     }
   })
 
+  it('works without AWS_REGION, starting from the cluster\'s region', async () => {
+    const withoutRegion = Object.fromEntries(Object.entries(s3.env).filter(([name]) => name !== 'AWS_REGION'))
+    const result = await runCli(args(['--dry-run']), withoutRegion)
+    assert.equal(result.code, 0, result.stderr)
+    assert.match(result.stdout, /5 candidate days/)
+  })
+
   it('exits 1 naming the bucket and action when the bucket does not exist', async () => {
     const result = await runCli(
       ['export', '--cluster-arn', ARN, '--bucket', 'no-such-bucket-here', '--s3-endpoint', s3.endpoint, '--kubecost-url', fake.url, '--now', NOW],
