@@ -66,7 +66,8 @@ export default class VerifyBucketPolicy extends BaseCommand {
     if (file) {
       report = verify(expected, await readPolicyFile(file), undefined, {kind: 'file', path: file})
     } else {
-      const s3 = createS3Client({endpoint: flags['s3-endpoint']})
+      // With no region configured, start from us-east-1 as the AWS CLI does; the client follows redirects.
+      const s3 = createS3Client({endpoint: flags['s3-endpoint'], region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1'})
       try {
         const settings = await readBucketSettings(s3, flags.bucket)
         report = verify(expected, bucketPolicyState(settings, flags.bucket), settings, {kind: 'bucket'})

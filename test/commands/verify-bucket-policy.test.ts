@@ -260,4 +260,10 @@ describe('verify-bucket-policy against a bucket (s3rver with the settings handle
     const result = await runCli(['verify-bucket-policy', '--bucket', BUCKET, ...ROLES], {...fake.env, S3_ENDPOINT_URL: fake.endpoint})
     assert.equal(result.code, 0, result.stderr)
   })
+
+  it('works without AWS_REGION', async () => {
+    const withoutRegion = Object.fromEntries(Object.entries(fake.env).filter(([name]) => name !== 'AWS_REGION'))
+    const result = await runCli(['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--s3-endpoint', fake.endpoint], withoutRegion)
+    assert.equal(result.code, 0, result.stderr)
+  })
 })
