@@ -1,7 +1,7 @@
 import type {Interfaces} from '@oclif/core'
 
 import type {awsFlags, destinationFlags, sourceFlags} from './flags.js'
-import {createSecretsManagerClient, resolveIdentity} from './lib/aws/clients.js'
+import {resolveIdentity} from './lib/aws/identity.js'
 import {type ClusterIdentity, requireCluster} from './lib/cluster.js'
 import type {Destination} from './lib/destination/destination.js'
 import {openDestination} from './lib/destination/open.js'
@@ -25,8 +25,8 @@ export async function openContext(flags: ContextFlags, logger: Logger): Promise<
   // oclif reads boolean env vars loosely (anything but yes/true/1/y is false); refuse typos instead.
   if (process.env.TLS_VERIFY !== undefined) parseBoolean(process.env.TLS_VERIFY, {flag: 'tls-verify', env: 'TLS_VERIFY'})
   const cluster = requireCluster(flags['cluster-arn'])
-  const identity = resolveIdentity({parentRoleArn: flags['parent-role-arn'], region: cluster.region, env: process.env, logger})
-  const destination = openDestination({
+  const identity = await resolveIdentity({parentRoleArn: flags['parent-role-arn'], region: cluster.region, env: process.env, logger})
+  const destination = await openDestination({
     bucket: flags.bucket,
     outputDir: flags['output-dir'],
     s3: {
@@ -42,7 +42,10 @@ export async function openContext(flags: ContextFlags, logger: Logger): Promise<
     secret: flags['ca-cert-secret']
       ? {
           name: flags['ca-cert-secret'],
-          client: createSecretsManagerClient({region: flags['ca-cert-secret-region'] ?? cluster.region, credentials: identity.credentials}),
+          client: async () => {
+            const {createSecretsManagerClient} = await import('./lib/aws/clients.js')
+            return createSecretsManagerClient({region: flags['ca-cert-secret-region'] ?? cluster.region, credentials: identity.credentials})
+          },
           identity: identity.description,
         }
       : undefined,

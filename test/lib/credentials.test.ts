@@ -4,7 +4,7 @@ import {describe, it} from 'node:test'
 import {AssumeRoleCommand, STSClient} from '@aws-sdk/client-sts'
 import {mockClient} from 'aws-sdk-client-mock'
 
-import {describeDefaultIdentity} from '../../src/lib/aws/clients.js'
+import {describeDefaultIdentity} from '../../src/lib/aws/identity.js'
 import {assumedRoleCredentials} from '../../src/lib/aws/credentials.js'
 import {AwsError} from '../../src/lib/errors.js'
 

@@ -1,6 +1,6 @@
 import {readFile} from 'node:fs/promises'
 
-import {GetSecretValueCommand, type SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+import type {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 
 import {classifyAwsError} from '../aws/errors.js'
 import {ConfigError, InvalidInputError, describeCause} from '../errors.js'
@@ -9,7 +9,8 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
 
 export interface CaSource {
   file?: string
-  secret?: {name: string; client: SecretsManagerClient; identity?: string}
+  /** `client` is called only when the secret is read, so the SDK loads only then. */
+  secret?: {name: string; client: () => Promise<SecretsManagerClient>; identity?: string}
 }
 
 /**
@@ -42,7 +43,8 @@ export async function loadCaBundle(source: CaSource): Promise<string | undefined
     const {name, client, identity} = source.secret
     let pem: string | undefined
     try {
-      pem = (await client.send(new GetSecretValueCommand({SecretId: name}))).SecretString
+      const {GetSecretValueCommand} = await import('@aws-sdk/client-secrets-manager')
+      pem = (await (await client()).send(new GetSecretValueCommand({SecretId: name}))).SecretString
     } catch (error) {
       throw classifyAwsError(error, {action: 'secretsmanager:GetSecretValue', resource: `secret ${name}`, identity})
     }
