@@ -201,6 +201,16 @@ describe('ParquetWriter', () => {
     writer.discard()
   })
 
+  it('keeps a finished file when asked to discard afterwards', () => {
+    const path = join(dir.path, 'kept.parquet')
+    const writer = new ParquetWriter(COLUMNS)
+    writer.open(path)
+    writeRows(writer, rows(2))
+    writer.finish()
+    writer.discard()
+    assert.equal(existsSync(path), true)
+  })
+
   it('refuses to open a second file before the first is finished', () => {
     const writer = new ParquetWriter(COLUMNS)
     writer.open(join(dir.path, 'a.parquet'))

@@ -73,6 +73,7 @@ export class ParquetWriter implements RowSink {
   rows = 0
   private fd: number | undefined
   private path = ''
+  private finished = true
   private position = 0
   private readonly buffers: ColumnBuffer[]
   private readonly rowGroups: RowGroupMeta[] = []
@@ -101,6 +102,7 @@ export class ParquetWriter implements RowSink {
     }
 
     this.path = path
+    this.finished = false
     this.position = 0
     this.restart()
     this.write(MAGIC)
@@ -143,13 +145,15 @@ export class ParquetWriter implements RowSink {
       this.write(footer)
       this.write(length)
       this.write(MAGIC)
+      this.finished = true
     } finally {
       this.close()
     }
   }
 
-  /** Closes and deletes the file. */
+  /** Closes and deletes the current file, unless it was finished. */
   discard(): void {
+    if (this.finished) return
     this.close()
     rmSync(this.path, {force: true})
   }
