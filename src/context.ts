@@ -13,6 +13,11 @@ import {parseBoolean} from './lib/validate.js'
 
 type ContextFlags = Interfaces.InferredFlags<typeof sourceFlags & typeof destinationFlags & typeof awsFlags>
 
+/** The region the AWS SDK would be configured with from the environment, if any. */
+export function configuredRegion(): string | undefined {
+  return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION
+}
+
 /** What `export` and `backfill-plan` both build from their shared flags. */
 export interface RunContext {
   cluster: ClusterIdentity
@@ -33,7 +38,7 @@ export async function openContext(flags: ContextFlags, logger: Logger): Promise<
       endpoint: flags['s3-endpoint'],
       credentials: identity.credentials,
       // Without a configured region, start from the cluster's: the client follows redirects to the bucket's.
-      region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? cluster.region,
+      region: configuredRegion() ?? cluster.region,
     },
     identity: identity.description,
   })

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
+import {configuredRegion} from '../context.js'
 import {destinationFlags, input} from '../flags.js'
 import {createS3Client} from '../lib/aws/clients.js'
 import {PolicyCheckFailedError, type VerificationReport, verdictLine, verify} from '../lib/policy/analyze.js'
@@ -67,7 +68,7 @@ export default class VerifyBucketPolicy extends BaseCommand {
       report = verify(expected, await readPolicyFile(file), undefined, {kind: 'file', path: file})
     } else {
       // With no region configured, start from us-east-1 as the AWS CLI does; the client follows redirects.
-      const s3 = createS3Client({endpoint: flags['s3-endpoint'], region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1'})
+      const s3 = createS3Client({endpoint: flags['s3-endpoint'], region: configuredRegion() ?? 'us-east-1'})
       try {
         const settings = await readBucketSettings(s3, flags.bucket)
         report = verify(expected, bucketPolicyState(settings, flags.bucket), settings, {kind: 'bucket'})
