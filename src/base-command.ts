@@ -1,46 +1,107 @@
 import {Command, Errors, Interfaces} from '@oclif/core'
 
-import {CidError, EXIT_USAGE} from './lib/errors.js'
+import {CidError, EXIT_FAILURE, EXIT_USAGE, RunAbortedError, RunDeadlineError} from './lib/errors.js'
 import {type LogFormat, type Logger, createLogger, formatLine} from './lib/log.js'
+import {escapeControl} from './lib/sanitize.js'
+
+/** After a SIGTERM, how long the run may take to drop its day and clean up before it is ended anyway. */
+const TERMINATION_GRACE_MS = 10_000
+
+interface ErrorShape {
+  code: string
+  message: string
+  exitCode: number
+  suggestions: string[]
+}
 
 /**
  * What every command shares: `--json`, one mapping of errors to exit codes (0 ok, 1 runtime failure,
- * 2 usage or configuration), and a logger that writes to stderr so stdout carries only results.
+ * 2 usage or configuration, 128+n for a signal), a logger that writes to stderr so stdout carries only
+ * results, and the run's abort signal (SIGTERM, SIGINT, a deadline).
  */
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
 
   private logFormat: LogFormat = 'text'
+  private readonly cleanups: Array<() => void> = []
 
   protected logger(format: LogFormat = 'text'): Logger {
     this.logFormat = format
     return createLogger((line) => process.stderr.write(line), format)
   }
 
+  /**
+   * A signal that aborts when the process is told to stop (SIGTERM from Kubernetes at
+   * activeDeadlineSeconds or a node drain, SIGINT from a terminal) or when `deadlineMs` passes. A
+   * handler is what makes SIGTERM reach a node that runs as PID 1, which ignores it otherwise. If
+   * the run does not wind down within the grace period, or a second signal arrives, it is ended.
+   */
+  protected abortSignal(deadline?: {ms: number; error: () => RunDeadlineError}): AbortSignal {
+    const controller = new AbortController()
+    const onSignal = (signal: 'SIGTERM' | 'SIGINT') => {
+      const reason = new RunAbortedError(signal)
+      if (controller.signal.aborted && controller.signal.reason instanceof RunAbortedError) process.exit(reason.exitCode)
+      controller.abort(reason)
+      setTimeout(() => process.exit(reason.exitCode), TERMINATION_GRACE_MS).unref()
+    }
+
+    const onTerm = () => onSignal('SIGTERM')
+    const onInt = () => onSignal('SIGINT')
+    process.on('SIGTERM', onTerm)
+    process.on('SIGINT', onInt)
+    this.cleanups.push(() => {
+      process.off('SIGTERM', onTerm)
+      process.off('SIGINT', onInt)
+    })
+    if (deadline) {
+      const timer = setTimeout(() => controller.abort(deadline.error()), deadline.ms)
+      timer.unref()
+      this.cleanups.push(() => clearTimeout(timer))
+    }
+
+    return controller.signal
+  }
+
+  protected override async finally(error: Error | undefined): Promise<unknown> {
+    for (const cleanup of this.cleanups.splice(0)) cleanup()
+    return super.finally(error)
+  }
+
   protected override async catch(error: Interfaces.CommandError): Promise<unknown> {
-    if (error instanceof CidError) {
-      process.exitCode = error.exitCode
-      if (this.jsonEnabled()) {
-        this.logJson({error: {code: error.code, message: error.summary, suggestions: error.suggestions}})
-      } else if (this.logFormat === 'json') {
-        const fields = {code: error.code, exitCode: error.exitCode, suggestions: error.suggestions.join(' ') || undefined}
-        process.stderr.write(`${formatLine('json', 'error', error.summary, fields)}\n`)
-      } else {
-        // Unwrapped, one message per line: these end up in CronJob logs as often as on terminals.
-        process.stderr.write(`Error: ${error.summary}\n${error.suggestions.map((s) => `Try: ${s}\n`).join('')}`)
+    // oclif's own exits (--help, --version) are not failures.
+    if (error instanceof Errors.ExitError) return super.catch(error)
+    const shape = errorShape(error)
+    process.exitCode = shape.exitCode
+    if (this.jsonEnabled()) {
+      this.logJson({error: shape})
+    } else if (this.logFormat === 'json') {
+      const fields = {code: shape.code, exitCode: shape.exitCode, suggestions: shape.suggestions.join(' ') || undefined}
+      process.stderr.write(`${formatLine('json', 'error', shape.message, fields)}\n`)
+    } else {
+      // Unwrapped, one message per line: these end up in CronJob logs as often as on terminals.
+      const lines = [`Error: ${shape.message}`, ...shape.suggestions.map((s) => `Try: ${s}`)]
+      process.stderr.write(lines.map((l) => `${escapeControl(l)}\n`).join(''))
+      if (!(error instanceof CidError) && !(error instanceof Errors.CLIError) && error.stack) {
+        process.stderr.write(`${error.stack}\n`)
       }
-
-      return undefined
     }
 
-    // oclif's own parse errors (unknown flag, missing value) are usage errors too.
-    if (error instanceof Errors.CLIError && !(error instanceof Errors.ExitError)) {
-      process.exitCode = EXIT_USAGE
-      if (this.jsonEnabled()) this.logJson({error: {code: 'USAGE', message: error.message, suggestions: []}})
-      else process.stderr.write(`Error: ${error.message}\n`)
-      return undefined
-    }
+    return undefined
+  }
+}
 
-    return super.catch(error)
+/** Every failure in one shape, whatever raised it: ours, oclif's parser, or something unexpected. */
+function errorShape(error: Error): ErrorShape {
+  if (error instanceof CidError) {
+    return {code: error.code, message: error.summary, exitCode: error.exitCode, suggestions: error.suggestions}
+  }
+
+  // oclif's own parse errors (unknown flag, missing value) are usage errors too.
+  if (error instanceof Errors.CLIError) return {code: 'USAGE', message: error.message, exitCode: EXIT_USAGE, suggestions: []}
+  return {
+    code: 'UNEXPECTED',
+    message: `Unexpected failure: ${error.message}`,
+    exitCode: EXIT_FAILURE,
+    suggestions: ['This is a bug in kubecost-cid; please report it with the output above.'],
   }
 }

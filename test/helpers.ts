@@ -1,5 +1,5 @@
 /** Running the built CLI as a child process, the way users and the CronJob run it. */
-import {spawn} from 'node:child_process'
+import {type ChildProcess, spawn} from 'node:child_process'
 import {mkdtemp, readdir, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join, relative} from 'node:path'
@@ -21,25 +21,40 @@ const CLI_ENV_VARS = [
   'KUBECOST_ASSETS_API_READ_TIMEOUT', 'TLS_VERIFY', 'KUBECOST_CA_CERTIFICATE_FILE', 'KUBECOST_CA_CERTIFICATE_SECRET_NAME',
   'KUBECOST_CA_CERTIFICATE_SECRET_REGION', 'LABELS', 'ANNOTATIONS', 'S3_ENDPOINT_URL', 'LOG_FORMAT',
   'AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_DEFAULT_REGION',
-  'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3',
+  'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'TMPDIR', 'RUN_DEADLINE', 'MAX_ROWS_PER_DAY',
 ]
 
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+/** The environment a CLI child process gets: this one's, less every variable the CLI reads, plus `env`. */
+export function cliEnv(env: Record<string, string> = {}): Record<string, string> {
   const base: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !CLI_ENV_VARS.includes(k)) base[k] = v
   // No shared config or credentials files: tests pass credentials explicitly.
   base.AWS_CONFIG_FILE = '/nonexistent/aws-config'
   base.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/aws-credentials'
   base.AWS_EC2_METADATA_DISABLED = 'true'
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {env: {...base, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  return {...base, ...env}
+}
+
+/**
+ * Starts the built CLI, or `wrapper` with the CLI's arguments after it (e.g. `['unshare', '--pid',
+ * '--fork', process.execPath, BIN]`); `done` resolves when it has exited.
+ */
+export function spawnCli(args: string[], env: Record<string, string> = {}, wrapper?: string[]): {child: ChildProcess; done: Promise<CliResult>} {
+  const [file, ...prefix] = wrapper ?? [process.execPath, BIN]
+  const child = spawn(file ?? process.execPath, [...prefix, ...args], {env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe']})
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()))
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
+  const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject)
     child.on('close', (code) => resolve({code: code ?? -1, stdout, stderr}))
   })
+  return {child, done}
+}
+
+export async function runCli(args: string[], env: Record<string, string> = {}, wrapper?: string[]): Promise<CliResult> {
+  return spawnCli(args, env, wrapper).done
 }
 
 export async function tempDir(prefix = 'kubecost-cid-test-'): Promise<{path: string; remove(): Promise<void>}> {

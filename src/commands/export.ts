@@ -2,8 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {openContext} from '../context.js'
-import {awsFlags, checkForce, destinationFlags, logFlags, rangeFlags, sourceFlags, splitKeys} from '../flags.js'
-import {PartialFailureError} from '../lib/errors.js'
+import {awsFlags, checkForce, destinationFlags, limitFlags, logFlags, rangeFlags, sourceFlags, splitKeys} from '../flags.js'
+import {PartialFailureError, RunDeadlineError} from '../lib/errors.js'
 import {type ExportResult, runExport} from '../lib/export.js'
 import {renderOutcomes, renderPlan} from '../render.js'
 
@@ -42,6 +42,7 @@ A day that fails is reported and the others still run; the exit code is then 1.`
     ...destinationFlags,
     ...awsFlags,
     ...rangeFlags,
+    ...limitFlags,
     ...logFlags,
     'dry-run': Flags.boolean({description: 'do everything except writing or uploading files: print the plan', default: false}),
   }
@@ -50,6 +51,18 @@ A day that fails is reported and the others still run; the exit code is then 1.`
     const {flags} = await this.parse(Export)
     checkForce(flags)
     const logger = this.logger(flags['log-format'])
+    const deadline = flags['run-deadline']
+    const signal = this.abortSignal(
+      deadline === undefined
+        ? undefined
+        : {
+            ms: deadline,
+            error: () =>
+              new RunDeadlineError(`The run deadline of ${deadline / 1000} s (--run-deadline, RUN_DEADLINE) passed before this day was written`, {
+                suggestions: ['Raise --run-deadline (RUN_DEADLINE), or collect fewer days per run with --backfill-days; the next run collects the days left.'],
+              }),
+          },
+    )
     const {kubecost, ...context} = await openContext(flags, logger)
     let result: ExportResult
     try {
@@ -65,8 +78,9 @@ A day that fails is reported and the others still run; the exit code is then 1.`
           force: flags.force,
           now: flags.now ?? new Date(),
           dryRun: flags['dry-run'],
+          maxRowsPerDay: flags['max-rows-per-day'],
         },
-        {kubecost, destination: context.destination, logger},
+        {kubecost, destination: context.destination, logger, signal},
       )
     } finally {
       await kubecost.close()

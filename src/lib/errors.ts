@@ -126,9 +126,41 @@ export class AwsError extends CidError {
   }
 }
 
-/** Writing the Parquet file failed: exit 1. */
-export class ParquetWriteError extends CidError {
-  readonly code = 'PARQUET_WRITE'
+/**
+ * The local file system refused a read or write (full disk, read-only or missing directory, no
+ * permission): exit 1. Never a Kubecost or network problem, so never retried as one.
+ */
+export class LocalIoError extends CidError {
+  readonly code = 'LOCAL_IO'
+  readonly exitCode = EXIT_FAILURE
+
+  constructor(
+    message: string,
+    /** The errno code (`ENOSPC`, `EROFS`...), when the system gave one. */
+    readonly errno: string | undefined,
+    options: CidErrorOptions = {},
+  ) {
+    super(message, options)
+  }
+}
+
+/** The run was stopped from outside (SIGTERM, SIGINT): exit 128 + the signal's number, as a shell reports it. */
+export class RunAbortedError extends CidError {
+  readonly code = 'ABORTED'
+  readonly exitCode: number
+
+  constructor(
+    readonly signal: 'SIGTERM' | 'SIGINT',
+    options: CidErrorOptions & {detail?: string} = {},
+  ) {
+    super(`Received ${signal}: ${options.detail ?? 'stopping'}`, options)
+    this.exitCode = signal === 'SIGINT' ? 130 : 143
+  }
+}
+
+/** The run's overall deadline passed before every day was collected: exit 1. */
+export class RunDeadlineError extends CidError {
+  readonly code = 'RUN_DEADLINE'
   readonly exitCode = EXIT_FAILURE
 }
 

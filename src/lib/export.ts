@@ -2,29 +2,40 @@ import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {type BackfillPlan, type PlanOptions, daysToCollect, planBackfill} from './backfill.js'
+import {type BackfillPlan, type PlanOptions, type PlannedDay, daysToCollect, planBackfill} from './backfill.js'
 import {type Day, addDays, dayStart} from './dates.js'
 import type {Destination} from './destination/destination.js'
-import {CidError, KubecostEmptyDayError, describeCause} from './errors.js'
+import {CidError, KubecostEmptyDayError, KubecostResponseError, RunAbortedError} from './errors.js'
 import type {KubecostClient} from './kubecost/client.js'
 import {type Aggregation, allocationParams, assetsParams} from './kubecost/requests.js'
+import {localIoError} from './local-io.js'
 import type {Logger} from './log.js'
 import {NodeIndex} from './nodes.js'
 import type {ParquetWriter} from './parquet/writer.js'
-import {RowBuilder} from './rows.js'
+import {NODE_LABEL_KEYS, RowBuilder} from './rows.js'
 import {contractColumns} from './schema.js'
+import {WORK_DIR_PREFIX, sweepStaleWorkDirs} from './work-dir.js'
 
 export interface ExportOptions extends PlanOptions {
   aggregation: Aggregation
   labels: readonly string[]
   annotations: readonly string[]
   dryRun: boolean
+  /** A day with more rows than this fails: a bound on the scratch disk an endless or broken answer can fill. */
+  maxRowsPerDay: number
+  /** Where the work directory is made (the system's temporary directory by default). */
+  workRoot?: string
 }
 
 export interface ExportDeps {
   kubecost: KubecostClient
   destination: Destination
   logger: Logger
+  /**
+   * Aborts the run: with a RunAbortedError (SIGTERM/SIGINT) the current day is dropped and the run
+   * stops; with a RunDeadlineError the current and remaining days fail and the run ends normally.
+   */
+  signal?: AbortSignal
 }
 
 export type DayOutcome =
@@ -63,34 +74,23 @@ export async function runExport(options: ExportOptions, deps: ExportDeps): Promi
   }
 
   if (todo.length > 0 && !options.dryRun) {
-    const workDir = await mkdtemp(join(tmpdir(), 'kubecost-cid-'))
+    const root = options.workRoot ?? tmpdir()
+    const swept = await sweepStaleWorkDirs(root, logger)
+    if (swept > 0) logger.info(`Removed ${swept} stale work director${swept === 1 ? 'y' : 'ies'} left in ${root} by earlier runs that were killed`)
+    let workDir: string
+    try {
+      workDir = await mkdtemp(join(root, WORK_DIR_PREFIX))
+    } catch (error) {
+      // Not one day could be written: the run fails as a whole.
+      throw localIoError(error, {action: 'create the work directory in', path: root, place: 'work'})
+    }
+
     // Loaded only when there is something to write; one writer for the run, its buffers serve every day.
     const {ParquetWriter: Writer} = await import('./parquet/writer.js')
     const parquet = new Writer(contractColumns({labels: options.labels, annotations: options.annotations}))
     try {
       for (const day of todo) {
-        try {
-          const file = join(workDir, `${day.date}.parquet`)
-          const {rows, totalCost} = await collectDay(day.date, file, parquet, options, deps)
-          // Only a complete file reaches the destination; a forced day's old object stays until then.
-          await deps.destination.put(day.key, file)
-          await rm(file, {force: true})
-          logger.info(`Wrote ${rows} rows for ${day.date} to ${deps.destination.locate(day.key)}`, {day: day.date, rows, key: day.key})
-          outcomes.set(day.date, {date: day.date, status: 'written', key: day.key, rows, totalCost})
-        } catch (error) {
-          const message = error instanceof CidError ? error.summary : describeCause(error)
-          const suggestions = error instanceof CidError ? error.suggestions : []
-          logger.error(`Failed to export ${day.date}: ${message}${suggestions.map((s) => ` Try: ${s}`).join('')}`, {day: day.date})
-          outcomes.set(day.date, {
-            date: day.date,
-            status: 'failed',
-            key: day.key,
-            error: message,
-            code: error instanceof CidError ? error.code : 'UNEXPECTED',
-            suggestions,
-          })
-          if (!(error instanceof CidError)) throw error
-        }
+        outcomes.set(day.date, await exportDay(day, join(workDir, `${day.date}.parquet`), parquet, options, deps))
       }
     } finally {
       await rm(workDir, {recursive: true, force: true})
@@ -111,6 +111,36 @@ export async function runExport(options: ExportOptions, deps: ExportDeps): Promi
   return result
 }
 
+/** Collects, writes and publishes one day; a failure is the day's outcome, except a termination, which stops the run. */
+async function exportDay(day: PlannedDay, file: string, parquet: ParquetWriter, options: ExportOptions, deps: ExportDeps): Promise<DayOutcome> {
+  const {logger, signal} = deps
+  try {
+    signal?.throwIfAborted()
+    const {rows, totalCost} = await collectDay(day.date, file, parquet, options, deps)
+    // Only a complete file reaches the destination; a forced day's old object stays until then.
+    await deps.destination.put(day.key, file, {signal})
+    await rm(file, {force: true})
+    logger.info(`Wrote ${rows} rows for ${day.date} to ${deps.destination.locate(day.key)}`, {day: day.date, rows, key: day.key})
+    return {date: day.date, status: 'written', key: day.key, rows, totalCost}
+  } catch (caught) {
+    await rm(file, {force: true})
+    // Whatever a component made of an abort, the run's reason is what is reported.
+    const error: unknown = signal?.aborted ? signal.reason : caught
+    if (error instanceof RunAbortedError) {
+      throw new RunAbortedError(error.signal, {
+        detail: `stopped while collecting ${day.date}; nothing was published for it, and the next run collects it`,
+      })
+    }
+
+    if (!(error instanceof CidError)) throw error
+    logger.error(`Failed to export ${day.date}: ${error.summary}${error.suggestions.map((s) => ` Try: ${s}`).join('')}`, {
+      day: day.date,
+      code: error.code,
+    })
+    return {date: day.date, status: 'failed', key: day.key, error: error.summary, code: error.code, suggestions: error.suggestions}
+  }
+}
+
 /** Collects one day from Kubecost into a Parquet file at `file`, streaming: rows are written as they arrive. */
 async function collectDay(
   day: Day,
@@ -119,7 +149,7 @@ async function collectDay(
   options: ExportOptions,
   deps: ExportDeps,
 ): Promise<{rows: number; totalCost: number}> {
-  const nodes = new NodeIndex()
+  const nodes = new NodeIndex({labelKeys: NODE_LABEL_KEYS})
   await deps.kubecost.stream('assets', assetsParams(day), {
     onEntry: (entry) => nodes.add(entry.key, entry.value),
     onRestart: () => nodes.clear(),
@@ -135,16 +165,52 @@ async function collectDay(
   })
   writer.open(file)
   let totalCost = 0
+  // Keys seen in the current set: Kubecost keys allocations uniquely, so a repeat is a broken answer
+  // that would count the allocation's cost twice.
+  let seen = new Set<string>()
+  let seenSet = -1
+  let duplicates = 0
   try {
     const response = await deps.kubecost.stream('allocation', allocationParams(day, options.aggregation), {
       onEntry(entry) {
-        if (builder.write(entry.key, entry.value, writer)) totalCost += totalCostOf(entry.value)
+        deps.signal?.throwIfAborted()
+        if (entry.set !== seenSet) {
+          seen = new Set()
+          seenSet = entry.set
+        }
+
+        if (seen.has(entry.key)) {
+          duplicates++
+          if (duplicates <= MAX_DUPLICATE_WARNINGS) {
+            deps.logger.warn(`Kubecost returned allocation ${JSON.stringify(entry.key)} twice for ${day}; counting it once`, {day, allocation: entry.key})
+          }
+
+          return
+        }
+
+        seen.add(entry.key)
+        if (!builder.write(entry.key, entry.value, writer)) return
+        totalCost += totalCostOf(entry.value)
+        if (writer.rows > options.maxRowsPerDay) {
+          throw new KubecostResponseError(`Kubecost returned more than ${options.maxRowsPerDay} allocations for ${day}; the day is not written`, {
+            suggestions: [
+              'A day this large is more likely a broken or hostile answer than a real cluster; if it is real, raise --max-rows-per-day (MAX_ROWS_PER_DAY) and the /tmp emptyDir sizeLimit to match.',
+            ],
+          })
+        }
       },
       onRestart() {
         writer.reset()
         totalCost = 0
+        seen = new Set()
+        seenSet = -1
+        duplicates = 0
       },
     })
+    if (duplicates > MAX_DUPLICATE_WARNINGS) {
+      deps.logger.warn(`Kubecost returned ${duplicates} allocation keys more than once for ${day}; each was counted once`, {day, duplicates})
+    }
+
     if (writer.rows === 0) {
       throw new KubecostEmptyDayError(
         `Kubecost reported data for ${day} in the availability call, but GET ${response.url} returned no allocations`,
@@ -160,6 +226,8 @@ async function collectDay(
 
   return {rows: writer.rows, totalCost}
 }
+
+const MAX_DUPLICATE_WARNINGS = 10
 
 function totalCostOf(allocation: unknown): number {
   const value = (allocation as {totalCost?: unknown}).totalCost

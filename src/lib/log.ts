@@ -1,3 +1,5 @@
+import {escapeControl} from './sanitize.js'
+
 /** The logger library code receives. Formatting lives here; where the lines go is the caller's choice. */
 export type Level = 'debug' | 'info' | 'warn' | 'error'
 export type Fields = Record<string, string | number | boolean | undefined>
@@ -17,13 +19,23 @@ export const LOGGER_NAME = 'kubecost-s3-exporter'
 
 const LEVEL_NAMES: Record<Level, string> = {debug: 'DEBUG', info: 'INFO', warn: 'WARNING', error: 'ERROR'}
 
+const JSON_UNSAFE = /[\u007f-\u009f\u2028\u2029]/g
+
+/**
+ * One log line. Messages carry text from outside (Kubecost's bodies and messages, server names), so
+ * control characters are escaped in both formats: a message can never start a line of its own or
+ * send a terminal escape sequence. JSON already escapes C0 controls; DEL, C1 and the Unicode
+ * separators are escaped too, as \u sequences, which keeps the line valid JSON.
+ */
 export function formatLine(format: LogFormat, level: Level, message: string, fields: Fields = {}, now = new Date()): string {
   if (format === 'json') {
-    return JSON.stringify({time: now.toISOString(), level: LEVEL_NAMES[level], logger: LOGGER_NAME, message, ...fields})
+    const line = JSON.stringify({time: now.toISOString(), level: LEVEL_NAMES[level], logger: LOGGER_NAME, message, ...fields})
+    return line.replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
   }
 
-  return `${now.toISOString()} ${LEVEL_NAMES[level]} ${LOGGER_NAME}: ${message}`
+  return `${now.toISOString()} ${LEVEL_NAMES[level]} ${LOGGER_NAME}: ${escapeControl(message)}`
 }
+
 
 export function createLogger(write: (line: string) => void, format: LogFormat = 'text', clock: () => Date = () => new Date()): Logger {
   const log = (level: Level) => (message: string, fields?: Fields) => write(`${formatLine(format, level, message, fields, clock())}\n`)

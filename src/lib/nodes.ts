@@ -35,9 +35,28 @@ export function isEc2ProviderId(providerID: string): boolean {
   return /^(?:aws:\/\/\/[a-z0-9-]+\/)?i-[0-9a-f]+$/.test(providerID)
 }
 
+export interface NodeIndexOptions {
+  /**
+   * The sanitised label keys (no `label_` prefix) the rows read; other labels are dropped as nodes
+   * are added, so a cluster of many nodes with many labels costs only what the join needs. All are
+   * kept when absent.
+   */
+  labelKeys?: Iterable<string>
+}
+
+function nameKey(cluster: string, name: string): string {
+  return `${cluster}\u0000${name}`
+}
+
 export class NodeIndex {
   private readonly byProviderId = new Map<string, NodeInfo>()
+  /** Keyed by cluster and node name: node names such as ip-10-0-2-1.ec2.internal repeat across clusters. */
   private readonly byName = new Map<string, NodeInfo>()
+  private readonly keep: ReadonlySet<string> | undefined
+
+  constructor(options: NodeIndexOptions = {}) {
+    this.keep = options.labelKeys ? new Set(options.labelKeys) : undefined
+  }
 
   get size(): number {
     return this.byName.size + this.byProviderId.size
@@ -57,10 +76,12 @@ export class NodeIndex {
     const segments = key.split('/')
     const providerID = str(properties.providerID) || (segments.length >= 9 ? segments.slice(7, -1).join('/') : '')
     const name = str(properties.name) || (segments.length >= 9 ? (segments.at(-1) as string) : '')
+    const cluster = str(properties.cluster) || (segments.length >= 9 ? (segments[4] as string) : '')
     const labels: Record<string, string> = {}
     if (isObject(asset.labels)) {
       for (const [k, v] of Object.entries(asset.labels)) {
-        if (typeof v === 'string') labels[k.startsWith('label_') ? k.slice('label_'.length) : k] = v
+        const key = k.startsWith('label_') ? k.slice('label_'.length) : k
+        if (typeof v === 'string' && (this.keep === undefined || this.keep.has(key))) labels[key] = v
       }
     }
 
@@ -72,17 +93,20 @@ export class NodeIndex {
       labels,
     }
     if (providerID) this.byProviderId.set(joinKey(providerID), info)
-    if (name) this.byName.set(name, info)
+    if (name) this.byName.set(nameKey(cluster, name), info)
     return true
   }
 
-  /** Joins by providerID (bare instance id), falling back to the node name when the allocation has no providerID. */
-  lookup(providerID: string, nodeName: string): NodeInfo | undefined {
+  /**
+   * Joins by providerID (bare instance id); where the allocation has none, or none that is known, by
+   * cluster and node name together, so one cluster's node is never attached to another's allocation.
+   */
+  lookup(providerID: string, nodeName: string, cluster: string): NodeInfo | undefined {
     if (providerID) {
       const hit = this.byProviderId.get(joinKey(providerID))
       if (hit) return hit
     }
 
-    return nodeName ? this.byName.get(nodeName) : undefined
+    return nodeName ? this.byName.get(nameKey(cluster, nodeName)) : undefined
   }
 }

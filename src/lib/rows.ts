@@ -1,4 +1,5 @@
 import type {ClusterIdentity} from './cluster.js'
+import {KubecostResponseError} from './errors.js'
 import {type NodeIndex, type NodeInfo, isEc2ProviderId} from './nodes.js'
 import {NUMERIC_FIELDS, type PropertyField} from './schema.js'
 
@@ -30,6 +31,9 @@ export const NODE_LABEL_SOURCES: ReadonlyArray<readonly [PropertyField, readonly
 const SANITIZED_NODE_SOURCES = NODE_LABEL_SOURCES.map(
   ([field, keys]) => [field, keys.map((k) => sanitizeKey(k))] as const,
 )
+
+/** The node labels the rows read (sanitised, as the Assets API reports them): all a NodeIndex needs to keep. */
+export const NODE_LABEL_KEYS: readonly string[] = SANITIZED_NODE_SOURCES.flatMap(([, keys]) => keys)
 
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -91,14 +95,16 @@ export class RowBuilder {
     const window = isObject(allocation.window) ? allocation.window : {}
     const providerID = str(properties.providerID)
     const nodeName = str(properties.node)
-    const node = this.ctx.nodes.lookup(providerID, nodeName)
+    const node = this.ctx.nodes.lookup(providerID, nodeName, str(properties.cluster))
 
     sink.string(name)
     sink.number(timestamp(window.start, this.ctx.windowStartMs))
     sink.number(timestamp(window.end, this.ctx.windowEndMs))
     for (const field of NUMERIC_FIELDS) {
       const value = allocation[field]
-      sink.number(typeof value === 'number' ? value : 0)
+      if (typeof value !== 'number') sink.number(0)
+      else if (Number.isFinite(value)) sink.number(value)
+      else throw nonFinite(name, field, value)
     }
 
     const nodeFields = resolveNodeFields(labels, node)
@@ -127,6 +133,18 @@ export class RowBuilder {
     sink.endRow()
     return true
   }
+}
+
+/**
+ * JSON has no infinities, but a number beyond a double's range (`1e309`) parses as one. Written, it
+ * would make every sum over the day infinite in Athena; written as 0, it would silently change the
+ * day's total. The day fails instead, naming the value, and is tried again by the next run.
+ */
+function nonFinite(name: string, field: string, value: number): KubecostResponseError {
+  return new KubecostResponseError(
+    `Kubecost reported ${field} = ${value} for allocation ${JSON.stringify(name)}, a number out of range; the day is not written`,
+    {suggestions: ['Kubecost\'s data for this day is corrupt (a value beyond the range of a double); check the cost-analyzer\'s logs and its pricing configuration. The next run tries the day again.']},
+  )
 }
 
 /** Receives a row's values in column order (timestamps as epoch milliseconds), then `endRow`. */

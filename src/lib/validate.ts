@@ -66,18 +66,31 @@ export function parseSeconds(input: string, name: InputName): number {
   return Math.round(value * 1000)
 }
 
+/**
+ * The text with whatever stands before an `@` in it (a URL's user and password) replaced by `***`,
+ * whether or not the text is a valid URL: a mistyped URL's token must not reach a log either.
+ */
+export function redactCredentials(text: string): string {
+  return text.replace(/[^/@\s]*@/, '***@')
+}
+
 export function parseHttpUrl(input: string, name: InputName): string {
   let url: URL
   try {
     url = new URL(input.trim())
   } catch {
-    throw new InvalidInputError(name.flag, name.env, input, 'not a URL', {
+    throw new InvalidInputError(name.flag, name.env, redactCredentials(input), 'not a URL', {
       suggestions: ['Give a full URL such as http://kubecost-cost-analyzer.kubecost:9090'],
     })
   }
 
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidInputError(name.flag, name.env, input, `scheme "${url.protocol.replace(/:$/, '')}" is not supported; use http or https`)
+    throw new InvalidInputError(
+      name.flag,
+      name.env,
+      redactCredentials(input),
+      `scheme "${url.protocol.replace(/:$/, '')}" is not supported; use http or https`,
+    )
   }
 
   return input.trim()

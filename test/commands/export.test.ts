@@ -311,6 +311,18 @@ describe('export configuration', () => {
     assert.equal(body.error.code, 'INVALID_INPUT')
     assert.match(body.error.message, /"nope"/)
   })
+
+  for (const [flag, env] of [['kubecost-url', 'KUBECOST_API_ENDPOINT'], ['s3-endpoint', 'S3_ENDPOINT_URL']] as const) {
+    it(`never repeats the credentials of an invalid --${flag}, in text or JSON`, async () => {
+      const args = ['export', '--cluster-arn', ARN, ...(flag === 's3-endpoint' ? ['--bucket', 'kubecost-data'] : ['--output-dir', '/tmp/x'])]
+      const text = await runCli(args, {[env]: 'htp//user:TOKEN@kubecost'})
+      assert.equal(text.code, 2, text.stderr)
+      assert.match(text.stderr, new RegExp(`Invalid --${flag} \\(${env}\\) "htp//\\*\\*\\*@kubecost": not a URL`))
+      const json = await runCli([...args, '--json'], {[env]: 'htp//user:TOKEN@kubecost'})
+      assert.equal(json.code, 2)
+      for (const output of [text.stdout, text.stderr, json.stdout, json.stderr]) assert.doesNotMatch(output, /TOKEN|user:/)
+    })
+  }
 })
 
 describe('export failures', () => {
@@ -371,7 +383,8 @@ describe('export failures', () => {
       await writeFile(notADirectory, 'x')
       const result = await runCli(exportArgs(fake, notADirectory))
       assert.equal(result.code, 1)
-      assert.match(result.stderr, new RegExp(`Could not list ${notADirectory.replaceAll('/', '\\/')}/account_id=111122223333/region=us-east-1: ENOTDIR`))
+      assert.match(result.stderr, new RegExp(`Could not list ${notADirectory.replaceAll('/', '\\/')}/account_id=111122223333/region=us-east-1 \\(ENOTDIR: a part of the path is a file`))
+      assert.match(result.stderr, /Try: Give an --output-dir \(OUTPUT_DIR\) that is a directory or can be created/)
     } finally {
       await fake.close()
       await dir.remove()

@@ -64,15 +64,15 @@ describe('NodeIndex', () => {
     assert.equal(index.add('k7', [{type: 'Node'}]), false)
     assert.equal(index.add('k8', 'Node'), false)
     assert.equal(index.size, 0)
-    assert.equal(index.lookup('i-0abc', 'n'), undefined)
-    assert.equal(index.lookup('vol-1', 'vol-1'), undefined)
+    assert.equal(index.lookup('i-0abc', 'n', 'prod'), undefined)
+    assert.equal(index.lookup('vol-1', 'vol-1', 'prod'), undefined)
   })
 
   it('indexes a node by its properties.providerID and name', () => {
     const index = new NodeIndex()
     assert.equal(index.add('ignored', nodeAsset()), true)
     assert.equal(index.size, 2)
-    const info = index.lookup('i-0abc', '')
+    const info = index.lookup('i-0abc', '', 'prod')
     assert.deepEqual(info, {
       name: 'ip-10-0-1-23.ec2.internal',
       providerID: 'i-0abc',
@@ -84,23 +84,23 @@ describe('NodeIndex', () => {
         eks_amazonaws_com_capacityType: 'ON_DEMAND',
       },
     })
-    assert.equal(index.lookup('', 'ip-10-0-1-23.ec2.internal'), info)
+    assert.equal(index.lookup('', 'ip-10-0-1-23.ec2.internal', 'prod'), info)
   })
 
   it('takes providerID and name from the key when properties lack them, even with slashes in the providerID', () => {
     const index = new NodeIndex()
     index.add(assetKey('aws:///us-east-1a/i-0abc', 'ip-10-0-1-23.ec2.internal'), nodeAsset({properties: {provider: 'AWS'}}))
-    const info = index.lookup('i-0abc', '')
+    const info = index.lookup('i-0abc', '', 'prod')
     assert.ok(info)
     assert.equal(info.providerID, 'aws:///us-east-1a/i-0abc')
     assert.equal(info.name, 'ip-10-0-1-23.ec2.internal')
-    assert.equal(index.lookup('', 'ip-10-0-1-23.ec2.internal'), info)
+    assert.equal(index.lookup('', 'ip-10-0-1-23.ec2.internal', 'prod'), info)
   })
 
   it('takes a bare providerID from the key', () => {
     const index = new NodeIndex()
     index.add(assetKey('i-0def', 'node-b'), nodeAsset({properties: {}}))
-    const info = index.lookup('aws:///us-west-2b/i-0def', '')
+    const info = index.lookup('aws:///us-west-2b/i-0def', '', 'prod')
     assert.equal(info?.providerID, 'i-0def')
     assert.equal(info.name, 'node-b')
   })
@@ -108,58 +108,58 @@ describe('NodeIndex', () => {
   it('prefers properties over the key', () => {
     const index = new NodeIndex()
     index.add(assetKey('aws:///us-east-1a/i-0aaa', 'key-name'), nodeAsset({properties: {providerID: 'i-0bbb', name: 'prop-name'}}))
-    assert.equal(index.lookup('i-0aaa', ''), undefined)
-    assert.equal(index.lookup('i-0bbb', '')?.name, 'prop-name')
-    assert.equal(index.lookup('', 'key-name'), undefined)
+    assert.equal(index.lookup('i-0aaa', '', 'prod'), undefined)
+    assert.equal(index.lookup('i-0bbb', '', 'prod')?.name, 'prop-name')
+    assert.equal(index.lookup('', 'key-name', 'prod'), undefined)
   })
 
   it('does not guess from a short (aggregated) key', () => {
     const index = new NodeIndex()
     assert.equal(index.add('prod/ip-10-0-1-23', nodeAsset({properties: {}})), true)
     assert.equal(index.size, 0)
-    assert.equal(index.lookup('', 'ip-10-0-1-23'), undefined)
+    assert.equal(index.lookup('', 'ip-10-0-1-23', 'prod'), undefined)
   })
 
   it('joins an allocation aws:///<az>/i-… to an asset i-…', () => {
     const index = new NodeIndex()
     index.add('k', nodeAsset({properties: {providerID: 'i-0abc', name: 'n1'}}))
-    assert.equal(index.lookup('aws:///us-east-1a/i-0abc', '')?.name, 'n1')
+    assert.equal(index.lookup('aws:///us-east-1a/i-0abc', '', 'prod')?.name, 'n1')
   })
 
   it('joins an allocation i-… to an asset aws:///<az>/i-…', () => {
     const index = new NodeIndex()
     index.add('k', nodeAsset({properties: {providerID: 'aws:///us-east-1a/i-0abc', name: 'n1'}}))
-    assert.equal(index.lookup('i-0abc', '')?.name, 'n1')
-    assert.equal(index.lookup('aws:///us-east-1a/i-0abc', '')?.name, 'n1')
+    assert.equal(index.lookup('i-0abc', '', 'prod')?.name, 'n1')
+    assert.equal(index.lookup('aws:///us-east-1a/i-0abc', '', 'prod')?.name, 'n1')
   })
 
   it('joins non-AWS providerIDs exactly', () => {
     const index = new NodeIndex()
     index.add('k', nodeAsset({properties: {providerID: 'gce://project/zone/node-1', name: 'n1'}}))
-    assert.equal(index.lookup('gce://project/zone/node-1', '')?.name, 'n1')
-    assert.equal(index.lookup('node-1', ''), undefined)
+    assert.equal(index.lookup('gce://project/zone/node-1', '', 'prod')?.name, 'n1')
+    assert.equal(index.lookup('node-1', '', 'prod'), undefined)
   })
 
   it('falls back to the node name when the providerID is missing or unknown', () => {
     const index = new NodeIndex()
-    index.add('k', nodeAsset({properties: {providerID: 'i-0abc', name: 'n1'}}))
-    assert.equal(index.lookup('', 'n1')?.providerID, 'i-0abc')
-    assert.equal(index.lookup('i-0fff', 'n1')?.providerID, 'i-0abc')
-    assert.equal(index.lookup('i-0fff', 'n2'), undefined)
-    assert.equal(index.lookup('', ''), undefined)
+    index.add('k', nodeAsset({properties: {cluster: 'prod', providerID: 'i-0abc', name: 'n1'}}))
+    assert.equal(index.lookup('', 'n1', 'prod')?.providerID, 'i-0abc')
+    assert.equal(index.lookup('i-0fff', 'n1', 'prod')?.providerID, 'i-0abc')
+    assert.equal(index.lookup('i-0fff', 'n2', 'prod'), undefined)
+    assert.equal(index.lookup('', '', 'prod'), undefined)
   })
 
   it('prefers the providerID match over the name match', () => {
     const index = new NodeIndex()
     index.add('a', nodeAsset({properties: {providerID: 'i-0aaa', name: 'node-a'}}))
     index.add('b', nodeAsset({properties: {providerID: 'i-0bbb', name: 'node-b'}}))
-    assert.equal(index.lookup('i-0bbb', 'node-a')?.name, 'node-b')
+    assert.equal(index.lookup('i-0bbb', 'node-a', 'prod')?.name, 'node-b')
   })
 
   it('strips the label_ prefix and keeps only string labels', () => {
     const index = new NodeIndex()
     index.add('k', nodeAsset({labels: {label_kubernetes_io_arch: 'arm64', label_karpenter_sh_nodepool: 'default', kubernetes_io_os: 'linux', label_count: 3, label_none: null, label_label_x: 'y'}}))
-    assert.deepEqual(index.lookup('i-0abc', '')?.labels, {
+    assert.deepEqual(index.lookup('i-0abc', '', 'prod')?.labels, {
       kubernetes_io_arch: 'arm64',
       karpenter_sh_nodepool: 'default',
       kubernetes_io_os: 'linux',
@@ -170,7 +170,7 @@ describe('NodeIndex', () => {
   it('copes with missing properties, labels and nodeType', () => {
     const index = new NodeIndex()
     index.add(assetKey('i-0abc', 'n1'), {type: 'Node'})
-    assert.deepEqual(index.lookup('i-0abc', ''), {name: 'n1', providerID: 'i-0abc', provider: '', instanceType: '', labels: {}})
+    assert.deepEqual(index.lookup('i-0abc', '', 'prod'), {name: 'n1', providerID: 'i-0abc', provider: '', instanceType: '', labels: {}})
     index.add('k', {type: 'Node', properties: {providerID: 7, name: ['x']}, labels: 'nope', nodeType: 5})
     assert.equal(index.size, 2)
   })
@@ -180,6 +180,24 @@ describe('NodeIndex', () => {
     index.add('k', nodeAsset())
     index.clear()
     assert.equal(index.size, 0)
-    assert.equal(index.lookup('i-0abc', 'ip-10-0-1-23.ec2.internal'), undefined)
+    assert.equal(index.lookup('i-0abc', 'ip-10-0-1-23.ec2.internal', 'prod'), undefined)
+  })
+
+  it('joins by name only within the same cluster: node names repeat across clusters', () => {
+    const index = new NodeIndex()
+    const name = 'ip-10-0-2-1.ec2.internal'
+    index.add('a', nodeAsset({properties: {cluster: 'prod', name, providerID: 'i-0aaa'}, nodeType: 'm5.large'}))
+    index.add('b', nodeAsset({properties: {cluster: 'staging', name, providerID: 'i-0bbb'}, nodeType: 't3.small'}))
+    assert.equal(index.lookup('', name, 'prod')?.instanceType, 'm5.large')
+    assert.equal(index.lookup('', name, 'staging')?.instanceType, 't3.small')
+    assert.equal(index.lookup('', name, 'dev'), undefined)
+    // An allocation without a cluster name joins only a node without one, never a guess.
+    assert.equal(index.lookup('', name, ''), undefined)
+  })
+
+  it('keeps only the labels it is told the rows read', () => {
+    const index = new NodeIndex({labelKeys: ['kubernetes_io_arch']})
+    index.add('k', nodeAsset({labels: {label_kubernetes_io_arch: 'arm64', label_team: 'x', label_kubernetes_io_os: 'linux'}}))
+    assert.deepEqual(index.lookup('i-0abc', '', 'prod')?.labels, {kubernetes_io_arch: 'arm64'})
   })
 })

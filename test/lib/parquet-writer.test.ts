@@ -2,13 +2,14 @@
  * The Parquet writer, read back by two independent readers: DuckDB (C++) and hyparquet (JavaScript).
  */
 import assert from 'node:assert/strict'
-import {existsSync} from 'node:fs'
+import {existsSync, symlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {DuckDBInstance} from '@duckdb/node-api'
 import {asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects} from 'hyparquet'
 
+import {LocalIoError} from '../../src/lib/errors.js'
 import {ParquetWriter} from '../../src/lib/parquet/writer.js'
 import type {Column} from '../../src/lib/schema.js'
 import {tempDir} from '../helpers.js'
@@ -182,6 +183,28 @@ describe('ParquetWriter', () => {
     writer.finish()
     expectRows(await hyparquetRows(first), kept)
     expectRows(await duckdb(`SELECT * FROM read_parquet('${second}')`), other)
+  })
+
+  it('reports a full device as a local I/O error naming the file, and can open the next file', {skip: !existsSync('/dev/full') && 'needs /dev/full'}, () => {
+    // A link to /dev/full: every write fails with ENOSPC, and discarding removes only the link.
+    const full = join(dir.path, 'full.parquet')
+    symlinkSync('/dev/full', full)
+    const writer = new ParquetWriter(COLUMNS)
+    assert.throws(
+      () => writer.open(full),
+      (error: unknown) => error instanceof LocalIoError && error.errno === 'ENOSPC' && error.summary === `Could not write ${full} (ENOSPC: no space left on the device)`,
+    )
+    assert.equal(existsSync(full), false)
+    const next = join(dir.path, 'after-full.parquet')
+    writer.open(next)
+    writeRows(writer, rows(2))
+    writer.finish()
+    assert.equal(writer.rows, 2)
+  })
+
+  it('reports a file it cannot create as a local I/O error', () => {
+    const writer = new ParquetWriter(COLUMNS)
+    assert.throws(() => writer.open(join(dir.path, 'missing', 'x.parquet')), (error: unknown) => error instanceof LocalIoError && error.errno === 'ENOENT' && /Point TMPDIR/.test(error.suggestions.join()))
   })
 
   it('deletes the file on discard, and refuses a row of the wrong shape', () => {

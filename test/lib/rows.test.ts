@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {parseClusterArn} from '../../src/lib/cluster.js'
+import {KubecostResponseError} from '../../src/lib/errors.js'
 import {NodeIndex} from '../../src/lib/nodes.js'
 import {type Row, RowBuilder, type RowContext, resolveNodeFields, sanitizeKey} from '../../src/lib/rows.js'
 import {NUMERIC_FIELDS, contractColumns} from '../../src/lib/schema.js'
@@ -173,6 +174,18 @@ describe('RowBuilder.build', () => {
     for (const field of NUMERIC_FIELDS) assert.equal(row[field], field === 'totalCost' ? 2 : 0, field)
   })
 
+  it('refuses a number out of range (1e309 parses as Infinity), naming the allocation and the field', () => {
+    const builder = new RowBuilder(context())
+    for (const value of [Infinity, -Infinity, Number.NaN]) {
+      assert.throws(
+        () => builder.build('k', {name: 'ns/pod/c', totalCost: value}),
+        (error: unknown) => error instanceof KubecostResponseError && error.summary === `Kubecost reported totalCost = ${value} for allocation "ns/pod/c", a number out of range; the day is not written`,
+      )
+    }
+
+    assert.throws(() => builder.build('k', JSON.parse('{"name": "x", "ramCost": 1e309}')), /ramCost = Infinity for allocation "x"/)
+  })
+
   it('keeps negative numbers and efficiencies above 1 unchanged', () => {
     const row = build({
       name: '__idle__',
@@ -332,10 +345,17 @@ describe('RowBuilder.build', () => {
 
     it('come from the node matched by name when the allocation has no providerID', () => {
       const ctx = context({nodes: nodeIndex([assetKey, asset])})
-      const row = build({name: 'x', properties: {node: 'ip-10-0-9-9'}}, ctx)
+      const row = build({name: 'x', properties: {cluster: 'prod', node: 'ip-10-0-9-9'}}, ctx)
       assert.equal(row['properties.node_availability_zone'], 'eu-west-1b')
       assert.equal(row['properties.provider'], 'AWS')
       assert.equal(row['properties.providerID'], '')
+    })
+
+    it('never come from another cluster\'s node of the same name', () => {
+      const ctx = context({nodes: nodeIndex([assetKey, asset])})
+      const row = build({name: 'x', properties: {cluster: 'staging', node: 'ip-10-0-9-9'}}, ctx)
+      assert.equal(row['properties.node_availability_zone'], '')
+      assert.equal(row['properties.provider'], '')
     })
 
     it('allocation labels win over asset labels, field by field', () => {

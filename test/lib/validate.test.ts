@@ -9,6 +9,7 @@ import {
   parseBucketName,
   parseChoice,
   parseHttpUrl,
+  redactCredentials,
   parseKeyList,
   parsePositiveInteger,
   parseRegion,
@@ -194,6 +195,13 @@ describe('parseHttpUrl', () => {
     assertInvalid(() => parseHttpUrl('not a url', name), name, 'not a url', /not a URL/)
     assertInvalid(() => parseHttpUrl('', name), name, '', /not a URL/)
     assertInvalid(() => parseHttpUrl('//kubecost:9090', name), name, '//kubecost:9090', /not a URL/)
+  })
+
+  it('never repeats the credentials of a URL it rejects, valid URL or not', () => {
+    assertInvalid(() => parseHttpUrl('htp//user:TOKEN@kubecost', name), name, 'htp//***@kubecost', /not a URL/)
+    assertInvalid(() => parseHttpUrl('ftp://user:TOKEN@kubecost:21', name), name, 'ftp://***@kubecost:21', /scheme "ftp"/)
+    assertInvalid(() => parseHttpUrl('user:TOKEN@kubecost', name), name, '***@kubecost')
+    assert.equal(redactCredentials('http://kubecost:9090'), 'http://kubecost:9090')
   })
 })
 

@@ -4,8 +4,8 @@ export interface Destination {
   readonly description: string
   /** Keys (slash-separated, relative to the destination root) under `prefix`. */
   listKeys(prefix: string): Promise<string[]>
-  /** Publishes a finished local file at `key`, whole or not at all. */
-  put(key: string, file: string): Promise<void>
+  /** Publishes a finished local file at `key`, whole or not at all; an abort leaves nothing at `key`. */
+  put(key: string, file: string, options?: {signal?: AbortSignal}): Promise<void>
   /** Where `key` is, for messages: `s3://bucket/key` or a path. */
   locate(key: string): string
 }

@@ -2,7 +2,7 @@ import {randomBytes} from 'node:crypto'
 import {copyFile, mkdir, readdir, rename, rm} from 'node:fs/promises'
 import {dirname, join, resolve, sep} from 'node:path'
 
-import {DestinationError, describeCause} from '../errors.js'
+import {localIoError} from '../local-io.js'
 import type {Destination} from './destination.js'
 
 /** A local directory with the S3 layout; a file appears at its final path only complete (copy, then rename). */
@@ -30,7 +30,7 @@ export class LocalDestination implements Destination {
         entries = await readdir(dir, {withFileTypes: true})
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
-        throw new DestinationError(`Could not list ${dir}: ${describeCause(error)}`, {cause: error})
+        throw localIoError(error, {action: 'list', path: dir, place: 'output'})
       }
 
       for (const entry of entries) {
@@ -44,19 +44,21 @@ export class LocalDestination implements Destination {
     return keys.sort()
   }
 
-  async put(key: string, file: string): Promise<void> {
+  async put(key: string, file: string, options: {signal?: AbortSignal} = {}): Promise<void> {
     const target = this.locate(key)
     const temporary = join(dirname(target), `.${randomBytes(6).toString('hex')}.partial`)
+    let action = 'create the directory of'
     try {
       await mkdir(dirname(target), {recursive: true})
+      action = 'write'
       await copyFile(file, temporary)
+      // A run stopped during the copy publishes nothing: the rename is the commit point.
+      options.signal?.throwIfAborted()
       await rename(temporary, target)
     } catch (error) {
       await rm(temporary, {force: true})
-      throw new DestinationError(`Could not write ${target}: ${describeCause(error)}`, {
-        cause: error,
-        suggestions: ['Check that --output-dir (OUTPUT_DIR) is writable and has free space.'],
-      })
+      if (options.signal?.aborted) throw options.signal.reason
+      throw localIoError(error, {action, path: action === 'write' ? target : dirname(target), place: 'output'})
     }
   }
 }

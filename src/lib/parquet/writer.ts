@@ -3,7 +3,7 @@ import {endianness} from 'node:os'
 
 import {compressSync} from 'snappy'
 
-import {ParquetWriteError, describeCause} from '../errors.js'
+import {localIoError} from '../local-io.js'
 import type {RowSink} from '../rows.js'
 import type {Column, ColumnType} from '../schema.js'
 import {Scratch} from './scratch.js'
@@ -98,14 +98,19 @@ export class ParquetWriter implements RowSink {
     try {
       this.fd = openSync(path, 'w')
     } catch (error) {
-      throw new ParquetWriteError(`Could not create ${path}: ${describeCause(error)}`, {cause: error})
+      throw localIoError(error, {action: 'create', path, place: 'work'})
     }
 
     this.path = path
     this.finished = false
     this.position = 0
     this.restart()
-    this.write(MAGIC)
+    try {
+      this.write(MAGIC)
+    } catch (error) {
+      this.discard()
+      throw error
+    }
   }
 
   number(value: number): void {
@@ -130,7 +135,12 @@ export class ParquetWriter implements RowSink {
 
   /** Forgets every row: the file is back to empty. */
   reset(): void {
-    ftruncateSync(this.openFd(), MAGIC.length)
+    try {
+      ftruncateSync(this.openFd(), MAGIC.length)
+    } catch (error) {
+      throw localIoError(error, {action: 'truncate', path: this.path, place: 'work'})
+    }
+
     this.position = MAGIC.length
     this.restart()
   }
@@ -194,7 +204,12 @@ export class ParquetWriter implements RowSink {
   private write(data: Uint8Array): void {
     let done = 0
     const fd = this.openFd()
-    while (done < data.length) done += writeSync(fd, data, done, data.length - done, this.position + done)
+    try {
+      while (done < data.length) done += writeSync(fd, data, done, data.length - done, this.position + done)
+    } catch (error) {
+      throw localIoError(error, {action: 'write', path: this.path, place: 'work', bytesWritten: this.position + done})
+    }
+
     this.position += data.length
   }
 
