@@ -49,7 +49,7 @@ function suggestion(errno: string | undefined, context: LocalIoContext): string 
     case 'EDQUOT': {
       const need = context.bytesWritten ? `; this day's file had reached ${megabytes(context.bytesWritten)} when it failed` : ''
       return context.place === 'work'
-        ? `Free space in ${where}, point TMPDIR at a larger volume, or raise the emptyDir's sizeLimit (a day's file needs roughly 150 bytes per allocation${need}).`
+        ? `Free space in ${where}, point TMPDIR at a larger volume, or raise the emptyDir's sizeLimit (a day's file needs roughly 100–250 bytes per allocation${need}).`
         : `Free space in ${where} or choose another directory${need}.`
     }
 
