@@ -1,17 +1,14 @@
 import type {ClusterIdentity} from './cluster.js'
 import {KubecostResponseError} from './errors.js'
 import {type NodeIndex, type NodeInfo, isEc2ProviderId} from './nodes.js'
-import {NUMERIC_FIELDS, type PropertyField} from './schema.js'
+import {type Column, type PropertyField, type RowSource, contractColumns, sanitizeKey, str} from './schema.js'
+
+export {sanitizeKey} from './schema.js'
 
 /** One contract row: name, window.start/end (epoch ms), 36 numbers, 19 strings, labels, annotations. */
 export type Row = Array<string | number>
 
 type Json = Record<string, unknown>
-
-/** Kubecost reports label and annotation keys sanitised the Prometheus way. */
-export function sanitizeKey(key: string): string {
-  return key.replaceAll(/[^A-Za-z0-9_]/g, '_')
-}
 
 /**
  * Node fields and the node labels they come from, most specific first. The first label present wins;
@@ -39,12 +36,6 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function str(value: unknown): string {
-  if (typeof value === 'string') return value
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
-  return ''
-}
-
 function firstLabel(labels: Record<string, unknown>, sanitizedKeys: readonly string[]): string {
   for (const key of sanitizedKeys) {
     const value = labels[key]
@@ -62,16 +53,124 @@ export interface RowContext {
   /** The collected day's window, used when an allocation carries none. */
   windowStartMs: number
   windowEndMs: number
+  /** The file's columns; by default the contract's, with the label and annotation columns. */
+  columns?: readonly Column[]
 }
 
-/** Turns rows out of allocations, one at a time; label keys are sanitised once, not per row. */
+const EMPTY: Json = Object.freeze({})
+
+/** Column sources as small integers: the builder's loop switches on these (string cases cost it ~30 %). */
+const enum Op {
+  Name,
+  WindowStart,
+  WindowEnd,
+  Number,
+  Property,
+  Node,
+  Provider,
+  ProviderId,
+  ClusterArn,
+  ClusterName,
+  Label,
+  Annotation,
+  Computed,
+}
+
+interface Compiled {
+  ops: Uint8Array
+  /** Per column: the field or (sanitised) key it reads. */
+  keys: string[]
+  /** Per label/annotation column: the key as written, the fallback. */
+  written: string[]
+  computed: Array<((row: RowSource) => string | number) | undefined>
+}
+
+function compile(columns: readonly Column[]): Compiled {
+  const compiled: Compiled = {ops: new Uint8Array(columns.length), keys: [], written: [], computed: []}
+  for (const [i, {source}] of columns.entries()) {
+    let op: Op
+    let key = ''
+    switch (source.from) {
+      case 'name': {
+        op = Op.Name
+        break
+      }
+
+      case 'window': {
+        op = source.edge === 'start' ? Op.WindowStart : Op.WindowEnd
+        break
+      }
+
+      case 'number': {
+        op = Op.Number
+        key = source.field
+        break
+      }
+
+      case 'property': {
+        op = Op.Property
+        key = source.field
+        break
+      }
+
+      case 'node': {
+        op = Op.Node
+        key = source.field
+        break
+      }
+
+      case 'provider': {
+        op = Op.Provider
+        break
+      }
+
+      case 'providerID': {
+        op = Op.ProviderId
+        break
+      }
+
+      case 'cluster-arn': {
+        op = Op.ClusterArn
+        break
+      }
+
+      case 'cluster-name': {
+        op = Op.ClusterName
+        break
+      }
+
+      case 'labels':
+      case 'annotations': {
+        op = source.from === 'labels' ? Op.Label : Op.Annotation
+        key = source.sanitized
+        compiled.written[i] = source.key
+        break
+      }
+
+      case 'computed': {
+        op = Op.Computed
+        compiled.computed[i] = source.value
+        break
+      }
+    }
+
+    compiled.ops[i] = op
+    compiled.keys[i] = key
+  }
+
+  return compiled
+}
+
+/** Turns allocations into rows, one at a time, in the column list's order. */
 export class RowBuilder {
-  private readonly labelLookups: Array<readonly [string, string]>
-  private readonly annotationLookups: Array<readonly [string, string]>
+  readonly columns: readonly Column[]
+  private readonly compiled: Compiled
+  private readonly hasComputed: boolean
 
   constructor(private readonly ctx: RowContext) {
-    this.labelLookups = ctx.labelKeys.map((k) => [k, sanitizeKey(k)] as const)
-    this.annotationLookups = ctx.annotationKeys.map((k) => [k, sanitizeKey(k)] as const)
+    this.columns = ctx.columns ?? contractColumns({labels: ctx.labelKeys, annotations: ctx.annotationKeys})
+    this.compiled = compile(this.columns)
+    this.hasComputed = this.compiled.ops.includes(Op.Computed)
   }
 
   /** The row for one allocation, or undefined for entries that are not allocations (e.g. placeholder `{}`). */
@@ -89,47 +188,91 @@ export class RowBuilder {
     const name = str(allocation.name) || key
     if (!name || Object.keys(allocation).length === 0) return false
 
-    const properties = isObject(allocation.properties) ? allocation.properties : {}
-    const labels = isObject(properties.labels) ? properties.labels : {}
-    const annotations = isObject(properties.annotations) ? properties.annotations : {}
-    const window = isObject(allocation.window) ? allocation.window : {}
+    const properties = isObject(allocation.properties) ? allocation.properties : EMPTY
+    const labels = isObject(properties.labels) ? properties.labels : EMPTY
+    const annotations = isObject(properties.annotations) ? properties.annotations : EMPTY
+    const window = isObject(allocation.window) ? allocation.window : EMPTY
     const providerID = str(properties.providerID)
-    const nodeName = str(properties.node)
-    const node = this.ctx.nodes.lookup(providerID, nodeName, str(properties.cluster))
+    const node = this.ctx.nodes.lookup(providerID, str(properties.node), str(properties.cluster))
+    const nodeFields: Readonly<Record<string, string>> = resolveNodeFields(labels, node)
+    const {cluster} = this.ctx
+    const {ops, keys, written, computed} = this.compiled
+    const row: RowSource | undefined = this.hasComputed
+      ? {name, allocation, properties, labels, annotations, providerID, node, nodeFields, cluster}
+      : undefined
+    for (let i = 0; i < ops.length; i++) {
+      switch (ops[i]) {
+        case Op.Name: {
+          sink.string(name)
+          break
+        }
 
-    sink.string(name)
-    sink.number(timestamp(window.start, this.ctx.windowStartMs))
-    sink.number(timestamp(window.end, this.ctx.windowEndMs))
-    for (const field of NUMERIC_FIELDS) {
-      const value = allocation[field]
-      if (typeof value !== 'number') sink.number(0)
-      else if (Number.isFinite(value)) sink.number(value)
-      else throw nonFinite(name, field, value)
+        case Op.WindowStart: {
+          sink.number(timestamp(window.start, this.ctx.windowStartMs))
+          break
+        }
+
+        case Op.WindowEnd: {
+          sink.number(timestamp(window.end, this.ctx.windowEndMs))
+          break
+        }
+
+        case Op.Number: {
+          const value = allocation[keys[i] as string]
+          if (typeof value !== 'number') sink.number(0)
+          else if (Number.isFinite(value)) sink.number(value)
+          else throw nonFinite(name, keys[i] as string, value)
+          break
+        }
+
+        case Op.Property: {
+          sink.string(str(properties[keys[i] as string]))
+          break
+        }
+
+        case Op.Node: {
+          sink.string(nodeFields[keys[i] as string] ?? '')
+          break
+        }
+
+        case Op.Provider: {
+          sink.string(isEc2ProviderId(providerID) ? 'AWS' : (node?.provider ?? ''))
+          break
+        }
+
+        case Op.ProviderId: {
+          sink.string(providerID)
+          break
+        }
+
+        case Op.ClusterArn: {
+          sink.string(cluster.arn)
+          break
+        }
+
+        case Op.ClusterName: {
+          sink.string(cluster.name)
+          break
+        }
+
+        case Op.Label: {
+          sink.string(str(labels[keys[i] as string] ?? labels[written[i] as string]))
+          break
+        }
+
+        case Op.Annotation: {
+          sink.string(str(annotations[keys[i] as string] ?? annotations[written[i] as string]))
+          break
+        }
+
+        default: {
+          const value = (computed[i] as (row: RowSource) => string | number)(row as RowSource)
+          if (typeof value === 'string') sink.string(value)
+          else sink.number(value)
+        }
+      }
     }
 
-    const nodeFields = resolveNodeFields(labels, node)
-    const {cluster} = this.ctx
-    sink.string(isEc2ProviderId(providerID) ? 'AWS' : (node?.provider ?? ''))
-    sink.string(nodeFields.region)
-    sink.string(str(properties.cluster))
-    sink.string(cluster.arn)
-    sink.string(cluster.name)
-    sink.string(str(properties.container))
-    sink.string(str(properties.namespace))
-    sink.string(str(properties.pod))
-    sink.string(nodeName)
-    sink.string(nodeFields.node_instance_type)
-    sink.string(nodeFields.node_availability_zone)
-    sink.string(nodeFields.node_capacity_type)
-    sink.string(nodeFields.node_architecture)
-    sink.string(nodeFields.node_os)
-    sink.string(nodeFields.node_nodegroup)
-    sink.string(nodeFields.node_nodegroup_image)
-    sink.string(str(properties.controller))
-    sink.string(str(properties.controllerKind))
-    sink.string(providerID)
-    for (const [original, sanitized] of this.labelLookups) sink.string(str(labels[sanitized] ?? labels[original]))
-    for (const [original, sanitized] of this.annotationLookups) sink.string(str(annotations[sanitized] ?? annotations[original]))
     sink.endRow()
     return true
   }
@@ -143,8 +286,14 @@ export class RowBuilder {
 function nonFinite(name: string, field: string, value: number): KubecostResponseError {
   return new KubecostResponseError(
     `Kubecost reported ${field} = ${value} for allocation ${JSON.stringify(name)}, a number out of range; the day is not written`,
-    {suggestions: ['Kubecost\'s data for this day is corrupt (a value beyond the range of a double); check the cost-analyzer\'s logs and its pricing configuration. The next run tries the day again.']},
+    {suggestions: ["Kubecost's data for this day is corrupt (a value beyond the range of a double); check the cost-analyzer's logs and its pricing configuration. The next run tries the day again."]},
   )
+}
+
+function timestamp(value: unknown, fallback: number): number {
+  if (typeof value !== 'string') return fallback
+  const ms = Date.parse(value)
+  return Number.isNaN(ms) ? fallback : ms
 }
 
 /** Receives a row's values in column order (timestamps as epoch milliseconds), then `endRow`. */
@@ -173,7 +322,8 @@ export class RowCollector implements RowSink {
   }
 }
 
-type NodeFields = Record<(typeof NODE_LABEL_SOURCES)[number][0], string>
+type NodeField = (typeof NODE_LABEL_SOURCES)[number][0]
+type NodeFields = Record<NodeField, string>
 
 /** Node fields from the allocation's labels first, then the Assets API node's labels, then its nodeType. */
 export function resolveNodeFields(allocationLabels: Record<string, unknown>, node: NodeInfo | undefined): NodeFields {
@@ -186,10 +336,4 @@ export function resolveNodeFields(allocationLabels: Record<string, unknown>, nod
   }
 
   return fields
-}
-
-function timestamp(value: unknown, fallback: number): number {
-  if (typeof value !== 'string') return fallback
-  const ms = Date.parse(value)
-  return Number.isNaN(ms) ? fallback : ms
 }

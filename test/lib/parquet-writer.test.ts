@@ -11,7 +11,7 @@ import {asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects} from 'hyp
 
 import {LocalIoError} from '../../src/lib/errors.js'
 import {ParquetWriter} from '../../src/lib/parquet/writer.js'
-import type {Column} from '../../src/lib/schema.js'
+import type {ColumnShape as Column} from '../../src/lib/schema.js'
 import {tempDir} from '../helpers.js'
 import {readParquet} from '../parquet.js'
 

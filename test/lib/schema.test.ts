@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
-import {BASE_COLUMNS, NUMERIC_FIELDS, PROPERTY_FIELDS, contractColumns} from '../../src/lib/schema.js'
+import {parseClusterArn} from '../../src/lib/cluster.js'
+import {NodeIndex} from '../../src/lib/nodes.js'
+import {ParquetWriter} from '../../src/lib/parquet/writer.js'
+import {RowBuilder} from '../../src/lib/rows.js'
+import {BASE_COLUMNS, type Column, type ColumnShape, NUMERIC_FIELDS, PROPERTY_FIELDS, contractColumns, glueColumns} from '../../src/lib/schema.js'
+import {tempDir} from '../helpers.js'
+import {readParquet} from '../parquet.js'
+
+const shapes = (columns: readonly ColumnShape[]) => columns.map(({name, type}) => ({name, type}))
 
 /** SPEC.md, "Output: the Parquet contract", written out by hand. */
 const EXPECTED_BASE: Array<[string, string]> = [
@@ -100,7 +108,7 @@ describe('schema', () => {
     })
     assert.equal(columns.length, 63)
     assert.deepEqual(columns.slice(0, 58), [...BASE_COLUMNS])
-    assert.deepEqual(columns.slice(58), [
+    assert.deepEqual(shapes(columns.slice(58)), [
       {name: 'properties.labels.team', type: 'string'},
       {name: 'properties.labels.app.kubernetes.io/name', type: 'string'},
       {name: 'properties.labels.app', type: 'string'},
@@ -110,13 +118,62 @@ describe('schema', () => {
   })
 
   it('appends annotations even without labels', () => {
-    assert.deepEqual(contractColumns({labels: [], annotations: ['a']}).slice(58), [{name: 'properties.annotations.a', type: 'string'}])
+    assert.deepEqual(shapes(contractColumns({labels: [], annotations: ['a']}).slice(58)), [{name: 'properties.annotations.a', type: 'string'}])
   })
 
   it('returns a fresh array each time (callers cannot corrupt the base)', () => {
     const columns = contractColumns({labels: [], annotations: []})
-    columns.push({name: 'x', type: 'string'})
+    columns.push({name: 'x', type: 'string', source: {from: 'computed', value: () => ''}})
     assert.equal(contractColumns({labels: [], annotations: []}).length, 58)
     assert.equal(BASE_COLUMNS.length, 58)
+  })
+})
+
+describe('the column list drives rows, the Parquet schema and the Glue columns', () => {
+  const cluster = parseClusterArn('arn:aws:eks:us-east-1:111122223333:cluster/prod', 'cluster-arn')
+  // A copy of the contract with one column added in the middle and one moved: everything follows.
+  const extra: Column = {name: 'properties.team', type: 'string', source: {from: 'computed', value: (row) => `team-of-${row.name}`}}
+  const [first, ...rest] = contractColumns({labels: ['app'], annotations: []})
+  const columns = [...rest.slice(0, 10), extra, ...rest.slice(10), first as Column]
+
+  it('the row builder writes every column of the list, in its order', () => {
+    const builder = new RowBuilder({cluster, labelKeys: [], annotationKeys: [], nodes: new NodeIndex(), windowStartMs: 0, windowEndMs: 1, columns})
+    const row = builder.build('k', {name: 'ns/pod/c', totalCost: 2.5, properties: {labels: {app: 'web'}}})
+    assert.equal(row?.length, columns.length)
+    assert.equal(row[10], 'team-of-ns/pod/c')
+    assert.equal(row.at(-1), 'ns/pod/c')
+    assert.equal(row[columns.findIndex((c) => c.name === 'totalCost')], 2.5)
+    assert.equal(row[columns.findIndex((c) => c.name === 'properties.labels.app')], 'web')
+  })
+
+  it('the Parquet writer writes that schema', async () => {
+    const dir = await tempDir()
+    try {
+      const path = `${dir.path}/x.parquet`
+      const writer = new ParquetWriter(columns)
+      const builder = new RowBuilder({cluster, labelKeys: [], annotationKeys: [], nodes: new NodeIndex(), windowStartMs: 0, windowEndMs: 1, columns})
+      writer.open(path)
+      builder.write('k', {name: 'a'}, writer)
+      writer.finish()
+      const facts = await readParquet(path)
+      assert.deepEqual(facts.schema.map((c) => c.name).filter((n) => n !== 'duckdb_schema'), columns.map((c) => c.name))
+      assert.equal(facts.rows[0]?.['properties.team'], 'team-of-a')
+    } finally {
+      await dir.remove()
+    }
+  })
+
+  it('the Glue columns are the list, lower-cased, with Hive types', () => {
+    const glue = glueColumns(columns)
+    assert.equal(glue.length, columns.length)
+    assert.deepEqual(glue[10], {Name: 'properties.team', Type: 'string'})
+    assert.deepEqual(glue.at(-1), {Name: 'name', Type: 'string'})
+    assert.deepEqual(glueColumns(BASE_COLUMNS).slice(0, 4), [
+      {Name: 'name', Type: 'string'},
+      {Name: 'window.start', Type: 'timestamp'},
+      {Name: 'window.end', Type: 'timestamp'},
+      {Name: 'minutes', Type: 'double'},
+    ])
+    assert.ok(glueColumns(BASE_COLUMNS).some((c) => c.Name === 'properties.eksclustername'))
   })
 })

@@ -5,7 +5,7 @@ import {compressSync} from 'snappy'
 
 import {localIoError} from '../local-io.js'
 import type {RowSink} from '../rows.js'
-import type {Column, ColumnType} from '../schema.js'
+import type {ColumnShape as Column, ColumnType} from '../schema.js'
 import {Scratch} from './scratch.js'
 import {StringColumn, varint} from './strings.js'
 import {CompactWriter} from './thrift.js'
