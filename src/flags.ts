@@ -157,7 +157,7 @@ export const destinationFlags = inGroup('DESTINATION', {
     's3-timeout',
     'S3_REQUEST_TIMEOUT',
     120,
-    'timeout of each S3 attempt for connecting and for any wait without progress (an unanswered request, a stalled upload); retried like throttling and 5xx',
+    'how long an S3 attempt may wait to connect or without progress (an unanswered request, a stalled upload) before it fails and is retried',
   ),
 })
 
