@@ -146,6 +146,24 @@ describe('S3Destination over real HTTP (faulty proxy in front of s3rver)', () =>
     }
   })
 
+  it('sends again after S3\'s 400 RequestTimeout and 500 InternalError', async () => {
+    const {s3, proxy, destination, lines, close} = await setUp()
+    const dir = await tempDir()
+    try {
+      const file = join(dir.path, 'day.parquet')
+      await writeFile(file, Buffer.alloc(5000, 9))
+      proxy.addFault('put', {kind: 'status', status: 400, code: 'RequestTimeout'})
+      proxy.addFault('put', {kind: 'status', status: 500, code: 'InternalError'})
+      await destination.put('p/rt.parquet', file)
+      assert.deepEqual(lines.map((l) => /failed \((.*)\), attempt (\d)/.exec(l)?.slice(1)), [['HTTP 400 RequestTimeout', '1'], ['HTTP 500 InternalError', '2']])
+      const stored = await s3.client.send(new GetObjectCommand({Bucket: BUCKET, Key: 'p/rt.parquet'}))
+      assert.equal((await stored.Body?.transformToByteArray())?.length, 5000)
+    } finally {
+      await dir.remove()
+      await close()
+    }
+  })
+
   it('does not retry an error that will not pass (403): one attempt, classified as access denied', async () => {
     const {proxy, destination, lines, close} = await setUp()
     const dir = await tempDir()

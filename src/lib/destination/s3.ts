@@ -63,11 +63,6 @@ export class S3Destination implements Destination {
     return `s3://${this.bucket}`
   }
 
-  /** The region calls are signed for: the configured one until S3 names the bucket's. */
-  get bucketRegion(): string {
-    return this.region
-  }
-
   locate(key: string): string {
     return `s3://${this.bucket}/${key}`
   }
