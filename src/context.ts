@@ -39,8 +39,12 @@ export async function openContext(flags: ContextFlags, logger: Logger): Promise<
       credentials: identity.credentials,
       // Without a configured region, start from the cluster's: the client follows redirects to the bucket's.
       region: configuredRegion() ?? cluster.region,
+      timeoutMs: flags['s3-timeout'],
     },
+    regionSource: process.env.AWS_REGION ? 'AWS_REGION' : process.env.AWS_DEFAULT_REGION ? 'AWS_DEFAULT_REGION' : 'the cluster\'s region, as AWS_REGION is not set',
+    timeoutSetting: '--s3-timeout (S3_REQUEST_TIMEOUT)',
     identity: identity.description,
+    logger,
   })
   const ca = await loadCaBundle({
     file: flags['ca-cert-file'],

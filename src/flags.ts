@@ -153,6 +153,12 @@ export const destinationFlags = inGroup('DESTINATION', {
     ...input({flag: 's3-endpoint', env: 'S3_ENDPOINT_URL'}, parseHttpUrl),
     description: 'S3-compatible endpoint (MinIO, Ceph): path-style addressing, checksums only when required',
   }),
+  's3-timeout': seconds(
+    's3-timeout',
+    'S3_REQUEST_TIMEOUT',
+    120,
+    'how long an S3 attempt may wait to connect or without progress (an unanswered request, a stalled upload) before it fails and is retried',
+  ),
 })
 
 export const logFlags = inGroup('OUTPUT', {

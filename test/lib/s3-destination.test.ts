@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict'
-import {writeFile} from 'node:fs/promises'
+import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
-import {ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
+import {GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 import {mockClient} from 'aws-sdk-client-mock'
 
+import {createS3Client} from '../../src/lib/aws/clients.js'
 import {S3Destination} from '../../src/lib/destination/s3.js'
-import {AwsError} from '../../src/lib/errors.js'
+import {AwsError, DestinationError} from '../../src/lib/errors.js'
+import {silentLogger} from '../../src/lib/log.js'
+import {TEST_CREDENTIALS, startS3} from '../fakes/s3.js'
+import {S3Proxy} from '../fakes/s3-proxy.js'
 import {tempDir} from '../helpers.js'
 
 const IDENTITY = 'role arn:aws:iam::111122223333:role/exporter (web identity, e.g. IRSA)'
@@ -24,7 +28,7 @@ describe('S3Destination errors', () => {
     try {
       const file = join(dir.path, 'day.parquet')
       await writeFile(file, 'PAR1')
-      const destination = new S3Destination(new S3Client({region: 'us-east-1'}), 'data-bucket', IDENTITY)
+      const destination = new S3Destination({bucket: 'data-bucket', region: 'us-east-1', client: (region) => new S3Client({region}), identity: IDENTITY})
       await assert.rejects(destination.put('account_id=1/x.snappy.parquet', file), (error: unknown) => {
         assert.ok(error instanceof AwsError)
         assert.equal(error.code, 'AWS_ACCESS_DENIED')
@@ -40,7 +44,7 @@ describe('S3Destination errors', () => {
 
   it('tells rejected credentials (also a 403) from a refusal, and a missing bucket from both', async () => {
     const s3 = mockClient(S3Client)
-    const destination = new S3Destination(new S3Client({region: 'us-east-1'}), 'data-bucket', IDENTITY)
+    const destination = new S3Destination({bucket: 'data-bucket', region: 'us-east-1', client: (region) => new S3Client({region}), identity: IDENTITY})
     try {
       s3.on(ListObjectsV2Command).rejects(sdkError('InvalidAccessKeyId', 403))
       await assert.rejects(destination.listKeys('p/'), (error: unknown) => error instanceof AwsError && error.code === 'AWS_CREDENTIALS')
@@ -56,10 +60,133 @@ describe('S3Destination errors', () => {
     s3.on(ListObjectsV2Command, {ContinuationToken: undefined}).resolves({Contents: [{Key: 'a'}], IsTruncated: true, NextContinuationToken: 't1'})
     s3.on(ListObjectsV2Command, {ContinuationToken: 't1'}).resolves({Contents: [{Key: 'b'}, {Key: 'c'}], IsTruncated: false})
     try {
-      const destination = new S3Destination(new S3Client({region: 'us-east-1'}), 'data-bucket')
+      const destination = new S3Destination({bucket: 'data-bucket', region: 'us-east-1', client: (region) => new S3Client({region})})
       assert.deepEqual(await destination.listKeys('p/'), ['a', 'b', 'c'])
     } finally {
       s3.restore()
+    }
+  })
+})
+
+describe('S3Destination over real HTTP (faulty proxy in front of s3rver)', () => {
+  const BUCKET = 'abort-bucket'
+
+  async function setUp() {
+    const s3 = await startS3([BUCKET])
+    const proxy = await S3Proxy.start({target: s3.endpoint})
+    const lines: string[] = []
+    const logger = {...silentLogger, warn: (m: string) => lines.push(`WARN ${m}`), info: (m: string) => lines.push(`INFO ${m}`)}
+    const destination = new S3Destination({
+      bucket: BUCKET,
+      region: 'us-east-1',
+      client: (region, hooks) => createS3Client({endpoint: proxy.endpoint, region, credentials: async () => TEST_CREDENTIALS, timeoutMs: 30_000, baseDelayMs: 10, ...hooks}),
+      logger,
+      contentMd5: true,
+    })
+    return {s3, proxy, destination, lines, async close() {
+      await proxy.close()
+      await s3.close()
+    }}
+  }
+
+  it('aborts an upload in flight when the signal fires, and stores nothing', async () => {
+    const {s3, proxy, destination, close} = await setUp()
+    const dir = await tempDir()
+    try {
+      const file = join(dir.path, 'day.parquet')
+      await writeFile(file, Buffer.alloc(64 * 1024, 7))
+      proxy.addFault('put', {kind: 'hold', always: true})
+      const controller = new AbortController()
+      setTimeout(() => controller.abort(), 200)
+      const started = Date.now()
+      await assert.rejects(destination.put('p/day.parquet', file, {signal: controller.signal}), (error: unknown) => {
+        assert.ok(error instanceof AwsError)
+        assert.equal(error.code, 'AWS_ABORTED')
+        assert.equal(error.exitCode, 1)
+        assert.match(error.message, /^s3:PutObject on s3:\/\/abort-bucket\/p\/day\.parquet was aborted/)
+        return true
+      })
+      // Well before the 30 s deadline: the signal, not the timeout, ended it.
+      assert.ok(Date.now() - started < 5000)
+      const listed = await s3.client.send(new ListObjectsV2Command({Bucket: BUCKET}))
+      assert.deepEqual(listed.Contents ?? [], [])
+    } finally {
+      await dir.remove()
+      await close()
+    }
+  })
+
+  it('aborts a listing in flight when the signal fires', async () => {
+    const {proxy, destination, close} = await setUp()
+    try {
+      proxy.addFault('list', {kind: 'hold', always: true})
+      const controller = new AbortController()
+      setTimeout(() => controller.abort(), 200)
+      await assert.rejects(destination.listKeys('p/', {signal: controller.signal}), (error: unknown) => error instanceof AwsError && error.code === 'AWS_ABORTED')
+    } finally {
+      await close()
+    }
+  })
+
+  it('logs each retry through the logger it is given: operation, key, reason, attempt and delay', async () => {
+    const {s3, proxy, destination, lines, close} = await setUp()
+    const dir = await tempDir()
+    try {
+      const file = join(dir.path, 'day.parquet')
+      await writeFile(file, Buffer.alloc(10_000, 3))
+      proxy.addFault('put', {kind: 'status', status: 503, code: 'SlowDown'})
+      await destination.put('p/day.parquet', file)
+      assert.equal(lines.length, 1)
+      assert.match(lines[0] as string, /^WARN S3 PutObject of s3:\/\/abort-bucket\/p\/day\.parquet failed \(HTTP 503 SlowDown\), attempt 1 of 5; retrying in \d+\.\d s$/)
+      const stored = await s3.client.send(new GetObjectCommand({Bucket: BUCKET, Key: 'p/day.parquet'}))
+      assert.deepEqual(Buffer.from((await stored.Body?.transformToByteArray()) ?? []), await readFile(file))
+    } finally {
+      await dir.remove()
+      await close()
+    }
+  })
+
+  it('sends again after S3\'s 400 RequestTimeout and 500 InternalError', async () => {
+    const {s3, proxy, destination, lines, close} = await setUp()
+    const dir = await tempDir()
+    try {
+      const file = join(dir.path, 'day.parquet')
+      await writeFile(file, Buffer.alloc(5000, 9))
+      proxy.addFault('put', {kind: 'status', status: 400, code: 'RequestTimeout'})
+      proxy.addFault('put', {kind: 'status', status: 500, code: 'InternalError'})
+      await destination.put('p/rt.parquet', file)
+      assert.deepEqual(lines.map((l) => /failed \((.*)\), attempt (\d)/.exec(l)?.slice(1)), [['HTTP 400 RequestTimeout', '1'], ['HTTP 500 InternalError', '2']])
+      const stored = await s3.client.send(new GetObjectCommand({Bucket: BUCKET, Key: 'p/rt.parquet'}))
+      assert.equal((await stored.Body?.transformToByteArray())?.length, 5000)
+    } finally {
+      await dir.remove()
+      await close()
+    }
+  })
+
+  it('does not retry an error that will not pass (403): one attempt, classified as access denied', async () => {
+    const {proxy, destination, lines, close} = await setUp()
+    const dir = await tempDir()
+    try {
+      const file = join(dir.path, 'day.parquet')
+      await writeFile(file, 'PAR1')
+      proxy.addFault('put', {kind: 'status', status: 403, code: 'AccessDenied', always: true})
+      await assert.rejects(destination.put('p/day.parquet', file), (error: unknown) => error instanceof AwsError && error.code === 'AWS_ACCESS_DENIED')
+      assert.equal(proxy.requests.filter((r) => r.operation === 'put').length, 1)
+      assert.deepEqual(lines, [])
+    } finally {
+      await dir.remove()
+      await close()
+    }
+  })
+
+  it('reports a file that cannot be read as a destination error naming it', async () => {
+    const {destination, close} = await setUp()
+    try {
+      await assert.rejects(destination.put('p/x.parquet', '/nonexistent/day.parquet'), (error: unknown) =>
+        error instanceof DestinationError && /Could not read \/nonexistent\/day\.parquet to upload it to s3:\/\/abort-bucket\/p\/x\.parquet/.test(error.message))
+    } finally {
+      await close()
     }
   })
 })

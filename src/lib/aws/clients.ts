@@ -1,7 +1,7 @@
 import {S3Client} from '@aws-sdk/client-s3'
 import {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import {STSClient} from '@aws-sdk/client-sts'
-import type {AwsCredentialIdentityProvider} from '@smithy/types'
+import type {AwsCredentialIdentityProvider, RetryErrorInfo, RetryStrategyV2, RetryToken} from '@smithy/types'
 
 
 /**
@@ -14,9 +14,30 @@ export interface AwsClientOptions {
   credentials?: AwsCredentialIdentityProvider
 }
 
+/** One failed attempt that is about to be sent again. */
+export interface RetryEvent {
+  error: unknown
+  /** The attempt that failed, from 1. */
+  attempt: number
+  maxAttempts: number
+  delayMs: number
+}
+
+export const DEFAULT_S3_TIMEOUT_MS = 120_000
+export const DEFAULT_S3_MAX_ATTEMPTS = 5
+
 export interface S3ClientOptions extends AwsClientOptions {
   /** An S3-compatible store (MinIO, Ceph): path-style addressing, checksums only when required. */
   endpoint?: string
+  /** Connecting, and any wait for progress (an unanswered request, a stalled body), fails after this. */
+  timeoutMs?: number
+  /** Attempts of one call, the first included. */
+  maxAttempts?: number
+  /** First back-off; throttling starts from five times it, as the SDK's standard mode does. */
+  baseDelayMs?: number
+  onRetry?: (event: RetryEvent) => void
+  /** S3 named the bucket's region (`x-amz-bucket-region`) in a redirect: the client follows it for this call only. */
+  onBucketRegion?: (region: string) => void
 }
 
 function common(options: AwsClientOptions) {
@@ -27,10 +48,20 @@ function common(options: AwsClientOptions) {
 }
 
 export function createS3Client(options: S3ClientOptions = {}): S3Client {
-  return new S3Client({
+  const timeout = options.timeoutMs ?? DEFAULT_S3_TIMEOUT_MS
+  const maxAttempts = options.maxAttempts ?? DEFAULT_S3_MAX_ATTEMPTS
+  const client = new S3Client({
     ...common(options),
     // The bucket often lives in another region (the pipeline account's) than the pod's AWS_REGION.
     followRegionRedirects: true,
+    requestHandler: {connectionTimeout: timeout, socketTimeout: timeout},
+    // Also read by the SDK's retry middleware, for the attempt header it sends.
+    maxAttempts,
+    retryStrategy: new BackoffRetryStrategy({
+      maxAttempts,
+      baseDelayMs: options.baseDelayMs ?? 100,
+      onRetry: options.onRetry,
+    }),
     ...(options.endpoint
       ? {
           endpoint: options.endpoint,
@@ -40,6 +71,77 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
         }
       : {}),
   })
+  const {onBucketRegion} = options
+  if (onBucketRegion) {
+    // Inside the retry loop, so every attempt's answer is seen, including the 301 the SDK then follows.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        try {
+          return await next(args)
+        } catch (error) {
+          const region = redirectRegion(error)
+          if (region) onBucketRegion(region)
+          throw error
+        }
+      },
+      {step: 'finalizeRequest', priority: 'low', name: 'kubecostCidBucketRegion'},
+    )
+  }
+
+  return client
+}
+
+/** The region S3 says the bucket is in, from a redirect (301, or a 400 the SDK also follows) carrying `x-amz-bucket-region`. */
+export function redirectRegion(error: unknown): string | undefined {
+  const {$metadata, $response} = (error ?? {}) as {$metadata?: {httpStatusCode?: number}; $response?: {headers?: Record<string, string | undefined>}}
+  const region = $response?.headers?.['x-amz-bucket-region']
+  const status = $metadata?.httpStatusCode
+  return region && (status === 301 || status === 400) ? region : undefined
+}
+
+/** Errors S3 answers when the body it received does not match the checksum sent with it: sending it again is the fix. */
+const CORRUPTED_IN_TRANSIT = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch', 'XAmzContentChecksumMismatch'])
+
+interface Token extends RetryToken {
+  readonly attempt: number
+}
+
+/**
+ * The SDK's standard mode, bounded attempts and exponential back-off with full jitter on the SDK's
+ * own classification (throttling, transient: 5xx, timeouts, resets), plus a body corrupted in transit;
+ * it reports each retry before the SDK waits and sends again. No shared retry quota: one run makes
+ * its calls one after the other.
+ */
+class BackoffRetryStrategy implements RetryStrategyV2 {
+  readonly mode = 'standard'
+
+  constructor(private readonly options: {maxAttempts: number; baseDelayMs: number; onRetry?: (event: RetryEvent) => void}) {}
+
+  async acquireInitialRetryToken(): Promise<Token> {
+    return token(1, 0)
+  }
+
+  async refreshRetryTokenForRetry(previous: RetryToken, info: RetryErrorInfo): Promise<Token> {
+    const attempt = (previous as Token).attempt
+    const {maxAttempts, baseDelayMs, onRetry} = this.options
+    const retryable = info.errorType === 'THROTTLING' || info.errorType === 'TRANSIENT' || CORRUPTED_IN_TRANSIT.has(awsName(info.error))
+    if (!retryable || attempt >= maxAttempts) throw info.error
+    const base = info.errorType === 'THROTTLING' ? baseDelayMs * 5 : baseDelayMs
+    let delayMs = Math.floor(Math.random() * Math.min(20_000, base * 2 ** attempt))
+    if (info.retryAfterHint) delayMs = Math.max(delayMs, Math.min(info.retryAfterHint.getTime() - Date.now(), 20_000))
+    onRetry?.({error: info.error, attempt, maxAttempts, delayMs})
+    return token(attempt + 1, delayMs)
+  }
+
+  recordSuccess(): void {}
+}
+
+function token(attempt: number, delayMs: number): Token {
+  return {attempt, getRetryCount: () => attempt - 1, getRetryDelay: () => delayMs}
+}
+
+function awsName(error: unknown): string {
+  return error instanceof Error ? error.name : ''
 }
 
 export function createSecretsManagerClient(options: AwsClientOptions = {}): SecretsManagerClient {

@@ -7,6 +7,12 @@ export interface AwsCallContext {
   resource: string
   /** Which identity made the call, for access errors, e.g. "role arn:aws:iam::...:role/x (assumed)". */
   identity?: string
+  /** The region the call was signed for, for region errors. */
+  region?: string
+  /** What bounds a call's wait, for timeouts: the setting that changes it, e.g. "--s3-timeout (S3_REQUEST_TIMEOUT)", and its value. */
+  timeout?: {setting: string; seconds: number}
+  /** What becomes of the work after a failure that may pass (throttling, timeouts, 5xx), e.g. that the next run does it again. */
+  afterFailure?: string[]
 }
 
 const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'Forbidden', 'AllAccessDisabled', 'AuthorizationError'])
@@ -22,6 +28,14 @@ const BAD_CREDENTIALS = new Set([
   'InvalidIdentityToken',
 ])
 const NOT_FOUND = new Set(['NoSuchBucket', 'ResourceNotFoundException', 'NoSuchEntity', 'EntityNotFoundException'])
+const WRONG_REGION = new Set(['PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException'])
+const CORRUPTED = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch', 'XAmzContentChecksumMismatch'])
+const THROTTLED = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottled', 'RequestThrottledException', 'TooManyRequestsException', 'RequestLimitExceeded'])
+const TIMED_OUT = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException'])
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH'])
+const SERVICES: Record<string, string> = {
+  s3: 'S3', glue: 'Glue', athena: 'Athena', quicksight: 'QuickSight', sts: 'STS', secretsmanager: 'Secrets Manager',
+}
 
 export const DEFAULT_IDENTITY = 'the default credentials (IRSA role in the pod, or AWS_PROFILE / environment)'
 
@@ -59,7 +73,79 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
     })
   }
 
-  return new AwsError('AWS', `${where} failed: ${name ? `${name}: ` : ''}${detail}`, {cause: error})
+  const service = SERVICES[context.action.split(':')[0] ?? ''] ?? 'AWS'
+  const attempts = (error as {$metadata?: {attempts?: number}} | undefined)?.$metadata?.attempts
+  const then = context.afterFailure ?? []
+  const network = `Check the network path to ${service} from the pod (VPC endpoint, NAT gateway, proxy, security groups).`
+  const tries = attempts && attempts > 1 ? ` after ${attempts} attempts` : ''
+  const answer = `${status ? `HTTP ${status} ` : ''}${name || 'Error'}: ${detail}`
+
+  if (WRONG_REGION.has(name) || status === 301) {
+    const bucketRegion = bucketRegionOf(error)
+    const where_ = bucketRegion ? `in region ${bucketRegion}` : 'in another region'
+    return new AwsError('AWS_WRONG_REGION', `${service} says the bucket is ${where_}${context.region && context.region !== bucketRegion ? `, not ${context.region}` : ''}: ${where} failed${tries} (${answer})`, {
+      cause: error,
+      suggestions: [
+        bucketRegion
+          ? `Set AWS_REGION=${bucketRegion} (the bucket's region) in the exporter's environment.`
+          : 'Set AWS_REGION to the bucket\'s region in the exporter\'s environment.',
+        'An endpoint override (AWS_ENDPOINT_URL_S3, --s3-endpoint, a VPC endpoint) must serve the bucket\'s region.',
+      ],
+    })
+  }
+
+  if (name === 'AbortError') {
+    return new AwsError('AWS_ABORTED', `${where} was aborted: the run is being stopped`, {cause: error, suggestions: then})
+  }
+
+  if (CORRUPTED.has(name)) {
+    return new AwsError('AWS_CORRUPTED', `${service} rejected the body as corrupted in transit (its checksum did not match): ${where} failed${tries} (${answer})`, {
+      cause: error,
+      suggestions: [...then, `If it persists, look for a proxy or network device that alters request bodies on the way to ${service}.`],
+    })
+  }
+
+  if (THROTTLED.has(name) || status === 429) {
+    return new AwsError('AWS_THROTTLED', `${service} is throttling requests: ${where} failed${tries} (${answer})`, {
+      cause: error,
+      suggestions: [...then, 'If it happens every night, look for other heavy writers under the same prefix of the bucket.'],
+    })
+  }
+
+  // The SDK names a reset connection TimeoutError too; its code tells the two apart.
+  const code = (error as {code?: unknown} | undefined)?.code
+  if (typeof code === 'string' && NETWORK_CODES.has(code) && code !== 'ETIMEDOUT') {
+    return new AwsError('AWS_NETWORK', `The connection to ${service} failed: ${where} failed${tries} (${code}: ${detail})`, {
+      cause: error,
+      suggestions: [network, ...then],
+    })
+  }
+
+  if (TIMED_OUT.has(name) || code === 'ETIMEDOUT') {
+    return new AwsError('AWS_TIMEOUT', `${service} did not answer in time: ${where} timed out${tries}${context.timeout ? `, each attempt waiting ${context.timeout.seconds} s (${context.timeout.setting})` : ''} (${answer})`, {
+      cause: error,
+      suggestions: [
+        network,
+        ...(context.timeout ? [`If the calls are slow but progressing, raise ${context.timeout.setting} (now ${context.timeout.seconds} s).`] : []),
+        ...then,
+      ],
+    })
+  }
+
+  if (status !== undefined && status >= 500) {
+    return new AwsError('AWS_SERVER_ERROR', `${service} failed: ${where} failed${tries} (${answer})`, {
+      cause: error,
+      suggestions: [...then, 'If it persists, check the AWS Health Dashboard for the region.'],
+    })
+  }
+
+  return new AwsError('AWS', `${where} failed${tries}: ${name ? `${name}: ` : ''}${detail}`, {cause: error})
+}
+
+/** The bucket's region as S3 names it: the `x-amz-bucket-region` header, or the `Region` of an AuthorizationHeaderMalformed body. */
+function bucketRegionOf(error: unknown): string | undefined {
+  const {$response, Region} = (error ?? {}) as {$response?: {headers?: Record<string, string | undefined>}; Region?: unknown}
+  return $response?.headers?.['x-amz-bucket-region'] ?? (typeof Region === 'string' ? Region : undefined)
 }
 
 /** The SDK's name for an error (its S3/AWS error code), or '' for something that is not an SDK error. */

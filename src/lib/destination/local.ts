@@ -3,7 +3,7 @@ import {copyFile, mkdir, readdir, rename, rm} from 'node:fs/promises'
 import {dirname, join, resolve, sep} from 'node:path'
 
 import {localIoError} from '../local-io.js'
-import type {Destination} from './destination.js'
+import type {CallOptions, Destination} from './destination.js'
 
 /** A local directory with the S3 layout; a file appears at its final path only complete (copy, then rename). */
 export class LocalDestination implements Destination {
@@ -44,7 +44,7 @@ export class LocalDestination implements Destination {
     return keys.sort()
   }
 
-  async put(key: string, file: string, options: {signal?: AbortSignal} = {}): Promise<void> {
+  async put(key: string, file: string, options: CallOptions = {}): Promise<void> {
     const target = this.locate(key)
     const temporary = join(dirname(target), `.${randomBytes(6).toString('hex')}.partial`)
     let action = 'create the directory of'
