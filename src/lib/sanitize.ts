@@ -1,0 +1,35 @@
+/**
+ * Text that came from outside (a Kubecost body, a reason phrase, a header) is shown to people
+ * through log lines and terminals. Raw control characters there can forge log lines (a newline),
+ * rewrite the terminal (ESC sequences), ring it (BEL), or break lines in viewers that honour NEL
+ * and the Unicode line separators; escaping them keeps the text readable and inert.
+ */
+
+const NAMED: Record<string, string> = {'\n': '\\n', '\r': '\\r', '\t': '\\t'}
+
+// C0, DEL, C1 (NEL is U+0085), and the Unicode line and paragraph separators.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
+
+/** `text` with every control character spelled as an escape: `\n`, `\x1b`, `\u0085`. */
+export function escapeControl(text: string): string {
+  return text.replaceAll(CONTROL, (char) => {
+    const named = NAMED[char]
+    if (named) return named
+    const code = char.codePointAt(0) ?? 0
+    return code < 0x80 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`
+  })
+}
+
+/**
+ * A short, single-line, escaped excerpt of outside text for a message: whitespace runs become one
+ * space, the result is capped at `max` characters (marked with …), and control characters are escaped.
+ */
+export function excerpt(text: string, max = 200): string {
+  const oneLine = text.replaceAll(/\s+/g, ' ').trim()
+  let cut = max
+  // never split a surrogate pair: half a character would render as garbage
+  if (oneLine.length > max && /[\ud800-\udbff]/.test(oneLine.charAt(max - 1))) cut--
+  const capped = oneLine.length > max ? `${oneLine.slice(0, cut)}…` : oneLine
+  return escapeControl(capped)
+}

@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+
+import {escapeControl, excerpt} from '../../src/lib/sanitize.js'
+
+describe('escapeControl', () => {
+  it('spells C0, DEL, C1 and the Unicode line separators as escapes', () => {
+    assert.equal(escapeControl('a\nb\rc\td'), 'a\\nb\\rc\\td')
+    assert.equal(escapeControl('\u001b[31mred\u0007\u0000\u007f'), '\\x1b[31mred\\x07\\x00\\x7f')
+    assert.equal(escapeControl('x\u0085y\u009bz\u2028\u2029'), 'x\\u0085y\\u009bz\\u2028\\u2029')
+  })
+
+  it('leaves printable text alone, non-ASCII included', () => {
+    const text = 'Kubecost 2.x — coût, 料金, ☁️ "quoted" \\ back\\slash'
+    assert.equal(escapeControl(text), text)
+  })
+})
+
+describe('excerpt', () => {
+  it('makes one escaped line, capped with an ellipsis', () => {
+    assert.equal(excerpt('  one\n\ntwo\tthree  '), 'one two three')
+    assert.equal(excerpt('\u001b]0;title\u0007 x', 100), '\\x1b]0;title\\x07 x')
+    assert.equal(excerpt('abcdef', 3), 'abc…')
+    assert.equal(excerpt('ab\u0085', 2), 'ab…')
+  })
+
+  it('never cuts a surrogate pair in half', () => {
+    assert.equal(excerpt('a😀b', 2), 'a…')
+  })
+})
