@@ -152,7 +152,8 @@ export class KubecostClient {
             {attempt: retry + 2, delayMs: wait},
           )
           if (emitted > 0) await handler.onRestart?.()
-          await call.race((this.options.sleep ?? delay)(wait))
+          // The default sleep ends with the call, so no timer outlives an abort.
+          await call.race(this.options.sleep ? this.options.sleep(wait) : delay(wait, undefined, {signal: call.signal}))
         }
       }
     } finally {
