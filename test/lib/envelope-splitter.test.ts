@@ -486,7 +486,8 @@ describe('EnvelopeSplitter: large entries and limits', () => {
 
 describe('EnvelopeSplitter: messages never quote the body', () => {
   it('reports invalid JSON in an entry by position, without the source V8 quotes', () => {
-    const forged = '{"code":200,"data":[{"a":{"x": 1 \n2026-03-05T10:30:00.000Z ERROR kubecost-s3-exporter: pwned}}]}'
+    // V8's own message would be `Unexpected token '\n', "{"x":t\n2026-…" is not valid JSON`.
+    const forged = '{"code":200,"data":[{"a":{"x":t\n2026-03-05T10:30:00.000Z ERROR kubecost-s3-exporter: pwned}}]}'
     assert.throws(
       () => feed([encoder.encode(forged)]),
       (error: unknown) => {
