@@ -6,6 +6,7 @@ import {type ClusterIdentity, requireCluster} from './lib/cluster.js'
 import type {Destination} from './lib/destination/destination.js'
 import {openDestination} from './lib/destination/open.js'
 import {KubecostClient} from './lib/kubecost/client.js'
+import {MIB} from './lib/kubecost/limits.js'
 import {loadCaBundle} from './lib/kubecost/tls.js'
 import {Layout} from './lib/layout.js'
 import type {Logger} from './lib/log.js'
@@ -26,7 +27,12 @@ export interface RunContext {
   kubecost: KubecostClient
 }
 
-export async function openContext(flags: ContextFlags, logger: Logger): Promise<RunContext> {
+export interface ContextOptions {
+  /** Aborts Kubecost calls in flight (termination, the run's deadline). */
+  signal?: AbortSignal
+}
+
+export async function openContext(flags: ContextFlags, logger: Logger, options: ContextOptions = {}): Promise<RunContext> {
   // oclif reads boolean env vars loosely (anything but yes/true/1/y is false); refuse typos instead.
   if (process.env.TLS_VERIFY !== undefined) parseBoolean(process.env.TLS_VERIFY, {flag: 'tls-verify', env: 'TLS_VERIFY'})
   const cluster = requireCluster(flags['cluster-arn'])
@@ -68,6 +74,11 @@ export async function openContext(flags: ContextFlags, logger: Logger): Promise<
     connectTimeoutMs: flags['connect-timeout'],
     allocationReadTimeoutMs: flags['allocation-read-timeout'],
     assetsReadTimeoutMs: flags['assets-read-timeout'],
+    allocationDeadlineMs: flags['allocation-deadline'],
+    assetsDeadlineMs: flags['assets-deadline'],
+    maxEntryBytes: flags['max-entry-mb'] * MIB,
+    maxResponseBytes: flags['max-response-mb'] * MIB,
+    ...(options.signal ? {signal: options.signal} : {}),
     tls: {ca, verify: flags['tls-verify']},
     retry: {retries: flags.retries, baseDelayMs: flags['retry-delay']},
     logger,

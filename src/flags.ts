@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {type ClusterIdentity, parseClusterArn} from './lib/cluster.js'
 import {type Day, isDay} from './lib/dates.js'
 import {ConfigError, InvalidInputError} from './lib/errors.js'
+import {DEADLINE_READ_TIMEOUTS, DEFAULT_MAX_ENTRY_MIB, DEFAULT_MAX_RESPONSE_MIB} from './lib/kubecost/limits.js'
 import {AGGREGATIONS, type Aggregation} from './lib/kubecost/requests.js'
 import {normalizePrefix} from './lib/layout.js'
 import {LOG_FORMATS, type LogFormat} from './lib/log.js'
@@ -39,6 +40,14 @@ const seconds = (flag: string, env: string, defaultSeconds: number, description:
     description: `${description}, in seconds`,
     default: defaultSeconds * 1000,
     defaultHelp: async () => String(defaultSeconds),
+  })()
+
+/** A call's total deadline; without one, the client allows DEADLINE_READ_TIMEOUTS read timeouts. */
+const deadline = (api: string, env: string, name: string, defaultReadSeconds: number) =>
+  Flags.custom<number>({
+    ...input({flag: `${api}-deadline`, env}, parseSeconds),
+    description: `total time one ${name} API call may take, retries and back-off included, in seconds`,
+    defaultHelp: async () => `${DEADLINE_READ_TIMEOUTS} × --${api}-read-timeout (${DEADLINE_READ_TIMEOUTS * defaultReadSeconds})`,
   })()
 
 /** Validated, normalised comma-separated keys; `splitKeys` turns the value into the list. */
@@ -86,6 +95,18 @@ export const sourceFlags = inGroup('KUBECOST', {
     30,
     'timeout waiting for (and between parts of) the Assets API response',
   ),
+  'allocation-deadline': deadline('allocation', 'KUBECOST_ALLOCATION_API_DEADLINE', 'Allocation', 60),
+  'assets-deadline': deadline('assets', 'KUBECOST_ASSETS_API_DEADLINE', 'Assets', 30),
+  'max-entry-mb': Flags.custom<number>({
+    ...input({flag: 'max-entry-mb', env: 'KUBECOST_API_MAX_ENTRY_MB'}, parsePositiveInteger),
+    description: 'largest single allocation or asset accepted in a Kubecost response, in MiB',
+    default: DEFAULT_MAX_ENTRY_MIB,
+  })(),
+  'max-response-mb': Flags.custom<number>({
+    ...input({flag: 'max-response-mb', env: 'KUBECOST_API_MAX_RESPONSE_MB'}, parsePositiveInteger),
+    description: 'largest Kubecost response accepted (one day\'s allocations), in MiB',
+    default: DEFAULT_MAX_RESPONSE_MIB,
+  })(),
   'tls-verify': Flags.boolean({
     env: 'TLS_VERIFY',
     allowNo: true,

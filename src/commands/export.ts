@@ -63,7 +63,7 @@ A day that fails is reported and the others still run; the exit code is then 1.`
               }),
           },
     )
-    const {kubecost, ...context} = await openContext(flags, logger)
+    const {kubecost, ...context} = await openContext(flags, logger, {signal})
     let result: ExportResult
     try {
       result = await runExport(

@@ -86,9 +86,9 @@ export async function availableDays(client: KubecostClient, candidates: readonly
 }
 
 /** Days whose file for this cluster exists at the destination (exact key match). */
-export async function presentDays(destination: Destination, layout: Layout): Promise<Set<Day>> {
+export async function presentDays(destination: Destination, layout: Layout, signal?: AbortSignal): Promise<Set<Day>> {
   const present = new Set<Day>()
-  for (const key of await destination.listKeys(layout.listingPrefix)) {
+  for (const key of await destination.listKeys(layout.listingPrefix, {signal})) {
     const day = layout.dayOfKey(key)
     if (day) present.add(day)
   }
@@ -150,7 +150,7 @@ export interface BackfillPlan {
 /** The gap analysis that `export` acts on and `backfill-plan` shows: read-only. */
 export async function planBackfill(
   options: PlanOptions,
-  deps: {kubecost: KubecostClient; destination: Destination; logger: Logger},
+  deps: {kubecost: KubecostClient; destination: Destination; logger: Logger; signal?: AbortSignal},
 ): Promise<BackfillPlan> {
   const {layout, cluster} = options
   const candidates = candidateRange(options.now, options)
@@ -160,7 +160,7 @@ export async function planBackfill(
     {from: range.from, to: range.to},
   )
   const available = await availableDays(deps.kubecost, candidates)
-  const present = await presentDays(deps.destination, layout)
+  const present = await presentDays(deps.destination, layout, deps.signal)
   const days = planDays({candidates, available, present, force: options.force ? range : undefined}, (d) => layout.key(d))
   return {cluster: cluster.name, destination: deps.destination.description, range, available: available.size, days, summary: summarizePlan(days)}
 }

@@ -1,19 +1,35 @@
 /**
- * Text that came from outside (Kubecost bodies, error messages, reason phrases, names) is shown to
- * people and log pipelines; control characters in it could forge log lines or drive a terminal.
+ * Text that came from outside (a Kubecost body, a reason phrase, a header) is shown to people
+ * through log lines and terminals. Raw control characters there can forge log lines (a newline),
+ * rewrite the terminal (ESC sequences), ring it (BEL), or break lines in viewers that honour NEL
+ * and the Unicode line separators; escaping them keeps the text readable and inert.
  */
 
-// C0 controls except tab, DEL, the C1 controls (NEL U+0085 among them) and the Unicode line and
-// paragraph separators, which some log collectors also break lines at.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g
+const NAMED: Record<string, string> = {'\n': '\\n', '\r': '\\r', '\t': '\\t'}
 
-/** The text with every control character written as an escape (`\n`, `\x1b`, `\u0085`), so it stays on one line and inert. */
+// C0, DEL, C1 (NEL is U+0085), and the Unicode line and paragraph separators.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
+
+/** `text` with every control character spelled as an escape: `\n`, `\x1b`, `\u0085`. */
 export function escapeControl(text: string): string {
-  return text.replace(CONTROL, (c) => {
-    if (c === '\n') return '\\n'
-    if (c === '\r') return '\\r'
-    const code = c.charCodeAt(0)
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`
+  return text.replaceAll(CONTROL, (char) => {
+    const named = NAMED[char]
+    if (named) return named
+    const code = char.codePointAt(0) ?? 0
+    return code < 0x80 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`
   })
+}
+
+/**
+ * A short, single-line, escaped excerpt of outside text for a message: whitespace runs become one
+ * space, the result is capped at `max` characters (marked with …), and control characters are escaped.
+ */
+export function excerpt(text: string, max = 200): string {
+  const oneLine = text.replaceAll(/\s+/g, ' ').trim()
+  let cut = max
+  // never split a surrogate pair: half a character would render as garbage
+  if (oneLine.length > max && /[\ud800-\udbff]/.test(oneLine.charAt(max - 1))) cut--
+  const capped = oneLine.length > max ? `${oneLine.slice(0, cut)}…` : oneLine
+  return escapeControl(capped)
 }

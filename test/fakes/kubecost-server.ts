@@ -9,12 +9,20 @@
  * - /model/assets honours `filterTypes=Node` unless `ignoreAssetFilter` is set.
  * - A fault applies to requests matching its `api` (allocation | availability | assets) and `day`,
  *   `times` times (default: always), and replaces the normal answer.
+ * - Hostile answers: `trickle` (4 bytes every `intervalMs`, without end), `gzip-garbage` (plain JSON
+ *   labelled `content-encoding: gzip`), `gzip-bomb` (a small gzip body whose one entry expands to
+ *   `size` bytes), `huge-entry` (the day's allocations, the first padded to exactly `size` bytes),
+ *   `redirect` (`status`, default 302, to `location`, where `{path}` stands for the request's path and
+ *   query), `raw` (an HTTP response written by hand on the socket, so that `reason` and `body` may
+ *   carry bytes Node's own writer refuses), and `error-envelope` with a chosen `message`.
+ * - The server never compresses on its own: only `gzip-bomb` sends a compressed body.
  */
 import {createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import {createServer as createHttpsServer} from 'node:https'
 import {createReadStream} from 'node:fs'
 import type {AddressInfo, Socket} from 'node:net'
 import {pipeline} from 'node:stream/promises'
+import {createGzip} from 'node:zlib'
 
 import {clusterAggregate, dayAllocations, dayAssets} from './kubecost-data.js'
 
@@ -31,13 +39,29 @@ export type FaultKind =
   | 'stall-body'
   | 'empty-sets'
   | 'error-envelope'
+  | 'trickle'
+  | 'gzip-garbage'
+  | 'gzip-bomb'
+  | 'huge-entry'
+  | 'redirect'
+  | 'raw'
 
 export type FakeApi = 'allocation' | 'availability' | 'assets'
 
 export interface Fault {
   kind: FaultKind
-  /** For `status`: the HTTP status to answer with. */
+  /** For `status`, `redirect` and `raw`: the HTTP status to answer with. */
   status?: number
+  /** For `trickle`: the pause between writes (default 100 ms). */
+  intervalMs?: number
+  /** For `gzip-bomb` and `huge-entry`: the size of the one large entry, in bytes. */
+  size?: number
+  /** For `redirect`: the Location; `{path}` is replaced with the request's path and query. */
+  location?: string
+  /** For `raw`: the reason phrase; for `raw` and `error-envelope`: the body and message. */
+  reason?: string
+  body?: string
+  message?: string
   api?: FakeApi
   day?: string
   times?: number
@@ -190,6 +214,30 @@ export class FakeKubecost {
     res.end(`${buffer}}]}`)
   }
 
+  /** The day's allocations with the first padded to exactly `size` bytes, written a MiB at a time. */
+  private async streamHugeEntry(res: ServerResponse, day: string, size: number): Promise<void> {
+    const [first, ...rest] = dayAllocations(day, this.dataOptions)
+    const shell = JSON.stringify({...first, padding: ''})
+    let padding = size - shell.length
+    if (padding < 0) throw new Error(`huge-entry: size ${size} is below the allocation's own ${shell.length} bytes`)
+    const write = async (text: string) => {
+      if (!res.write(text)) await new Promise((resolve) => res.once('drain', resolve))
+    }
+
+    res.writeHead(200, {'content-type': 'application/json'})
+    await write(`{"code":200,"data":[{${JSON.stringify(first?.name)}:${shell.slice(0, -2)}`)
+    const block = 'x'.repeat(1024 * 1024)
+    while (padding > 0) {
+      const n = Math.min(padding, block.length)
+      await write(n === block.length ? block : block.slice(0, n))
+      padding -= n
+    }
+
+    await write('"}')
+    for (const allocation of rest) await write(`,${JSON.stringify(allocation.name)}:${JSON.stringify(allocation)}`)
+    res.end('}]}')
+  }
+
   private async serveFault(fault: Fault, res: ServerResponse): Promise<boolean> {
     switch (fault.kind) {
       case 'html-504': {
@@ -219,7 +267,44 @@ export class FakeKubecost {
       }
 
       case 'error-envelope': {
-        json(res, {code: 500, status: 'error', message: 'Error: failed to query Prometheus'})
+        json(res, {code: 500, status: 'error', message: fault.message ?? 'Error: failed to query Prometheus'})
+        return true
+      }
+
+      case 'trickle': {
+        res.writeHead(200, {'content-type': 'application/json'})
+        res.write('{"code":200,"data":[{"a":{"name":"')
+        const timer = setInterval(() => res.write('aaaa'), fault.intervalMs ?? 100)
+        res.on('close', () => clearInterval(timer))
+        return true
+      }
+
+      case 'gzip-garbage': {
+        const text = '{"code":200,"data":[{}]}'
+        res.writeHead(200, {'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': text.length}).end(text)
+        return true
+      }
+
+      case 'gzip-bomb': {
+        const body = await gzipBomb(fault.size ?? 100 * 1024 * 1024)
+        res.writeHead(200, {'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length}).end(body)
+        return true
+      }
+
+      case 'huge-entry': {
+        await this.streamHugeEntry(res, firstDayOf(res), fault.size ?? 65 * 1024 * 1024)
+        return true
+      }
+
+      case 'redirect': {
+        res.writeHead(fault.status ?? 302, {location: (fault.location ?? '/').replace('{path}', res.req.url ?? '/')}).end('moved')
+        return true
+      }
+
+      case 'raw': {
+        const body = Buffer.from(fault.body ?? '', 'utf8')
+        const head = `HTTP/1.1 ${fault.status ?? 500} ${fault.reason ?? 'Internal Server Error'}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`
+        res.socket?.end(Buffer.concat([Buffer.from(head, 'utf8'), body]))
         return true
       }
 
@@ -260,6 +345,33 @@ export class FakeKubecost {
       }
     }
   }
+}
+
+const bombs = new Map<number, Promise<Buffer>>()
+
+/** `{"code":200,"data":[{"bomb":"xxx…"}]}` gzipped, the string `size` bytes long; built once per size, streaming. */
+async function gzipBomb(size: number): Promise<Buffer> {
+  let bomb = bombs.get(size)
+  if (!bomb) {
+    bomb = (async () => {
+      const gzip = createGzip({level: 9})
+      const parts: Buffer[] = []
+      gzip.on('data', (part: Buffer) => parts.push(part))
+      const done = new Promise((resolve, reject) => gzip.on('end', resolve).on('error', reject))
+      const block = Buffer.alloc(1024 * 1024, 'x')
+      gzip.write('{"code":200,"data":[{"bomb":"')
+      for (let left = size; left > 0; left -= block.length) {
+        if (!gzip.write(left >= block.length ? block : block.subarray(0, left))) await new Promise((resolve) => gzip.once('drain', resolve))
+      }
+
+      gzip.end('"}]}')
+      await done
+      return Buffer.concat(parts)
+    })()
+    bombs.set(size, bomb)
+  }
+
+  return bomb
 }
 
 function firstDayOf(res: ServerResponse): string {

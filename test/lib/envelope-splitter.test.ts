@@ -390,3 +390,124 @@ describe('EnvelopeSplitter null sets', () => {
     assert.throws(() => splitter.push(new TextEncoder().encode('{"data":[nope]}')), (error: unknown) => error instanceof EnvelopeError && error.problem === 'unexpected-shape')
   })
 })
+
+/** `{"code":200,"data":[{"big":{"name":"big","padding":"xxx…"}}]}` with an entry of exactly `entryBytes` bytes. */
+function bodyWithEntryOf(entryBytes: number): {prefix: string; entry: string; suffix: string} {
+  const shell = '{"name":"big","padding":""}'
+  return {prefix: '{"code":200,"data":[{"big":', entry: `{"name":"big","padding":"${'x'.repeat(entryBytes - shell.length)}"}`, suffix: '}]}'}
+}
+
+function feedInChunks(splitter: EnvelopeSplitter, body: Uint8Array, chunkBytes: number): Entry[] {
+  const entries: Entry[] = []
+  for (let at = 0; at < body.length; at += chunkBytes) entries.push(...splitter.push(body.subarray(at, at + chunkBytes)))
+  splitter.end()
+  return entries
+}
+
+describe('EnvelopeSplitter: large entries and limits', () => {
+  it('splits a 60 MB entry arriving in 64 KB chunks in linear time and bounded memory', () => {
+    const {prefix, entry, suffix} = bodyWithEntryOf(60 * 1024 * 1024)
+    const body = encoder.encode(prefix + entry + suffix)
+    const rssBefore = process.memoryUsage().rss
+    const started = performance.now()
+    const entries = feedInChunks(new EnvelopeSplitter(), body, 64 * 1024)
+    const seconds = (performance.now() - started) / 1000
+    const grownMb = (process.memoryUsage().rss - rssBefore) / 1024 / 1024
+    assert.equal(entries.length, 1)
+    assert.equal((entries[0]?.value as {padding: string}).padding.length, entry.length - 27)
+    // Re-copying the unfinished entry with each chunk moves ~29 GB here (tens of seconds); joining once moves 60 MB.
+    assert.ok(seconds < 6, `took ${seconds.toFixed(1)} s`)
+    assert.ok(grownMb < 400, `RSS grew by ${grownMb.toFixed(0)} MB`)
+  })
+
+  it('accepts an entry of exactly the cap and rejects one byte more, whole or one byte at a time', () => {
+    const max = 300
+    for (const [size, ok] of [[max, true], [max + 1, false]] as const) {
+      const {prefix, entry, suffix} = bodyWithEntryOf(size)
+      const bytes = encoder.encode(prefix + entry + suffix)
+      for (const chunkBytes of [bytes.length, 7, 1]) {
+        const run = () => feedInChunks(new EnvelopeSplitter({maxEntryBytes: max}), bytes, chunkBytes)
+        if (ok) {
+          assert.equal(run().length, 1)
+          continue
+        }
+
+        assert.throws(run, (error: unknown) => {
+          assert.ok(error instanceof EnvelopeError)
+          assert.equal(error.problem, 'too-large')
+          assert.deepEqual(error.size, {limit: 'entry', maxBytes: max, offset: prefix.length, key: 'big', what: 'entry'})
+          assert.match(error.message, new RegExp(`the entry at byte ${prefix.length} is larger than 300 bytes`))
+          return true
+        }, `chunks of ${chunkBytes}`)
+      }
+    }
+  })
+
+  it('stops an oversized entry before it is complete, holding no more than the cap and one chunk', () => {
+    const splitter = new EnvelopeSplitter({maxEntryBytes: 1000})
+    splitter.push(encoder.encode('{"code":200,"data":[{"k":"'))
+    assert.throws(
+      () => {
+        for (let i = 0; i < 100; i++) splitter.push(encoder.encode('y'.repeat(100)))
+      },
+      (error: unknown) => error instanceof EnvelopeError && error.problem === 'too-large' && error.size?.offset === 25,
+    )
+    assert.ok(splitter.bytes <= 25 + 1000 + 100, `read ${splitter.bytes} bytes`)
+  })
+
+  it('applies the cap to an envelope field and to a key as well', () => {
+    assert.throws(
+      () => feedInChunks(new EnvelopeSplitter({maxEntryBytes: 50}), encoder.encode(`{"message":"${'m'.repeat(60)}","data":[]}`), 16),
+      (error: unknown) => error instanceof EnvelopeError && error.size?.what === 'envelope field "message"' && error.size.offset === 11,
+    )
+    assert.throws(
+      () => feedInChunks(new EnvelopeSplitter({maxEntryBytes: 50}), encoder.encode(`{"data":[{"${'k'.repeat(60)}":1}]}`), 16),
+      (error: unknown) => error instanceof EnvelopeError && error.size?.what === 'key' && error.size.key === undefined,
+    )
+  })
+
+  it('rejects a body larger than its cap as soon as it is', () => {
+    const splitter = new EnvelopeSplitter({maxBodyBytes: 100})
+    splitter.push(encoder.encode('{"code":200,"data":[{'))
+    assert.throws(
+      () => {
+        for (let i = 0; i < 10; i++) splitter.push(encoder.encode('"a":{"x":1},'.repeat(2)))
+      },
+      (error: unknown) => {
+        assert.ok(error instanceof EnvelopeError)
+        assert.equal(error.problem, 'too-large')
+        assert.deepEqual(error.size, {limit: 'body', maxBytes: 100, offset: 0, what: 'body'})
+        return true
+      },
+    )
+    assert.ok(splitter.bytes <= 100 + 24)
+  })
+})
+
+describe('EnvelopeSplitter: messages never quote the body', () => {
+  it('reports invalid JSON in an entry by position, without the source V8 quotes', () => {
+    // V8's own message would be `Unexpected token '\n', "{"x":t\n2026-…" is not valid JSON`.
+    const forged = '{"code":200,"data":[{"a":{"x":t\n2026-03-05T10:30:00.000Z ERROR kubecost-s3-exporter: pwned}}]}'
+    assert.throws(
+      () => feed([encoder.encode(forged)]),
+      (error: unknown) => {
+        assert.ok(error instanceof EnvelopeError)
+        assert.equal(error.problem, 'unexpected-shape')
+        assert.match(error.message, /^invalid JSON near byte \d+/)
+        assert.ok(!error.message.includes('pwned'), error.message)
+        assert.ok(!error.message.includes('\n'), error.message)
+        return true
+      },
+    )
+  })
+
+  it('escapes a control character where a key or a comma was expected', () => {
+    for (const body of ['{"data":[{\u001b', '{"code":200 \u0007}']) {
+      assert.throws(
+        () => feed([encoder.encode(body)]),
+        // eslint-disable-next-line no-control-regex
+        (error: unknown) => error instanceof EnvelopeError && /\\x(1b|07)/.test(error.message) && !/[\u0000-\u001f]/.test(error.message),
+      )
+    }
+  })
+})

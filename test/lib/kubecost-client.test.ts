@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 
-import {KubecostConnectionError} from '../../src/lib/errors.js'
+import {CidError, KubecostConnectionError, KubecostError} from '../../src/lib/errors.js'
 import {KubecostClient} from '../../src/lib/kubecost/client.js'
 import type {Entry} from '../../src/lib/kubecost/envelope-splitter.js'
 import {FakeKubecost} from '../fakes/kubecost-server.js'
@@ -135,5 +135,122 @@ describe('KubecostClient back-off', () => {
     }
 
     await fake.close()
+  })
+})
+
+/** Stands for the error a caller aborts with (termination, the run's deadline): any CidError. */
+class StopError extends CidError {
+  readonly code = 'TEST_STOP'
+  readonly exitCode = 143
+}
+
+describe('KubecostClient abort', () => {
+  it('aborts a response in flight at once and rejects with the CidError the caller aborted with', async () => {
+    const fake = await FakeKubecost.start({cluster: 'prod', days: [DAY]})
+    fake.addFault({kind: 'stall-body', api: 'allocation'})
+    const controller = new AbortController()
+    const kubecost = client(fake.url, {allocationReadTimeoutMs: 30_000, signal: controller.signal})
+    const stop = new StopError('stopping: SIGTERM')
+    const started = performance.now()
+    setTimeout(() => controller.abort(stop), 200)
+    try {
+      await assert.rejects(kubecost.stream('allocation', params, {onEntry() {}}), (error: unknown) => error === stop)
+      assert.ok(performance.now() - started < 2000, `took ${performance.now() - started} ms`)
+      assert.equal(fake.requests.length, 1)
+    } finally {
+      await kubecost.close()
+      await fake.close()
+    }
+  })
+
+  it('stops a back-off sleep too, with no further attempt; any other reason becomes a KubecostError', async () => {
+    const fake = await FakeKubecost.start({cluster: 'prod', days: [DAY]})
+    fake.addFault({kind: 'status', status: 503, api: 'allocation'})
+    const controller = new AbortController()
+    const kubecost = client(fake.url, {retry: {retries: 3, baseDelayMs: 20_000}, signal: controller.signal})
+    const started = performance.now()
+    setTimeout(() => controller.abort(), 200)
+    try {
+      await assert.rejects(kubecost.stream('allocation', params, {onEntry() {}}), (error: unknown) => {
+        assert.ok(error instanceof KubecostError)
+        assert.equal(error.transient, false)
+        assert.equal(error.exitCode, 1)
+        assert.match(error.message, /^Kubecost Allocation API GET http:\/\/127\.0\.0\.1:\d+\/model\/allocation\?\S+ was aborted: the run is stopping$/)
+        return true
+      })
+      assert.ok(performance.now() - started < 2000, `took ${performance.now() - started} ms`)
+      assert.equal(fake.requests.length, 1)
+    } finally {
+      await kubecost.close()
+      await fake.close()
+    }
+  })
+
+  it('sends nothing when the signal is already aborted', async () => {
+    const fake = await FakeKubecost.start({cluster: 'prod', days: [DAY]})
+    const stop = new StopError('stopping')
+    const kubecost = client(fake.url, {signal: AbortSignal.abort(stop)})
+    try {
+      await assert.rejects(kubecost.stream('assets', params, {onEntry() {}}), (error: unknown) => error === stop)
+      assert.equal(fake.requests.length, 0)
+    } finally {
+      await kubecost.close()
+      await fake.close()
+    }
+  })
+})
+
+describe('KubecostClient and its consumer', () => {
+  it('passes a consumer\'s failure on as it is: not reported as Kubecost\'s, not retried', async () => {
+    const fake = await FakeKubecost.start({cluster: 'prod', days: [DAY], containersPerDay: 5})
+    const kubecost = client(fake.url)
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), {code: 'ENOSPC'})
+    try {
+      await assert.rejects(
+        kubecost.stream('allocation', params, {
+          onEntry() {
+            throw full
+          },
+          onRestart() {},
+        }),
+        (error: unknown) => error === full,
+      )
+      assert.equal(fake.requests.length, 1)
+    } finally {
+      await kubecost.close()
+      await fake.close()
+    }
+  })
+
+  it('counts the deadline over the whole call, retries and back-off included', async () => {
+    const fake = await FakeKubecost.start({cluster: 'prod', days: [DAY]})
+    fake.addFault({kind: 'status', status: 503, api: 'assets'})
+    const kubecost = client(fake.url, {assetsDeadlineMs: 300, retry: {retries: 5, baseDelayMs: 10_000}})
+    const started = performance.now()
+    try {
+      await assert.rejects(kubecost.stream('assets', params, {onEntry() {}}), (error: unknown) => {
+        assert.ok(error instanceof KubecostConnectionError)
+        assert.equal(error.transient, false)
+        assert.match(error.message, /^Kubecost Assets API call did not complete within its 0\.3 s deadline \(\d+ bytes of the response received\): GET /)
+        return true
+      })
+      assert.ok(performance.now() - started < 2000)
+      assert.equal(fake.requests.length, 1)
+    } finally {
+      await kubecost.close()
+      await fake.close()
+    }
+  })
+
+  it('defaults the deadline to ten read timeouts', async () => {
+    const fake = await FakeKubecost.start({cluster: 'prod', days: [DAY]})
+    fake.addFault({kind: 'trickle', api: 'allocation', intervalMs: 20})
+    const kubecost = client(fake.url, {allocationReadTimeoutMs: 50, retry: {retries: 0, baseDelayMs: 0}})
+    try {
+      await assert.rejects(kubecost.stream('allocation', params, {onEntry() {}}), /within its 0\.5 s deadline/)
+    } finally {
+      await kubecost.close()
+      await fake.close()
+    }
   })
 })

@@ -2,14 +2,33 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {formatLine} from '../../src/lib/log.js'
-import {escapeControl} from '../../src/lib/sanitize.js'
+import {escapeControl, excerpt} from '../../src/lib/sanitize.js'
 
 const NOW = new Date('2026-03-05T00:00:00Z')
 
 describe('escapeControl', () => {
-  it('escapes newlines, ESC, BEL, DEL, NEL and the Unicode separators, and keeps tabs and ordinary text', () => {
-    assert.equal(escapeControl('a\nb\r\u001b[31mred\u0007\u007f\u0085\u2028\u2029'), 'a\\nb\\r\\x1b[31mred\\x07\\x7f\\x85\\u2028\\u2029')
-    assert.equal(escapeControl('tab\there, ünïcødé ✓'), 'tab\there, ünïcødé ✓')
+  it('spells C0, DEL, C1 and the Unicode line separators as escapes', () => {
+    assert.equal(escapeControl('a\nb\rc\td'), 'a\\nb\\rc\\td')
+    assert.equal(escapeControl('\u001b[31mred\u0007\u0000\u007f'), '\\x1b[31mred\\x07\\x00\\x7f')
+    assert.equal(escapeControl('x\u0085y\u009bz\u2028\u2029'), 'x\\u0085y\\u009bz\\u2028\\u2029')
+  })
+
+  it('leaves printable text alone, non-ASCII included', () => {
+    const text = 'Kubecost 2.x — coût, 料金, ☁️ "quoted" \\ back\\slash'
+    assert.equal(escapeControl(text), text)
+  })
+})
+
+describe('excerpt', () => {
+  it('makes one escaped line, capped with an ellipsis', () => {
+    assert.equal(excerpt('  one\n\ntwo\tthree  '), 'one two three')
+    assert.equal(excerpt('\u001b]0;title\u0007 x', 100), '\\x1b]0;title\\x07 x')
+    assert.equal(excerpt('abcdef', 3), 'abc…')
+    assert.equal(excerpt('ab\u0085', 2), 'ab…')
+  })
+
+  it('never cuts a surrogate pair in half', () => {
+    assert.equal(excerpt('a😀b', 2), 'a…')
   })
 })
 

@@ -14,7 +14,9 @@ import {
   describeCause,
 } from '../errors.js'
 import {type Logger, silentLogger} from '../log.js'
+import {excerpt} from '../sanitize.js'
 import {type Entry, EnvelopeError, EnvelopeSplitter} from './envelope-splitter.js'
+import {DEADLINE_READ_TIMEOUTS, DEFAULT_MAX_ENTRY_MIB, DEFAULT_MAX_RESPONSE_MIB, MAX_REDIRECTS, MIB} from './limits.js'
 
 export type KubecostApi = 'allocation' | 'assets'
 
@@ -41,6 +43,18 @@ export interface KubecostClientOptions {
   connectTimeoutMs: number
   allocationReadTimeoutMs: number
   assetsReadTimeoutMs: number
+  /** Total time of one call, retries and back-off included (default: DEADLINE_READ_TIMEOUTS read timeouts). */
+  allocationDeadlineMs?: number
+  assetsDeadlineMs?: number
+  /** Largest single entry of a response, in bytes (default 64 MiB). */
+  maxEntryBytes?: number
+  /** Largest response body, in bytes, after any decompression (default 2 GiB). */
+  maxResponseBytes?: number
+  /**
+   * Stops the call in flight at once (no retry, no back-off). `stream` then rejects with the
+   * signal's reason when that is a CidError, else with a KubecostError saying the run was aborted.
+   */
+  signal?: AbortSignal
   /** `ca`: PEM bundle to trust instead of the system roots; `verify: false` skips verification. */
   tls?: {ca?: string; verify?: boolean}
   retry?: RetryPolicy
@@ -110,30 +124,40 @@ export class KubecostClient {
   async stream(api: KubecostApi, params: Record<string, string>, handler: StreamHandler): Promise<StreamResult> {
     const url = this.url(api, params)
     const context = new RequestContext(api, url, this.options)
+    const call = new CallSignal(context.deadlineMs, this.options.signal)
     const policy = this.options.retry ?? {retries: 0, baseDelayMs: 0}
     const logger = this.options.logger ?? silentLogger
-    for (let retry = 0; ; retry++) {
-      let emitted = 0
-      try {
-        return await this.attempt(context, (entry) => {
-          emitted++
-          handler.onEntry(entry)
-        })
-      } catch (error) {
-        const retryable = error instanceof KubecostError && error.transient && (emitted === 0 || handler.onRestart !== undefined)
-        if (!retryable || retry >= policy.retries) {
-          if (retry > 0) logger.error(`Giving up on ${context.name} GET ${url} after ${retry + 1} attempts`, {attempts: retry + 1})
-          throw error
-        }
+    try {
+      for (let retry = 0; ; retry++) {
+        if (call.signal.aborted) throw call.failure(context)
+        context.attempt = retry + 1
+        let emitted = 0
+        try {
+          return await this.attempt(context, call.signal, (entry) => {
+            emitted++
+            handler.onEntry(entry)
+          })
+        } catch (error) {
+          // Neither a deadline nor an abort is retried: the same call would only hit it again.
+          if (call.signal.aborted) throw call.failure(context)
+          const retryable = error instanceof KubecostError && error.transient && (emitted === 0 || handler.onRestart !== undefined)
+          if (!retryable || retry >= policy.retries) {
+            if (retry > 0) logger.error(`Giving up on ${context.name} GET ${url} after ${retry + 1} attempts`, {attempts: retry + 1})
+            throw error
+          }
 
-        const wait = this.backoff(policy, retry + 1)
-        logger.warn(
-          `Retrying ${context.name} GET ${url} in ${(wait / 1000).toFixed(2)} s (retry ${retry + 1} of ${policy.retries}): ${error.summary}`,
-          {attempt: retry + 2, delayMs: wait},
-        )
-        if (emitted > 0) await handler.onRestart?.()
-        await (this.options.sleep ?? delay)(wait)
+          const wait = this.backoff(policy, retry + 1)
+          logger.warn(
+            `Retrying ${context.name} GET ${url} in ${(wait / 1000).toFixed(2)} s (retry ${retry + 1} of ${policy.retries}): ${error.summary}`,
+            {attempt: retry + 2, delayMs: wait},
+          )
+          if (emitted > 0) await handler.onRestart?.()
+          // The default sleep ends with the call, so no timer outlives an abort.
+          await call.race(this.options.sleep ? this.options.sleep(wait) : delay(wait, undefined, {signal: call.signal}))
+        }
       }
+    } finally {
+      call.dispose()
     }
   }
 
@@ -143,52 +167,58 @@ export class KubecostClient {
     return Math.round(ceiling / 2 + (this.options.random ?? Math.random)() * (ceiling / 2))
   }
 
-  private async attempt(context: RequestContext, onEntry: (entry: Entry) => void): Promise<StreamResult> {
+  private async attempt(context: RequestContext, signal: AbortSignal, onEntry: (entry: Entry) => void): Promise<StreamResult> {
     const {url} = context
-    let response: Response
-    try {
-      response = await this.http.get(url, {
-        dispatcher: this.agents[context.api],
-        ...(this.base.username ? {headers: {authorization: basicAuth(this.base)}} : {}),
-      } as Parameters<KyInstance['get']>[1])
-    } catch (error) {
-      throw context.networkError(error)
-    }
+    context.received = 0
+    const response = await this.get(context, signal)
 
     if (!response.ok) {
       const preview = await readPreview(response)
       throw new KubecostHttpError(
-        `${context.name} returned HTTP ${response.status} ${response.statusText} for GET ${url}: ${preview || '(empty body)'}`,
+        `${context.name} returned HTTP ${response.status}${response.statusText ? ` ${excerpt(response.statusText, 80)}` : ''} for GET ${url}: ${preview || '(empty body)'}`,
         response.status,
         {suggestions: httpSuggestions(response.status)},
       )
     }
 
-    const splitter = new EnvelopeSplitter()
+    const splitter = new EnvelopeSplitter({maxEntryBytes: context.maxEntryBytes, maxBodyBytes: context.maxResponseBytes})
     let entries = 0
+    let consumerFailure: {error: unknown} | undefined
     try {
       if (response.body) {
         for await (const chunk of response.body) {
+          context.received += chunk.length
           for (const entry of splitter.push(chunk)) {
             entries++
-            onEntry(entry)
+            try {
+              onEntry(entry)
+            } catch (error) {
+              consumerFailure = {error}
+              throw error
+            }
           }
         }
       }
 
       splitter.end()
     } catch (error) {
+      // The consumer's own failure (a full disk, say) is not Kubecost's: never reclassified, never retried.
+      if (consumerFailure?.error === error) throw error
+      if (signal.aborted) throw error
       if (error instanceof EnvelopeError) throw context.envelopeError(error, splitter.head)
       if (error instanceof CidError) throw error
+      const code = causeCode(error)
+      if (code && isDecodingCode(code)) throw context.decodingError(code, response.headers.get('content-encoding') ?? '')
       if (isNetworkFailure(error)) throw context.networkError(error, 'while reading the response body')
       throw error
     }
 
     const {code} = splitter.meta
     if (code !== undefined && code !== 200) {
-      const message = splitter.meta.message ?? splitter.meta.error ?? ''
+      const raw = splitter.meta.message ?? splitter.meta.error ?? ''
+      const message = excerpt(typeof raw === 'string' ? raw : (JSON.stringify(raw) ?? ''))
       throw new KubecostResponseError(
-        `${context.name} answered GET ${url} with error code ${JSON.stringify(code)}${message ? `: ${truncate(String(message))}` : ''}`,
+        `${context.name} answered GET ${url} with error code ${excerpt(JSON.stringify(code) ?? String(code), 80)}${message ? `: ${message}` : ''}`,
         {suggestions: ['Check the query parameters Kubecost rejected, and the Kubecost version (see the message above).']},
       )
     }
@@ -196,8 +226,122 @@ export class KubecostClient {
     return {url, meta: splitter.meta, sets: splitter.sets, entries, bytes: splitter.bytes}
   }
 
+  /**
+   * The response to GET `context.url`, following redirects only within Kubecost's origin: a redirect
+   * elsewhere (or to plain http) would send the pod to an address nobody configured.
+   */
+  private async get(context: RequestContext, signal: AbortSignal): Promise<Response> {
+    let location = context.url
+    for (let redirects = 0; ; redirects++) {
+      let response: Response
+      try {
+        response = await this.http.get(location, {
+          dispatcher: this.agents[context.api],
+          signal,
+          redirect: 'manual',
+          headers: {
+            // Kubecost is in the cluster: compression saves little, and an uncompressed body cannot expand.
+            'accept-encoding': 'identity',
+            ...(this.base.username ? {authorization: basicAuth(this.base)} : {}),
+          },
+        } as Parameters<KyInstance['get']>[1])
+      } catch (error) {
+        if (signal.aborted) throw error
+        throw context.networkError(error)
+      }
+
+      const target = response.headers.get('location')
+      if (!REDIRECT_STATUSES.has(response.status) || target === null) return response
+      await response.body?.cancel().catch(() => {})
+      let next: URL
+      try {
+        next = new URL(target, location)
+      } catch {
+        throw context.redirectError(target, 'an address that is not a URL')
+      }
+
+      if (this.base.protocol === 'https:' && next.protocol !== 'https:') throw context.redirectError(target, 'plain http (a downgrade from https)', next)
+      if (next.origin !== this.base.origin) throw context.redirectError(target, `another origin (${next.origin})`, next)
+      if (redirects >= MAX_REDIRECTS) {
+        throw new KubecostResponseError(`${context.name} redirected GET ${context.url} more than ${MAX_REDIRECTS} times (last to ${displayUrl(next)})`, {
+          suggestions: ['Kubecost or a proxy in front of it is redirecting in a loop; point --kubecost-url (KUBECOST_API_ENDPOINT) at the cost-analyzer service directly.'],
+        })
+      }
+
+      location = next.toString()
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all(Object.values(this.agents).map((a) => a.close()))
+  }
+}
+
+// Node fires longer timers at once (with a warning) instead of never.
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
+
+/** A URL for a message: without credentials, escaped and capped (it may come from a Location header). */
+function displayUrl(url: URL): string {
+  const shown = new URL(url)
+  shown.username = ''
+  shown.password = ''
+  return excerpt(shown.toString(), 300)
+}
+
+/**
+ * One call's stop signal: the caller's signal, or the call's deadline, whichever comes first. The
+ * timer is cleared when the call ends, so nothing outlives it.
+ */
+class CallSignal {
+  private readonly controller = new AbortController()
+  private readonly timer: NodeJS.Timeout
+  private readonly stopped: Promise<void>
+  private readonly onCallerAbort = () => this.controller.abort(this.caller?.reason)
+  private deadlineHit = false
+
+  constructor(
+    readonly deadlineMs: number,
+    private readonly caller: AbortSignal | undefined,
+  ) {
+    this.timer = setTimeout(() => {
+      this.deadlineHit = true
+      this.controller.abort(new Error('deadline'))
+    }, Math.min(deadlineMs, MAX_TIMER_MS))
+    this.stopped = new Promise((resolve) => this.controller.signal.addEventListener('abort', () => resolve(), {once: true}))
+    if (caller?.aborted) this.onCallerAbort()
+    else caller?.addEventListener('abort', this.onCallerAbort, {once: true})
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal
+  }
+
+  /** Waits for `work` unless the call is stopped first; the caller then checks `signal`. */
+  async race(work: Promise<unknown>): Promise<void> {
+    await Promise.race([work.then(() => {}, () => {}), this.stopped])
+  }
+
+  failure(context: RequestContext): CidError {
+    if (!this.deadlineHit) {
+      const reason: unknown = this.caller?.reason
+      if (reason instanceof CidError) return reason
+      return new KubecostError(`${context.name} GET ${context.url} was aborted: the run is stopping`, {cause: reason})
+    }
+
+    return new KubecostConnectionError(
+      `${context.name} call did not complete within its ${seconds(this.deadlineMs)} deadline (${context.received} bytes of the response received${context.attempt > 1 ? ` in attempt ${context.attempt}` : ''}): GET ${context.url}`,
+      {
+        reason: 'response-timeout',
+        suggestions: [`Kubecost is sending its answer very slowly or without end; if the day is merely large, raise ${context.deadlineFlag}.`],
+      },
+    )
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer)
+    this.caller?.removeEventListener('abort', this.onCallerAbort)
   }
 }
 
@@ -207,6 +351,13 @@ function basicAuth(url: URL): string {
 
 class RequestContext {
   readonly name: string
+  readonly deadlineMs: number
+  readonly deadlineFlag: string
+  readonly maxEntryBytes: number
+  readonly maxResponseBytes: number
+  /** Bytes of the current attempt's response body so far. */
+  received = 0
+  attempt = 1
 
   constructor(
     readonly api: KubecostApi,
@@ -214,6 +365,36 @@ class RequestContext {
     readonly options: KubecostClientOptions,
   ) {
     this.name = `Kubecost ${API_NAMES[api]}`
+    const readTimeout = api === 'allocation' ? options.allocationReadTimeoutMs : options.assetsReadTimeoutMs
+    this.deadlineMs = (api === 'allocation' ? options.allocationDeadlineMs : options.assetsDeadlineMs) ?? readTimeout * DEADLINE_READ_TIMEOUTS
+    this.deadlineFlag =
+      api === 'allocation' ? '--allocation-deadline (KUBECOST_ALLOCATION_API_DEADLINE)' : '--assets-deadline (KUBECOST_ASSETS_API_DEADLINE)'
+    this.maxEntryBytes = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_MIB * MIB
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_MIB * MIB
+  }
+
+  redirectError(location: string, where: string, target?: URL): KubecostResponseError {
+    const shown = target ? displayUrl(target) : excerpt(location, 300)
+    return new KubecostResponseError(
+      `${this.name} redirected GET ${this.url} to ${shown}, ${where}: not followed, redirects may only stay at --kubecost-url's origin`,
+      {
+        suggestions: [
+          'Set --kubecost-url (KUBECOST_API_ENDPOINT) to the address that answers directly: the in-cluster cost-analyzer service (e.g. http://kubecost-cost-analyzer.kubecost:9090), not an ingress or login page in front of it' +
+            (target ? `; if ${excerpt(target.origin, 200)} is Kubecost itself, use that URL.` : '.'),
+        ],
+      },
+    )
+  }
+
+  decodingError(code: string, encoding: string): KubecostResponseError {
+    return new KubecostResponseError(
+      `${this.name} answered GET ${this.url} with a body that could not be decompressed (content-encoding ${excerpt(encoding, 40) || '?'}: ${code})`,
+      {
+        suggestions: [
+          'The body is labelled compressed but is not (or is corrupt): a proxy or ingress in front of Kubecost usually does this; point --kubecost-url at the cost-analyzer service directly.',
+        ],
+      },
+    )
   }
 
   networkError(error: unknown, phase = ''): KubecostError {
@@ -268,7 +449,7 @@ class RequestContext {
           ])
         }
 
-        return make('reset', `connection to ${host} failed (${code ?? describeCause(error)})`, [
+        return make('reset', `connection to ${host} failed (${excerpt(code ?? describeCause(error), 120)})`, [
           'The connection was closed unexpectedly; check Kubecost\'s health (its pod may have restarted).',
         ])
       }
@@ -276,7 +457,7 @@ class RequestContext {
   }
 
   envelopeError(error: EnvelopeError, head: string): KubecostResponseError {
-    const preview = truncate(head.trim())
+    const preview = excerpt(head)
     switch (error.problem) {
       case 'not-json': {
         return new KubecostResponseError(
@@ -289,6 +470,22 @@ class RequestContext {
         return new KubecostResponseError(`${this.name} response to GET ${this.url} was cut off: ${error.message}`, {
           suggestions: ['The connection was closed before the response was complete; check Kubecost\'s health and memory.'],
         })
+      }
+
+      case 'too-large': {
+        const size = error.size
+        if (size?.limit === 'body') {
+          return new KubecostResponseError(
+            `${this.name} response to GET ${this.url} is larger than the ${mib(this.maxResponseBytes)} limit on one response`,
+            {suggestions: ['A day this large is unusual: check the query (--aggregation), or raise --max-response-mb (KUBECOST_API_MAX_RESPONSE_MB).']},
+          )
+        }
+
+        const what = size?.key === undefined ? (size?.what ?? 'value') : `entry "${excerpt(size.key, 120)}"`
+        return new KubecostResponseError(
+          `${this.name} ${what} at byte ${size?.offset ?? '?'} of the response to GET ${this.url} is larger than the ${mib(this.maxEntryBytes)} limit on one entry`,
+          {suggestions: ['One allocation this large is not a normal Kubecost answer (check what sits in front of Kubecost); if it is genuine, raise --max-entry-mb (KUBECOST_API_MAX_ENTRY_MB).']},
+        )
       }
 
       case 'unexpected-shape': {
@@ -305,9 +502,8 @@ function seconds(ms: number): string {
   return `${ms / 1000} s`
 }
 
-function truncate(text: string, max = PREVIEW_BYTES): string {
-  const oneLine = text.replaceAll(/\s+/g, ' ')
-  return oneLine.length > max ? `${oneLine.slice(0, max)}…` : oneLine
+function mib(bytes: number): string {
+  return bytes % MIB === 0 ? `${bytes / MIB} MiB` : `${bytes} bytes`
 }
 
 async function readPreview(response: Response): Promise<string> {
@@ -328,7 +524,7 @@ async function readPreview(response: Response): Promise<string> {
     await reader.cancel().catch(() => {})
   }
 
-  return truncate(Buffer.concat(chunks).toString('utf8').trim())
+  return excerpt(Buffer.concat(chunks).toString('utf8'), PREVIEW_BYTES)
 }
 
 function httpSuggestions(status: number): string[] {
@@ -358,6 +554,11 @@ export function causeCode(error: unknown): string | undefined {
 
 function isTlsCode(code: string): boolean {
   return /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|HOSTNAME_MISMATCH|ERR_TLS/.test(code)
+}
+
+/** zlib's and the brotli/zstd decoders' codes: the body was labelled compressed and is not. */
+function isDecodingCode(code: string): boolean {
+  return /^Z_|BROTLI|ZSTD/.test(code)
 }
 
 function isNetworkFailure(error: unknown): boolean {

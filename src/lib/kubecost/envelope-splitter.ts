@@ -6,7 +6,13 @@
  * (quotes, escapes, nesting) and handed to the native `JSON.parse`. `data` may also be a single
  * object of entries (OpenCost's assets shape), `null`, or a list holding `{}` / `null` sets.
  * Other top-level fields (`code`, `message`, `warning`...) are collected into `meta`.
+ *
+ * Work is linear in the body's size whatever the size of one entry: the bytes of an unfinished
+ * entry stay in the chunks they arrived in and are joined once, when the entry ends. Optional caps on
+ * one entry's (or key's, or envelope field's) size and on the whole body bound the memory a hostile or
+ * broken body can take. Chunks are held by reference until their entry ends: do not reuse them.
  */
+import {escapeControl, excerpt} from '../sanitize.js'
 
 export interface Entry {
   /** Index of the set (step) the entry belongs to. */
@@ -15,16 +21,36 @@ export interface Entry {
   value: unknown
 }
 
-export type EnvelopeProblem = 'not-json' | 'truncated' | 'unexpected-shape'
+export type EnvelopeProblem = 'not-json' | 'truncated' | 'unexpected-shape' | 'too-large'
+
+/** For `too-large`: which cap was hit, and where. */
+export interface SizeLimitDetail {
+  limit: 'entry' | 'body'
+  maxBytes: number
+  /** Byte offset in the body where the oversized value starts (the body: 0). */
+  offset: number
+  /** The entry's key (as Kubecost sent it: escape before showing), when the value is an entry. */
+  key?: string
+  /** What the oversized value is, for the message: `entry`, `key`, `envelope field "message"`. */
+  what: string
+}
 
 export class EnvelopeError extends Error {
   constructor(
     readonly problem: EnvelopeProblem,
     message: string,
+    readonly size?: SizeLimitDetail,
   ) {
     super(message)
     this.name = 'EnvelopeError'
   }
+}
+
+export interface SplitterLimits {
+  /** Largest entry (or key, or envelope field) in bytes; unlimited when absent. */
+  maxEntryBytes?: number
+  /** Largest body in bytes; unlimited when absent. */
+  maxBodyBytes?: number
 }
 
 const enum S {
@@ -64,6 +90,7 @@ function isWs(b: number): boolean {
 }
 
 const decoder = new TextDecoder()
+const EMPTY = new Uint8Array(0)
 
 export class EnvelopeSplitter {
   readonly meta: Record<string, unknown> = {}
@@ -73,40 +100,74 @@ export class EnvelopeSplitter {
   head = ''
   bytes = 0
 
-  private buf: Uint8Array = new Uint8Array(0)
+  private buf: Uint8Array = EMPTY
   private pos = 0
   private state: S = S.Start
   private token: T = T.None
+  /** Where the current token starts in `buf`; 0 when it began in an earlier chunk (see `pending`). */
   private tokenStart = 0
+  /** Byte offset of the current token in the body. */
+  private tokenOffset = 0
+  /** The current token's bytes from earlier chunks, joined once when it ends. */
+  private pending: Uint8Array[] = []
+  private pendingBytes = 0
+  /** The few bytes left over outside a token (a split byte order mark or `null`). */
+  private carry: Uint8Array = EMPTY
   // token scan state, resumable across chunks
   private depth = 0
   private inString = false
   private escaped = false
   private scalar = false
+  private started = false
 
   private envKey = ''
   private setKey = ''
   private setIndex = -1
   private dataIsSetList = false
 
+  constructor(private readonly limits: SplitterLimits = {}) {}
+
   push(chunk: Uint8Array): Entry[] {
     if (this.head.length < 200) this.head += decoder.decode(chunk.subarray(0, 200 - this.head.length))
     this.bytes += chunk.length
-    const keepFrom = this.token === T.None ? this.pos : this.tokenStart
-    const rest = this.buf.subarray(keepFrom)
-    if (rest.length === 0) {
-      this.buf = chunk
-    } else {
-      const joined = new Uint8Array(rest.length + chunk.length)
-      joined.set(rest, 0)
-      joined.set(chunk, rest.length)
-      this.buf = joined
+    const {maxBodyBytes} = this.limits
+    if (maxBodyBytes !== undefined && this.bytes > maxBodyBytes) {
+      throw new EnvelopeError('too-large', `the body is larger than ${maxBodyBytes} bytes`, {
+        limit: 'body',
+        maxBytes: maxBodyBytes,
+        offset: 0,
+        what: 'body',
+      })
     }
 
-    this.pos -= keepFrom
-    this.tokenStart -= keepFrom
+    if (this.carry.length === 0) {
+      this.buf = chunk
+    } else {
+      const joined = new Uint8Array(this.carry.length + chunk.length)
+      joined.set(this.carry, 0)
+      joined.set(chunk, this.carry.length)
+      this.buf = joined
+      this.carry = EMPTY
+    }
+
+    this.pos = 0
+    this.tokenStart = 0
     const out: Entry[] = []
     this.run(out)
+    if (this.token === T.None) {
+      // a copy: at most a few bytes, and the chunk itself need not be kept
+      if (this.pos < this.buf.length) this.carry = this.buf.slice(this.pos)
+    } else {
+      const rest = this.buf.subarray(this.tokenStart)
+      if (rest.length > 0) {
+        this.pending.push(rest)
+        this.pendingBytes += rest.length
+      }
+
+      this.checkTokenSize(this.pendingBytes, this.token)
+    }
+
+    this.buf = EMPTY
     return out
   }
 
@@ -119,7 +180,7 @@ export class EnvelopeSplitter {
   }
 
   private run(out: Entry[]): void {
-    const buf = this.buf
+    const {buf} = this
     while (this.pos < buf.length) {
       if (this.token !== T.None) {
         const end = this.scanToken()
@@ -261,12 +322,14 @@ export class EnvelopeSplitter {
     this.state = S.SetKeyOrEnd
   }
 
+  /** Byte offset in the body of `buf[index]`. */
+  private offsetOf(index: number): number {
+    return this.bytes - (this.buf.length - index)
+  }
+
   private expect(b: number, want: number, next: S): void {
     if (b !== want) {
-      throw new EnvelopeError(
-        'unexpected-shape',
-        `unexpected "${String.fromCharCode(b)}" at byte ${this.bytes - (this.buf.length - this.pos)}`,
-      )
+      throw new EnvelopeError('unexpected-shape', `unexpected "${escapeControl(String.fromCharCode(b))}" at byte ${this.offsetOf(this.pos)}`)
     }
 
     this.state = next
@@ -277,7 +340,7 @@ export class EnvelopeSplitter {
     if (b !== QUOTE) {
       throw new EnvelopeError(
         'unexpected-shape',
-        `expected a key at byte ${this.bytes - (this.buf.length - this.pos)}, found "${String.fromCharCode(b)}"`,
+        `expected a key at byte ${this.offsetOf(this.pos)}, found "${escapeControl(String.fromCharCode(b))}"`,
       )
     }
 
@@ -287,6 +350,8 @@ export class EnvelopeSplitter {
   private beginToken(token: T): void {
     this.token = token
     this.tokenStart = this.pos
+    this.tokenOffset = this.offsetOf(this.pos)
+    this.started = false
     this.depth = 0
     this.inString = false
     this.escaped = false
@@ -298,7 +363,8 @@ export class EnvelopeSplitter {
     const buf = this.buf
     let i = this.pos
     const n = buf.length
-    if (i === this.tokenStart && this.depth === 0 && !this.inString && !this.scalar) {
+    if (!this.started) {
+      this.started = true
       const first = buf[i] as number
       if (first === QUOTE) {
         this.inString = true
@@ -357,12 +423,52 @@ export class EnvelopeSplitter {
     return -1
   }
 
-  private parseToken(end: number): unknown {
-    const text = decoder.decode(this.buf.subarray(this.tokenStart, end))
+  /** Fails the body when the current token has grown past the entry cap. */
+  private checkTokenSize(size: number, token: T): void {
+    const {maxEntryBytes} = this.limits
+    if (maxEntryBytes === undefined || size <= maxEntryBytes) return
+    const what = token === T.Entry ? 'entry' : token === T.EnvValue ? `envelope field "${excerpt(this.envKey, 80)}"` : 'key'
+    const key = token === T.Entry ? this.setKey : undefined
+    throw new EnvelopeError('too-large', `the ${what} at byte ${this.tokenOffset} is larger than ${maxEntryBytes} bytes`, {
+      limit: 'entry',
+      maxBytes: maxEntryBytes,
+      offset: this.tokenOffset,
+      what,
+      ...(key === undefined ? {} : {key}),
+    })
+  }
+
+  /** The current token's bytes, ending at `end` in `buf`: joined from its chunks once, here. */
+  private tokenBytes(end: number, token: T): Uint8Array {
+    const last = this.buf.subarray(this.tokenStart, end)
+    this.checkTokenSize(this.pendingBytes + last.length, token)
+    if (this.pending.length === 0) return last
+    const joined = new Uint8Array(this.pendingBytes + last.length)
+    let at = 0
+    for (const piece of this.pending) {
+      joined.set(piece, at)
+      at += piece.length
+    }
+
+    joined.set(last, at)
+    this.pending = []
+    this.pendingBytes = 0
+    return joined
+  }
+
+  private parseToken(end: number, token: T): unknown {
+    const text = decoder.decode(this.tokenBytes(end, token))
     try {
       return JSON.parse(text)
     } catch (error) {
-      throw new EnvelopeError('unexpected-shape', `invalid JSON near byte ${this.bytes - (this.buf.length - end)}: ${(error as Error).message}`)
+      // V8 quotes the source in its message (newlines and all): keep only what went wrong and where.
+      const message = (error as Error).message
+      const position = /at position (\d+)/.exec(message)?.[1]
+      const problem = excerpt(message.split(/, "| in JSON at position/)[0] ?? '', 80)
+      throw new EnvelopeError(
+        'unexpected-shape',
+        `invalid JSON near byte ${this.tokenOffset + Number(position ?? 0)}${problem ? ` (${problem})` : ''}`,
+      )
     }
   }
 
@@ -372,25 +478,25 @@ export class EnvelopeSplitter {
     this.pos = end
     switch (token) {
       case T.EnvKey: {
-        this.envKey = String(this.parseToken(end))
+        this.envKey = String(this.parseToken(end, token))
         this.state = S.EnvColon
         break
       }
 
       case T.EnvValue: {
-        this.meta[this.envKey] = this.parseToken(end)
+        this.meta[this.envKey] = this.parseToken(end, token)
         this.state = S.EnvCommaOrEnd
         break
       }
 
       case T.SetKey: {
-        this.setKey = String(this.parseToken(end))
+        this.setKey = String(this.parseToken(end, token))
         this.state = S.SetColon
         break
       }
 
       case T.Entry: {
-        out.push({set: this.setIndex, key: this.setKey, value: this.parseToken(end)})
+        out.push({set: this.setIndex, key: this.setKey, value: this.parseToken(end, token)})
         this.state = S.SetCommaOrEnd
         break
       }
