@@ -10,7 +10,7 @@ type Context = Record<string, string | string[]>
 
 function keys(context: Context, unmodelled: string[] = []): ConditionKeys {
   const lower = new Map(Object.entries(context).map(([k, v]) => [k.toLowerCase(), typeof v === 'string' ? [v] : v]))
-  return {get: (key) => lower.get(key), unmodelled: (key) => unmodelled.includes(key)}
+  return {get: (key) => lower.get(key), kind: (key) => (lower.has(key) ? 'known' : unmodelled.includes(key) ? 'unknown' : 'missing')}
 }
 
 /** One condition entry against a request context; a key absent from `context` is missing. */
@@ -353,6 +353,6 @@ describe('evaluate', () => {
   it('treats keys the caller cannot simulate as unknown, and other absent keys as missing', () => {
     const statement = deny({Condition: {NotIpAddress: {'aws:SourceIp': '10.0.0.0/8'}}})
     assert.equal(evaluate(policy(statement), request()).deny, true)
-    assert.equal(evaluate(policy(statement), request({unmodelled: (k) => k === 'aws:sourceip'})).deny, 'unknown')
+    assert.equal(evaluate(policy(statement), request({keyKind: (k) => (k === 'aws:sourceip' ? 'unknown' : 'missing')})).deny, 'unknown')
   })
 })
