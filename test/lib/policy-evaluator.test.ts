@@ -304,7 +304,9 @@ describe('evaluate', () => {
       return evaluate(policy(statement), request()).deny
     }
 
-    assert.equal(deny1({NotPrincipal: {AWS: ROLE}}), false)
+    // IAM exempts a caller only when NotPrincipal lists its own ARN and its account.
+    assert.equal(deny1({NotPrincipal: {AWS: [ROLE, 'arn:aws:iam::111122223333:root']}}), false)
+    assert.equal(deny1({NotPrincipal: {AWS: ROLE}}), true)
     assert.equal(deny1({NotPrincipal: {AWS: 'arn:aws:iam::111122223333:role/admin'}}), true)
     assert.equal(deny1({NotAction: 's3:GetObject'}), false)
     assert.equal(deny1({NotAction: ['s3:Put*', 's3:Delete*']}), true)

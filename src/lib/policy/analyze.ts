@@ -465,7 +465,8 @@ function publicAllowCheck(policy: PolicyState, expected: ExpectedPrincipals): Ch
 
 function sizeCheck(policy: PolicyState): Check {
   const id = 'policy-size'
-  if (policy.state !== 'present') return check(id, 'pass', policy.state === 'absent' ? 'the bucket has no policy' : 'no policy to measure')
+  if (policy.state === 'absent') return check(id, 'pass', 'the bucket has no policy')
+  if (policy.state === 'unreadable') return check(id, 'skipped', `cannot read the bucket policy: ${policy.reason}`)
   const {size} = policy.policy
   if (size > MAX_POLICY_BYTES) {
     return check(id, 'fail', `the policy is ${size} bytes without whitespace; S3 refuses bucket policies over ${MAX_POLICY_BYTES} bytes (20 KB), so it cannot be applied`, 'Merge statements (one statement can list several actions, resources and principals) until it fits in 20 KB.')
