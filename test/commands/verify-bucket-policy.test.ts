@@ -58,10 +58,11 @@ describe('verify-bucket-policy with --policy-file', () => {
     assert.match(lines[2] ?? '', /^FAIL {5}tls-1\.2 {14}the deny conditions are in one statement \(#1\) and IAM ANDs them/)
     assert.match(lines[3] ?? '', /^FAIL {5}expected-principals/)
     assert.match(lines[4] ?? '', /^PASS {5}no-public-allow/)
-    assert.match(lines[5] ?? '', /^SKIPPED {2}default-encryption {3}a policy file was analysed/)
+    assert.match(lines[5] ?? '', /^PASS {5}policy-size {10}\d+ of the 20480 bytes S3 accepts/)
+    assert.match(lines[6] ?? '', /^SKIPPED {2}default-encryption {3}a policy file was analysed/)
     assert.match(result.stdout, /\nFixes:\n {2}https-only: Add a statement of its own: .*"Bool": \{"aws:SecureTransport": "false"\}/)
-    assert.match(result.stdout, new RegExp(`\\nVerdict: FAIL for bucket ${BUCKET} \\(policy file .*original-single-statement\\.json\\): 1 passed, 3 failed, 0 warned, 3 skipped\\n$`))
-    assert.match(result.stderr, /Error: 3 of 7 checks failed for bucket kubecost-data-collection-bucket: https-only, tls-1\.2, expected-principals/)
+    assert.match(result.stdout, new RegExp(`\\nVerdict: FAIL for bucket ${BUCKET} \\(policy file .*original-single-statement\\.json\\): 2 passed, 3 failed, 0 warned, 3 skipped\\n$`))
+    assert.match(result.stderr, /Error: 3 of 8 checks failed for bucket kubecost-data-collection-bucket: https-only, tls-1\.2, expected-principals/)
   })
 
   it('gives the checks as objects with --json, still exit 1', async () => {
@@ -76,6 +77,7 @@ describe('verify-bucket-policy with --policy-file', () => {
       'tls-1.2': 'fail',
       'expected-principals': 'fail',
       'no-public-allow': 'pass',
+      'policy-size': 'pass',
       'default-encryption': 'skipped',
       'public-access-block': 'skipped',
       'object-ownership': 'skipped',
@@ -92,17 +94,17 @@ describe('verify-bucket-policy with --policy-file', () => {
     const printed = await verify(['--print-recommended'])
     assert.equal(printed.code, 0, printed.stderr)
     const policy = JSON.parse(printed.stdout) as {Statement: Array<{Sid: string}>}
-    assert.deepEqual(policy.Statement.map((s) => s.Sid), ['DenyPlainHttp', 'DenyTlsOlderThan12', 'DenyOutsideKubecostPipeline'])
+    assert.deepEqual(policy.Statement.map((s) => s.Sid), ['DenyPlainHttp', 'DenyTlsOlderThan12', 'DenyOutsideKubecostPipeline', 'DenyOtherAccountsUnlessNamed'])
     await writeFile(recommendedFile, printed.stdout)
 
     const checked = await verify(['--policy-file', recommendedFile])
     assert.equal(checked.code, 0, checked.stderr)
     assert.match(checked.stdout, /^PASS {5}https-only/m)
     assert.doesNotMatch(checked.stdout, /Fixes:/)
-    assert.match(checked.stdout, /Verdict: PASS for bucket .*: 4 passed, 0 failed, 0 warned, 3 skipped\n$/)
+    assert.match(checked.stdout, /Verdict: PASS for bucket .*: 5 passed, 0 failed, 0 warned, 3 skipped\n$/)
 
     const json = JSON.parse((await verify(['--policy-file', recommendedFile, '--json'])).stdout) as ReportJson
-    assert.deepEqual(json.counts, {pass: 4, fail: 0, warn: 0, skipped: 3})
+    assert.deepEqual(json.counts, {pass: 5, fail: 0, warn: 0, skipped: 3})
   })
 
   it('prints the same policy object under --json', async () => {
@@ -152,8 +154,8 @@ describe('verify-bucket-policy with --policy-file', () => {
       ['no expected principals', ['verify-bucket-policy', '--bucket', BUCKET, '--policy-file', ORIGINAL], /No expected principals given/],
       ['no bucket', ['verify-bucket-policy', ...ROLES, '--policy-file', ORIGINAL], /Missing required flag bucket/],
       ['a bad bucket name', ['verify-bucket-policy', '--bucket', 'Bad_Bucket', ...ROLES], /Invalid --bucket \(S3_BUCKET_NAME\) "Bad_Bucket"/],
-      ['a crawler ARN that is not a role', ['verify-bucket-policy', '--bucket', BUCKET, '--crawler-role-arn', 'arn:aws:s3:::x'], /Invalid --crawler-role-arn "arn:aws:s3:::x": not an IAM role ARN/],
-      ['a bad exporter tag', ['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--exporter-tag', 'justakey'], /Invalid --exporter-tag "justakey": must be KEY=VALUE/],
+      ['a crawler ARN that is not a role', ['verify-bucket-policy', '--bucket', BUCKET, '--crawler-role-arn', 'arn:aws:s3:::x'], /Invalid --crawler-role-arn \(CRAWLER_ROLE_ARN\) "arn:aws:s3:::x": not an IAM role ARN/],
+      ['a bad exporter tag', ['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--exporter-tag', 'justakey'], /Invalid --exporter-tag \(EXPORTER_TAG\) "justakey": must be KEY=VALUE/],
       ['--print-recommended with --policy-file', ['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--print-recommended', '--policy-file', ORIGINAL], /cannot also be provided/],
     ]
     for (const [what, args, pattern] of cases) {
@@ -191,9 +193,9 @@ describe('verify-bucket-policy against a bucket (s3rver with the settings handle
 
     const result = await live()
     assert.equal(result.code, 0, result.stderr)
-    assert.equal(result.stdout.split('\n').filter((l) => l.startsWith('PASS ')).length, 7)
+    assert.equal(result.stdout.split('\n').filter((l) => l.startsWith('PASS ')).length, 8)
     assert.match(result.stdout, /^PASS +default-encryption +default encryption is SSE-KMS \(aws:kms, AWS managed key\)$/m)
-    assert.match(result.stdout, /Verdict: PASS for bucket kubecost-data-collection-bucket \(live bucket settings\): 7 passed, 0 failed, 0 warned, 0 skipped\n$/)
+    assert.match(result.stdout, /Verdict: PASS for bucket kubecost-data-collection-bucket \(live bucket settings\): 8 passed, 0 failed, 0 warned, 0 skipped\n$/)
     for (const setting of ['policy', 'encryption', 'publicAccessBlock', 'ownershipControls']) assert.ok(fake.requests.includes(`GET ${BUCKET}?${setting}`), setting)
   })
 
@@ -206,6 +208,7 @@ describe('verify-bucket-policy against a bucket (s3rver with the settings handle
       'tls-1.2': 'fail',
       'expected-principals': 'fail',
       'no-public-allow': 'pass',
+      'policy-size': 'pass',
       'default-encryption': 'fail',
       'public-access-block': 'fail',
       'object-ownership': 'warn',
@@ -230,7 +233,7 @@ describe('verify-bucket-policy against a bucket (s3rver with the settings handle
     assert.equal(code, 1)
     const byId = Object.fromEntries(report.checks.map((c) => [c.id, c]))
     assert.equal(byId['no-public-allow']?.status, 'fail')
-    assert.match(byId['no-public-allow']?.reason ?? '', /statement "PublicRead" \(#4\) allows Principal "\*" and it has no condition/)
+    assert.match(byId['no-public-allow']?.reason ?? '', /statement "PublicRead" \(#5\) allows Principal "\*" and it has no condition/)
     assert.equal(byId['public-access-block']?.status, 'fail')
     assert.equal(byId['public-access-block']?.reason, 'BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy and RestrictPublicBuckets are off')
     assert.match(byId['public-access-block']?.fix ?? '', /put-public-access-block --bucket open-bucket/)
