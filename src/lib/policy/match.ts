@@ -48,9 +48,9 @@ export function globMatches(pattern: string, value: string, ignoreCase = false):
 /** The pattern positions a match can be at after reading `text` (an NFA walk: |pattern|·|text| steps). */
 function statesAfter(pattern: string, text: string): Set<number> {
   const close = (states: Set<number>) => {
-    for (const i of [...states].sort((a, b) => a - b)) {
+    for (const i of [...states]) {
       let j = i
-      while (pattern.charAt(j) === '*') states.add(++j)
+      while (pattern.charAt(j) === '*' && !states.has(j + 1)) states.add(++j)
     }
 
     return states
@@ -83,7 +83,10 @@ function statesAfter(pattern: string, text: string): Set<number> {
 export function coversAllWithPrefix(pattern: string, prefix: string, ignoreCase = false): boolean {
   const p = ignoreCase ? pattern.toLowerCase() : pattern
   const x = ignoreCase ? prefix.toLowerCase() : prefix
-  for (const i of statesAfter(p, x)) if (i < p.length && /^\*+$/.test(p.slice(i))) return true
+  // The first position from which the rest of the pattern is only `*`.
+  let starsFrom = p.length
+  while (starsFrom > 0 && p.charAt(starsFrom - 1) === '*') starsFrom--
+  for (const i of statesAfter(p, x)) if (i < p.length && i >= starsFrom) return true
   return false
 }
 
