@@ -13,6 +13,7 @@ import {parseBucketName} from '../lib/validate.js'
 import {table} from '../render.js'
 
 const B = 'kubecost-data-111122223333'
+const commaList = (value: string) => value.split(',').map((v) => v.trim()).filter((v) => v !== '')
 const ROLES = '--bucket-admin-role arn:aws:iam::111122223333:role/bucket-admin --crawler-role-arn arn:aws:iam::111122223333:role/kubecost_glue_crawler_role'
 
 export default class VerifyBucketPolicy extends BaseCommand {
@@ -31,12 +32,12 @@ export default class VerifyBucketPolicy extends BaseCommand {
   static override flags = {
     bucket: Flags.string({...input({flag: 'bucket', env: 'S3_BUCKET_NAME'}, parseBucketName), description: 'the bucket to check (or the bucket a --policy-file is for)', required: true}),
     'policy-file': Flags.string({description: 'analyse this policy document instead of the live bucket policy; bucket settings are then skipped'}),
+    // Comma-split in the parser: oclif hands an env var's whole value to it, even for a repeatable flag.
     'bucket-admin-role': Flags.custom({
-      ...input({flag: 'bucket-admin-role', env: 'BUCKET_ADMIN_ROLE_ARNS'}, (v, n) => parsePrincipalArn(v, n, {users: true, wildcards: true})),
+      ...input({flag: 'bucket-admin-role', env: 'BUCKET_ADMIN_ROLE_ARNS'}, (v, n) => commaList(v).map((arn) => parsePrincipalArn(arn, n, {users: true, wildcards: true}))),
       multiple: true,
-      delimiter: ',',
     })({
-      description: 'ARN of a role (or user) that administers the bucket; repeatable, or comma-separated in the env var; wildcards allowed (SSO roles)',
+      description: 'ARN of a role (or user) that administers the bucket; repeatable or comma-separated; wildcards allowed (SSO roles)',
     }),
     'crawler-role-arn': Flags.custom({...input({flag: 'crawler-role-arn', env: 'CRAWLER_ROLE_ARN'}, parsePrincipalArn)})({description: 'ARN of the Glue crawler role'}),
     'quicksight-role-arn': Flags.custom({...input({flag: 'quicksight-role-arn', env: 'QUICKSIGHT_ROLE_ARN'}, parsePrincipalArn)})({
@@ -47,8 +48,8 @@ export default class VerifyBucketPolicy extends BaseCommand {
       default: parseExporterTag(DEFAULT_EXPORTER_TAG, {flag: 'exporter-tag', env: 'EXPORTER_TAG'}),
       defaultHelp: async () => DEFAULT_EXPORTER_TAG,
     }),
-    'exporter-account': Flags.custom({...input({flag: 'exporter-account', env: 'EXPORTER_ACCOUNTS'}, parseAccountId), multiple: true, delimiter: ','})({
-      description: 'another account (12 digits) whose tagged roles export into the bucket; repeatable, or comma-separated in the env var',
+    'exporter-account': Flags.custom({...input({flag: 'exporter-account', env: 'EXPORTER_ACCOUNTS'}, (v, n) => commaList(v).map((a) => parseAccountId(a, n))), multiple: true})({
+      description: 'another account (12 digits) whose tagged roles export into the bucket; repeatable or comma-separated',
     }),
     prefix: destinationFlags.prefix,
     strict: Flags.boolean({description: 'exit 1 when any check warns, not only when one fails (for CI)', env: 'VERIFY_STRICT'}),
@@ -60,11 +61,11 @@ export default class VerifyBucketPolicy extends BaseCommand {
     const {flags} = await this.parse(VerifyBucketPolicy)
     const expected = expectedPrincipals({
       bucket: flags.bucket,
-      adminRoles: flags['bucket-admin-role'] ?? [],
+      adminRoles: [flags['bucket-admin-role'] ?? []].flat(2),
       crawlerRole: flags['crawler-role-arn'],
       quicksightRole: flags['quicksight-role-arn'],
       exporterTag: flags['exporter-tag'],
-      exporterAccounts: flags['exporter-account'] ?? [],
+      exporterAccounts: [flags['exporter-account'] ?? []].flat(2),
       prefix: flags.prefix,
     })
     if (flags['print-recommended']) {

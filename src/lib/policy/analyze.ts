@@ -85,6 +85,10 @@ const TITLES: Record<CheckId, string> = {
 const MAX_DETAILS = 8
 const PRINCIPAL_KEYS = ['aws:principalarn', 'aws:principalaccount', 'aws:principalorgid', 'aws:principaltype', 'aws:userid', 'aws:username']
 
+/** What to do about a setting that could not be read: another identity, or another way when the endpoint lacks the API. */
+const readFix = (reason: string, action: string) =>
+  reason.includes('not implemented') ? `This S3 endpoint does not offer ${action}: check that setting with the store's own tools.` : `Run the check as an identity allowed ${action}.`
+
 const check = (id: CheckId, status: CheckStatus, reason: string, fix?: string, details: string[] = []): Check => ({
   id,
   title: TITLES[id],
@@ -283,7 +287,7 @@ function transportCheck(
   condition: string,
 ): Check {
   const fix = `Add a statement of its own: ${statementJson(expected, condition)} (--print-recommended prints a complete policy).`
-  if (policy.state === 'unreadable') return check(id, 'warn', `cannot read the bucket policy: ${policy.reason}`, 'Run the check as an identity allowed s3:GetBucketPolicy.')
+  if (policy.state === 'unreadable') return check(id, 'warn', `cannot read the bucket policy: ${policy.reason}`, readFix(policy.reason, 's3:GetBucketPolicy'))
   if (policy.state === 'absent') return check(id, 'fail', `the bucket has no policy, so nothing denies ${what}`, fix)
   const {expected: callers, others} = simulatedCallers(expected, policy.policy)
   // Every request must be denied for certain, so each is asked the way that favours the caller.
@@ -330,7 +334,7 @@ function principalsCheck(policy: PolicyState, expected: ExpectedPrincipals): Che
   const tag = `${expected.exporterTag.key}=${expected.exporterTag.value}`
   const exempt = JSON.stringify(namedPrincipals(expected))
   const fix = `Add two statements: ${statementJson(expected, `{"ArnNotLike": {"aws:PrincipalArn": ${exempt}}, "StringNotEquals": {"aws:PrincipalTag/${expected.exporterTag.key}": "${expected.exporterTag.value}"}}`)}, and the same with Condition {"ArnNotLike": {"aws:PrincipalArn": ${exempt}}, "StringNotEquals": {"aws:PrincipalAccount": ${JSON.stringify(exporterAccounts(expected))}}} (--print-recommended prints a complete policy).`
-  if (policy.state === 'unreadable') return check('expected-principals', 'warn', `cannot read the bucket policy: ${policy.reason}`, 'Run the check as an identity allowed s3:GetBucketPolicy.')
+  if (policy.state === 'unreadable') return check('expected-principals', 'warn', `cannot read the bucket policy: ${policy.reason}`, readFix(policy.reason, 's3:GetBucketPolicy'))
   if (policy.state === 'absent') {
     return check('expected-principals', 'fail', 'the bucket has no policy, so any role of the account whose IAM policies allow S3 can reach the data', fix)
   }
@@ -424,7 +428,7 @@ const tagText = (tags: Readonly<Record<string, string>>) => Object.entries(tags)
 
 function publicAllowCheck(policy: PolicyState, expected: ExpectedPrincipals): Check {
   const id = 'no-public-allow'
-  if (policy.state === 'unreadable') return check(id, 'warn', `cannot read the bucket policy: ${policy.reason}`, 'Run the check as an identity allowed s3:GetBucketPolicy.')
+  if (policy.state === 'unreadable') return check(id, 'warn', `cannot read the bucket policy: ${policy.reason}`, readFix(policy.reason, 's3:GetBucketPolicy'))
   if (policy.state === 'absent') return check(id, 'pass', 'the bucket has no policy, so no statement allows anyone')
   const {others} = simulatedCallers(expected, policy.policy)
   const outsiders: SimulatedCaller[] = others.filter((c) => !c.sameAccount && c.caller.kind !== 'service')
@@ -479,7 +483,7 @@ function encryptionCheck(settings: BucketSettings, bucket: string): Check {
   const id = 'default-encryption'
   const fix = `aws s3api put-bucket-encryption --bucket ${bucket} --server-side-encryption-configuration '{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"aws:kms"},"BucketKeyEnabled":true}]}'`
   const reading = settings.encryption
-  if (reading.state === 'unreadable') return check(id, 'warn', `cannot read the encryption configuration: ${reading.reason}`, 'Run the check as an identity allowed s3:GetEncryptionConfiguration.')
+  if (reading.state === 'unreadable') return check(id, 'warn', `cannot read the encryption configuration: ${reading.reason}`, readFix(reading.reason, 's3:GetEncryptionConfiguration'))
   if (reading.state === 'not-configured') return check(id, 'fail', 'the bucket has no default encryption configuration', fix)
   const rule = reading.value.find((r) => r.algorithm !== undefined && ['AES256', 'aws:kms', 'aws:kms:dsse'].includes(r.algorithm))
   if (!rule) return check(id, 'fail', `no rule sets SSE-S3 or SSE-KMS as the default (found ${reading.value.map((r) => r.algorithm ?? 'no algorithm').join(', ') || 'no rules'})`, fix)
@@ -491,7 +495,7 @@ function publicAccessBlockCheck(settings: BucketSettings, bucket: string): Check
   const id = 'public-access-block'
   const fix = `aws s3api put-public-access-block --bucket ${bucket} --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true`
   const reading = settings.publicAccessBlock
-  if (reading.state === 'unreadable') return check(id, 'warn', `cannot read the public access block: ${reading.reason}`, 'Run the check as an identity allowed s3:GetBucketPublicAccessBlock.')
+  if (reading.state === 'unreadable') return check(id, 'warn', `cannot read the public access block: ${reading.reason}`, readFix(reading.reason, 's3:GetBucketPublicAccessBlock'))
   if (reading.state === 'not-configured') return check(id, 'fail', 'the bucket has no public access block configuration (an account-level block is not checked)', fix)
   const off = Object.entries(reading.value).filter(([, on]) => !on).map(([name]) => name)
   if (off.length > 0) return check(id, 'fail', `${conjunction(off)} ${off.length === 1 ? 'is' : 'are'} off`, fix)
@@ -502,7 +506,7 @@ function ownershipCheck(settings: BucketSettings, bucket: string): Check {
   const id = 'object-ownership'
   const fix = `aws s3api put-bucket-ownership-controls --bucket ${bucket} --ownership-controls 'Rules=[{ObjectOwnership=BucketOwnerEnforced}]'`
   const reading = settings.objectOwnership
-  if (reading.state === 'unreadable') return check(id, 'warn', `cannot read the ownership controls: ${reading.reason}`, 'Run the check as an identity allowed s3:GetBucketOwnershipControls.')
+  if (reading.state === 'unreadable') return check(id, 'warn', `cannot read the ownership controls: ${reading.reason}`, readFix(reading.reason, 's3:GetBucketOwnershipControls'))
   if (reading.state === 'not-configured') return check(id, 'warn', 'the bucket has no ownership controls, so ACLs are enabled and writers from other accounts own their objects', fix)
   if (reading.value !== 'BucketOwnerEnforced') return check(id, 'warn', `object ownership is ${reading.value}: ACLs are enabled`, fix)
   return check(id, 'pass', 'object ownership is BucketOwnerEnforced: ACLs are disabled and the bucket owner owns every object')
