@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {writeFile} from 'node:fs/promises'
+import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
@@ -15,6 +15,7 @@ import {type S3SettingsFake, settingXml, startS3WithSettings} from '../fakes/s3-
 import {runCli, tempDir} from '../helpers.js'
 
 const ORIGINAL = fileURLToPath(new URL('../fixtures/policies/original-single-statement.json', import.meta.url))
+const OLD_RECOMMENDED = fileURLToPath(new URL('../fixtures/policies/previous-recommended.json', import.meta.url))
 const BUCKET = 'kubecost-data-collection-bucket'
 const ADMIN = 'arn:aws:iam::111122223333:role/bucket-admin'
 const CRAWLER = 'arn:aws:iam::111122223333:role/kubecost_glue_crawler_role'
@@ -58,10 +59,11 @@ describe('verify-bucket-policy with --policy-file', () => {
     assert.match(lines[2] ?? '', /^FAIL {5}tls-1\.2 {14}the deny conditions are in one statement \(#1\) and IAM ANDs them/)
     assert.match(lines[3] ?? '', /^FAIL {5}expected-principals/)
     assert.match(lines[4] ?? '', /^PASS {5}no-public-allow/)
-    assert.match(lines[5] ?? '', /^SKIPPED {2}default-encryption {3}a policy file was analysed/)
+    assert.match(lines[5] ?? '', /^PASS {5}policy-size {10}\d+ of the 20480 bytes S3 accepts/)
+    assert.match(lines[6] ?? '', /^SKIPPED {2}default-encryption {3}a policy file was analysed/)
     assert.match(result.stdout, /\nFixes:\n {2}https-only: Add a statement of its own: .*"Bool": \{"aws:SecureTransport": "false"\}/)
-    assert.match(result.stdout, new RegExp(`\\nVerdict: FAIL for bucket ${BUCKET} \\(policy file .*original-single-statement\\.json\\): 1 passed, 3 failed, 0 warned, 3 skipped\\n$`))
-    assert.match(result.stderr, /Error: 3 of 7 checks failed for bucket kubecost-data-collection-bucket: https-only, tls-1\.2, expected-principals/)
+    assert.match(result.stdout, new RegExp(`\\nVerdict: FAIL for bucket ${BUCKET} \\(policy file .*original-single-statement\\.json\\): 2 passed, 3 failed, 0 warned, 3 skipped\\n$`))
+    assert.match(result.stderr, /Error: 3 of 8 checks failed for bucket kubecost-data-collection-bucket: https-only, tls-1\.2, expected-principals/)
   })
 
   it('gives the checks as objects with --json, still exit 1', async () => {
@@ -76,6 +78,7 @@ describe('verify-bucket-policy with --policy-file', () => {
       'tls-1.2': 'fail',
       'expected-principals': 'fail',
       'no-public-allow': 'pass',
+      'policy-size': 'pass',
       'default-encryption': 'skipped',
       'public-access-block': 'skipped',
       'object-ownership': 'skipped',
@@ -92,17 +95,17 @@ describe('verify-bucket-policy with --policy-file', () => {
     const printed = await verify(['--print-recommended'])
     assert.equal(printed.code, 0, printed.stderr)
     const policy = JSON.parse(printed.stdout) as {Statement: Array<{Sid: string}>}
-    assert.deepEqual(policy.Statement.map((s) => s.Sid), ['DenyPlainHttp', 'DenyTlsOlderThan12', 'DenyOutsideKubecostPipeline'])
+    assert.deepEqual(policy.Statement.map((s) => s.Sid), ['DenyPlainHttp', 'DenyTlsOlderThan12', 'DenyOutsideKubecostPipeline', 'DenyOtherAccountsUnlessNamed'])
     await writeFile(recommendedFile, printed.stdout)
 
     const checked = await verify(['--policy-file', recommendedFile])
     assert.equal(checked.code, 0, checked.stderr)
     assert.match(checked.stdout, /^PASS {5}https-only/m)
     assert.doesNotMatch(checked.stdout, /Fixes:/)
-    assert.match(checked.stdout, /Verdict: PASS for bucket .*: 4 passed, 0 failed, 0 warned, 3 skipped\n$/)
+    assert.match(checked.stdout, /Verdict: PASS for bucket .*: 5 passed, 0 failed, 0 warned, 3 skipped\n$/)
 
     const json = JSON.parse((await verify(['--policy-file', recommendedFile, '--json'])).stdout) as ReportJson
-    assert.deepEqual(json.counts, {pass: 4, fail: 0, warn: 0, skipped: 3})
+    assert.deepEqual(json.counts, {pass: 5, fail: 0, warn: 0, skipped: 3})
   })
 
   it('prints the same policy object under --json', async () => {
@@ -152,8 +155,8 @@ describe('verify-bucket-policy with --policy-file', () => {
       ['no expected principals', ['verify-bucket-policy', '--bucket', BUCKET, '--policy-file', ORIGINAL], /No expected principals given/],
       ['no bucket', ['verify-bucket-policy', ...ROLES, '--policy-file', ORIGINAL], /Missing required flag bucket/],
       ['a bad bucket name', ['verify-bucket-policy', '--bucket', 'Bad_Bucket', ...ROLES], /Invalid --bucket \(S3_BUCKET_NAME\) "Bad_Bucket"/],
-      ['a crawler ARN that is not a role', ['verify-bucket-policy', '--bucket', BUCKET, '--crawler-role-arn', 'arn:aws:s3:::x'], /Invalid --crawler-role-arn "arn:aws:s3:::x": not an IAM role ARN/],
-      ['a bad exporter tag', ['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--exporter-tag', 'justakey'], /Invalid --exporter-tag "justakey": must be KEY=VALUE/],
+      ['a crawler ARN that is not a role', ['verify-bucket-policy', '--bucket', BUCKET, '--crawler-role-arn', 'arn:aws:s3:::x'], /Invalid --crawler-role-arn \(CRAWLER_ROLE_ARN\) "arn:aws:s3:::x": not an IAM role ARN/],
+      ['a bad exporter tag', ['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--exporter-tag', 'justakey'], /Invalid --exporter-tag \(EXPORTER_TAG\) "justakey": must be KEY=VALUE/],
       ['--print-recommended with --policy-file', ['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--print-recommended', '--policy-file', ORIGINAL], /cannot also be provided/],
     ]
     for (const [what, args, pattern] of cases) {
@@ -191,9 +194,9 @@ describe('verify-bucket-policy against a bucket (s3rver with the settings handle
 
     const result = await live()
     assert.equal(result.code, 0, result.stderr)
-    assert.equal(result.stdout.split('\n').filter((l) => l.startsWith('PASS ')).length, 7)
+    assert.equal(result.stdout.split('\n').filter((l) => l.startsWith('PASS ')).length, 8)
     assert.match(result.stdout, /^PASS +default-encryption +default encryption is SSE-KMS \(aws:kms, AWS managed key\)$/m)
-    assert.match(result.stdout, /Verdict: PASS for bucket kubecost-data-collection-bucket \(live bucket settings\): 7 passed, 0 failed, 0 warned, 0 skipped\n$/)
+    assert.match(result.stdout, /Verdict: PASS for bucket kubecost-data-collection-bucket \(live bucket settings\): 8 passed, 0 failed, 0 warned, 0 skipped\n$/)
     for (const setting of ['policy', 'encryption', 'publicAccessBlock', 'ownershipControls']) assert.ok(fake.requests.includes(`GET ${BUCKET}?${setting}`), setting)
   })
 
@@ -206,6 +209,7 @@ describe('verify-bucket-policy against a bucket (s3rver with the settings handle
       'tls-1.2': 'fail',
       'expected-principals': 'fail',
       'no-public-allow': 'pass',
+      'policy-size': 'pass',
       'default-encryption': 'fail',
       'public-access-block': 'fail',
       'object-ownership': 'warn',
@@ -230,7 +234,7 @@ describe('verify-bucket-policy against a bucket (s3rver with the settings handle
     assert.equal(code, 1)
     const byId = Object.fromEntries(report.checks.map((c) => [c.id, c]))
     assert.equal(byId['no-public-allow']?.status, 'fail')
-    assert.match(byId['no-public-allow']?.reason ?? '', /statement "PublicRead" \(#4\) allows Principal "\*" and it has no condition/)
+    assert.match(byId['no-public-allow']?.reason ?? '', /statement "PublicRead" \(#5\) allows Principal "\*" and it has no condition/)
     assert.equal(byId['public-access-block']?.status, 'fail')
     assert.equal(byId['public-access-block']?.reason, 'BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy and RestrictPublicBuckets are off')
     assert.match(byId['public-access-block']?.fix ?? '', /put-public-access-block --bucket open-bucket/)
@@ -265,5 +269,131 @@ describe('verify-bucket-policy against a bucket (s3rver with the settings handle
     const withoutRegion = Object.fromEntries(Object.entries(fake.env).filter(([name]) => name !== 'AWS_REGION'))
     const result = await runCli(['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--s3-endpoint', fake.endpoint], withoutRegion)
     assert.equal(result.code, 0, result.stderr)
+  })
+})
+
+describe('verify-bucket-policy: --strict, --exporter-account, environment variables, hostile files', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  before(async () => {
+    dir = await tempDir()
+  })
+  after(() => dir.remove())
+  const write = async (name: string, body: string | object) => {
+    const file = join(dir.path, name)
+    await writeFile(file, typeof body === 'string' ? body : JSON.stringify(body))
+    return file
+  }
+
+  it('passes the recommended policy with and without --exporter-account, also under --strict', async () => {
+    for (const extra of [[], ['--exporter-account', '444455556666', '--exporter-account', '555566667777']]) {
+      const printed = await verify(['--print-recommended', ...extra])
+      assert.equal(printed.code, 0, printed.stderr)
+      const file = await write(`recommended-${extra.length}.json`, printed.stdout)
+      const checked = await verify(['--policy-file', file, '--strict', ...extra])
+      assert.equal(checked.code, 0, checked.stdout + checked.stderr)
+      assert.match(checked.stdout, /Verdict: PASS for bucket .*: 5 passed, 0 failed, 0 warned, 3 skipped\n$/)
+    }
+  })
+
+  it('exits 1 on a warning only with --strict (or VERIFY_STRICT)', async () => {
+    const policy = JSON.parse((await verify(['--print-recommended'])).stdout) as {Statement: object[]}
+    policy.Statement.push({Sid: 'Office', Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*`, Condition: {IpAddress: {'aws:SourceIp': '203.0.113.0/24'}}})
+    const file = await write('office.json', policy)
+    const lenient = await verify(['--policy-file', file])
+    assert.equal(lenient.code, 0, lenient.stderr)
+    assert.match(lenient.stdout, /^WARN +no-public-allow +cannot tell whether statement "Office" \(#5\)/m)
+    const strict = await verify(['--policy-file', file, '--strict'])
+    assert.equal(strict.code, 1)
+    assert.match(strict.stderr, /Error: 1 of 8 checks warned for bucket kubecost-data-collection-bucket and --strict is set: no-public-allow/)
+    assert.equal((await verify(['--policy-file', file], {VERIFY_STRICT: 'true'})).code, 1)
+  })
+
+  it('takes every role flag from its environment variable', async () => {
+    const printed = await runCli(['verify-bucket-policy', '--bucket', BUCKET, '--print-recommended'], {
+      BUCKET_ADMIN_ROLE_ARNS: `${ADMIN},arn:aws:iam::111122223333:role/second-admin`,
+      CRAWLER_ROLE_ARN: CRAWLER,
+      QUICKSIGHT_ROLE_ARN: 'arn:aws:iam::111122223333:role/my-quicksight',
+      EXPORTER_TAG: 'team=kubecost',
+      EXPORTER_ACCOUNTS: '444455556666,555566667777',
+    })
+    assert.equal(printed.code, 0, printed.stderr)
+    const policy = JSON.parse(printed.stdout) as {Statement: Array<{Sid: string; Condition: Record<string, Record<string, unknown>>; Principal: unknown}>}
+    const deny = policy.Statement.find((s) => s.Sid === 'DenyOtherAccountsUnlessNamed')
+    assert.deepEqual(deny?.Condition.ArnNotLike?.['aws:PrincipalArn'], [ADMIN, 'arn:aws:iam::111122223333:role/second-admin', CRAWLER, 'arn:aws:iam::111122223333:role/my-quicksight'])
+    assert.deepEqual(deny?.Condition.StringNotEquals?.['aws:PrincipalAccount'], ['111122223333', '444455556666', '555566667777'])
+    assert.ok(policy.Statement.some((s) => s.Condition.StringNotEquals?.['aws:PrincipalTag/team'] === 'kubecost'))
+    const bad = await runCli(['verify-bucket-policy', '--bucket', BUCKET, '--print-recommended'], {CRAWLER_ROLE_ARN: CRAWLER, EXPORTER_ACCOUNTS: '12345'})
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /Invalid --exporter-account \(EXPORTER_ACCOUNTS\) "12345": an AWS account id is 12 digits/)
+  })
+
+  it('catches case 1 (a cross-account grant) and case 3 (a Deny on one region) in the human output', async () => {
+    const arn = `arn:aws:s3:::${BUCKET}`
+    const old = JSON.parse(await readFile(OLD_RECOMMENDED, 'utf8')) as {Statement: object[]}
+    old.Statement.push({Effect: 'Allow', Principal: {AWS: 'arn:aws:iam::999988887777:root'}, Action: 's3:GetObject', Resource: `${arn}/*`})
+    const case1 = await verify(['--policy-file', await write('case1.json', old)])
+    assert.equal(case1.code, 1)
+    assert.match(case1.stdout, /^FAIL {5}expected-principals +s3:GetObject on its objects over TLS 1\.3 by a session of a role of another account \(999988887777\) tagged irsa-kubecost-s3-exporter=true is allowed by statement #4 and no Deny applies/m)
+    const regional = JSON.parse((await verify(['--print-recommended'])).stdout) as {Statement: Array<{Resource: string[]}>}
+    for (const s of regional.Statement) s.Resource = [arn, `${arn}/account_id=111122223333/region=us-east-1/*`]
+    const case3 = await verify(['--policy-file', await write('case3.json', regional)])
+    assert.equal(case3.code, 1)
+    assert.match(case3.stdout, /^FAIL {5}https-only +statement "DenyPlainHttp" \(#1\) is meant to deny plain-HTTP requests but its Resource .* does not cover every key the exporter writes/m)
+  })
+
+  it('exits 2 with a location for absurd nesting, and fails a policy over 20 KB', async () => {
+    const deep = await verify(['--policy-file', await write('deep.json', `{"Statement": ${'['.repeat(20_000)}]}`)])
+    assert.equal(deep.code, 2, deep.stderr)
+    assert.match(deep.stderr, /is not valid JSON: line 1, column \d+ \(Statement(\[0\])+\): nested more than 64 levels deep/)
+    assert.doesNotMatch(deep.stderr, /RangeError/)
+    const policy = JSON.parse((await verify(['--print-recommended'])).stdout) as {Statement: Array<{Sid: string}>}
+    const padding = Array.from({length: 80}, (_, i) => ({...policy.Statement[0], Sid: `DenyPlainHttp${i}${'x'.repeat(300)}`}))
+    const big = await verify(['--policy-file', await write('big.json', {...policy, Statement: [...policy.Statement, ...padding]})])
+    assert.equal(big.code, 1)
+    assert.match(big.stdout, /^FAIL {5}policy-size +the policy is \d+ bytes without whitespace; S3 refuses bucket policies over 20480 bytes/m)
+  })
+})
+
+describe('verify-bucket-policy on a store without some bucket-settings APIs', () => {
+  let fake: S3SettingsFake
+  before(async () => {
+    fake = await startS3WithSettings(['minio-bucket', 'locked-bucket'])
+  })
+  after(() => fake.close())
+  const live = (bucket: string, args: string[] = []) => runCli(['verify-bucket-policy', '--bucket', bucket, ...ROLES, '--s3-endpoint', fake.endpoint, ...args], fake.env)
+
+  it('warns on each setting the endpoint does not implement, and still reports the rest', async () => {
+    const policy = (await verify(['--print-recommended'])).stdout.replaceAll(BUCKET, 'minio-bucket')
+    await fake.client.send(new PutBucketPolicyCommand({Bucket: 'minio-bucket', Policy: policy}))
+    for (const setting of ['encryption', 'publicAccessBlock', 'ownershipControls'] as const) fake.notImplemented('minio-bucket', setting)
+    const result = await live('minio-bucket')
+    assert.equal(result.code, 0, result.stderr)
+    assert.match(result.stdout, /^WARN +default-encryption +cannot read the encryption configuration: s3:GetEncryptionConfiguration is not implemented by this S3 endpoint \(NotImplemented\)$/m)
+    assert.match(result.stdout, /^WARN +public-access-block +cannot read the public access block: s3:GetBucketPublicAccessBlock is not implemented by this S3 endpoint \(NotImplemented\)$/m)
+    assert.match(result.stdout, /^WARN +object-ownership +cannot read the ownership controls: s3:GetBucketOwnershipControls is not implemented/m)
+    assert.match(result.stdout, /^PASS +https-only/m)
+    assert.match(result.stdout, /Verdict: PASS with warnings .*: 5 passed, 0 failed, 3 warned, 0 skipped/)
+    assert.equal((await live('minio-bucket', ['--strict'])).code, 1)
+  })
+
+  it('warns on the policy checks when GetBucketPolicy is not implemented or denied', async () => {
+    fake.set('locked-bucket', 'encryption', settingXml.encryption('AES256'))
+    fake.set('locked-bucket', 'publicAccessBlock', settingXml.publicAccessBlock({BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true}))
+    fake.set('locked-bucket', 'ownershipControls', settingXml.ownershipControls('BucketOwnerEnforced'))
+    fake.notImplemented('locked-bucket', 'policy')
+    const result = await live('locked-bucket', ['--json'])
+    assert.equal(result.code, 0, result.stderr)
+    const report = JSON.parse(result.stdout) as ReportJson
+    assert.deepEqual(statusOf(report), {
+      'https-only': 'warn',
+      'tls-1.2': 'warn',
+      'expected-principals': 'warn',
+      'no-public-allow': 'warn',
+      'policy-size': 'skipped',
+      'default-encryption': 'pass',
+      'public-access-block': 'pass',
+      'object-ownership': 'pass',
+    })
+    assert.match(report.checks[0]?.reason ?? '', /cannot read the bucket policy: s3:GetBucketPolicy is not implemented by this S3 endpoint \(NotImplemented\)/)
   })
 })

@@ -12,7 +12,8 @@
  * - PUT ?policy that is not JSON: 400 MalformedPolicy; PUT XML with the wrong root: 400 MalformedXML.
  *   PUT ?policy answers 204, the XML settings 200; DELETE answers 204.
  * - `denyRead(bucket, setting)` makes GET of that setting answer 403 AccessDenied, as for a caller
- *   without s3:GetBucketPolicy and the like.
+ *   without s3:GetBucketPolicy and the like; `notImplemented(bucket, setting)` makes it answer 501
+ *   NotImplemented, as S3-compatible stores (MinIO, Ceph, ...) do for APIs they leave out.
  * No signature checks; needs NODE_OPTIONS=--openssl-legacy-provider like test/fakes/s3.ts.
  */
 import {type IncomingMessage, type ServerResponse, createServer} from 'node:http'
@@ -70,6 +71,7 @@ export interface S3SettingsFake {
   set(bucket: string, setting: Setting, body: string | undefined): void
   get(bucket: string, setting: Setting): string | undefined
   denyRead(bucket: string, setting: Setting): void
+  notImplemented(bucket: string, setting: Setting): void
   /** The settings requests this fake answered, as `METHOD bucket?setting`. */
   requests: string[]
   close(): Promise<void>
@@ -98,6 +100,7 @@ export async function startS3WithSettings(buckets: string[]): Promise<S3Settings
   const passOn = s3rver.callback()
   const state = new Map<string, Map<Setting, string>>()
   const denied = new Set<string>()
+  const unimplemented = new Set<string>()
   const requests: string[] = []
   const stateOf = (bucket: string) => state.get(bucket) ?? state.set(bucket, new Map()).get(bucket) ?? new Map<Setting, string>()
 
@@ -107,6 +110,7 @@ export async function startS3WithSettings(buckets: string[]): Promise<S3Settings
     const body = method === 'PUT' ? await readBody(req) : ''
     if (!(await store.getBucket(bucket))) return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', bucket)
     const settings = stateOf(bucket)
+    if (unimplemented.has(`${bucket}?${setting}`)) return sendError(res, 501, 'NotImplemented', 'A header you provided implies functionality that is not implemented', bucket)
     if (method === 'GET') {
       if (denied.has(`${bucket}?${setting}`)) return sendError(res, 403, 'AccessDenied', 'Access Denied', bucket)
       const stored = settings.get(setting)
@@ -177,6 +181,7 @@ export async function startS3WithSettings(buckets: string[]): Promise<S3Settings
     },
     get: (bucket, setting) => state.get(bucket)?.get(setting),
     denyRead: (bucket, setting) => void denied.add(`${bucket}?${setting}`),
+    notImplemented: (bucket, setting) => void unimplemented.add(`${bucket}?${setting}`),
     requests,
     async close() {
       client.destroy()

@@ -66,6 +66,7 @@ describe('verify: the original single-statement sample', () => {
       'tls-1.2': 'fail',
       'expected-principals': 'fail',
       'no-public-allow': 'pass',
+      'policy-size': 'pass',
       'default-encryption': 'skipped',
       'public-access-block': 'skipped',
       'object-ownership': 'skipped',
@@ -73,14 +74,14 @@ describe('verify: the original single-statement sample', () => {
     const https = get(report, 'https-only')
     assert.match(https.reason, /^the deny conditions are in one statement \(#1\) and IAM ANDs them, so it denies only a request that is at once over plain HTTP, from a principal not in its aws:PrincipalArn list, without tag irsa-kubecost-s3-exporter=true and on TLS older than 1\.2/)
     assert.match(https.reason, /a plain-HTTP request carries no TLS version, so no request meets them all/)
-    assert.match(https.reason, /it denies none of the 48 simulated plain-HTTP requests, e\.g\. s3:GetObject on an object over plain HTTP by an unlisted role of the account gets through/)
+    assert.match(https.reason, /it denies none of the \d+ simulated plain-HTTP requests, e\.g\. s3:\w+ on (the bucket|its objects) over plain HTTP by a session of an unlisted role of the account gets through/)
     assert.match(https.fix ?? '', /Add a statement of its own: .*"Bool": \{"aws:SecureTransport": "false"\}/)
-    assert.ok(https.details.some((d) => d.includes(`crawler role ${CRAWLER}`)))
-    assert.match(get(report, 'tls-1.2').reason, /IAM ANDs them.*it denies none of the 96 simulated requests over TLS 1\.0 or 1\.1/)
+    assert.ok(https.details.some((d) => d.startsWith('not denied: ') && d.includes(`administrator ${ADMIN}`)))
+    assert.match(get(report, 'tls-1.2').reason, /IAM ANDs them.*it denies none of the \d+ simulated requests over TLS 1\.0 or 1\.1/)
     assert.match(get(report, 'tls-1.2').fix ?? '', /"NumericLessThan": \{"s3:TlsVersion": "1\.2"\}/)
     assert.match(get(report, 'expected-principals').reason, /IAM ANDs them.*HTTPS requests by principals outside the expected set/)
     assert.equal(report.verdict, 'fail')
-    assert.deepEqual(report.counts, {pass: 1, fail: 3, warn: 0, skipped: 3})
+    assert.deepEqual(report.counts, {pass: 2, fail: 3, warn: 0, skipped: 3})
   })
 
   it('also fails with a plain-HTTP request from an unlisted principal when the TLS condition is dropped: still ANDed with the principal', () => {
@@ -88,19 +89,19 @@ describe('verify: the original single-statement sample', () => {
     const https = get(report, 'https-only')
     assert.equal(https.status, 'fail')
     // It does deny something (unlisted callers over HTTP), so the example is a listed one getting through.
-    assert.match(https.reason, /IAM ANDs them, so it denies only a request that is at once over plain HTTP and from a principal not in its aws:PrincipalArn list: .* by (administrator|crawler role) .* is not denied because aws:PrincipalArn ArnNotLike .* is false/)
+    assert.match(https.reason, /IAM ANDs them, so it denies only a request that is at once over plain HTTP and from a principal not in its aws:PrincipalArn list: .* by a session of (administrator|crawler role) .* is not denied because aws:PrincipalArn ArnNotLike .* is false/)
   })
 })
 
 describe('verify: the recommended policy', () => {
   it('passes every policy check, and every check with good bucket settings', () => {
     const policy = present(recommendedPolicy(expected()))
-    assert.deepEqual(run(policy).counts, {pass: 4, fail: 0, warn: 0, skipped: 3})
+    assert.deepEqual(run(policy).counts, {pass: 5, fail: 0, warn: 0, skipped: 3})
     const live = run(policy, GOOD_SETTINGS)
-    assert.deepEqual(live.counts, {pass: 7, fail: 0, warn: 0, skipped: 0})
+    assert.deepEqual(live.counts, {pass: 8, fail: 0, warn: 0, skipped: 0})
     assert.equal(live.verdict, 'pass')
-    assert.match(get(live, 'https-only').reason, /^all 48 simulated plain-HTTP requests .* are denied by statements "DenyPlainHttp" \(#1\)/)
-    assert.match(get(live, 'expected-principals').reason, /24 simulated HTTPS requests by 4 kinds of other caller are denied .*the 4 expected principals are not denied/)
+    assert.match(get(live, 'https-only').reason, /^all \d+ simulated plain-HTTP requests \(\d+ kinds of caller, every S3 action, the bucket and every key the exporter writes\) are denied by statements "DenyPlainHttp" \(#1\)/)
+    assert.match(get(live, 'expected-principals').reason, /\d+ simulated HTTPS requests by \d+ kinds of other caller \(every S3 action\) are denied .*the 4 expected principals' sessions are not denied/)
   })
 
   it('has one statement per rule and exempts the named principals and the exporter tag', () => {
@@ -109,6 +110,7 @@ describe('verify: the recommended policy', () => {
       ['DenyPlainHttp', {Bool: {'aws:SecureTransport': 'false'}}],
       ['DenyTlsOlderThan12', {NumericLessThan: {'s3:TlsVersion': '1.2'}}],
       ['DenyOutsideKubecostPipeline', {ArnNotLike: {'aws:PrincipalArn': [ADMIN, CRAWLER, QUICKSIGHT]}, StringNotEquals: {'aws:PrincipalTag/irsa-kubecost-s3-exporter': 'true'}}],
+      ['DenyOtherAccountsUnlessNamed', {ArnNotLike: {'aws:PrincipalArn': [ADMIN, CRAWLER, QUICKSIGHT]}, StringNotEquals: {'aws:PrincipalAccount': ['111122223333']}}],
     ])
     for (const s of policy.Statement) assert.deepEqual(s.Resource, [ARN, `${ARN}/*`])
   })
@@ -116,12 +118,12 @@ describe('verify: the recommended policy', () => {
   it('passes for wildcard SSO administrators, several administrators, and another partition', () => {
     const sso = 'arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_*'
     const withSso = expected({admins: [ADMIN, sso]})
-    assert.equal(run(present(recommendedPolicy(withSso)), undefined, withSso).counts.pass, 4)
+    assert.equal(run(present(recommendedPolicy(withSso)), undefined, withSso).counts.pass, 5)
     const china = expected({admins: ['arn:aws-cn:iam::111122223333:role/admin'], crawler: 'arn:aws-cn:iam::111122223333:role/crawler'})
     const policy = recommendedPolicy(china)
     assert.equal(policy.Statement[0]?.Resource[0], `arn:aws-cn:s3:::${BUCKET}`)
     assert.match(JSON.stringify(policy), /arn:aws-cn:iam::111122223333:role\/service-role\/aws-quicksight-service-role-v0/)
-    assert.equal(run(present(policy), undefined, china).counts.pass, 4)
+    assert.equal(run(present(policy), undefined, china).counts.pass, 5)
   })
 })
 
@@ -137,7 +139,7 @@ describe('verify: findings', () => {
 
   it('with a policy it may not read: warns on the policy checks', () => {
     const report = run({state: 'unreadable', reason: 's3:GetBucketPolicy was denied (AccessDenied)'}, GOOD_SETTINGS)
-    assert.deepEqual(report.counts, {pass: 3, fail: 0, warn: 4, skipped: 0})
+    assert.deepEqual(report.counts, {pass: 3, fail: 0, warn: 4, skipped: 1})
     assert.match(get(report, 'https-only').reason, /cannot read the bucket policy: s3:GetBucketPolicy was denied/)
     assert.equal(report.verdict, 'warn')
   })
@@ -146,7 +148,7 @@ describe('verify: findings', () => {
     const report = run(statements(deny('HttpGetOnly', {Bool: {'aws:SecureTransport': 'false'}}, {Action: 's3:GetObject'}), TLS_DENY, OUTSIDERS_DENY))
     const https = get(report, 'https-only')
     assert.equal(https.status, 'fail')
-    assert.match(https.reason, /statement "HttpGetOnly" \(#1\) is meant to deny plain-HTTP requests but does not cover s3:(PutObject|DeleteObject|ListBucket)/)
+    assert.match(https.reason, /statement "HttpGetOnly" \(#1\) is meant to deny plain-HTTP requests but its Action leaves out 88 of the 89 S3 actions on a bucket and its objects: s3:CreateBucket, .* and any S3 action AWS adds later/)
   })
 
   it('a transport Deny written the wrong way round names the condition that does not hold', () => {
@@ -156,7 +158,7 @@ describe('verify: findings', () => {
 
   it('no Deny about the transport at all', () => {
     const report = run(statements(OUTSIDERS_DENY))
-    assert.match(get(report, 'https-only').reason, /^no Deny statement has a aws:securetransport condition: \d+ of 48 simulated plain-HTTP requests are not denied, e\.g\. .* by administrator/)
+    assert.match(get(report, 'https-only').reason, /^no Deny statement has a aws:securetransport condition: \d+ of \d+ simulated plain-HTTP requests are not denied, e\.g\. .* by a session of administrator/)
   })
 
   it('warns, never passes, when the only transport Deny uses an operator it does not know', () => {
@@ -177,8 +179,8 @@ describe('verify: findings', () => {
     const report = run(statements(HTTP_DENY, TLS_DENY, deny('DenyPuts', undefined, {Action: 's3:PutObject'})))
     const principals = get(report, 'expected-principals')
     assert.equal(principals.status, 'fail')
-    assert.match(principals.reason, /statement "DenyPuts" \(#3\) denies s3:PutObject on an object over TLS 1\.3 by administrator .*, which the pipeline needs/)
-    assert.ok(principals.details.some((d) => d.startsWith('locked out: s3:PutObject on an object over TLS 1.3 by exporter role tagged irsa-kubecost-s3-exporter=true')))
+    assert.match(principals.reason, /statement "DenyPuts" \(#3\) denies s3:PutObject on its objects over TLS 1\.3 by a session of administrator .*, which the pipeline needs/)
+    assert.ok(principals.details.some((d) => d.startsWith('locked out: s3:PutObject on its objects over TLS 1.3 by a session of an exporter role of the account tagged irsa-kubecost-s3-exporter=true')))
   })
 
   it('fails when another account is allowed in', () => {
@@ -186,17 +188,22 @@ describe('verify: findings', () => {
     const report = run(statements(HTTP_DENY, TLS_DENY, grant))
     const principals = get(report, 'expected-principals')
     assert.equal(principals.status, 'fail')
-    assert.match(principals.reason, /^s3:GetObject on an object over TLS 1\.3 by a role of another account \(999999999999\) is allowed by statement "Partner" \(#3\) and no Deny applies; also no Deny statement names the expected principals/)
-    assert.ok(principals.details.includes('gets through: s3:GetObject on an object over TLS 1.3 by a role of another account (999999999999)'))
-    // With the outsiders' Deny, the grant is overridden.
-    assert.equal(get(run(statements(HTTP_DENY, TLS_DENY, OUTSIDERS_DENY, grant)), 'expected-principals').status, 'pass')
+    assert.match(principals.reason, /^s3:GetObject on its objects over TLS 1\.3 by a session of a role of another account \(999999999999\) untagged is allowed by statement "Partner" \(#3\) and no Deny applies; also no Deny statement names the expected principals/)
+    assert.ok(principals.details.includes('gets through: s3:GetObject on its objects over TLS 1.3 by a session of a role of another account (999999999999) untagged'))
+    // The outsiders' Deny exempts any role tagged for the exporter, and the partner account tags its own roles.
+    const tagged = get(run(statements(HTTP_DENY, TLS_DENY, OUTSIDERS_DENY, grant)), 'expected-principals')
+    assert.equal(tagged.status, 'fail')
+    assert.match(tagged.reason, /tagged irsa-kubecost-s3-exporter=true is allowed by statement "Partner" \(#4\) and no Deny applies \(the tag exemption in statement "DenyOutsiders" \(#3\) is not bound to an account/)
+    // Binding the exemption to the bucket's account, as the recommended policy does, keeps the partner out.
+    const bound = deny('DenyOtherAccounts', {ArnNotLike: {'aws:PrincipalArn': [ADMIN, CRAWLER, QUICKSIGHT]}, StringNotEquals: {'aws:PrincipalAccount': '111122223333'}})
+    assert.equal(get(run(statements(HTTP_DENY, TLS_DENY, OUTSIDERS_DENY, bound, grant)), 'expected-principals').status, 'pass')
   })
 
   it('warns when the principal restriction uses a key it does not simulate', () => {
     const report = run(statements(HTTP_DENY, TLS_DENY, deny('OrgOnly', {StringNotEquals: {'aws:PrincipalOrgID': 'o-abc123'}})))
     const principals = get(report, 'expected-principals')
     assert.equal(principals.status, 'warn')
-    assert.match(principals.reason, /aws:PrincipalOrgID is not simulated by the analyzer/)
+    assert.match(principals.reason, /aws:PrincipalOrgID "o-abc123": every account of that organization meets it/)
   })
 
   describe('Allow for Principal "*"', () => {
@@ -206,22 +213,24 @@ describe('verify: findings', () => {
     it('fails without a condition', () => {
       const check = get(run(statements(...base, allow('Public'))), 'no-public-allow')
       assert.equal(check.status, 'fail')
-      assert.match(check.reason, /^statement "Public" \(#4\) allows Principal "\*" and it has no condition: s3:GetObject on an object over TLS 1\.3 by a role of another account/)
-      assert.match(check.fix ?? '', /aws:PrincipalAccount, aws:PrincipalOrgID or aws:PrincipalArn/)
+      assert.match(check.reason, /^statement "Public" \(#4\) allows Principal "\*" and it has no condition: s3:GetObject on its objects over TLS 1\.3 by a session of a role of another account/)
+      assert.match(check.fix ?? '', /aws:PrincipalAccount or aws:PrincipalArn that names your accounts/)
     })
 
     it('fails with a condition that does not restrict who, such as TLS or a tag anyone can set', () => {
-      assert.match(get(run(statements(...base, allow('TlsOnly', {Bool: {'aws:SecureTransport': 'true'}}))), 'no-public-allow').reason, /its conditions do not restrict who/)
+      assert.match(get(run(statements(...base, allow('TlsOnly', {Bool: {'aws:SecureTransport': 'true'}}))), 'no-public-allow').reason, /its conditions do not keep other accounts out \(aws:SecureTransport is "true"\)/)
       const tagged = get(run(statements(...base, allow('Tagged', {StringEquals: {'aws:PrincipalTag/irsa-kubecost-s3-exporter': 'true'}}))), 'no-public-allow')
       assert.equal(tagged.status, 'fail')
-      assert.match(tagged.reason, /by a role of another account \(999999999999\) tagged irsa-kubecost-s3-exporter=true matches it/)
+      assert.match(tagged.reason, /by a session of a role of another account \(999999999999\) tagged irsa-kubecost-s3-exporter=true matches it/)
     })
 
-    it('passes with a condition on the account or organization', () => {
+    it('passes with a condition on the account, and warns naming the organization for one on aws:PrincipalOrgID', () => {
       const account = get(run(statements(...base, allow('SameAccount', {StringEquals: {'aws:PrincipalAccount': '111122223333'}}))), 'no-public-allow')
       assert.equal(account.status, 'pass')
       assert.match(account.reason, /"SameAccount" \(#4\) \(by aws:PrincipalAccount\)/)
-      assert.equal(get(run(statements(...base, allow('Org', {StringEquals: {'aws:PrincipalOrgID': 'o-abc123'}}))), 'no-public-allow').status, 'pass')
+      const org = get(run(statements(...base, allow('Org', {StringEquals: {'aws:PrincipalOrgID': 'o-abc123'}}))), 'no-public-allow')
+      assert.equal(org.status, 'warn')
+      assert.match(org.reason, /aws:PrincipalOrgID "o-abc123": every account of that organization meets it/)
     })
 
     it('warns when the condition uses an operator it does not know', () => {
@@ -264,8 +273,8 @@ describe('verify: bucket settings', () => {
   })
 
   it('sums up in one verdict line', () => {
-    assert.equal(verdictLine(withSettings({})), 'Verdict: PASS for bucket kubecost-data-collection-bucket (live bucket settings): 7 passed, 0 failed, 0 warned, 0 skipped')
-    assert.equal(verdictLine(run(policy)), 'Verdict: PASS for bucket kubecost-data-collection-bucket (policy file policy.json): 4 passed, 0 failed, 0 warned, 3 skipped')
+    assert.equal(verdictLine(withSettings({})), 'Verdict: PASS for bucket kubecost-data-collection-bucket (live bucket settings): 8 passed, 0 failed, 0 warned, 0 skipped')
+    assert.equal(verdictLine(run(policy)), 'Verdict: PASS for bucket kubecost-data-collection-bucket (policy file policy.json): 5 passed, 0 failed, 0 warned, 3 skipped')
   })
 })
 

@@ -10,7 +10,7 @@ type Context = Record<string, string | string[]>
 
 function keys(context: Context, unmodelled: string[] = []): ConditionKeys {
   const lower = new Map(Object.entries(context).map(([k, v]) => [k.toLowerCase(), typeof v === 'string' ? [v] : v]))
-  return {get: (key) => lower.get(key), unmodelled: (key) => unmodelled.includes(key)}
+  return {get: (key) => lower.get(key), kind: (key) => (lower.has(key) ? 'known' : unmodelled.includes(key) ? 'unknown' : 'missing')}
 }
 
 /** One condition entry against a request context; a key absent from `context` is missing. */
@@ -304,7 +304,9 @@ describe('evaluate', () => {
       return evaluate(policy(statement), request()).deny
     }
 
-    assert.equal(deny1({NotPrincipal: {AWS: ROLE}}), false)
+    // IAM exempts a caller only when NotPrincipal lists its own ARN and its account.
+    assert.equal(deny1({NotPrincipal: {AWS: [ROLE, 'arn:aws:iam::111122223333:root']}}), false)
+    assert.equal(deny1({NotPrincipal: {AWS: ROLE}}), true)
     assert.equal(deny1({NotPrincipal: {AWS: 'arn:aws:iam::111122223333:role/admin'}}), true)
     assert.equal(deny1({NotAction: 's3:GetObject'}), false)
     assert.equal(deny1({NotAction: ['s3:Put*', 's3:Delete*']}), true)
@@ -353,6 +355,6 @@ describe('evaluate', () => {
   it('treats keys the caller cannot simulate as unknown, and other absent keys as missing', () => {
     const statement = deny({Condition: {NotIpAddress: {'aws:SourceIp': '10.0.0.0/8'}}})
     assert.equal(evaluate(policy(statement), request()).deny, true)
-    assert.equal(evaluate(policy(statement), request({unmodelled: (k) => k === 'aws:sourceip'})).deny, 'unknown')
+    assert.equal(evaluate(policy(statement), request({keyKind: (k) => (k === 'aws:sourceip' ? 'unknown' : 'missing')})).deny, 'unknown')
   })
 })

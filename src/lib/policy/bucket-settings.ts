@@ -11,7 +11,7 @@ import {awsErrorName, classifyAwsError, isAccessDeniedError} from '../aws/errors
 /**
  * The bucket's safety settings, read with one call each. A setting that is not configured is a
  * finding (S3 says so with a specific error code per setting), and so is one the caller may not
- * read; a missing bucket or rejected credentials end the run.
+ * read or the endpoint does not implement; a missing bucket or rejected credentials end the run.
  */
 
 export type Reading<T> = {state: 'configured'; value: T} | {state: 'not-configured'} | {state: 'unreadable'; reason: string}
@@ -36,6 +36,8 @@ export interface BucketSettings {
   objectOwnership: Reading<string>
 }
 
+const NOT_IMPLEMENTED = new Set(['NotImplemented', 'MethodNotAllowed', 'UnsupportedOperation'])
+
 async function read<T>(
   bucket: string,
   action: string,
@@ -49,6 +51,9 @@ async function read<T>(
     const name = awsErrorName(error)
     if (name === notConfigured) return {state: 'not-configured'}
     if (isAccessDeniedError(error)) return {state: 'unreadable', reason: `${action} was denied (${name || 'HTTP 403'})`}
+    // S3-compatible stores (MinIO, Ceph, ...) leave some of these APIs out: that check cannot be made, the others can.
+    const status = (error as {$metadata?: {httpStatusCode?: number}} | undefined)?.$metadata?.httpStatusCode
+    if (NOT_IMPLEMENTED.has(name) || status === 501) return {state: 'unreadable', reason: `${action} is not implemented by this S3 endpoint (${name || `HTTP ${status}`})`}
     throw classifyAwsError(error, {action, resource: `s3://${bucket}`})
   }
 }

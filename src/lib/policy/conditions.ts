@@ -16,8 +16,11 @@ import {type Tri, arnMatches, globMatches} from './match.js'
 export interface ConditionKeys {
   /** The value(s) of a key, looked up by lower-cased name; undefined when the request lacks it. */
   get(lowerKey: string): readonly string[] | undefined
-  /** Keys whose value the caller cannot know: conditions on them evaluate to unknown. */
-  unmodelled(lowerKey: string): boolean
+  /**
+   * `known`: `get` has it; `missing`: the request lacks it; `chosen`: the caller sets it (any value,
+   * or none) — a header, its own tags; `unknown`: the analyzer cannot know it (a source IP, an organization).
+   */
+  kind(lowerKey: string): 'known' | 'missing' | 'chosen' | 'unknown'
 }
 
 export interface ConditionOutcome {
@@ -27,7 +30,12 @@ export interface ConditionOutcome {
   note: string
   /** When unknown: an operator or value the analyzer cannot read, or a key it does not simulate. */
   unknownBecause?: 'operator' | 'value' | 'unmodelled-key'
+  /** The result is the one the caller chose, through a key it sets itself. */
+  chosenByCaller?: boolean
 }
+
+/** Keys whose value the caller cannot pick, but which a wildcard pattern lets any caller meet (any organization, any user id). */
+const WILDCARD_ANYONE = new Set(['aws:principalorgid', 'aws:principalorgpaths', 'aws:userid', 'aws:username'])
 
 interface Comparison<T> {
   /** Reads a policy value; undefined when it is not a valid value for the operator. */
@@ -137,13 +145,31 @@ export function isNegatedOperator(operator: string): boolean {
 
 const show = (values: readonly string[]) => (values.length === 1 ? `"${values[0]}"` : `[${values.map((v) => `"${v}"`).join(', ')}]`)
 
-export function evaluateCondition(entry: ConditionEntry, keys: ConditionKeys): ConditionOutcome {
+/**
+ * `wants`: the result the caller would choose (true for an Allow it wants to meet, false for a Deny it
+ * wants to avoid) when the key is one it sets itself; without it such a key is unknown.
+ */
+export function evaluateCondition(entry: ConditionEntry, keys: ConditionKeys, wants?: boolean): ConditionOutcome {
   const unknown = (note: string, unknownBecause: ConditionOutcome['unknownBecause'] = 'value'): ConditionOutcome => ({entry, result: 'unknown', note, unknownBecause})
   const operator = parseOperator(entry.operator)
   if (!operator) return unknown(`condition operator ${entry.operator} is not one the analyzer knows`, 'operator')
   const lowerKey = entry.key.toLowerCase()
   const requestValues = keys.get(lowerKey)
-  if (requestValues === undefined && keys.unmodelled(lowerKey)) return unknown(`${entry.key} is not simulated by the analyzer`, 'unmodelled-key')
+  let kind = keys.kind(lowerKey)
+  const wildcard = operator.comparison === 'StringLike' && entry.values.some((v) => /[*?]/.test(v))
+  if (kind === 'unknown' && WILDCARD_ANYONE.has(lowerKey) && wildcard) kind = 'chosen'
+  if (kind === 'chosen') {
+    const note = WILDCARD_ANYONE.has(lowerKey) ? `${entry.key} ${show(entry.values)} is a wildcard any caller can meet` : `${entry.key} is set by the caller`
+    return wants === undefined ? unknown(note, 'unmodelled-key') : {entry, result: wants, note, chosenByCaller: true}
+  }
+
+  if (kind === 'unknown') {
+    // Whatever the caller's address, a /0 block contains it.
+    const everyAddress = lowerKey === 'aws:sourceip' && operator.comparison === 'IpAddress' && entry.values.some((v) => parseCidr(v)?.prefix === 0)
+    if (everyAddress && !operator.set) return {entry, result: !operator.negated, note: `${show(entry.values)} contains every address`}
+    const org = lowerKey === 'aws:principalorgid' || lowerKey === 'aws:principalorgpaths'
+    return unknown(org ? `${entry.key} ${show(entry.values)}: every account of that organization meets it` : `${entry.key} is not simulated by the analyzer`, 'unmodelled-key')
+  }
   const missing = requestValues === undefined || requestValues.length === 0
   const said = missing ? `the request has no ${entry.key}` : `${entry.key} is ${show(requestValues)}`
   const outcome = (result: boolean): ConditionOutcome => ({entry, result, note: said})

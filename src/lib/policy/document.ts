@@ -38,7 +38,12 @@ export interface Statement {
 export interface PolicyDocument {
   version?: string
   statements: Statement[]
+  /** UTF-8 bytes without insignificant whitespace, the measure S3's 20 KB limit applies to. */
+  size: number
 }
+
+/** Larger than any policy S3 or IAM accepts by far: refuse to read it at all. */
+export const MAX_DOCUMENT_CHARS = 1024 * 1024
 
 export class PolicyDocumentError extends ConfigError {
   override readonly code = 'POLICY_DOCUMENT'
@@ -148,7 +153,7 @@ function parseStatement(value: JsonValue, index: number, path: string): Statemen
   }
 }
 
-function toPolicy(root: JsonValue): PolicyDocument {
+function toPolicy(root: JsonValue): Omit<PolicyDocument, 'size'> {
   if (!isJsonObject(root)) throw new Problem('(top level)', `must be an object with "Version" and "Statement", got ${typeName(root)}`)
   for (const key of Object.keys(root)) {
     if (!['Version', 'Id', 'Statement'].includes(key)) throw new Problem(key, 'unknown policy element; allowed: Version, Id, Statement')
@@ -171,6 +176,12 @@ function toPolicy(root: JsonValue): PolicyDocument {
 
 /** Reads a policy document; `origin` names it in errors (a file path, or "the bucket policy of X"). */
 export function parsePolicy(text: string, origin: string): PolicyDocument {
+  if (text.length > MAX_DOCUMENT_CHARS) {
+    throw new PolicyDocumentError(`${origin} is ${text.length} characters long: not a bucket policy (S3 accepts at most 20 KB)`, {
+      suggestions: ['Give the bucket policy document itself; `--print-recommended` prints one.'],
+    })
+  }
+
   let root: JsonValue
   try {
     root = parseJson(text)
@@ -183,7 +194,7 @@ export function parsePolicy(text: string, origin: string): PolicyDocument {
   }
 
   try {
-    return toPolicy(root)
+    return {...toPolicy(root), size: Buffer.byteLength(JSON.stringify(root), 'utf8')}
   } catch (error) {
     if (!(error instanceof Problem)) throw error
     throw new PolicyDocumentError(`${origin} is not a bucket policy: ${error.message}`, {

@@ -30,6 +30,9 @@ export function isJsonObject(value: JsonValue | undefined): value is JsonObject 
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/** Far deeper than any policy (about seven levels), far shallower than the call stack. */
+export const MAX_DEPTH = 64
+
 export function parseJson(text: string): JsonValue {
   const source = text.startsWith('\uFEFF') ? text.slice(1) : text
   let pos = 0
@@ -82,11 +85,12 @@ export function parseJson(text: string): JsonValue {
     }
   }
 
-  const readValue = (path: string): JsonValue => {
+  const readValue = (path: string, depth: number): JsonValue => {
     skipSpace()
     const char = source.charAt(pos)
-    if (char === '{') return readObject(path)
-    if (char === '[') return readArray(path)
+    if ((char === '{' || char === '[') && depth >= MAX_DEPTH) return fail(`nested more than ${MAX_DEPTH} levels deep; a bucket policy needs about seven`, pos, path)
+    if (char === '{') return readObject(path, depth + 1)
+    if (char === '[') return readArray(path, depth + 1)
     if (char === '"') return readString(path)
     for (const [word, value] of [['true', true], ['false', false], ['null', null]] as const) {
       if (source.startsWith(word, pos)) {
@@ -105,7 +109,7 @@ export function parseJson(text: string): JsonValue {
     return fail(`expected a value, found ${describeHere()}`, pos, path)
   }
 
-  const readObject = (path: string): JsonObject => {
+  const readObject = (path: string, depth: number): JsonObject => {
     pos++
     const object: JsonObject = {}
     skipSpace()
@@ -128,7 +132,7 @@ export function parseJson(text: string): JsonValue {
       if (source.charAt(pos) !== ':') return fail(`expected ":" after "${key}", found ${describeHere()}`, pos, path)
       pos++
       // defineProperty, so that a key such as "__proto__" is data, not the prototype
-      Object.defineProperty(object, key, {value: readValue(childPath), enumerable: true, writable: true, configurable: true})
+      Object.defineProperty(object, key, {value: readValue(childPath, depth), enumerable: true, writable: true, configurable: true})
       skipSpace()
       const next = source.charAt(pos)
       pos++
@@ -137,7 +141,7 @@ export function parseJson(text: string): JsonValue {
     }
   }
 
-  const readArray = (path: string): JsonValue[] => {
+  const readArray = (path: string, depth: number): JsonValue[] => {
     pos++
     const array: JsonValue[] = []
     skipSpace()
@@ -147,7 +151,7 @@ export function parseJson(text: string): JsonValue {
     }
 
     for (;;) {
-      array.push(readValue(`${path}[${array.length}]`))
+      array.push(readValue(`${path}[${array.length}]`, depth))
       skipSpace()
       const next = source.charAt(pos)
       pos++
@@ -156,7 +160,7 @@ export function parseJson(text: string): JsonValue {
     }
   }
 
-  const value = readValue('')
+  const value = readValue('', 0)
   skipSpace()
   if (pos < source.length) fail(`unexpected ${describeHere()} after the end of the document`, pos, '')
   return value
