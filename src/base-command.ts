@@ -1,5 +1,6 @@
 import {Command, Errors, Interfaces} from '@oclif/core'
 
+import type {AwsSession, SessionOptions} from './lib/aws/session.js'
 import {CidError, EXIT_FAILURE, EXIT_USAGE, RunAbortedError, RunDeadlineError} from './lib/errors.js'
 import {type LogFormat, type Logger, createLogger, formatLine} from './lib/log.js'
 import {escapeControl} from './lib/sanitize.js'
@@ -24,6 +25,7 @@ export abstract class BaseCommand extends Command {
 
   private logFormat: LogFormat = 'text'
   private readonly cleanups: Array<() => void> = []
+  private readonly resources: AsyncDisposable[] = []
 
   protected logger(format: LogFormat = 'text'): Logger {
     this.logFormat = format
@@ -62,8 +64,32 @@ export abstract class BaseCommand extends Command {
     return controller.signal
   }
 
+  /**
+   * Ends a run that produced a result but failed in part (some days, some checks): under --json the
+   * result is printed and the exit code set; otherwise the error is reported as every error is.
+   */
+  protected failedWith<T>(result: T, error: CidError): T {
+    if (!this.jsonEnabled()) throw error
+    process.exitCode = error.exitCode
+    return result
+  }
+
+  /** Registers a resource of the run (an AWS session, a Kubecost client) to be disposed of when the command ends, on every path. */
+  protected use<T extends AsyncDisposable>(resource: T): T {
+    this.resources.push(resource)
+    return resource
+  }
+
+  /** Opens the run's AWS session; its clients are destroyed when the command ends. */
+  protected async awsSession(options: SessionOptions): Promise<AwsSession> {
+    const {AwsSession} = await import('./lib/aws/session.js')
+    return this.use(await AwsSession.open(options))
+  }
+
   protected override async finally(error: Error | undefined): Promise<unknown> {
     for (const cleanup of this.cleanups.splice(0)) cleanup()
+    // Last in, first out: what was opened later may depend on what was opened before.
+    for (const resource of this.resources.splice(0).reverse()) await resource[Symbol.asyncDispose]()
     return super.finally(error)
   }
 

@@ -1,7 +1,6 @@
 import type {Interfaces} from '@oclif/core'
 
 import type {awsFlags, destinationFlags, sourceFlags} from './flags.js'
-import {resolveIdentity} from './lib/aws/identity.js'
 import {type ClusterIdentity, requireCluster} from './lib/cluster.js'
 import type {Destination} from './lib/destination/destination.js'
 import {openDestination} from './lib/destination/open.js'
@@ -14,11 +13,6 @@ import {parseBoolean} from './lib/validate.js'
 
 type ContextFlags = Interfaces.InferredFlags<typeof sourceFlags & typeof destinationFlags & typeof awsFlags>
 
-/** The region the AWS SDK would be configured with from the environment, if any. */
-export function configuredRegion(): string | undefined {
-  return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION
-}
-
 /** What `export` and `backfill-plan` both build from their shared flags. */
 export interface RunContext {
   cluster: ClusterIdentity
@@ -30,38 +24,43 @@ export interface RunContext {
 export interface ContextOptions {
   /** Aborts Kubecost calls in flight (termination, the run's deadline). */
   signal?: AbortSignal
+  /** Registers what the run opens (its AWS session, the Kubecost client) to be disposed of when the command ends. */
+  use: <T extends AsyncDisposable>(resource: T) => T
 }
 
-export async function openContext(flags: ContextFlags, logger: Logger, options: ContextOptions = {}): Promise<RunContext> {
+export async function openContext(flags: ContextFlags, logger: Logger, options: ContextOptions): Promise<RunContext> {
   // oclif reads boolean env vars loosely (anything but yes/true/1/y is false); refuse typos instead.
   if (process.env.TLS_VERIFY !== undefined) parseBoolean(process.env.TLS_VERIFY, {flag: 'tls-verify', env: 'TLS_VERIFY'})
   const cluster = requireCluster(flags['cluster-arn'])
-  const identity = await resolveIdentity({parentRoleArn: flags['parent-role-arn'], region: cluster.region, env: process.env, logger})
+  // Without a configured region, S3 starts from the cluster's and learns the bucket's from a redirect.
+  const {AwsSession} = await import('./lib/aws/session.js')
+  const session = options.use(
+    await AwsSession.open({
+      env: process.env,
+      fallback: {region: cluster.region, described: "the cluster's region"},
+      parentRoleArn: flags['parent-role-arn'],
+      logger,
+    }),
+  )
   const destination = await openDestination({
     bucket: flags.bucket,
     outputDir: flags['output-dir'],
-    s3: {
-      endpoint: flags['s3-endpoint'],
-      credentials: identity.credentials,
-      // Without a configured region, start from the cluster's: the client follows redirects to the bucket's.
-      region: configuredRegion() ?? cluster.region,
-      timeoutMs: flags['s3-timeout'],
-    },
-    regionSource: process.env.AWS_REGION ? 'AWS_REGION' : process.env.AWS_DEFAULT_REGION ? 'AWS_DEFAULT_REGION' : 'the cluster\'s region, as AWS_REGION is not set',
+    s3: {endpoint: flags['s3-endpoint'], timeoutMs: flags['s3-timeout']},
+    session,
     timeoutSetting: '--s3-timeout (S3_REQUEST_TIMEOUT)',
-    identity: identity.description,
     logger,
   })
+  const secret = flags['ca-cert-secret']
   const ca = await loadCaBundle({
     file: flags['ca-cert-file'],
-    secret: flags['ca-cert-secret']
+    secret: secret
       ? {
-          name: flags['ca-cert-secret'],
-          client: async () => {
-            const {createSecretsManagerClient} = await import('./lib/aws/clients.js')
-            return createSecretsManagerClient({region: flags['ca-cert-secret-region'] ?? cluster.region, credentials: identity.credentials})
+          name: secret,
+          read: async () => {
+            const {readSecretString} = await import('./lib/aws/secrets.js')
+            const client = await session.secretsManager(flags['ca-cert-secret-region'] ?? cluster.region)
+            return readSecretString(client, secret, session.identity.description)
           },
-          identity: identity.description,
         }
       : undefined,
   })
@@ -69,7 +68,7 @@ export async function openContext(flags: ContextFlags, logger: Logger, options: 
     logger.warn('TLS certificate verification for Kubecost is off (--no-tls-verify / TLS_VERIFY=false): use this only for testing')
   }
 
-  const kubecost = new KubecostClient({
+  const kubecost = options.use(new KubecostClient({
     baseUrl: flags['kubecost-url'],
     connectTimeoutMs: flags['connect-timeout'],
     allocationReadTimeoutMs: flags['allocation-read-timeout'],
@@ -82,6 +81,6 @@ export async function openContext(flags: ContextFlags, logger: Logger, options: 
     tls: {ca, verify: flags['tls-verify']},
     retry: {retries: flags.retries, baseDelayMs: flags['retry-delay']},
     logger,
-  })
+  }))
   return {cluster, layout: new Layout(cluster, flags.prefix), destination, kubecost}
 }

@@ -25,16 +25,12 @@ recollect (present, and collected again by export --force).`
     const {flags} = await this.parse(BackfillPlanCommand)
     checkForce(flags)
     const logger = this.logger(flags['log-format'])
-    const {kubecost, ...context} = await openContext(flags, logger)
-    try {
-      const plan = await planBackfill(
-        {...context, backfillDays: flags['backfill-days'], from: flags.from, to: flags.to, force: flags.force, now: flags.now ?? new Date()},
-        {kubecost, destination: context.destination, logger},
-      )
-      if (!this.jsonEnabled()) this.log(renderPlan(plan))
-      return plan
-    } finally {
-      await kubecost.close()
-    }
+    const {kubecost, ...context} = await openContext(flags, logger, {use: (resource) => this.use(resource)})
+    const plan = await planBackfill(
+      {...context, backfillDays: flags['backfill-days'], from: flags.from, to: flags.to, force: flags.force, now: flags.now ?? new Date()},
+      {kubecost, destination: context.destination, logger},
+    )
+    if (!this.jsonEnabled()) this.log(renderPlan(plan))
+    return plan
   }
 }

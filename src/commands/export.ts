@@ -63,10 +63,8 @@ A day that fails is reported and the others still run; the exit code is then 1.`
               }),
           },
     )
-    const {kubecost, ...context} = await openContext(flags, logger, {signal})
-    let result: ExportResult
-    try {
-      result = await runExport(
+    const {kubecost, ...context} = await openContext(flags, logger, {signal, use: (resource) => this.use(resource)})
+    const result = await runExport(
         {
           ...context,
           aggregation: flags.aggregation,
@@ -82,21 +80,16 @@ A day that fails is reported and the others still run; the exit code is then 1.`
         },
         {kubecost, destination: context.destination, logger, signal},
       )
-    } finally {
-      await kubecost.close()
-    }
 
     if (result.dryRun && !this.jsonEnabled()) this.log(renderPlan(result))
     for (const line of renderOutcomes(result)) logger.info(line)
-    if (result.failed > 0) {
-      const failed = result.outcomes.filter((o) => o.status === 'failed').map((o) => o.date)
-      const error = new PartialFailureError(`${failed.length} of ${result.failed + result.written} days failed: ${failed.join(', ')}`, {
+    if (result.failed === 0) return result
+    const failed = result.outcomes.filter((o) => o.status === 'failed').map((o) => o.date)
+    return this.failedWith(
+      result,
+      new PartialFailureError(`${failed.length} of ${result.failed + result.written} days failed: ${failed.join(', ')}`, {
         suggestions: ['The failed days are collected again by the next run; the errors above give each cause.'],
-      })
-      if (!this.jsonEnabled()) throw error
-      process.exitCode = error.exitCode
-    }
-
-    return result
+      }),
+    )
   }
 }

@@ -1,11 +1,9 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {configuredRegion} from '../context.js'
 import {destinationFlags, input} from '../flags.js'
-import {createS3Client} from '../lib/aws/clients.js'
 import {PolicyCheckFailedError, type VerificationReport, verdictLine, verify} from '../lib/policy/analyze.js'
-import {readBucketSettings} from '../lib/policy/bucket-settings.js'
+import {readBucketSettings} from '../lib/aws/bucket-settings.js'
 import {DEFAULT_EXPORTER_TAG, QUICKSIGHT_SERVICE_ROLE, expectedPrincipals, parseAccountId, parseExporterTag, parsePrincipalArn} from '../lib/policy/principals.js'
 import {type RecommendedPolicy, recommendedPolicy} from '../lib/policy/recommended.js'
 import {bucketPolicyState, readPolicyFile} from '../lib/policy/source.js'
@@ -80,13 +78,9 @@ export default class VerifyBucketPolicy extends BaseCommand {
       report = verify(expected, await readPolicyFile(file), undefined, {kind: 'file', path: file})
     } else {
       // With no region configured, start from us-east-1 as the AWS CLI does; the client follows redirects.
-      const s3 = createS3Client({endpoint: flags['s3-endpoint'], region: configuredRegion() ?? 'us-east-1'})
-      try {
-        const settings = await readBucketSettings(s3, flags.bucket)
-        report = verify(expected, bucketPolicyState(settings, flags.bucket), settings, {kind: 'bucket'})
-      } finally {
-        s3.destroy()
-      }
+      const session = await this.awsSession({env: process.env, fallback: {region: 'us-east-1', described: 'us-east-1'}})
+      const settings = await readBucketSettings(await session.s3({endpoint: flags['s3-endpoint']}), flags.bucket)
+      report = verify(expected, bucketPolicyState(settings, flags.bucket), settings, {kind: 'bucket'})
     }
 
     if (!this.jsonEnabled()) {
@@ -103,11 +97,12 @@ export default class VerifyBucketPolicy extends BaseCommand {
         failed.length > 0
           ? `${failed.length} of ${report.checks.length} checks failed for bucket ${report.bucket}: ${failed.join(', ')}`
           : `${warned.length} of ${report.checks.length} checks warned for bucket ${report.bucket} and --strict is set: ${warned.join(', ')}`
-      const error = new PolicyCheckFailedError(message, {
-        suggestions: ['Each failed or warned check above says why and what to change; --print-recommended prints a policy that passes the policy checks.'],
-      })
-      if (!this.jsonEnabled()) throw error
-      process.exitCode = error.exitCode
+      return this.failedWith(
+        report,
+        new PolicyCheckFailedError(message, {
+          suggestions: ['Each failed or warned check above says why and what to change; --print-recommended prints a policy that passes the policy checks.'],
+        }),
+      )
     }
 
     return report

@@ -4,7 +4,7 @@ import {describe, it} from 'node:test'
 
 import {InvalidInputError} from '../../src/lib/errors.js'
 import {type Check, type CheckId, type PolicyState, type VerificationReport, verdictLine, verify} from '../../src/lib/policy/analyze.js'
-import type {BucketSettings} from '../../src/lib/policy/bucket-settings.js'
+import type {BucketSettings} from '../../src/lib/aws/bucket-settings.js'
 import {parsePolicy} from '../../src/lib/policy/document.js'
 import {type ExpectedPrincipals, expectedPrincipals, parseExporterTag, parsePrincipalArn} from '../../src/lib/policy/principals.js'
 import {recommendedPolicy} from '../../src/lib/policy/recommended.js'

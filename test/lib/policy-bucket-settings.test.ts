@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-s3'
 
 import {AwsError} from '../../src/lib/errors.js'
-import {readBucketSettings} from '../../src/lib/policy/bucket-settings.js'
+import {readBucketSettings} from '../../src/lib/aws/bucket-settings.js'
 import {type S3SettingsFake, settingXml, startS3WithSettings} from '../fakes/s3-bucket-settings.js'
 
 const POLICY = '{"Version":"2012-10-17","Statement":[]}'

@@ -7,7 +7,7 @@ import {GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from
 import {mockClient} from 'aws-sdk-client-mock'
 
 import {createS3Client} from '../../src/lib/aws/clients.js'
-import {S3Destination} from '../../src/lib/destination/s3.js'
+import {S3Destination} from '../../src/lib/aws/s3-destination.js'
 import {AwsError, DestinationError} from '../../src/lib/errors.js'
 import {silentLogger} from '../../src/lib/log.js'
 import {TEST_CREDENTIALS, startS3} from '../fakes/s3.js'
@@ -28,7 +28,7 @@ describe('S3Destination errors', () => {
     try {
       const file = join(dir.path, 'day.parquet')
       await writeFile(file, 'PAR1')
-      const destination = new S3Destination({bucket: 'data-bucket', region: 'us-east-1', client: (region) => new S3Client({region}), identity: IDENTITY})
+      const destination = new S3Destination({bucket: 'data-bucket', region: 'us-east-1', client: async (region) => new S3Client({region}), identity: IDENTITY})
       await assert.rejects(destination.put('account_id=1/x.snappy.parquet', file), (error: unknown) => {
         assert.ok(error instanceof AwsError)
         assert.equal(error.code, 'AWS_ACCESS_DENIED')
@@ -44,7 +44,7 @@ describe('S3Destination errors', () => {
 
   it('tells rejected credentials (also a 403) from a refusal, and a missing bucket from both', async () => {
     const s3 = mockClient(S3Client)
-    const destination = new S3Destination({bucket: 'data-bucket', region: 'us-east-1', client: (region) => new S3Client({region}), identity: IDENTITY})
+    const destination = new S3Destination({bucket: 'data-bucket', region: 'us-east-1', client: async (region) => new S3Client({region}), identity: IDENTITY})
     try {
       s3.on(ListObjectsV2Command).rejects(sdkError('InvalidAccessKeyId', 403))
       await assert.rejects(destination.listKeys('p/'), (error: unknown) => error instanceof AwsError && error.code === 'AWS_CREDENTIALS')
@@ -60,7 +60,7 @@ describe('S3Destination errors', () => {
     s3.on(ListObjectsV2Command, {ContinuationToken: undefined}).resolves({Contents: [{Key: 'a'}], IsTruncated: true, NextContinuationToken: 't1'})
     s3.on(ListObjectsV2Command, {ContinuationToken: 't1'}).resolves({Contents: [{Key: 'b'}, {Key: 'c'}], IsTruncated: false})
     try {
-      const destination = new S3Destination({bucket: 'data-bucket', region: 'us-east-1', client: (region) => new S3Client({region})})
+      const destination = new S3Destination({bucket: 'data-bucket', region: 'us-east-1', client: async (region) => new S3Client({region})})
       assert.deepEqual(await destination.listKeys('p/'), ['a', 'b', 'c'])
     } finally {
       s3.restore()
@@ -79,7 +79,7 @@ describe('S3Destination over real HTTP (faulty proxy in front of s3rver)', () =>
     const destination = new S3Destination({
       bucket: BUCKET,
       region: 'us-east-1',
-      client: (region, hooks) => createS3Client({endpoint: proxy.endpoint, region, credentials: async () => TEST_CREDENTIALS, timeoutMs: 30_000, baseDelayMs: 10, ...hooks}),
+      client: async (region, hooks) => createS3Client({endpoint: proxy.endpoint, region, credentials: async () => TEST_CREDENTIALS, timeoutMs: 30_000, baseDelayMs: 10, ...hooks}),
       logger,
       contentMd5: true,
     })

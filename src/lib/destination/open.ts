@@ -1,4 +1,5 @@
 import type {S3ClientOptions} from '../aws/clients.js'
+import type {AwsSession} from '../aws/session.js'
 import {ConfigError} from '../errors.js'
 import type {Logger} from '../log.js'
 import type {Destination} from './destination.js'
@@ -7,14 +8,12 @@ import {LocalDestination} from './local.js'
 export interface DestinationOptions {
   bucket?: string
   outputDir?: string
-  /** The S3 client's settings; `region` is where calls start, until S3 names the bucket's region. */
-  s3?: S3ClientOptions
-  /** Where the region came from, for the message when the bucket is elsewhere, e.g. "AWS_REGION". */
-  regionSource?: string
+  /** The S3 client's settings beyond the session's region and credentials. */
+  s3?: Omit<S3ClientOptions, 'region' | 'credentials'>
+  /** Makes the S3 clients; its region is where calls start, until S3 names the bucket's region. */
+  session?: AwsSession
   /** How the per-call S3 wait is set, for timeout messages, e.g. "--s3-timeout (S3_REQUEST_TIMEOUT)". */
   timeoutSetting?: string
-  /** Who the S3 calls are made as, for messages. */
-  identity?: string
   /** Retries and the bucket's region are reported here. */
   logger?: Logger
 }
@@ -30,19 +29,20 @@ export async function openDestination(options: DestinationOptions): Promise<Dest
 
   if (options.outputDir) return new LocalDestination(options.outputDir)
   if (options.bucket) {
-    const [{createS3Client, DEFAULT_S3_TIMEOUT_MS}, {S3Destination}] = await Promise.all([import('../aws/clients.js'), import('./s3.js')])
+    const {session} = options
+    if (!session) throw new Error('an S3 destination needs the run\'s AWS session')
+    const [{DEFAULT_S3_TIMEOUT_MS}, {S3Destination}] = await Promise.all([import('../aws/clients.js'), import('../aws/s3-destination.js')])
     const s3 = options.s3 ?? {}
     return new S3Destination({
       bucket: options.bucket,
-      // us-east-1 answers for every bucket, with a redirect to its region.
-      region: s3.region ?? 'us-east-1',
-      client: (region, hooks) => createS3Client({...s3, region, ...hooks}),
-      identity: options.identity,
+      region: session.region.region,
+      client: async (region, hooks) => session.s3({...s3, region, ...hooks}),
+      identity: session.identity.description,
       logger: options.logger,
       // Without flexible checksums (an S3-compatible store), Content-MD5 is what lets the store refuse a corrupted body.
       contentMd5: s3.endpoint !== undefined,
       timeout: options.timeoutSetting ? {setting: options.timeoutSetting, seconds: (s3.timeoutMs ?? DEFAULT_S3_TIMEOUT_MS) / 1000} : undefined,
-      regionSource: options.regionSource,
+      regionSource: session.region.described,
     })
   }
 

@@ -272,6 +272,10 @@ export class KubecostClient {
     }
   }
 
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
   async close(): Promise<void> {
     await Promise.all(Object.values(this.agents).map((a) => a.close()))
   }

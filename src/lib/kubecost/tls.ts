@@ -1,16 +1,13 @@
 import {readFile} from 'node:fs/promises'
 
-import type {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
-
-import {classifyAwsError} from '../aws/errors.js'
 import {ConfigError, InvalidInputError, describeCause} from '../errors.js'
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/
 
 export interface CaSource {
   file?: string
-  /** `client` is called only when the secret is read, so the SDK loads only then. */
-  secret?: {name: string; client: () => Promise<SecretsManagerClient>; identity?: string}
+  /** `read` returns the secret's SecretString; it is called only when needed, so the SDK loads only then. */
+  secret?: {name: string; read: () => Promise<string | undefined>}
 }
 
 /**
@@ -40,14 +37,8 @@ export async function loadCaBundle(source: CaSource): Promise<string | undefined
   }
 
   if (source.secret) {
-    const {name, client, identity} = source.secret
-    let pem: string | undefined
-    try {
-      const {GetSecretValueCommand} = await import('@aws-sdk/client-secrets-manager')
-      pem = (await (await client()).send(new GetSecretValueCommand({SecretId: name}))).SecretString
-    } catch (error) {
-      throw classifyAwsError(error, {action: 'secretsmanager:GetSecretValue', resource: `secret ${name}`, identity})
-    }
+    const {name, read} = source.secret
+    const pem = await read()
 
     if (!pem || !PEM_CERTIFICATE.test(pem)) {
       throw new InvalidInputError(

@@ -1,5 +1,5 @@
 import {CidError, EXIT_FAILURE} from '../errors.js'
-import type {BucketSettings} from './bucket-settings.js'
+import type {BucketSettings} from '../aws/bucket-settings.js'
 import {isNegatedOperator, parseOperator} from './conditions.js'
 import {type ConditionEntry, type PolicyDocument, type Statement, statementLabel} from './document.js'
 import {type Decision, type Stance, UNLISTED_ACTION, evaluateStatement, evaluate} from './evaluator.js'

@@ -2,7 +2,7 @@ import {readFile} from 'node:fs/promises'
 
 import {ConfigError, describeCause} from '../errors.js'
 import type {PolicyState} from './analyze.js'
-import type {BucketSettings} from './bucket-settings.js'
+import type {BucketSettings} from '../aws/bucket-settings.js'
 import {parsePolicy} from './document.js'
 
 /** Where the policy under analysis comes from: a file (infrastructure code under review) or the live bucket. */

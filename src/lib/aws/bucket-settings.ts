@@ -6,7 +6,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3'
 
-import {awsErrorName, classifyAwsError, isAccessDeniedError} from '../aws/errors.js'
+import {awsErrorName, classifyAwsError, isAccessDeniedError} from './errors.js'
 
 /**
  * The bucket's safety settings, read with one call each. A setting that is not configured is a

@@ -4,11 +4,11 @@ import {readFile} from 'node:fs/promises'
 
 import {ListObjectsV2Command, PutObjectCommand, type S3Client} from '@aws-sdk/client-s3'
 
-import type {RetryEvent} from '../aws/clients.js'
-import {awsErrorName, classifyAwsError} from '../aws/errors.js'
+import type {RetryEvent} from './clients.js'
+import {awsErrorName, classifyAwsError} from './errors.js'
 import {DestinationError, describeCause} from '../errors.js'
 import {type Logger, silentLogger} from '../log.js'
-import type {CallOptions, Destination} from './destination.js'
+import type {CallOptions, Destination} from '../destination/destination.js'
 
 /** What the destination needs of a client for one region: retries reported, redirects seen. */
 export interface S3ClientHooks {
@@ -21,7 +21,7 @@ export interface S3DestinationOptions {
   /** The region to start from; replaced by the bucket's own once S3 names it. */
   region: string
   /** Builds a client signing for `region`; called once per region. */
-  client(region: string, hooks: S3ClientHooks): S3Client
+  client(region: string, hooks: S3ClientHooks): Promise<S3Client>
   /** Who the calls are made as, for access-denied messages. */
   identity?: string
   logger?: Logger
@@ -49,7 +49,7 @@ interface Call {
 export class S3Destination implements Destination {
   readonly bucket: string
   private region: string
-  private readonly clients = new Map<string, S3Client>()
+  private readonly clients = new Map<string, Promise<S3Client>>()
   private readonly calls = new AsyncLocalStorage<Call>()
   private readonly logger: Logger
 
@@ -110,10 +110,10 @@ export class S3Destination implements Destination {
 
   /** Runs one SDK call with what it is about known to the retry log. */
   private async send<Output>(call: Call, request: (client: S3Client) => Promise<Output>): Promise<Output> {
-    return this.calls.run(call, async () => request(this.clientFor(this.region)))
+    return this.calls.run(call, async () => request(await this.clientFor(this.region)))
   }
 
-  private clientFor(region: string): S3Client {
+  private async clientFor(region: string): Promise<S3Client> {
     let client = this.clients.get(region)
     if (!client) {
       client = this.options.client(region, {
