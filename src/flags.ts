@@ -191,7 +191,7 @@ export const logFlags = inGroup('OUTPUT', {
 })
 
 const day = (flag: string, description: string) =>
-  Flags.custom<Day>({
+  Flags.custom({
     ...input({flag}, (value, n) => {
       const trimmed = value.trim()
       if (!isDay(trimmed)) throw new InvalidInputError(n.flag, n.env, value, 'not a date; use YYYY-MM-DD (UTC)')

@@ -28,9 +28,9 @@ export async function readParquet(path: string): Promise<ParquetFacts> {
     const rows = (await db.runAndReadAll(`SELECT * FROM read_parquet(${literal(path)})`)).getRowObjectsJS()
     return {
       schema,
-      compressions: [...new Set(meta.map((m) => String(m.compression)))],
-      encodings: [...new Set(meta.flatMap((m) => String(m.encodings).split(',').map((e) => e.trim())))],
-      rows: rows as Array<Record<string, unknown>>,
+      compressions: [...new Set(meta.map((m) => m.compression as string))],
+      encodings: [...new Set(meta.flatMap((m) => (m.encodings as string).split(',').map((e) => e.trim())))],
+      rows: rows,
     }
   } finally {
     db.closeSync()

@@ -108,13 +108,13 @@ export async function startS3WithSettings(buckets: string[]): Promise<S3Settings
     const method = req.method ?? 'GET'
     requests.push(`${method} ${bucket}?${setting}`)
     const body = method === 'PUT' ? await readBody(req) : ''
-    if (!(await store.getBucket(bucket))) return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', bucket)
+    if (!(await store.getBucket(bucket))) { sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', bucket); return; }
     const settings = stateOf(bucket)
-    if (unimplemented.has(`${bucket}?${setting}`)) return sendError(res, 501, 'NotImplemented', 'A header you provided implies functionality that is not implemented', bucket)
+    if (unimplemented.has(`${bucket}?${setting}`)) { sendError(res, 501, 'NotImplemented', 'A header you provided implies functionality that is not implemented', bucket); return; }
     if (method === 'GET') {
-      if (denied.has(`${bucket}?${setting}`)) return sendError(res, 403, 'AccessDenied', 'Access Denied', bucket)
+      if (denied.has(`${bucket}?${setting}`)) { sendError(res, 403, 'AccessDenied', 'Access Denied', bucket); return; }
       const stored = settings.get(setting)
-      if (stored === undefined) return sendError(res, 404, NOT_FOUND[setting].code, NOT_FOUND[setting].message, bucket)
+      if (stored === undefined) { sendError(res, 404, NOT_FOUND[setting].code, NOT_FOUND[setting].message, bucket); return; }
       if (setting === 'policy') {
         res.writeHead(200, {'content-type': 'application/json'})
         res.end(stored)
@@ -131,10 +131,10 @@ export async function startS3WithSettings(buckets: string[]): Promise<S3Settings
         try {
           JSON.parse(body)
         } catch {
-          return sendError(res, 400, 'MalformedPolicy', 'Policies must be valid JSON and the first byte must be \'{\'', bucket)
+          sendError(res, 400, 'MalformedPolicy', 'Policies must be valid JSON and the first byte must be \'{\'', bucket); return;
         }
       } else if (!new RegExp(`<${XML_ROOT[setting]}[\\s>]`).test(body)) {
-        return sendError(res, 400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', bucket)
+        sendError(res, 400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', bucket); return;
       }
 
       settings.set(setting, body)
@@ -150,7 +150,7 @@ export async function startS3WithSettings(buckets: string[]): Promise<S3Settings
       return undefined
     }
 
-    return sendError(res, 405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.', bucket)
+    sendError(res, 405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.', bucket);
   }
 
   const server = createServer((req, res) => {

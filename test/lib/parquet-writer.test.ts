@@ -60,7 +60,7 @@ async function duckdb(sql: string): Promise<Array<Record<string, unknown>>> {
   const instance = await DuckDBInstance.create(':memory:')
   const db = await instance.connect()
   try {
-    return (await db.runAndReadAll(sql)).getRowObjectsJS() as Array<Record<string, unknown>>
+    return (await db.runAndReadAll(sql)).getRowObjectsJS()
   } finally {
     db.closeSync()
     instance.closeSync()

@@ -42,7 +42,7 @@ describe('formatLine', () => {
   it('writes JSON with no raw control character, which still parses to the original text', () => {
     const message = 'x\n\u001b\u0085\u2028y\u007f'
     const line = formatLine('json', 'warn', message, {day: '2026-03-02'}, NOW)
-    assert.ok(![...line].some((c) => c < ' ' || (c >= '\u007f' && c <= '\u009f') || c === '\u2028' || c === '\u2029'), line)
+    assert.ok(!Array.from(line).some((c) => c < ' ' || (c >= '\u007f' && c <= '\u009f') || c === '\u2028' || c === '\u2029'), line)
     assert.equal((JSON.parse(line) as {message: string}).message, message)
   })
 })

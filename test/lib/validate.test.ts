@@ -36,13 +36,13 @@ function assertInvalid(fn: () => unknown, name: InputName, value: string, proble
 
 describe('isKubernetesKey', () => {
   it('accepts plain and prefixed keys', () => {
-    for (const key of ['app', 'a', 'app.kubernetes.io/name', 'eks.amazonaws.com/nodegroup', 'team_name', 'A-1.b_c', 'x/y', `${'a'.repeat(63)}`]) {
+    for (const key of ['app', 'a', 'app.kubernetes.io/name', 'eks.amazonaws.com/nodegroup', 'team_name', 'A-1.b_c', 'x/y', 'a'.repeat(63)]) {
       assert.equal(isKubernetesKey(key), true, key)
     }
   })
 
   it('rejects malformed keys', () => {
-    for (const key of ['', '-app', 'app-', 'a b', 'app/', '/app', 'Example.com/app', 'a_b.com/app', 'a/b/c', 'app=1', `${'a'.repeat(64)}`, `${'a'.repeat(254)}/x`]) {
+    for (const key of ['', '-app', 'app-', 'a b', 'app/', '/app', 'Example.com/app', 'a_b.com/app', 'a/b/c', 'app=1', 'a'.repeat(64), `${'a'.repeat(254)}/x`]) {
       assert.equal(isKubernetesKey(key), false, key)
     }
   })

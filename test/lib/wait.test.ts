@@ -110,8 +110,8 @@ describe('progress rendering', () => {
   it('renders on stderr, never stdout, in terminal mode', async () => {
     const written = {stdout: '', stderr: ''}
     const original = {stdout: process.stdout.write.bind(process.stdout), stderr: process.stderr.write.bind(process.stderr)}
-    process.stdout.write = ((chunk: string) => ((written.stdout += String(chunk)), true)) as typeof process.stdout.write
-    process.stderr.write = ((chunk: string) => ((written.stderr += String(chunk)), true)) as typeof process.stderr.write
+    process.stdout.write = ((chunk: string) => ((written.stdout += chunk), true))
+    process.stderr.write = ((chunk: string) => ((written.stderr += chunk), true))
     try {
       const value = await withProgress('Refreshing dataset d', 'terminal', {debug() {}, info() {}, warn() {}, error() {}}, async (report) => {
         report({subject: 'ingestion i', state: 'RUNNING', elapsedMs: 2000})

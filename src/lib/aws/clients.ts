@@ -125,7 +125,7 @@ class BackoffRetryStrategy implements RetryStrategyV2 {
     const attempt = (previous as Token).attempt
     const {maxAttempts, baseDelayMs, onRetry} = this.options
     const retryable = info.errorType === 'THROTTLING' || info.errorType === 'TRANSIENT' || CORRUPTED_IN_TRANSIT.has(awsName(info.error))
-    if (!retryable || attempt >= maxAttempts) throw info.error
+    if (!retryable || attempt >= maxAttempts) throw info.error as Error
     const base = info.errorType === 'THROTTLING' ? baseDelayMs * 5 : baseDelayMs
     let delayMs = Math.floor(Math.random() * Math.min(20_000, base * 2 ** attempt))
     if (info.retryAfterHint) delayMs = Math.max(delayMs, Math.min(info.retryAfterHint.getTime() - Date.now(), 20_000))

@@ -129,7 +129,7 @@ export class KubecostClient {
     const logger = this.options.logger ?? silentLogger
     try {
       for (let retry = 0; ; retry++) {
-        if (call.signal.aborted) throw call.failure(context)
+        if (aborted(call.signal)) throw call.failure(context)
         context.attempt = retry + 1
         let emitted = 0
         try {
@@ -139,7 +139,7 @@ export class KubecostClient {
           })
         } catch (error) {
           // Neither a deadline nor an abort is retried: the same call would only hit it again.
-          if (call.signal.aborted) throw call.failure(context)
+          if (aborted(call.signal)) throw call.failure(context)
           const retryable = error instanceof KubecostError && error.transient && (emitted === 0 || handler.onRestart !== undefined)
           if (!retryable || retry >= policy.retries) {
             if (retry > 0) logger.error(`Giving up on ${context.name} GET ${url} after ${retry + 1} attempts`, {attempts: retry + 1})
@@ -186,7 +186,7 @@ export class KubecostClient {
     let consumerFailure: {error: unknown} | undefined
     try {
       if (response.body) {
-        for await (const chunk of response.body) {
+        for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
           context.received += chunk.length
           for (const entry of splitter.push(chunk)) {
             entries++
@@ -216,9 +216,9 @@ export class KubecostClient {
     const {code} = splitter.meta
     if (code !== undefined && code !== 200) {
       const raw = splitter.meta.message ?? splitter.meta.error ?? ''
-      const message = excerpt(typeof raw === 'string' ? raw : (JSON.stringify(raw) ?? ''))
+      const message = excerpt(typeof raw === 'string' ? raw : jsonText(raw))
       throw new KubecostResponseError(
-        `${context.name} answered GET ${url} with error code ${excerpt(JSON.stringify(code) ?? String(code), 80)}${message ? `: ${message}` : ''}`,
+        `${context.name} answered GET ${url} with error code ${excerpt(jsonText(code), 80)}${message ? `: ${message}` : ''}`,
         {suggestions: ['Check the query parameters Kubecost rejected, and the Kubecost version (see the message above).']},
       )
     }
@@ -236,6 +236,9 @@ export class KubecostClient {
       let response: Response
       try {
         response = await this.http.get(location, {
+          // undici 7's Agent is the dispatcher Node 24's fetch runs on (ENGINEERING: the majors must
+          // match); the global fetch's type declarations name another copy of the class.
+          // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
           dispatcher: this.agents[context.api],
           signal,
           redirect: 'manual',
@@ -244,7 +247,7 @@ export class KubecostClient {
             'accept-encoding': 'identity',
             ...(this.base.username ? {authorization: basicAuth(this.base)} : {}),
           },
-        } as Parameters<KyInstance['get']>[1])
+        })
       } catch (error) {
         if (signal.aborted) throw error
         throw context.networkError(error)
@@ -512,7 +515,7 @@ function mib(bytes: number): string {
 
 async function readPreview(response: Response): Promise<string> {
   if (!response.body) return ''
-  const reader = response.body.getReader()
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader()
   const chunks: Uint8Array[] = []
   let size = 0
   try {
@@ -539,6 +542,18 @@ function httpSuggestions(status: number): string[] {
   return []
 }
 
+/** A signal's state now: read through a call, since it changes while a request is awaited. */
+function aborted(signal: AbortSignal): boolean {
+  return signal.aborted
+}
+
+/** JSON text of any value; `JSON.stringify` gives undefined for some (undefined, functions). */
+function jsonText(value: unknown): string {
+  // These are the values JSON.stringify gives undefined for.
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return String(value)
+  return JSON.stringify(value)
+}
+
 /** The first `code` found along the error's `cause` chain (undici and Node put it there). */
 export function causeCode(error: unknown): string | undefined {
   let current: unknown = error
@@ -546,7 +561,7 @@ export function causeCode(error: unknown): string | undefined {
     const {code} = current as {code?: unknown}
     if (typeof code === 'string') return code
     if (current instanceof AggregateError) {
-      const inner = current.errors.find((e) => typeof (e as {code?: unknown}).code === 'string')
+      const inner: unknown = current.errors.find((e) => typeof (e as {code?: unknown}).code === 'string')
       if (inner) return (inner as {code: string}).code
     }
 

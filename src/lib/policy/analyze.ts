@@ -364,7 +364,7 @@ function principalsCheck(policy: PolicyState, expected: ExpectedPrincipals): Che
   // A caller from elsewhere that gets through was let in by this policy's own Allow: say which.
   const foreign = leaks.find((r) => !r.request.who.sameAccount)
   if (foreign) {
-    const chosen = foreign.decision.statements.flatMap((s) => s.conditions.filter((c) => c.chosenByCaller).map((c) => `${c.note}`))
+    const chosen = foreign.decision.statements.flatMap((s) => s.conditions.filter((c) => c.chosenByCaller).map((c) => c.note))
     const taggedPast = doc.statements.filter((s) => s.effect === 'Deny' && hasKey(s, (k) => k.startsWith('aws:principaltag/')) && !hasKey(s, (k) => k === 'aws:principalaccount' || k === 'aws:principalorgid'))
     const tagNote =
       Object.keys(foreign.request.who.tags).length > 0 && taggedPast.length > 0

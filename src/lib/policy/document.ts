@@ -81,7 +81,7 @@ function parsePrincipal(value: JsonValue | undefined, path: string): PrincipalSp
   const keys = Object.keys(value)
   if (keys.length === 0) throw new Problem(path, 'is empty; name at least one principal')
   for (const key of keys) {
-    const field = PRINCIPAL_KEYS[key as keyof typeof PRINCIPAL_KEYS]
+    const field = (PRINCIPAL_KEYS as Partial<Record<string, (typeof PRINCIPAL_KEYS)[keyof typeof PRINCIPAL_KEYS]>>)[key]
     if (!field) throw new Problem(`${path}.${key}`, `unknown principal type; use one of ${Object.keys(PRINCIPAL_KEYS).join(', ')}`)
     spec[field] = stringList(value[key], `${path}.${key}`)
   }
