@@ -27,6 +27,12 @@ export abstract class BaseCommand extends Command {
   private readonly cleanups: Array<() => void> = []
   private readonly resources: AsyncDisposable[] = []
 
+  /** Before parsing: a usage error must already come out in the log format asked for. */
+  override async init(): Promise<void> {
+    this.logFormat = earlyLogFormat(this.argv, process.env.LOG_FORMAT)
+    await super.init()
+  }
+
   protected logger(format: LogFormat = 'text'): Logger {
     this.logFormat = format
     return createLogger((line) => process.stderr.write(line), format)
@@ -114,6 +120,13 @@ export abstract class BaseCommand extends Command {
 
     return undefined
   }
+}
+
+/** `--log-format json` (or `=json`) on the command line, else LOG_FORMAT, read leniently before the flags are parsed. */
+export function earlyLogFormat(argv: readonly string[], env: string | undefined): LogFormat {
+  const index = argv.findIndex((a) => a === '--log-format' || a.startsWith('--log-format='))
+  const value = index === -1 ? env : argv[index]?.includes('=') ? argv[index].split('=')[1] : argv[index + 1]
+  return value?.trim().toLowerCase() === 'json' ? 'json' : 'text'
 }
 
 /** Every failure in one shape, whatever raised it: ours, oclif's parser, or something unexpected. */

@@ -1,6 +1,6 @@
 import type {Interfaces} from '@oclif/core'
 
-import type {awsFlags, destinationFlags, sourceFlags} from './flags.js'
+import {type awsFlags, type destinationFlags, flagSource, type sourceFlags} from './flags.js'
 import {type ClusterIdentity, requireCluster} from './lib/cluster.js'
 import type {Destination} from './lib/destination/destination.js'
 import {openDestination} from './lib/destination/open.js'
@@ -22,10 +22,35 @@ export interface RunContext {
 }
 
 export interface ContextOptions {
+  /** The command line, to tell a flag from its environment variable (precedence: flag, then environment). */
+  argv: readonly string[]
   /** Aborts Kubecost calls in flight (termination, the run's deadline). */
   signal?: AbortSignal
   /** Registers what the run opens (its AWS session, the Kubecost client) to be disposed of when the command ends. */
   use: <T extends AsyncDisposable>(resource: T) => T
+}
+
+/**
+ * Flag over environment: `--output-dir` on the command line wins over an S3_BUCKET_NAME in the
+ * environment, and `--bucket` over an OUTPUT_DIR; both as flags, or both in the environment, stay a
+ * conflict for openDestination to refuse.
+ */
+function chooseDestination(flags: {bucket?: string; 'output-dir'?: string}, argv: readonly string[], logger: Logger): {bucket?: string; outputDir?: string} {
+  const {bucket, 'output-dir': outputDir} = flags
+  if (bucket === undefined || outputDir === undefined) return {bucket, outputDir}
+  const bucketFrom = flagSource(argv, 'bucket', 'S3_BUCKET_NAME', process.env)
+  const outputFrom = flagSource(argv, 'output-dir', 'OUTPUT_DIR', process.env)
+  if (bucketFrom === 'flag' && outputFrom === 'env') {
+    logger.info(`--bucket on the command line wins over OUTPUT_DIR "${outputDir}" in the environment`)
+    return {bucket}
+  }
+
+  if (outputFrom === 'flag' && bucketFrom === 'env') {
+    logger.info(`--output-dir on the command line wins over S3_BUCKET_NAME "${bucket}" in the environment`)
+    return {outputDir}
+  }
+
+  return {bucket, outputDir}
 }
 
 export async function openContext(flags: ContextFlags, logger: Logger, options: ContextOptions): Promise<RunContext> {
@@ -43,8 +68,7 @@ export async function openContext(flags: ContextFlags, logger: Logger, options: 
     }),
   )
   const destination = await openDestination({
-    bucket: flags.bucket,
-    outputDir: flags['output-dir'],
+    ...chooseDestination(flags, options.argv, logger),
     s3: {endpoint: flags['s3-endpoint'], timeoutMs: flags['s3-timeout']},
     session,
     timeoutSetting: '--s3-timeout (S3_REQUEST_TIMEOUT)',

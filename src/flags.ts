@@ -17,7 +17,10 @@ import {
   parseRegion,
   parseRoleArn,
   parseSeconds,
+  parseWholeNumber,
 } from './lib/validate.js'
+
+export const MAX_BACKFILL_DAYS = 400
 
 /**
  * Flag definitions shared by the commands. Each declares the old exporter's environment variable as
@@ -73,8 +76,9 @@ export const sourceFlags = inGroup('KUBECOST', {
     default: 'http://kubecost-cost-analyzer.kubecost:9090',
   }),
   'backfill-days': Flags.custom<number>({
-    ...input({flag: 'backfill-days', env: 'BACKFILL_PERIOD_DAYS'}, parsePositiveInteger),
-    description: 'number of candidate days, ending at today-3 (UTC)',
+    // More than a year and a month is beyond any Kubecost retention, and a typo's worth of requests.
+    ...input({flag: 'backfill-days', env: 'BACKFILL_PERIOD_DAYS'}, (value, n) => parseWholeNumber(value, n, {min: 1, max: MAX_BACKFILL_DAYS})),
+    description: `number of candidate days, ending at today-3 (UTC); 1 to ${MAX_BACKFILL_DAYS}`,
     default: 15,
   })(),
   aggregation: Flags.custom<Aggregation>({
@@ -126,8 +130,8 @@ export const sourceFlags = inGroup('KUBECOST', {
     description: 'region of --ca-cert-secret (default: the cluster\'s region)',
   }),
   retries: Flags.custom<number>({
-    ...input({flag: 'retries', env: 'KUBECOST_API_RETRIES'}, (value, n) => (value.trim() === '0' ? 0 : parsePositiveInteger(value, n))),
-    description: 'retries of a Kubecost call after a transient failure (connection reset, connect timeout, 429, 499, 502, 503, 504)',
+    ...input({flag: 'retries', env: 'KUBECOST_API_RETRIES'}, (value, n) => parseWholeNumber(value, n, {min: 0, max: 20})),
+    description: 'retries of a Kubecost call after a transient failure (connection reset, connect timeout, 429, 499, 502, 503, 504); 0 for no retries',
     default: 3,
   })(),
   'retry-delay': Flags.custom<number>({
@@ -208,6 +212,15 @@ export const rangeFlags = inGroup('DAYS', {
     default: false,
   }),
 })
+
+/**
+ * Where a flag's value came from: the command line (`--name value`, `--name=value`) or its
+ * environment variable; undefined when neither (a default). oclif itself does not say.
+ */
+export function flagSource(argv: readonly string[], flag: string, env: string | undefined, environment: Readonly<Record<string, string | undefined>>): 'flag' | 'env' | undefined {
+  if (argv.some((arg) => arg === `--${flag}` || arg.startsWith(`--${flag}=`))) return 'flag'
+  return env !== undefined && environment[env] !== undefined && environment[env] !== '' ? 'env' : undefined
+}
 
 /** --force re-collects only a range the user names: forcing all candidate days by accident helps nobody. */
 export function checkForce(flags: {force: boolean; from?: Day}): void {

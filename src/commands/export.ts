@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {openContext} from '../context.js'
-import {awsFlags, checkForce, destinationFlags, limitFlags, logFlags, rangeFlags, sourceFlags, splitKeys} from '../flags.js'
+import {awsFlags, checkForce, destinationFlags, flagSource, limitFlags, logFlags, rangeFlags, sourceFlags, splitKeys} from '../flags.js'
 import {PartialFailureError, RunDeadlineError} from '../lib/errors.js'
 import {type ExportResult, runExport} from '../lib/export.js'
 import {renderOutcomes, renderPlan} from '../render.js'
@@ -11,12 +11,7 @@ const ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/prod'
 
 export default class Export extends BaseCommand {
   static override summary = 'Export the days Kubecost has and the destination lacks, one Parquet file per cluster per day'
-  static override description = `Runs daily as a Kubernetes CronJob in each EKS cluster. Asks Kubecost which of the
-candidate days (the --backfill-days days ending at today-3, UTC) it has, lists the destination, and
-collects each missing day, oldest first, into one Snappy Parquet file uploaded under
-[<prefix>/]account_id=<account>/region=<region>/year=<YYYY>/month=<MM>/<YYYY-MM-DD>_<cluster>.snappy.parquet.
-Every flag falls back to the environment variable shown, so the CronJob is configured by env vars alone.
-A day that fails is reported and the others still run; the exit code is then 1.`
+  static override description = 'Runs daily as a Kubernetes CronJob in each EKS cluster. Asks Kubecost which of the candidate days (the --backfill-days days ending at today-3, UTC) it has, lists the destination, and collects each missing day, oldest first, into one Snappy Parquet file uploaded under [<prefix>/]account_id=<account>/region=<region>/year=<YYYY>/month=<MM>/<YYYY-MM-DD>_<cluster>.snappy.parquet. Every flag falls back to the environment variable shown, so the CronJob is configured by env vars alone. A day that fails is reported and the others still run; the exit code is then 1.'
 
   static override examples = [
     {
@@ -63,7 +58,7 @@ A day that fails is reported and the others still run; the exit code is then 1.`
               }),
           },
     )
-    const {kubecost, ...context} = await openContext(flags, logger, {signal, use: (resource) => this.use(resource)})
+    const {kubecost, ...context} = await openContext(flags, logger, {signal, argv: this.argv, use: (resource) => this.use(resource)})
     const result = await runExport(
         {
           ...context,
@@ -71,6 +66,7 @@ A day that fails is reported and the others still run; the exit code is then 1.`
           labels: splitKeys(flags.labels),
           annotations: splitKeys(flags.annotations),
           backfillDays: flags['backfill-days'],
+          backfillDaysGiven: flagSource(this.argv, 'backfill-days', 'BACKFILL_PERIOD_DAYS', process.env) !== undefined,
           from: flags.from,
           to: flags.to,
           force: flags.force,
@@ -82,7 +78,11 @@ A day that fails is reported and the others still run; the exit code is then 1.`
       )
 
     if (result.dryRun && !this.jsonEnabled()) this.log(renderPlan(result))
-    for (const line of renderOutcomes(result)) logger.info(line)
+    const lines = renderOutcomes(result)
+    const summary = lines.pop()
+    for (const line of lines) logger.info(line)
+    // The counts as fields too, so a log pipeline can alert on failed > 0 without parsing the text.
+    logger.info(summary ?? '', {written: result.written, failed: result.failed, skipped: result.skipped, available: result.available, dryRun: result.dryRun})
     if (result.failed === 0) return result
     const failed = result.outcomes.filter((o) => o.status === 'failed').map((o) => o.date)
     return this.failedWith(

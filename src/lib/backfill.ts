@@ -65,7 +65,7 @@ export function summarizePlan(plan: readonly PlannedDay[]): Record<DayStatus, nu
  * Which candidate days Kubecost has: one Allocation call over the whole range (aggregate=cluster,
  * step=1d); a day is available when its set holds at least one allocation.
  */
-export async function availableDays(client: KubecostClient, candidates: readonly Day[]): Promise<Set<Day>> {
+export async function availableDays(client: KubecostClient, candidates: readonly Day[], clusters = new Set<string>()): Promise<Set<Day>> {
   const available = new Set<Day>()
   const first = candidates[0]
   const last = candidates.at(-1)
@@ -79,6 +79,8 @@ export async function availableDays(client: KubecostClient, candidates: readonly
     // Sets come one per step from the window's start; the allocation's own window says it best.
     const day = Number.isNaN(ms) ? addDays(first, entry.set) : dayOf(new Date(ms))
     if (wanted.has(day)) available.add(day)
+    // Keyed by cluster name under aggregate=cluster: what Kubecost calls this cluster.
+    if (entry.key && !entry.key.startsWith('__')) clusters.add(entry.key)
   }
 
   await client.stream('allocation', availabilityParams(first, last), {onEntry, onRestart: () => available.clear()})
@@ -98,6 +100,8 @@ export async function presentDays(destination: Destination, layout: Layout, sign
 
 export interface RangeOptions {
   backfillDays: number
+  /** Whether --backfill-days was given (not its default): then a --from that replaces it deserves a warning. */
+  backfillDaysGiven?: boolean
   from?: Day
   to?: Day
 }
@@ -155,11 +159,28 @@ export async function planBackfill(
   const {layout, cluster} = options
   const candidates = candidateRange(options.now, options)
   const range = {from: candidates[0] as Day, to: candidates.at(-1) as Day}
+  if (options.from !== undefined && options.backfillDaysGiven) {
+    deps.logger.warn(`--backfill-days ${options.backfillDays} is ignored: --from ${options.from} gives the range`)
+  }
+
+  if (options.to !== undefined && options.to > range.to) {
+    deps.logger.warn(`--to ${options.to} is after the newest collectable day; capped at ${range.to} (today-3, UTC: younger days are not reconciled yet)`)
+  }
+
   deps.logger.info(
     `Candidate days ${range.from} to ${range.to} (${candidates.length}) for cluster ${cluster.name}; destination ${deps.destination.locate(layout.listingPrefix)}`,
     {from: range.from, to: range.to},
   )
-  const available = await availableDays(deps.kubecost, candidates)
+  const kubecostClusters = new Set<string>()
+  const available = await availableDays(deps.kubecost, candidates, kubecostClusters)
+  const others = [...kubecostClusters].filter((name) => name !== cluster.name)
+  if (others.length > 0 && !kubecostClusters.has(cluster.name)) {
+    deps.logger.warn(
+      `Kubecost calls this cluster ${others.map((n) => JSON.stringify(n)).join(', ')}, the cluster ARN ${JSON.stringify(cluster.name)}; files are named and keyed by the ARN's name, and properties.cluster keeps Kubecost's`,
+      {kubecostCluster: others.join(','), clusterName: cluster.name},
+    )
+  }
+
   const present = await presentDays(deps.destination, layout, deps.signal)
   const days = planDays({candidates, available, present, force: options.force ? range : undefined}, (d) => layout.key(d))
   return {cluster: cluster.name, destination: deps.destination.description, range, available: available.size, days, summary: summarizePlan(days)}

@@ -133,11 +133,16 @@ async function exportDay(day: PlannedDay, file: string, parquet: ParquetWriter, 
     }
 
     if (!(error instanceof CidError)) throw error
-    logger.error(`Failed to export ${day.date}: ${error.summary}${error.suggestions.map((s) => ` Try: ${s}`).join('')}`, {
-      day: day.date,
-      code: error.code,
-    })
-    return {date: day.date, status: 'failed', key: day.key, error: error.summary, code: error.code, suggestions: error.suggestions}
+    // A forced day keeps its old file, and a plain run skips a present day: say how to try again.
+    const suggestions =
+      day.status === 'recollect'
+        ? [
+            ...error.suggestions,
+            `The existing file at ${deps.destination.locate(day.key)} was kept. The next plain run will not collect ${day.date} again (it is present); retry with --force --from ${day.date} --to ${day.date}.`,
+          ]
+        : error.suggestions
+    logger.error(`Failed to export ${day.date}: ${error.summary}${suggestions.map((s) => ` Try: ${s}`).join('')}`, {day: day.date, code: error.code})
+    return {date: day.date, status: 'failed', key: day.key, error: error.summary, code: error.code, suggestions}
   }
 }
 

@@ -52,6 +52,16 @@ export function parsePositiveInteger(input: string, name: InputName): number {
   return value
 }
 
+/** A whole number from `min` to `max`, e.g. `--retries` (0 is "no retries") or `--backfill-days` (at most 400). */
+export function parseWholeNumber(input: string, name: InputName, bounds: {min: number; max: number}): number {
+  const value = Number(input.trim())
+  if (!/^\s*\d+\s*$/.test(input) || !Number.isSafeInteger(value) || value < bounds.min || value > bounds.max) {
+    throw new InvalidInputError(name.flag, name.env, input, `must be a whole number from ${bounds.min} to ${bounds.max}`)
+  }
+
+  return value
+}
+
 /** Seconds, possibly fractional (`10`, `2.5`), returned in milliseconds. */
 export function parseSeconds(input: string, name: InputName): number {
   const trimmed = input.trim().replace(/\s*s$/, '')

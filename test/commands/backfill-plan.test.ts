@@ -156,6 +156,8 @@ describe('export --force, --dry-run and the run summary', () => {
       const result = await runCli(['export', '--cluster-arn', ARN, '--output-dir', out.path, '--kubecost-url', failing.url, '--now', NOW, '--force', '--from', '2026-12-28', '--to', '2026-12-28'])
       assert.equal(result.code, 1)
       assert.equal(await readFile(join(out.path, keyOf('2026-12-28')), 'utf8'), OLD_CONTENT)
+      // The hint is true: a plain run skips the day (it is present), so only --force retries it.
+      assert.match(result.stderr, /Try: The existing file at \S+2026-12-28_prod\.snappy\.parquet was kept\. The next plain run will not collect 2026-12-28 again \(it is present\); retry with --force --from 2026-12-28 --to 2026-12-28\./)
     } finally {
       await failing.close()
       await out.remove()

@@ -287,13 +287,13 @@ describe('export configuration', () => {
     ['a bad bucket name', ['--cluster-arn', ARN, '--bucket', 'My_Bucket'], {}, /--bucket \(S3_BUCKET_NAME\) "My_Bucket"/],
     ['a bad label key', ['--cluster-arn', ARN, '--output-dir', '/tmp/x', '--labels', 'app,bad key'], {}, /--labels \(LABELS\) "app,bad key": "bad key" is not a Kubernetes key/],
     ['a bad annotation key from the environment', ['--cluster-arn', ARN, '--output-dir', '/tmp/x'], {ANNOTATIONS: '-x'}, /--annotations \(ANNOTATIONS\) "-x"/],
-    ['zero back-fill days', ['--cluster-arn', ARN, '--output-dir', '/tmp/x', '--backfill-days', '0'], {}, /--backfill-days \(BACKFILL_PERIOD_DAYS\) "0": must be a whole number greater than 0/],
+    ['zero back-fill days', ['--cluster-arn', ARN, '--output-dir', '/tmp/x', '--backfill-days', '0'], {}, /--backfill-days \(BACKFILL_PERIOD_DAYS\) "0": must be a whole number from 1 to 400/],
     ['a negative timeout', ['--cluster-arn', ARN, '--output-dir', '/tmp/x'], {CONNECTION_TIMEOUT: '-1'}, /--connect-timeout \(CONNECTION_TIMEOUT\) "-1"/],
     ['a zero read timeout', ['--cluster-arn', ARN, '--output-dir', '/tmp/x', '--allocation-read-timeout', '0'], {}, /--allocation-read-timeout \(KUBECOST_ALLOCATION_API_READ_TIMEOUT\) "0"/],
     ['an unsupported URL scheme', ['--cluster-arn', ARN, '--output-dir', '/tmp/x'], {KUBECOST_API_ENDPOINT: 'ftp://kubecost:9090'}, /--kubecost-url \(KUBECOST_API_ENDPOINT\) "ftp:\/\/kubecost:9090": scheme "ftp" is not supported/],
     ['an unknown aggregation', ['--cluster-arn', ARN, '--output-dir', '/tmp/x'], {AGGREGATION: 'deployment'}, /--aggregation \(AGGREGATION\) "deployment": must be one of: container, pod/],
     ['neither destination', ['--cluster-arn', ARN], {}, /No destination: set --bucket \(S3_BUCKET_NAME\) or --output-dir \(OUTPUT_DIR\)/],
-    ['both destinations', ['--cluster-arn', ARN, '--output-dir', '/tmp/x'], {S3_BUCKET_NAME: 'kubecost-data'}, /Both --bucket \(S3_BUCKET_NAME\) "kubecost-data" and --output-dir \(OUTPUT_DIR\) "\/tmp\/x" are set/],
+    ['both destinations', ['--cluster-arn', ARN], {S3_BUCKET_NAME: 'kubecost-data', OUTPUT_DIR: '/tmp/x'}, /Both --bucket \(S3_BUCKET_NAME\) "kubecost-data" and --output-dir \(OUTPUT_DIR\) "\/tmp\/x" are set/],
     ['an unknown flag', ['--cluster-arn', ARN, '--output-dir', '/tmp/x', '--bogus'], {}, /Nonexistent flag: --bogus/],
   ]
   for (const [what, args, env, message] of usage) {

@@ -404,6 +404,20 @@ class RequestContext {
     )
   }
 
+  /** What to do about a failed handshake depends on why it failed and on what is already trusted. */
+  private tlsHint(code: string): string {
+    // An https URL that reached a plain-HTTP port: the "server hello" was an HTTP response.
+    if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
+      return `The port answers plain HTTP: use ${this.url.replace(/^https:/, 'http:').split('?')[0] ?? ''} (http://) in --kubecost-url (KUBECOST_API_ENDPOINT).`
+    }
+
+    if (this.options.tls?.ca !== undefined) {
+      return 'The certificate authority given with --ca-cert-file / --ca-cert-secret did not verify the server\'s chain: check that it is the CA that signed Kubecost\'s certificate (or its intermediate), and that the certificate names the host in --kubecost-url.'
+    }
+
+    return 'Trust Kubecost\'s certificate authority with --ca-cert-file or --ca-cert-secret, or (for testing only) pass --no-tls-verify.'
+  }
+
   networkError(error: unknown, phase = ''): KubecostError {
     const code = causeCode(error)
     const where = `GET ${this.url}${phase ? ` (${phase})` : ''}`
@@ -450,11 +464,7 @@ class RequestContext {
       }
 
       default: {
-        if (code && isTlsCode(code)) {
-          return make('tls', `TLS handshake with ${host} failed (${code})`, [
-            'Trust Kubecost\'s certificate authority with --ca-cert-file or --ca-cert-secret, or (for testing only) pass --no-tls-verify.',
-          ])
-        }
+        if (code && isTlsCode(code)) return make('tls', `TLS handshake with ${host} failed (${code})`, [this.tlsHint(code)])
 
         return make('reset', `connection to ${host} failed (${excerpt(code ?? describeCause(error), 120)})`, [
           'The connection was closed unexpectedly; check Kubecost\'s health (its pod may have restarted).',
