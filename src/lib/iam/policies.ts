@@ -1,0 +1,401 @@
+import type {ClusterIdentity} from '../cluster.js'
+import {SESSION_NAME} from '../aws/credentials.js'
+import {InvalidInputError} from '../errors.js'
+import {Layout} from '../layout.js'
+import type {InputName} from '../validate.js'
+
+/**
+ * The IAM roles and policies of one cluster's exporter and of the pipeline around it, least privilege:
+ * each statement grants exactly the calls a command makes (src/lib/destination/s3.ts,
+ * src/lib/kubecost/tls.ts, src/lib/aws/credentials.ts, src/lib/policy/bucket-settings.ts) on exactly
+ * the resources it makes them on.
+ */
+
+export interface PolicyStatement {
+  Sid: string
+  Effect: 'Allow'
+  Principal?: Record<string, string>
+  Action: string | string[]
+  Resource?: string | string[]
+  Condition?: Record<string, Record<string, string | string[]>>
+}
+
+export interface PolicyJson {
+  Version: '2012-10-17'
+  Statement: PolicyStatement[]
+}
+
+export interface RoleSpec {
+  /** What the role is for, in a sentence. */
+  purpose: string
+  name: string
+  arn: string
+  tags: Record<string, string>
+  trustPolicy: PolicyJson
+  permissionsPolicy: PolicyJson
+}
+
+export interface OperatorPolicy {
+  command: string
+  purpose: string
+  policy: PolicyJson
+}
+
+export interface IamPolicies {
+  cluster: string
+  oidcProvider: string
+  serviceAccount: string
+  bucket: string
+  prefix: string
+  /** The IRSA role the pod's service account is annotated with. */
+  exporterRole: RoleSpec
+  /** With role chaining: the role in the bucket's account that the exporter role assumes. */
+  parentRole?: RoleSpec
+  crawlerRole: RoleSpec
+  operators: OperatorPolicy[]
+}
+
+export interface IamInput {
+  cluster: ClusterIdentity
+  /** `oidc.eks.<region>.amazonaws.com/id/<ID>`, without a scheme. */
+  oidcProvider: string
+  bucket: string
+  prefix?: string
+  namespace: string
+  serviceAccount: string
+  /** Name of the IRSA role; default kubecost-s3-exporter-<cluster>. */
+  roleName?: string
+  parentRoleArn?: string
+  /** A Secrets Manager secret name or ARN holding Kubecost's CA bundle. */
+  caSecret?: string
+  caSecretRegion?: string
+  kmsKeyArn?: string
+  /** Region of Glue, Athena and QuickSight; default the cluster's. */
+  pipelineRegion?: string
+  database?: string
+  table?: string
+  crawler?: string
+  crawlerRoleName?: string
+  datasetId?: string
+  workgroup?: string
+}
+
+/** The tag verify-bucket-policy and the recommended bucket policy expect on exporter roles. */
+export const EXPORTER_ROLE_TAG = {'irsa-kubecost-s3-exporter': 'true'} as const
+
+export const DEFAULTS = {
+  database: 'kubecost_db',
+  table: 'kubecost_table',
+  view: 'kubecost_view',
+  crawler: 'kubecost_crawler',
+  crawlerRoleName: 'kubecost_glue_crawler_role',
+  datasetId: 'e88edf48-f2cd-4c23-b6a4-e2b3034e2c41',
+} as const
+
+const OIDC_PROVIDER_RE = /^oidc\.eks\.[a-z]{2}(?:-[a-z]+)+-\d+\.amazonaws\.com(?:\.cn)?\/id\/[A-Za-z0-9]+$/
+const ROLE_ARN_RE = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/
+const KMS_KEY_ARN_RE = /^arn:aws[a-z-]*:kms:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:key\/[A-Za-z0-9-]+$/
+const SECRET_ARN_RE = /^arn:aws[a-z-]*:secretsmanager:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:secret:[\w/+=.@-]+$/
+const SECRET_NAME_RE = /^[\w/+=.@-]{1,512}$/
+const DNS_LABEL_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
+const DNS_SUBDOMAIN_RE = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
+const ROLE_NAME_RE = /^[\w+=,.@-]{1,64}$/
+
+/** The provider from `--oidc-provider` (bare, or its IAM ARN) or from the issuer URL EKS reports. */
+export function parseOidcProvider(input: string, name: InputName): string {
+  let value = input.trim()
+  const arn = /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/(.+)$/.exec(value)
+  if (arn) value = arn[1] as string
+  value = value.replace(/^https:\/\//, '').replace(/\/+$/, '')
+  if (!OIDC_PROVIDER_RE.test(value)) {
+    throw new InvalidInputError(name.flag, name.env, input, 'not an EKS OIDC issuer or provider', {
+      suggestions: [
+        'Give the issuer EKS reports: aws eks describe-cluster --name <cluster> --query cluster.identity.oidc.issuer --output text',
+        'e.g. https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE',
+      ],
+    })
+  }
+
+  return value
+}
+
+export function parseNamespace(input: string, name: InputName): string {
+  if (!DNS_LABEL_RE.test(input)) throw new InvalidInputError(name.flag, name.env, input, 'not a Kubernetes namespace name (lower-case letters, digits and "-", at most 63)')
+  return input
+}
+
+export function parseServiceAccountName(input: string, name: InputName): string {
+  if (!DNS_SUBDOMAIN_RE.test(input)) throw new InvalidInputError(name.flag, name.env, input, 'not a Kubernetes service account name (a DNS subdomain: lower-case letters, digits, "-" and ".")')
+  return input
+}
+
+export function parseRoleName(input: string, name: InputName): string {
+  if (!ROLE_NAME_RE.test(input)) throw new InvalidInputError(name.flag, name.env, input, 'not an IAM role name (1–64 of letters, digits and +=,.@_-)')
+  return input
+}
+
+export function parseKmsKeyArn(input: string, name: InputName): string {
+  if (!KMS_KEY_ARN_RE.test(input.trim())) {
+    throw new InvalidInputError(name.flag, name.env, input, 'not a KMS key ARN', {
+      suggestions: ['Use the key\'s ARN (arn:aws:kms:<region>:<account>:key/<key id>), not an alias: S3 asks KMS for the key by ARN.'],
+    })
+  }
+
+  return input.trim()
+}
+
+export function parseSecret(input: string, name: InputName): string {
+  const value = input.trim()
+  if (!SECRET_ARN_RE.test(value) && !SECRET_NAME_RE.test(value)) throw new InvalidInputError(name.flag, name.env, input, 'not a Secrets Manager secret name or ARN')
+  return value
+}
+
+const policy = (...statements: PolicyStatement[]): PolicyJson => ({Version: '2012-10-17', Statement: statements})
+
+/** The name the IRSA role gets unless told otherwise, kept within IAM's 64 characters. */
+export function defaultRoleName(cluster: ClusterIdentity): string {
+  return `kubecost-s3-exporter-${cluster.name}`.slice(0, 64)
+}
+
+export function iamPolicies(input: IamInput): IamPolicies {
+  const {cluster} = input
+  const p = cluster.partition
+  const layout = new Layout(cluster, input.prefix ?? '')
+  const bucketArn = `arn:${p}:s3:::${input.bucket}`
+  const parent = input.parentRoleArn === undefined ? undefined : ROLE_ARN_RE.exec(input.parentRoleArn)
+  if (input.parentRoleArn !== undefined && !parent) throw new InvalidInputError('parent-role-arn', undefined, input.parentRoleArn, 'not an IAM role ARN')
+  // The pipeline (bucket, Glue, Athena, QuickSight) lives in the parent role's account when chaining.
+  const pipelineAccount = parent ? (parent[2] as string) : cluster.accountId
+  const pipelineRegion = input.pipelineRegion ?? cluster.region
+  const roleName = input.roleName ?? defaultRoleName(cluster)
+  const exporterArn = `arn:${p}:iam::${cluster.accountId}:role/${roleName}`
+  const subject = `system:serviceaccount:${input.namespace}:${input.serviceAccount}`
+
+  // The key of any day of this cluster, and nothing else: `?` is exactly one character, so neither
+  // another cluster's name ending in this one's nor a file in another folder matches.
+  const dayKeys = `${bucketArn}/${layout.listingPrefix}year=????/month=??/????-??-??_${cluster.name}.snappy.parquet`
+  const listing: PolicyStatement = {
+    Sid: 'ListThisClustersPartition',
+    Effect: 'Allow',
+    Action: 's3:ListBucket',
+    Resource: bucketArn,
+    Condition: {StringLike: {'s3:prefix': `${layout.listingPrefix}*`}},
+  }
+  const exporterS3: PolicyStatement[] = [
+    listing,
+    {Sid: 'PutThisClustersDays', Effect: 'Allow', Action: 's3:PutObject', Resource: dayKeys},
+  ]
+  if (input.kmsKeyArn) {
+    // SSE-KMS: a single-part PutObject needs a data key, and only through S3.
+    exporterS3.push({
+      Sid: 'EncryptWithBucketKey',
+      Effect: 'Allow',
+      Action: 'kms:GenerateDataKey',
+      Resource: input.kmsKeyArn,
+      Condition: {StringLike: {'kms:ViaService': `s3.*.amazonaws.com${p === 'aws-cn' ? '.cn' : ''}`}},
+    })
+  }
+
+  if (input.caSecret) {
+    // A secret's ARN ends in six random characters that the name does not carry.
+    const secretArn = SECRET_ARN_RE.test(input.caSecret)
+      ? input.caSecret
+      : `arn:${p}:secretsmanager:${input.caSecretRegion ?? cluster.region}:${pipelineAccount}:secret:${input.caSecret}-??????`
+    exporterS3.push({Sid: 'ReadKubecostCaBundle', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn})
+  }
+
+  const exporterRole: RoleSpec = {
+    purpose: `IRSA role of service account ${input.namespace}/${input.serviceAccount} in cluster ${cluster.name}`,
+    name: roleName,
+    arn: exporterArn,
+    tags: parent ? {} : {...EXPORTER_ROLE_TAG},
+    trustPolicy: policy({
+      Sid: 'ExporterServiceAccount',
+      Effect: 'Allow',
+      Principal: {Federated: `arn:${p}:iam::${cluster.accountId}:oidc-provider/${input.oidcProvider}`},
+      Action: 'sts:AssumeRoleWithWebIdentity',
+      Condition: {StringEquals: {[`${input.oidcProvider}:aud`]: 'sts.amazonaws.com', [`${input.oidcProvider}:sub`]: subject}},
+    }),
+    permissionsPolicy: parent
+      ? policy({Sid: 'AssumeParentRole', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: input.parentRoleArn})
+      : policy(...exporterS3),
+  }
+
+  const parentRole: RoleSpec | undefined = parent
+    ? {
+        purpose: `role in account ${pipelineAccount} that the exporter of cluster ${cluster.name} assumes (session ${SESSION_NAME})`,
+        name: parent[3] as string,
+        arn: input.parentRoleArn as string,
+        tags: {...EXPORTER_ROLE_TAG},
+        trustPolicy: policy({
+          Sid: 'ExporterRoleOfCluster',
+          Effect: 'Allow',
+          Principal: {AWS: exporterArn},
+          Action: 'sts:AssumeRole',
+          Condition: {StringEquals: {'sts:RoleSessionName': SESSION_NAME}},
+        }),
+        permissionsPolicy: policy(...exporterS3),
+      }
+    : undefined
+
+  const glue = (resource: string) => `arn:${p}:glue:${pipelineRegion}:${pipelineAccount}:${resource}`
+  const database = input.database ?? DEFAULTS.database
+  const table = input.table ?? DEFAULTS.table
+  const crawler = input.crawler ?? DEFAULTS.crawler
+  const crawlerRoleName = input.crawlerRoleName ?? DEFAULTS.crawlerRoleName
+  const crawlerRoleArn = `arn:${p}:iam::${pipelineAccount}:role/${crawlerRoleName}`
+  const dataPrefix = layout.prefix ? `${layout.prefix}/` : ''
+  const logGroup = `arn:${p}:logs:${pipelineRegion}:${pipelineAccount}:log-group:/aws-glue/crawlers`
+  const tableResources = [glue('catalog'), glue(`database/${database}`), glue(`table/${database}/${table}`)]
+
+  const crawlerRole: RoleSpec = {
+    purpose: `Glue crawler ${crawler}: adds the new year/month partitions of s3://${input.bucket}/${dataPrefix} to ${database}.${table}`,
+    name: crawlerRoleName,
+    arn: crawlerRoleArn,
+    tags: {},
+    trustPolicy: policy({Sid: 'GlueService', Effect: 'Allow', Principal: {Service: 'glue.amazonaws.com'}, Action: 'sts:AssumeRole'}),
+    permissionsPolicy: policy(
+      {Sid: 'ReadExportedFiles', Effect: 'Allow', Action: 's3:GetObject', Resource: `${bucketArn}/${dataPrefix}*`},
+      {
+        Sid: 'ListExportedFiles',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: bucketArn,
+        ...(dataPrefix ? {Condition: {StringLike: {'s3:prefix': `${dataPrefix}*`}}} : {}),
+      },
+      {
+        Sid: 'UpdateTablePartitions',
+        Effect: 'Allow',
+        Action: [
+          'glue:GetDatabase',
+          'glue:GetTable',
+          'glue:GetPartition',
+          'glue:CreatePartition',
+          'glue:UpdatePartition',
+          'glue:BatchCreatePartition',
+          'glue:BatchUpdatePartition',
+          'glue:BatchGetPartition',
+        ],
+        Resource: tableResources,
+      },
+      {Sid: 'CrawlerLogGroup', Effect: 'Allow', Action: 'logs:CreateLogGroup', Resource: logGroup},
+      // Stream names are chosen by the crawler at run time.
+      {Sid: 'CrawlerLogStreams', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `${logGroup}:log-stream:*`},
+    ),
+  }
+
+  const datasetId = input.datasetId ?? DEFAULTS.datasetId
+  const dataset = `arn:${p}:quicksight:${pipelineRegion}:${pipelineAccount}:dataset/${datasetId}`
+  const operators: OperatorPolicy[] = [
+    {
+      command: 'verify-bucket-policy',
+      purpose: 'reads the bucket policy, default encryption, public access block and object ownership',
+      policy: policy({
+        Sid: 'ReadBucketSettings',
+        Effect: 'Allow',
+        Action: ['s3:GetBucketPolicy', 's3:GetEncryptionConfiguration', 's3:GetBucketPublicAccessBlock', 's3:GetBucketOwnershipControls'],
+        Resource: bucketArn,
+      }),
+    },
+    {command: 'backfill-plan', purpose: 'lists the days this cluster already has in the bucket (and asks Kubecost, which needs no IAM)', policy: policy(listing)},
+    {
+      command: 'deploy-glue',
+      purpose: `creates or updates ${database}, ${table}, the view ${DEFAULTS.view} and crawler ${crawler} (running as ${crawlerRoleName})`,
+      policy: policy(
+        {
+          Sid: 'DatabaseTableAndView',
+          Effect: 'Allow',
+          Action: ['glue:GetDatabase', 'glue:CreateDatabase', 'glue:UpdateDatabase', 'glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'],
+          Resource: [...tableResources, glue(`table/${database}/${DEFAULTS.view}`)],
+        },
+        {Sid: 'Crawler', Effect: 'Allow', Action: ['glue:GetCrawler', 'glue:CreateCrawler', 'glue:UpdateCrawler'], Resource: glue(`crawler/${crawler}`)},
+        {
+          Sid: 'PassCrawlerRoleToGlue',
+          Effect: 'Allow',
+          Action: 'iam:PassRole',
+          Resource: crawlerRoleArn,
+          Condition: {StringEquals: {'iam:PassedToService': 'glue.amazonaws.com'}},
+        },
+        ...(input.workgroup
+          ? [
+              {
+                Sid: 'AthenaWorkgroup',
+                Effect: 'Allow' as const,
+                Action: ['athena:GetWorkGroup', 'athena:CreateWorkGroup', 'athena:UpdateWorkGroup'],
+                Resource: `arn:${p}:athena:${pipelineRegion}:${pipelineAccount}:workgroup/${input.workgroup}`,
+              },
+            ]
+          : []),
+      ),
+    },
+    {
+      command: 'crawl',
+      purpose: `starts crawler ${crawler} (or attaches to its running crawl) and polls it until it is done`,
+      policy: policy({Sid: 'RunCrawler', Effect: 'Allow', Action: ['glue:GetCrawler', 'glue:StartCrawler'], Resource: glue(`crawler/${crawler}`)}),
+    },
+    {
+      command: 'refresh-dataset',
+      purpose: `starts and polls a SPICE ingestion of dataset ${datasetId}; --configure-schedule sets its incremental refresh`,
+      policy: policy(
+        {Sid: 'Ingestions', Effect: 'Allow', Action: ['quicksight:CreateIngestion', 'quicksight:DescribeIngestion'], Resource: `${dataset}/ingestion/*`},
+        {
+          Sid: 'RefreshSchedule',
+          Effect: 'Allow',
+          Action: [
+            'quicksight:DescribeDataSet',
+            'quicksight:DescribeDataSetRefreshProperties',
+            'quicksight:PutDataSetRefreshProperties',
+            'quicksight:ListRefreshSchedules',
+            'quicksight:CreateRefreshSchedule',
+            'quicksight:UpdateRefreshSchedule',
+          ],
+          Resource: dataset,
+        },
+      ),
+    },
+  ]
+
+  return {
+    cluster: cluster.arn,
+    oidcProvider: input.oidcProvider,
+    serviceAccount: `${input.namespace}/${input.serviceAccount}`,
+    bucket: input.bucket,
+    prefix: layout.prefix,
+    exporterRole,
+    ...(parentRole ? {parentRole} : {}),
+    crawlerRole,
+    operators,
+  }
+}
+
+const json = (value: unknown) => JSON.stringify(value, null, 2)
+
+function roleText(title: string, role: RoleSpec): string[] {
+  const tags = Object.entries(role.tags).map(([k, v]) => `${k}=${v}`)
+  return [
+    `== ${title}: ${role.arn}`,
+    role.purpose,
+    ...(tags.length > 0 ? [`Tags: ${tags.join(', ')}`] : []),
+    '',
+    '-- Trust policy',
+    json(role.trustPolicy),
+    '',
+    '-- Permissions policy',
+    json(role.permissionsPolicy),
+    '',
+  ]
+}
+
+/** The policies for people: one heading per role and command, each document as pasteable JSON. */
+export function iamPoliciesText(policies: IamPolicies): string {
+  return [
+    `IAM for cluster ${policies.cluster}, service account ${policies.serviceAccount}, s3://${policies.bucket}/${policies.prefix ? `${policies.prefix}/` : ''}`,
+    '',
+    ...roleText('Exporter role (IRSA; annotate the service account with it)', policies.exporterRole),
+    ...(policies.parentRole ? roleText('Parent role (role chaining; in the bucket\'s account)', policies.parentRole) : []),
+    ...roleText('Glue crawler role', policies.crawlerRole),
+    ...policies.operators.flatMap((o) => [`== Operator: ${o.command}`, o.purpose, '', json(o.policy), '']),
+  ]
+    .join('\n')
+    .trimEnd()
+}

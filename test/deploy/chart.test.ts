@@ -1,0 +1,404 @@
+import assert from 'node:assert/strict'
+import {writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+
+import * as k8s from '@kubernetes/client-node'
+import {CronJob} from 'kubernetes-models/batch/v1'
+import {ServiceAccount} from 'kubernetes-models/v1'
+import {parseAllDocuments} from 'yaml'
+
+import {ROOT, tempDir} from '../helpers.js'
+import {CHART, helm} from './helm.js'
+
+/*
+ * The chart, checked with the real helm (lint --strict, template, its values.schema.json) and its
+ * output checked against the Kubernetes API types offline: kubernetes-models validates types, enums
+ * and required fields; a walk over @kubernetes/client-node's attribute type maps rejects unknown
+ * fields, which kubernetes-models lets through.
+ */
+
+const ARN = 'arn:aws:eks:eu-west-1:111122223333:cluster/prod'
+const REQUIRED = {clusterArn: ARN, bucket: 'kubecost-data-111122223333'}
+const ROLE = 'arn:aws:iam::111122223333:role/kubecost-s3-exporter-prod'
+
+/** Every value the chart has, set to something other than its default. */
+const EVERY_VALUE = {
+  ...REQUIRED,
+  prefix: 'exports/kubecost',
+  kubecostUrl: 'https://kubecost.example.internal:9443',
+  backfillDays: 30,
+  aggregation: 'pod',
+  labels: ['app', 'app.kubernetes.io/name'],
+  annotations: ['owner'],
+  parentRoleArn: 'arn:aws:iam::444455556666:role/kubecost-s3-exporter',
+  s3Endpoint: 'https://minio.example.internal:9000',
+  s3TimeoutSeconds: 90,
+  runDeadlineSeconds: 9000,
+  maxRowsPerDay: 3_000_000,
+  logFormat: 'json',
+  kubecost: {
+    connectTimeoutSeconds: 5,
+    allocationReadTimeoutSeconds: 120.5,
+    assetsReadTimeoutSeconds: 45,
+    retries: 0,
+    retryDelaySeconds: 1.5,
+    allocationDeadlineSeconds: 900,
+    assetsDeadlineSeconds: 400,
+    maxEntryMb: 128,
+    maxResponseMb: 4096,
+    tlsVerify: false,
+    caCert: {secretName: 'kubecost-ca', secretRegion: 'eu-central-1', configMap: {name: 'kubecost-ca', key: 'bundle.pem'}},
+  },
+  extraEnv: [
+    {name: 'AWS_REGION', value: 'eu-west-1'},
+    {name: 'HTTPS_PROXY', valueFrom: {secretKeyRef: {name: 'proxy', key: 'url'}}},
+  ],
+  image: {repository: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/kubecost-cid', tag: '1.2.3', pullPolicy: 'Always'},
+  imagePullSecrets: [{name: 'registry'}],
+  serviceAccount: {create: true, name: 'cost-exporter', roleArn: ROLE, annotations: {'example.com/owner': 'finops'}},
+  schedule: '30 2 * * *',
+  timeZone: 'Europe/Paris',
+  suspend: true,
+  startingDeadlineSeconds: 600,
+  backoffLimit: 4,
+  activeDeadlineSeconds: 10_000,
+  successfulJobsHistoryLimit: 5,
+  failedJobsHistoryLimit: 7,
+  ttlSecondsAfterFinished: 86_400,
+  terminationGracePeriodSeconds: 45,
+  tmpSizeLimit: '2Gi',
+  resources: {requests: {cpu: '500m', memory: '512Mi'}, limits: {cpu: '2', memory: '1Gi'}},
+  podAnnotations: {'example.com/scrape': 'false'},
+  podLabels: {team: 'finops'},
+  nodeSelector: {'kubernetes.io/os': 'linux'},
+  tolerations: [{key: 'dedicated', operator: 'Equal', value: 'batch', effect: 'NoSchedule'}],
+  affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: 'kubernetes.io/arch', operator: 'In', values: ['amd64', 'arm64']}]}]}}},
+  priorityClassName: 'low',
+}
+
+type Manifest = Record<string, unknown> & {kind: string; metadata: {name: string; namespace?: string; annotations?: Record<string, string>}}
+
+let dir: {path: string; remove(): Promise<void>}
+let n = 0
+
+before(async () => {
+  dir = await tempDir('kubecost-cid-chart-')
+})
+after(async () => dir.remove())
+
+async function valuesFile(values: unknown): Promise<string> {
+  const file = join(dir.path, `values-${n++}.json`)
+  await writeFile(file, JSON.stringify(values))
+  return file
+}
+
+async function template(values: unknown, extra: string[] = []): Promise<Manifest[]> {
+  const r = await helm(['template', 'cost', CHART, '--namespace', 'finops', '-f', await valuesFile(values), ...extra])
+  assert.equal(r.code, 0, r.stderr)
+  return parseManifests(r.stdout)
+}
+
+/** The objects as rendered, plain: no client library's deserialisation, which would drop unknown fields. */
+function parseManifests(text: string): Manifest[] {
+  return parseAllDocuments(text)
+    .map((d) => d.toJS() as Manifest | null)
+    .filter((m): m is Manifest => m !== null)
+}
+
+function cronJob(manifests: Manifest[]) {
+  const found = manifests.filter((m) => m.kind === 'CronJob')
+  assert.equal(found.length, 1)
+  return found[0] as unknown as {
+    metadata: {name: string; namespace: string}
+    spec: Record<string, unknown> & {jobTemplate: {spec: Record<string, unknown> & {template: {spec: k8s.V1PodSpec}}}}
+  }
+}
+
+const podOf = (manifests: Manifest[]) => cronJob(manifests).spec.jobTemplate.spec.template.spec
+const containerOf = (manifests: Manifest[]) => podOf(manifests).containers[0] as k8s.V1Container
+
+/** Rejects any field the Kubernetes API type does not have, naming its path. */
+function unknownFields(value: unknown, type: string, path: string): string[] {
+  if (value === null || value === undefined) return []
+  const array = /^Array<(.+)>$/.exec(type)
+  if (array) return Array.isArray(value) ? value.flatMap((v, i) => unknownFields(v, array[1] as string, `${path}[${i}]`)) : [`${path}: not a list`]
+  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type)
+  if (map) return Object.entries(value).flatMap(([key, v]) => unknownFields(v, map[1] as string, `${path}.${key}`))
+  const model = (k8s as unknown as Record<string, {getAttributeTypeMap?: () => Array<{baseName: string; type: string}>}>)[type]
+  if (!model?.getAttributeTypeMap) return []
+  if (typeof value !== 'object' || Array.isArray(value)) return [`${path}: not an object`]
+  const attributes = model.getAttributeTypeMap()
+  return Object.entries(value).flatMap(([key, v]) => {
+    const attribute = attributes.find((a) => a.baseName === key)
+    return attribute ? unknownFields(v, attribute.type, `${path}.${key}`) : [`${path}.${key}: not a field of ${type}`]
+  })
+}
+
+/** Validates each rendered object against its Kubernetes API type. */
+function validate(manifests: Manifest[]): void {
+  for (const m of manifests) {
+    const known = {CronJob: [CronJob, 'V1CronJob'], ServiceAccount: [ServiceAccount, 'V1ServiceAccount']} as const
+    const entry = known[m.kind as keyof typeof known]
+    assert.ok(entry, `unexpected kind ${m.kind}`)
+    const [Model, type] = entry
+    try {
+      new Model(m).validate()
+    } catch (error) {
+      throw new Error(`${m.kind} ${m.metadata.name} is not a valid ${type}: ${(error as Error).message}`)
+    }
+
+    assert.deepEqual(unknownFields(m, type, m.kind), [])
+  }
+}
+
+/** The env var names every CLI flag reads, from the built commands' own flag definitions. */
+async function cliEnvVars(): Promise<Set<string>> {
+  const {default: Export} = (await import(join(ROOT, 'dist', 'commands', 'export.js'))) as {default: {flags: Record<string, {env?: string}>}}
+  return new Set(Object.values(Export.flags).flatMap((f) => (f.env ? [f.env] : [])))
+}
+
+describe('chart: helm lint --strict', () => {
+  it('passes with only the required values', async () => {
+    const r = await helm(['lint', '--strict', CHART, '-f', await valuesFile(REQUIRED)])
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/)
+  })
+
+  it('passes with every value set', async () => {
+    const r = await helm(['lint', '--strict', CHART, '-f', await valuesFile(EVERY_VALUE)])
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+  })
+
+  it('fails without the cluster ARN, saying which value is missing', async () => {
+    const r = await helm(['template', 'cost', CHART, '-f', await valuesFile({bucket: 'kubecost-data'})])
+    assert.notEqual(r.code, 0)
+    assert.match(r.stderr, /clusterArn is required: the EKS cluster ARN \(CLUSTER_ID\)/)
+  })
+
+  it('fails without the bucket', async () => {
+    const r = await helm(['template', 'cost', CHART, '-f', await valuesFile({clusterArn: ARN})])
+    assert.notEqual(r.code, 0)
+    assert.match(r.stderr, /bucket is required: the S3 bucket \(S3_BUCKET_NAME\)/)
+  })
+})
+
+describe('chart: values.schema.json rejects bad values', () => {
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['an unknown top-level key', {bucketName: 'x'}, /additional properties 'bucketName' not allowed/],
+    ['an unknown nested key', {serviceAccount: {name: 'x', roleARN: ROLE}}, /at '\/serviceAccount': additional properties 'roleARN' not allowed/],
+    ['an unknown Kubecost key', {kubecost: {readTimeout: 5}}, /at '\/kubecost': additional properties 'readTimeout' not allowed/],
+    ['a cluster name instead of its ARN', {clusterArn: 'prod'}, /at '\/clusterArn': 'prod' does not match pattern/],
+    ['an s3:// URL as bucket', {bucket: 's3://kubecost-data'}, /at '\/bucket': 's3:\/\/kubecost-data' does not match pattern/],
+    ['back-fill days as a string', {backfillDays: '15'}, /at '\/backfillDays': got string, want integer/],
+    ['zero back-fill days', {backfillDays: 0}, /at '\/backfillDays': minimum: got 0, want 1/],
+    ['an unknown aggregation', {aggregation: 'pods'}, /at '\/aggregation': value must be one of 'container', 'pod'/],
+    ['labels as one string', {labels: 'app,team'}, /at '\/labels': got string, want array/],
+    ['a label that is no Kubernetes key', {labels: ['a b']}, /at '\/labels\/0': 'a b' does not match pattern/],
+    ['a timeout of 0', {kubecost: {connectTimeoutSeconds: 0}}, /at '\/kubecost\/connectTimeoutSeconds': exclusiveMinimum: got 0, want 0/],
+    ['tlsVerify as a string', {kubecost: {tlsVerify: 'no'}}, /at '\/kubecost\/tlsVerify': got string, want boolean/],
+    ['an unknown log format', {logFormat: 'yaml'}, /at '\/logFormat': value must be one of 'text', 'json'/],
+    ['a user ARN as parent role', {parentRoleArn: 'arn:aws:iam::444455556666:user/x'}, /at '\/parentRoleArn': .* does not match pattern/],
+    ['an unknown pull policy', {image: {repository: 'x', pullPolicy: 'Sometimes'}}, /at '\/image\/pullPolicy': value must be one of 'Always', 'IfNotPresent', 'Never'/],
+    ['an extra env var without a name', {extraEnv: [{value: 'x'}]}, /at '\/extraEnv\/0': missing property 'name'/],
+    ['an unknown resource', {resources: {limits: {gpu: 1}}}, /at '\/resources\/limits': additional properties 'gpu' not allowed/],
+    ['a memory limit that is no quantity', {resources: {limits: {memory: '512 MB'}}}, /at '\/resources\/limits\/memory': '512 MB' does not match pattern/],
+    ['a grace period the CLI cannot stop within', {terminationGracePeriodSeconds: 5}, /at '\/terminationGracePeriodSeconds': minimum: got 5, want 11/],
+    ['serviceAccount.create as a string', {serviceAccount: {name: 'x', create: 'yes'}}, /at '\/serviceAccount\/create': got string, want boolean/],
+  ]
+  for (const [what, values, message] of cases) {
+    it(`rejects ${what}`, async () => {
+      const r = await helm(['template', 'cost', CHART, '-f', await valuesFile({...REQUIRED, ...values})])
+      assert.notEqual(r.code, 0, `accepted: ${JSON.stringify(values)}`)
+      assert.match(r.stderr, /values don't meet the specifications of the schema/)
+      assert.match(r.stderr, message)
+    })
+  }
+})
+
+describe('chart: rendered manifests', () => {
+  it('are valid Kubernetes objects with the required values, and with every value set', async () => {
+    const minimal = await template(REQUIRED)
+    assert.deepEqual(minimal.map((m) => m.kind).sort(), ['CronJob', 'ServiceAccount'])
+    validate(minimal)
+    validate(await template(EVERY_VALUE))
+  })
+
+  it('the validation itself rejects an unknown field, a wrong enum and a missing required field', async () => {
+    const [good] = (await template(REQUIRED)).filter((m) => m.kind === 'CronJob')
+    const copy = () => JSON.parse(JSON.stringify(good)) as ReturnType<typeof cronJob> & Manifest
+    const unknown = copy()
+    ;(unknown.spec.jobTemplate.spec.template.spec.containers[0] as unknown as Record<string, unknown>).securityContexts = {}
+    assert.throws(() => validate([unknown]), /securityContexts: not a field of V1Container/)
+    const badEnum = copy()
+    badEnum.spec.concurrencyPolicy = 'Never'
+    assert.throws(() => validate([badEnum]), /concurrencyPolicy must be equal to one of the allowed values/)
+    const missing = copy()
+    delete missing.spec.schedule
+    assert.throws(() => validate([missing]), /data\/spec must have required property schedule/)
+  })
+
+  it('put every object in the release namespace', async () => {
+    for (const values of [REQUIRED, EVERY_VALUE]) {
+      for (const m of await template(values)) assert.equal(m.metadata.namespace, 'finops', `${m.kind} ${m.metadata.name}`)
+    }
+  })
+
+  it('schedule the CronJob as configured: quoted daily default, time zone, Forbid, limits, Never', async () => {
+    const r = await helm(['template', 'cost', CHART, '-f', await valuesFile(REQUIRED)])
+    assert.match(r.stdout, /^ {2}schedule: "0 0 \* \* \*"$/m)
+    const {spec} = cronJob(parseManifests(r.stdout))
+    assert.equal(spec.timeZone, 'Etc/UTC')
+    assert.equal(spec.concurrencyPolicy, 'Forbid')
+    assert.equal(spec.successfulJobsHistoryLimit, 3)
+    assert.equal(spec.failedJobsHistoryLimit, 3)
+    assert.equal(spec.jobTemplate.spec.backoffLimit, 2)
+    assert.equal(spec.jobTemplate.spec.activeDeadlineSeconds, 10_800)
+    const pod = spec.jobTemplate.spec.template.spec
+    assert.equal(pod.restartPolicy, 'Never')
+    assert.equal(pod.terminationGracePeriodSeconds, 30)
+    const all = cronJob(await template(EVERY_VALUE)).spec
+    assert.equal(all.schedule, '30 2 * * *')
+    assert.equal(all.timeZone, 'Europe/Paris')
+    assert.equal(all.suspend, true)
+    assert.equal(all.jobTemplate.spec.ttlSecondsAfterFinished, 86_400)
+    assert.equal(all.jobTemplate.spec.template.spec.terminationGracePeriodSeconds, 45)
+  })
+
+  it('meet the restricted Pod Security standard', async () => {
+    for (const values of [REQUIRED, EVERY_VALUE]) {
+      const manifests = await template(values)
+      const pod = podOf(manifests)
+      const c = containerOf(manifests)
+      assert.equal(pod.securityContext?.runAsNonRoot, true)
+      assert.equal(pod.securityContext?.runAsUser, 65_532)
+      assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault')
+      assert.equal(pod.hostNetwork ?? false, false)
+      assert.equal(pod.hostPID ?? false, false)
+      assert.equal(c.securityContext?.runAsNonRoot, true)
+      assert.equal(c.securityContext?.runAsUser, 65_532)
+      assert.equal(c.securityContext?.allowPrivilegeEscalation, false)
+      assert.equal(c.securityContext?.readOnlyRootFilesystem, true)
+      assert.equal(c.securityContext?.privileged, false)
+      assert.deepEqual(c.securityContext?.capabilities, {drop: ['ALL']})
+      assert.equal(c.securityContext?.seccompProfile?.type, 'RuntimeDefault')
+      // Restricted allows only these volume types.
+      for (const v of pod.volumes ?? []) assert.ok(v.emptyDir ?? v.configMap ?? v.secret ?? v.projected, `volume ${v.name}`)
+    }
+  })
+
+  it('give the container a size-limited emptyDir at /tmp, and resources', async () => {
+    const manifests = await template(REQUIRED)
+    const pod = podOf(manifests)
+    const c = containerOf(manifests)
+    assert.deepEqual(pod.volumes?.find((v) => v.name === 'tmp')?.emptyDir, {sizeLimit: '1Gi'})
+    assert.deepEqual(c.volumeMounts?.find((m) => m.mountPath === '/tmp')?.name, 'tmp')
+    assert.deepEqual(c.resources, {requests: {cpu: '250m', memory: '256Mi'}, limits: {cpu: '1', memory: '512Mi'}})
+    const all = await template(EVERY_VALUE)
+    assert.deepEqual(podOf(all).volumes?.find((v) => v.name === 'tmp')?.emptyDir, {sizeLimit: '2Gi'})
+    assert.deepEqual(containerOf(all).resources, EVERY_VALUE.resources)
+  })
+
+  it('run the image and tag given, the export command', async () => {
+    assert.equal(containerOf(await template(REQUIRED)).image, 'kubecost-cid:0.1.0')
+    const c = containerOf(await template(EVERY_VALUE))
+    assert.equal(c.image, '111122223333.dkr.ecr.eu-west-1.amazonaws.com/kubecost-cid:1.2.3')
+    assert.equal(c.imagePullPolicy, 'Always')
+    assert.deepEqual(c.args, ['export'])
+  })
+})
+
+describe('chart: the service account', () => {
+  it('is created with the IRSA role annotation, and used by the pod', async () => {
+    const manifests = await template(EVERY_VALUE)
+    const sa = manifests.find((m) => m.kind === 'ServiceAccount')
+    assert.equal(sa?.metadata.name, 'cost-exporter')
+    assert.deepEqual(sa?.metadata.annotations, {'eks.amazonaws.com/role-arn': ROLE, 'example.com/owner': 'finops'})
+    assert.equal(podOf(manifests).serviceAccountName, 'cost-exporter')
+    assert.equal(podOf(manifests).automountServiceAccountToken, false)
+  })
+
+  it('is not created when serviceAccount.create is false, and its name is still used', async () => {
+    const manifests = await template({...REQUIRED, serviceAccount: {create: false, name: 'existing-sa'}})
+    assert.deepEqual(manifests.map((m) => m.kind), ['CronJob'])
+    assert.equal(podOf(manifests).serviceAccountName, 'existing-sa')
+  })
+})
+
+describe('chart: environment', () => {
+  it('renders every setting as the env var the CLI reads for it', async () => {
+    const env = Object.fromEntries((containerOf(await template(EVERY_VALUE)).env ?? []).map((e) => [e.name, e.value ?? e.valueFrom]))
+    assert.deepEqual(env, {
+      CLUSTER_ID: ARN,
+      S3_BUCKET_NAME: 'kubecost-data-111122223333',
+      S3_PREFIX: 'exports/kubecost',
+      KUBECOST_API_ENDPOINT: 'https://kubecost.example.internal:9443',
+      BACKFILL_PERIOD_DAYS: '30',
+      AGGREGATION: 'pod',
+      LABELS: 'app,app.kubernetes.io/name',
+      ANNOTATIONS: 'owner',
+      IRSA_PARENT_IAM_ROLE_ARN: 'arn:aws:iam::444455556666:role/kubecost-s3-exporter',
+      S3_ENDPOINT_URL: 'https://minio.example.internal:9000',
+      S3_REQUEST_TIMEOUT: '90',
+      RUN_DEADLINE: '9000',
+      MAX_ROWS_PER_DAY: '3000000',
+      LOG_FORMAT: 'json',
+      CONNECTION_TIMEOUT: '5',
+      KUBECOST_ALLOCATION_API_READ_TIMEOUT: '120.5',
+      KUBECOST_ASSETS_API_READ_TIMEOUT: '45',
+      KUBECOST_API_RETRIES: '0',
+      KUBECOST_API_RETRY_DELAY: '1.5',
+      KUBECOST_ALLOCATION_API_DEADLINE: '900',
+      KUBECOST_ASSETS_API_DEADLINE: '400',
+      KUBECOST_API_MAX_ENTRY_MB: '128',
+      KUBECOST_API_MAX_RESPONSE_MB: '4096',
+      TLS_VERIFY: 'false',
+      KUBECOST_CA_CERTIFICATE_SECRET_NAME: 'kubecost-ca',
+      KUBECOST_CA_CERTIFICATE_SECRET_REGION: 'eu-central-1',
+      KUBECOST_CA_CERTIFICATE_FILE: '/etc/kubecost-ca/bundle.pem',
+      AWS_REGION: 'eu-west-1',
+      HTTPS_PROXY: {secretKeyRef: {name: 'proxy', key: 'url'}},
+    })
+  })
+
+  it('renders only env vars that the CLI\'s export flags declare (besides extraEnv)', async () => {
+    const cli = await cliEnvVars()
+    assert.ok(cli.has('CLUSTER_ID') && cli.size > 10, 'the flag definitions were read')
+    const extra = new Set(EVERY_VALUE.extraEnv.map((e) => e.name))
+    for (const values of [REQUIRED, EVERY_VALUE]) {
+      const names = (containerOf(await template(values)).env ?? []).map((e) => e.name).filter((name) => !extra.has(name))
+      assert.deepEqual(names.filter((name) => !cli.has(name)), [], 'env vars the CLI does not read')
+    }
+  })
+
+  it('has a value for every env var of the export flags, or the gap is named', async () => {
+    // OUTPUT_DIR is the local destination, for trying the CLI out; a CronJob writes to S3.
+    const notForTheCronJob = new Set(['OUTPUT_DIR'])
+    const rendered = new Set((containerOf(await template(EVERY_VALUE)).env ?? []).map((e) => e.name))
+    const missing = [...(await cliEnvVars())].filter((name) => !rendered.has(name) && !notForTheCronJob.has(name))
+    assert.deepEqual(missing, [], 'export reads these env vars but the chart has no value for them: add one to values.yaml, values.schema.json and templates/cronjob.yaml')
+  })
+
+  it('leaves out empty settings, so the CLI\'s defaults apply', async () => {
+    const names = (containerOf(await template(REQUIRED)).env ?? []).map((e) => e.name)
+    for (const name of ['S3_PREFIX', 'LABELS', 'ANNOTATIONS', 'IRSA_PARENT_IAM_ROLE_ARN', 'S3_ENDPOINT_URL', 'RUN_DEADLINE', 'KUBECOST_ALLOCATION_API_DEADLINE', 'KUBECOST_ASSETS_API_DEADLINE', 'KUBECOST_CA_CERTIFICATE_SECRET_NAME', 'KUBECOST_CA_CERTIFICATE_FILE']) {
+      assert.ok(!names.includes(name), name)
+    }
+  })
+
+  it('mounts the CA ConfigMap read-only where KUBECOST_CA_CERTIFICATE_FILE points', async () => {
+    const manifests = await template(EVERY_VALUE)
+    const mount = containerOf(manifests).volumeMounts?.find((m) => m.name === 'kubecost-ca')
+    assert.deepEqual(mount, {name: 'kubecost-ca', mountPath: '/etc/kubecost-ca', readOnly: true})
+    assert.deepEqual(podOf(manifests).volumes?.find((v) => v.name === 'kubecost-ca')?.configMap, {name: 'kubecost-ca', items: [{key: 'bundle.pem', path: 'bundle.pem'}]})
+  })
+})
+
+describe('chart: NOTES.txt', () => {
+  it('gives the command that runs the job now, in the release namespace', async () => {
+    const r = await helm(['install', 'cost', CHART, '--dry-run=client', '--namespace', 'finops', '-f', await valuesFile(REQUIRED)])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /kubectl create job --from=cronjob\/cost-kubecost-s3-exporter cost-kubecost-s3-exporter-manual-\$\(date \+%s\) -n finops/)
+    assert.match(r.stdout, /kubectl logs -n finops -l app\.kubernetes\.io\/instance=cost/)
+  })
+})
