@@ -1,6 +1,6 @@
 import type {Interfaces} from '@oclif/core'
 
-import {type awsFlags, type destinationFlags, flagSource, type sourceFlags} from './flags.js'
+import {type awsFlags, checkBooleanEnv, type destinationFlags, flagSource, type sourceFlags} from './flags.js'
 import {type ClusterIdentity, requireCluster} from './lib/cluster.js'
 import type {Destination} from './lib/destination/destination.js'
 import {openDestination} from './lib/destination/open.js'
@@ -9,7 +9,6 @@ import {MIB} from './lib/kubecost/limits.js'
 import {loadCaBundle} from './lib/kubecost/tls.js'
 import {Layout} from './lib/layout.js'
 import type {Logger} from './lib/log.js'
-import {parseBoolean} from './lib/validate.js'
 
 type ContextFlags = Interfaces.InferredFlags<typeof sourceFlags & typeof destinationFlags & typeof awsFlags>
 
@@ -54,8 +53,7 @@ function chooseDestination(flags: {bucket?: string; 'output-dir'?: string}, argv
 }
 
 export async function openContext(flags: ContextFlags, logger: Logger, options: ContextOptions): Promise<RunContext> {
-  // oclif reads boolean env vars loosely (anything but yes/true/1/y is false); refuse typos instead.
-  if (process.env.TLS_VERIFY !== undefined) parseBoolean(process.env.TLS_VERIFY, {flag: 'tls-verify', env: 'TLS_VERIFY'})
+  checkBooleanEnv(process.env)
   const cluster = requireCluster(flags['cluster-arn'])
   // Without a configured region, S3 starts from the cluster's and learns the bucket's from a redirect.
   const {AwsSession} = await import('./lib/aws/session.js')

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {openContext} from '../context.js'
-import {awsFlags, checkForce, destinationFlags, flagSource, limitFlags, logFlags, rangeFlags, sourceFlags, splitKeys} from '../flags.js'
+import {awsFlags, checkForce, destinationFlags, flagSource, limitFlags, logFlags, rangeFlags, sourceFlags} from '../flags.js'
 import {PartialFailureError, RunDeadlineError} from '../lib/errors.js'
 import {type ExportResult, runExport} from '../lib/export.js'
 import {renderOutcomes, renderPlan} from '../render.js'
@@ -63,8 +63,8 @@ export default class Export extends BaseCommand {
         {
           ...context,
           aggregation: flags.aggregation,
-          labels: splitKeys(flags.labels),
-          annotations: splitKeys(flags.annotations),
+          labels: flags.labels ?? [],
+          annotations: flags.annotations ?? [],
           backfillDays: flags['backfill-days'],
           backfillDaysGiven: flagSource(this.argv, 'backfill-days', 'BACKFILL_PERIOD_DAYS', process.env) !== undefined,
           from: flags.from,

@@ -1,0 +1,37 @@
+import {Flags} from '@oclif/core'
+
+import {type InputName, parseSeconds} from '../lib/validate.js'
+
+/**
+ * Building blocks of the flag groups: help headings, validated env-backed inputs, durations, and
+ * where a value came from. Each flag declares the old exporter's environment variable as its
+ * fallback (so the CronJob is configured by env vars alone) and validates once, naming the flag,
+ * the variable and the bad value.
+ */
+/** Puts flags under one heading in --help. */
+export function inGroup<T extends Record<string, object>>(helpGroup: string, flags: T): T {
+  return Object.fromEntries(Object.entries(flags).map(([name, flag]) => [name, {...flag, helpGroup}])) as T
+}
+
+/** `env` and `parse` for a flag whose value is validated by `parse`, naming the flag and its variable. */
+export function input<T>(name: InputName, parse: (input: string, name: InputName) => T) {
+  return {env: name.env, parse: async (value: string) => parse(value, name)}
+}
+
+/**
+ * Where a flag's value came from: the command line (`--name value`, `--name=value`) or its
+ * environment variable; undefined when neither (a default). oclif itself does not say.
+ */
+export function flagSource(argv: readonly string[], flag: string, env: string | undefined, environment: Readonly<Record<string, string | undefined>>): 'flag' | 'env' | undefined {
+  if (argv.some((arg) => arg === `--${flag}` || arg.startsWith(`--${flag}=`))) return 'flag'
+  return env !== undefined && environment[env] !== undefined && environment[env] !== '' ? 'env' : undefined
+}
+
+/** A duration flag given in seconds, held in milliseconds. */
+export const seconds = (flag: string, env: string, defaultSeconds: number, description: string) =>
+  Flags.custom<number>({
+    ...input({flag, env}, parseSeconds),
+    description: `${description}, in seconds`,
+    default: defaultSeconds * 1000,
+    defaultHelp: async () => String(defaultSeconds),
+  })()
