@@ -104,8 +104,18 @@ export default class RefreshDataset extends BaseCommand {
     if (flags['configure-schedule']) return this.configure(api, session, logger, flags)
 
     const {createIngestion, describeIngestion, findActiveIngestion} = await import('../lib/aws/quicksight.js')
-    const active = await findActiveIngestion(api, dataSet.id)
-    const started = active ?? (await createIngestion(api, dataSet.id, randomUUID(), flags.type))
+    let active = await findActiveIngestion(api, dataSet.id)
+    let started: Ingestion
+    try {
+      started = active ?? (await createIngestion(api, dataSet.id, randomUUID(), flags.type))
+    } catch (error) {
+      // Another run or the console started one between the listing and the start: follow that one.
+      if (!(error instanceof CidError && error.code === 'AWS_ALREADY_EXISTS')) throw error
+      active = await findActiveIngestion(api, dataSet.id)
+      if (!active) throw error
+      started = active
+    }
+
     const verb = active ? `Attached to ingestion ${started.id}, already ${started.status}` : `Started ${flags.type} ingestion ${started.id}`
     logger.info(`${verb} of dataset ${dataSet.name} (${dataSet.id})`)
     const result = {dataSetId: dataSet.id, accountId: api.accountId, region: api.region, attached: Boolean(active), waited: flags.wait}

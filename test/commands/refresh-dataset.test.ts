@@ -59,6 +59,15 @@ describe('refresh-dataset: one refresh', () => {
     assert.deepEqual((json(stdout).ingestion as {error: unknown}).error, {type: 'INTERNAL_SERVICE_ERROR', message: 'boom'})
   })
 
+  it('a CANCELLED ingestion exits 1 too, saying QuickSight gave no reason', async () => {
+    const {code, stdout} = await refresh(['--json'], {cancel: true})
+    assert.equal(code, 1)
+    assert.equal((json(stdout).ingestion as {status: string}).status, 'CANCELLED')
+    const text = await runCli(['refresh-dataset', '--poll-ms', '20'], (fake as QuickSightFake).env)
+    assert.equal(text.code, 1)
+    assert.match(text.stderr, /Error: Ingestion [0-9a-f-]{36} of dataset e88edf48-f2cd-4c23-b6a4-e2b3034e2c41 CANCELLED \(QuickSight gave no reason\)/)
+  })
+
   it('attaches to an ingestion already running instead of starting one', async () => {
     fake = await QuickSightFake.start(BASE)
     fake.addIngestion(DATASET, 'nightly-1', 'RUNNING')
@@ -69,6 +78,15 @@ describe('refresh-dataset: one refresh', () => {
     assert.equal((result.ingestion as {id: string; status: string}).id, 'nightly-1')
     assert.equal((result.ingestion as {status: string}).status, 'COMPLETED')
     assert.equal(count(fake, 'quicksight:CreateIngestion'), 0)
+  })
+
+  it('follows the ingestion another run started between the listing and the start', async () => {
+    const {code, stdout, stderr, fake: f} = await refresh(['--json'], {raceWith: 'console-1'})
+    assert.equal(code, 0, stderr)
+    const result = json(stdout) as {attached: boolean; ingestion: {id: string; status: string}}
+    assert.deepEqual([result.attached, result.ingestion.id, result.ingestion.status], [true, 'console-1', 'COMPLETED'])
+    assert.equal(f.ingestions.get(DATASET)?.length, 1)
+    assert.equal(count(f, 'quicksight:ListIngestions'), 2)
   })
 
   it('--no-wait starts the ingestion and returns without following it', async () => {

@@ -7,9 +7,10 @@
  * - Datasets live in `accountId`; another account, or `subscribed: false`, answers every QuickSight
  *   call 404 ResourceNotFoundException (QuickSight holds nothing for it in the region).
  * - An ingestion goes QUEUED → INITIALIZED → RUNNING → COMPLETED (or FAILED with `failWith`), one
- *   state per DescribeIngestion of it; with `stall` it stays RUNNING. Only one ingestion at a time
+ *   state per DescribeIngestion of it (CANCELLED, without error info, with `cancel`); with `stall` it stays RUNNING. Only one ingestion at a time
  *   per dataset: CreateIngestion while one is active is 409 ResourceExistsException. Ids are unique:
- *   a reused id is 409 ResourceExistsException too. After `dailyLimit` creations: 409 LimitExceededException.
+ *   a reused id is 409 ResourceExistsException too. With `raceWith`, the first CreateIngestion finds
+ *   that an ingestion of that id was started elsewhere just before (a race with another run). After `dailyLimit` creations: 409 LimitExceededException.
  * - A COMPLETED ingestion reports `rows` (ingested, dropped, total) and 42 seconds.
  * - Refresh properties: DescribeDataSetRefreshProperties is 404 until Put sets them. Refresh
  *   schedules: Create (POST) of an existing id is 409, Update (PUT) of a missing one is 404.
@@ -35,6 +36,8 @@ export interface QuickSightFakeOptions {
   datasets?: Record<string, string>
   failWith?: {Type: string; Message: string}
   stall?: boolean
+  cancel?: boolean
+  raceWith?: string
   dailyLimit?: number
   rows?: {ingested: number; dropped: number; total: number}
   edition?: 'ENTERPRISE' | 'STANDARD'
@@ -180,8 +183,8 @@ export class QuickSightFake {
         const next = NEXT[found.status]
         if (next) found.status = next
         else if (found.status === 'RUNNING' && !this.options.stall) {
-          found.status = this.options.failWith ? 'FAILED' : 'COMPLETED'
-          if (this.options.failWith) found.error = this.options.failWith
+          found.status = this.options.cancel ? 'CANCELLED' : this.options.failWith ? 'FAILED' : 'COMPLETED'
+          if (this.options.failWith && !this.options.cancel) found.error = this.options.failWith
         }
 
         return send(200, {Ingestion: this.describe(found)})
@@ -189,6 +192,7 @@ export class QuickSightFake {
 
       case 'CreateIngestion': {
         const list = this.list(dataSetId)
+        if (this.options.raceWith && !list.some((i) => i.id === this.options.raceWith)) this.addIngestion(dataSetId, this.options.raceWith, 'QUEUED')
         if (list.some((i) => i.id === subId)) return fail(409, 'ResourceExistsException', `Ingestion ${subId} already exists`)
         if (list.some((i) => ACTIVE.has(i.status))) return fail(409, 'ResourceExistsException', 'An ingestion is already in progress for this dataset')
         if (this.options.dailyLimit !== undefined && this.created >= this.options.dailyLimit) {

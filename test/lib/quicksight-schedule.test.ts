@@ -130,4 +130,10 @@ describe('classifyAwsError for QuickSight', () => {
 
     assert.equal(classifyAwsError(sdkError('AccessDeniedException', 403), CALL).code, 'AWS_ACCESS_DENIED')
   })
+
+  it('something already there (an ingestion in progress) has its own code, so the caller can follow it', () => {
+    const error = classifyAwsError(sdkError('ResourceExistsException', 409), CALL)
+    assert.equal(error.code, 'AWS_ALREADY_EXISTS')
+    assert.match(error.message, /^Already there: quicksight:CreateIngestion on .* failed \(ResourceExistsException: ResourceExistsException says no\)$/)
+  })
 })

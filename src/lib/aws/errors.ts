@@ -42,6 +42,8 @@ const SERVICES: Record<string, string> = {
 const LIMIT_EXCEEDED = new Set(['LimitExceededException', 'ServiceQuotaExceededException'])
 /** The account's QuickSight edition or pricing plan lacks the feature (incremental refresh needs Enterprise). */
 const UNSUPPORTED_EDITION = new Set(['UnsupportedUserEditionException', 'UnsupportedPricingPlanException'])
+/** What the call would create is there already (QuickSight: an ingestion in progress, a schedule id taken). */
+const ALREADY_EXISTS = new Set(['ResourceExistsException'])
 // --- end QuickSight ---
 
 export const DEFAULT_IDENTITY = 'the default credentials (IRSA role in the pod, or AWS_PROFILE / environment)'
@@ -67,6 +69,10 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
   }
 
   // --- QuickSight (refresh-dataset): answered with HTTP 403, so decided before access denied ---
+  if (ALREADY_EXISTS.has(name)) {
+    return new AwsError('AWS_ALREADY_EXISTS', `Already there: ${where} failed (${name}: ${detail})`, {cause: error})
+  }
+
   if (UNSUPPORTED_EDITION.has(name)) {
     return new AwsError('AWS_UNSUPPORTED_EDITION', `QuickSight refused ${where}: the account's edition or pricing plan does not support it (${name}: ${detail})`, {
       cause: error,
