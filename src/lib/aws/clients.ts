@@ -1,3 +1,5 @@
+import {GlueClient} from '@aws-sdk/client-glue'
+import {QuickSightClient} from '@aws-sdk/client-quicksight'
 import {S3Client} from '@aws-sdk/client-s3'
 import {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import {STSClient} from '@aws-sdk/client-sts'
@@ -151,3 +153,16 @@ export function createSecretsManagerClient(options: AwsClientOptions = {}): Secr
 export function createStsClient(options: AwsClientOptions = {}): STSClient {
   return new STSClient(common(options))
 }
+
+// --- QuickSight (refresh-dataset) ---
+
+export function createQuickSightClient(options: AwsClientOptions = {}): QuickSightClient {
+  return new QuickSightClient(common(options))
+}
+
+/** Only GetCrawler is sent with it: refresh-dataset reads the crawler's schedule. */
+export function createGlueScheduleClient(options: AwsClientOptions = {}): GlueClient {
+  return new GlueClient(common(options))
+}
+
+// --- end QuickSight ---

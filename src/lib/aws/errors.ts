@@ -37,6 +37,15 @@ const SERVICES: Record<string, string> = {
   s3: 'S3', glue: 'Glue', athena: 'Athena', quicksight: 'QuickSight', sts: 'STS', secretsmanager: 'Secrets Manager',
 }
 
+// --- QuickSight (refresh-dataset) ---
+/** A service quota or rate limit that waiting (not retrying at once) lifts, e.g. QuickSight's ingestions per 24 hours. */
+const LIMIT_EXCEEDED = new Set(['LimitExceededException', 'ServiceQuotaExceededException'])
+/** The account's QuickSight edition or pricing plan lacks the feature (incremental refresh needs Enterprise). */
+const UNSUPPORTED_EDITION = new Set(['UnsupportedUserEditionException', 'UnsupportedPricingPlanException'])
+/** What the call would create is there already (QuickSight: an ingestion in progress, a schedule id taken). */
+const ALREADY_EXISTS = new Set(['ResourceExistsException'])
+// --- end QuickSight ---
+
 export const DEFAULT_IDENTITY = 'the default credentials (IRSA role in the pod, or AWS_PROFILE / environment)'
 
 /**
@@ -59,6 +68,19 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
     })
   }
 
+  // --- QuickSight (refresh-dataset): answered with HTTP 403, so decided before access denied ---
+  if (ALREADY_EXISTS.has(name)) {
+    return new AwsError('AWS_ALREADY_EXISTS', `Already there: ${where} failed (${name}: ${detail})`, {cause: error})
+  }
+
+  if (UNSUPPORTED_EDITION.has(name)) {
+    return new AwsError('AWS_UNSUPPORTED_EDITION', `QuickSight refused ${where}: the account's edition or pricing plan does not support it (${name}: ${detail})`, {
+      cause: error,
+      suggestions: ['Incremental refresh and refresh schedules through the API need QuickSight Enterprise edition: upgrade under Manage QuickSight > Account settings, or use --type full.'],
+    })
+  }
+  // --- end QuickSight ---
+
   if (isAccessDeniedError(error)) {
     return new AwsError('AWS_ACCESS_DENIED', `Access denied: ${where} as ${identity} (${name || `HTTP ${status}`})`, {
       cause: error,
@@ -79,6 +101,16 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
   const network = `Check the network path to ${service} from the pod (VPC endpoint, NAT gateway, proxy, security groups).`
   const tries = attempts && attempts > 1 ? ` after ${attempts} attempts` : ''
   const answer = `${status ? `HTTP ${status} ` : ''}${name || 'Error'}: ${detail}`
+
+  // --- QuickSight (refresh-dataset) ---
+  if (LIMIT_EXCEEDED.has(name)) {
+    return new AwsError('AWS_LIMIT_EXCEEDED', `${service} refused ${where}: a limit is reached (${answer})`, {
+      cause: error,
+      suggestions: [...then, 'Wait for the limit to reset, or ask for a higher quota in Service Quotas.'],
+    })
+  }
+
+  // --- end QuickSight ---
 
   if (WRONG_REGION.has(name) || status === 301) {
     const bucketRegion = bucketRegionOf(error)

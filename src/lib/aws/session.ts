@@ -1,3 +1,5 @@
+import type {GlueClient} from '@aws-sdk/client-glue'
+import type {QuickSightClient} from '@aws-sdk/client-quicksight'
 import type {S3Client} from '@aws-sdk/client-s3'
 import type {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import type {STSClient} from '@aws-sdk/client-sts'
@@ -55,6 +57,7 @@ export class AwsSession implements AsyncDisposable {
   readonly identity: AwsIdentity
   private readonly clients = new Map<string, Promise<Destroyable>>()
   private destroyed = false
+  private account: Promise<string> | undefined
 
   private constructor(region: ResolvedRegion, identity: AwsIdentity) {
     this.region = region
@@ -92,6 +95,36 @@ export class AwsSession implements AsyncDisposable {
       return createStsClient({region, credentials: this.identity.credentials})
     })
   }
+
+  // --- QuickSight (refresh-dataset): the QuickSight client, the Glue client it reads the crawler's schedule with, and the caller's account ---
+
+  async quicksight(region = this.region.region): Promise<QuickSightClient> {
+    return this.memo(`quicksight:${region}`, async () => {
+      const {createQuickSightClient} = await import('./clients.js')
+      return createQuickSightClient({region, credentials: this.identity.credentials})
+    })
+  }
+
+  /** The Glue client for reading the crawler's schedule; named apart from any full Glue client of deploy-glue. */
+  async glueForSchedule(region = this.region.region): Promise<GlueClient> {
+    return this.memo(`glue-schedule:${region}`, async () => {
+      const {createGlueScheduleClient} = await import('./clients.js')
+      return createGlueScheduleClient({region, credentials: this.identity.credentials})
+    })
+  }
+
+  /** The account of this session's identity (STS GetCallerIdentity), asked once. */
+  async accountId(): Promise<string> {
+    this.account ??= (async () => {
+      const [sts, {GetCallerIdentityCommand}] = await Promise.all([this.sts(), import('@aws-sdk/client-sts')])
+      const out = await this.send(() => sts.send(new GetCallerIdentityCommand({})), {action: 'sts:GetCallerIdentity', resource: 'the caller identity'})
+      if (!out.Account) throw new Error('STS GetCallerIdentity answered without an account')
+      return out.Account
+    })()
+    return this.account
+  }
+
+  // --- end QuickSight ---
 
   /** Sends one command and turns its failure into a CidError naming the action, the resource and this session's identity. */
   async send<Output>(call: () => Promise<Output>, context: Omit<AwsCallContext, 'identity'>): Promise<Output> {
