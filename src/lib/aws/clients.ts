@@ -1,3 +1,5 @@
+import {AthenaClient} from '@aws-sdk/client-athena'
+import {GlueClient} from '@aws-sdk/client-glue'
 import {S3Client} from '@aws-sdk/client-s3'
 import {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import {STSClient} from '@aws-sdk/client-sts'
@@ -150,4 +152,15 @@ export function createSecretsManagerClient(options: AwsClientOptions = {}): Secr
 
 export function createStsClient(options: AwsClientOptions = {}): STSClient {
   return new STSClient(common(options))
+}
+
+// --- Glue and Athena (deploy-glue, crawl) ---
+// The SDK's standard retry strategy: throttling and transient failures are retried with back-off.
+
+export function createGlueClient(options: AwsClientOptions = {}): GlueClient {
+  return new GlueClient({...common(options), maxAttempts: 5})
+}
+
+export function createAthenaClient(options: AwsClientOptions = {}): AthenaClient {
+  return new AthenaClient({...common(options), maxAttempts: 5})
 }

@@ -1,3 +1,5 @@
+import type {AthenaClient} from '@aws-sdk/client-athena'
+import type {GlueClient} from '@aws-sdk/client-glue'
 import type {S3Client} from '@aws-sdk/client-s3'
 import type {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import type {STSClient} from '@aws-sdk/client-sts'
@@ -90,6 +92,22 @@ export class AwsSession implements AsyncDisposable {
     return this.memo(`sts:${region}`, async () => {
       const {createStsClient} = await import('./clients.js')
       return createStsClient({region, credentials: this.identity.credentials})
+    })
+  }
+
+  // --- Glue and Athena (deploy-glue, crawl) ---
+
+  async glue(region = this.region.region): Promise<GlueClient> {
+    return this.memo(`glue:${region}`, async () => {
+      const {createGlueClient} = await import('./clients.js')
+      return createGlueClient({region, credentials: this.identity.credentials})
+    })
+  }
+
+  async athena(region = this.region.region): Promise<AthenaClient> {
+    return this.memo(`athena:${region}`, async () => {
+      const {createAthenaClient} = await import('./clients.js')
+      return createAthenaClient({region, credentials: this.identity.credentials})
     })
   }
 
