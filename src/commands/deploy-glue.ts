@@ -6,6 +6,7 @@ import {AwsError, InvalidInputError} from '../lib/errors.js'
 import {DEFAULT_CRAWLER_SCHEDULE, type DeployConfig} from '../lib/glue/definitions.js'
 import {type ResourceOutcome, applyPlan, outcome, outcomeLine, planDeployment} from '../lib/glue/deploy.js'
 import {foreignKeys} from '../lib/glue/foreign.js'
+import {planWorkgroup} from '../lib/glue/workgroup.js'
 import {type InputName, parseBucketName, parsePositiveInteger, parseRegion, parseRoleArn} from '../lib/validate.js'
 
 const B = 'kubecost-data-111122223333'
@@ -23,6 +24,12 @@ function catalogName(value: string, name: InputName): string {
 const nameFlag = (flag: string, env: string, fallback: string, description: string) =>
   Flags.string({...input({flag, env}, flag === 'crawler' ? (v, n) => crawlerName(v, n) : catalogName), description, default: fallback})
 
+function workgroupName(value: string, name: InputName): string {
+  const trimmed = value.trim()
+  if (!/^[\w.-]{1,128}$/.test(trimmed)) throw new InvalidInputError(name.flag, name.env, value, 'use letters, digits, ".", "-" and "_" only')
+  return trimmed
+}
+
 function crawlerName(value: string, name: InputName): string {
   const trimmed = value.trim()
   if (!/^[\w-]{1,255}$/.test(trimmed)) throw new InvalidInputError(name.flag, name.env, value, 'use letters, digits, "-" and "_" only')
@@ -34,6 +41,7 @@ export interface DeployResult {
   resources: ResourceOutcome[]
   /** Objects under the table location that are not exporter files (up to 5 examples). */
   foreignObjects: {count: number; examples: string[]; truncated: boolean}
+  warnings: string[]
 }
 
 export default class DeployGlue extends BaseCommand {
@@ -81,6 +89,32 @@ export default class DeployGlue extends BaseCommand {
       ...input({flag: 'region', env: 'GLUE_REGION'}, parseRegion),
       description: 'region of the Glue catalog [default: AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1]',
     }),
+    'athena-workgroup': Flags.string({
+      ...input({flag: 'athena-workgroup', env: 'ATHENA_WORKGROUP'}, workgroupName),
+      description: 'the workgroup the dashboard\'s queries run in: checked for a query result location',
+      default: 'primary',
+    }),
+    'create-workgroup': Flags.string({
+      ...input({flag: 'create-workgroup', env: 'CREATE_ATHENA_WORKGROUP'}, workgroupName),
+      description: 'create (or update) this workgroup, with --results-location, enforced configuration and encryption',
+      dependsOn: ['results-location'],
+    }),
+    'results-location': Flags.string({
+      ...input({flag: 'results-location', env: 'ATHENA_RESULTS_LOCATION'}, (v, n) => {
+        if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v.trim())) throw new InvalidInputError(n.flag, n.env, v, 'not an S3 location such as s3://my-bucket/athena-results/')
+        return v.trim()
+      }),
+      description: 'query result location of --create-workgroup',
+      dependsOn: ['create-workgroup'],
+    }),
+    'results-kms-key': Flags.string({
+      ...input({flag: 'results-kms-key', env: 'ATHENA_RESULTS_KMS_KEY'}, (v, n) => {
+        if (!/^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[\w/-]+|alias\/[\w/-]+|[0-9a-f-]{36})$/.test(v.trim())) throw new InvalidInputError(n.flag, n.env, v, 'not a KMS key ARN, id or alias')
+        return v.trim()
+      }),
+      description: 'encrypt --create-workgroup\'s results with this KMS key (SSE-KMS) [default: SSE-S3]',
+      dependsOn: ['create-workgroup'],
+    }),
     's3-endpoint': destinationFlags['s3-endpoint'],
     ...logFlags,
   }
@@ -103,19 +137,28 @@ export default class DeployGlue extends BaseCommand {
     const logger = this.logger(flags['log-format'])
     const session = await this.awsSession({flag: flags.region, env: process.env, fallback: {region: 'us-east-1', described: 'us-east-1'}, logger})
     const {GlueCatalog, listLocationKeys} = await import('../lib/aws/glue.js')
+    const {AthenaWorkgroups} = await import('../lib/aws/athena.js')
     const steps = await planDeployment(config, new GlueCatalog(await session.glue(), session), {allowColumnRemoval: flags['allow-column-removal']})
+    const create = flags['create-workgroup']
+    const workgroup = await planWorkgroup(new AthenaWorkgroups(await session.athena(), session), {
+      use: flags['athena-workgroup'],
+      create: create && flags['results-location'] ? {name: create, outputLocation: flags['results-location'], kmsKey: flags['results-kms-key']} : undefined,
+    })
+    if (workgroup.step) steps.push(workgroup.step)
+    const warnings = workgroup.warning ? [workgroup.warning] : []
     const resources = dryRun ? steps.map((s) => outcome(s)) : await applyPlan(steps)
 
     const prefix = flags.prefix ? `${flags.prefix}/` : ''
     const listing = await listLocationKeys(await session.s3({endpoint: flags['s3-endpoint']}), session, flags.bucket, prefix, LISTING_LIMIT)
     const foreign = foreignKeys(listing.keys, flags.prefix)
-    const result: DeployResult = {dryRun, resources, foreignObjects: {count: foreign.length, examples: foreign.slice(0, 5), truncated: listing.truncated}}
-
     if (foreign.length > 0) {
-      logger.warn(
-        `s3://${flags.bucket}/${prefix} holds ${foreign.length}${listing.truncated ? '+' : ''} objects that are not exporter files; the crawler reads every object there and fails or skips partitions because of them. Move them elsewhere. Examples: ${result.foreignObjects.examples.join(', ')}`,
+      warnings.push(
+        `s3://${flags.bucket}/${prefix} holds ${foreign.length}${listing.truncated ? '+' : ''} objects that are not exporter files; the crawler reads every object there and fails or skips partitions because of them. Move them elsewhere. Examples: ${foreign.slice(0, 5).join(', ')}`,
       )
     }
+
+    for (const warning of warnings) logger.warn(warning)
+    const result: DeployResult = {dryRun, resources, foreignObjects: {count: foreign.length, examples: foreign.slice(0, 5), truncated: listing.truncated}, warnings}
 
     if (!this.jsonEnabled()) this.log(resources.map((r) => outcomeLine(r, dryRun)).join('\n'))
     const changing = resources.filter((r) => r.action !== 'unchanged')

@@ -5,6 +5,7 @@ import {PutObjectCommand} from '@aws-sdk/client-s3'
 
 import {CRAWLER_CONFIGURATION, decodeView, viewColumns} from '../../src/lib/glue/definitions.js'
 import {contractColumns, glueColumns} from '../../src/lib/schema.js'
+import {AthenaFake} from '../fakes/athena.js'
 import {GlueFake} from '../fakes/glue.js'
 import {type S3Fake, TEST_ENV, startS3} from '../fakes/s3.js'
 import {runCli} from '../helpers.js'
@@ -23,6 +24,7 @@ interface DeployJson {
 describe('deploy-glue', () => {
   let s3: S3Fake
   let glue: GlueFake
+  let athena: AthenaFake
 
   before(async () => {
     s3 = await startS3([BUCKET])
@@ -30,11 +32,15 @@ describe('deploy-glue', () => {
   after(() => s3.close())
   beforeEach(async () => {
     glue = await GlueFake.start()
+    athena = await AthenaFake.start({primaryOutput: 's3://query-results-111122223333/'})
   })
-  afterEach(() => glue.close())
+  afterEach(async () => {
+    await glue.close()
+    await athena.close()
+  })
 
   const deploy = (args: string[]) =>
-    runCli(['deploy-glue', '--bucket', BUCKET, '--s3-endpoint', s3.endpoint, ...args], {...TEST_ENV, ...glue.env})
+    runCli(['deploy-glue', '--bucket', BUCKET, '--s3-endpoint', s3.endpoint, ...args], {...TEST_ENV, ...glue.env, ...athena.env})
   const actions = (stdout: string) => Object.fromEntries((JSON.parse(stdout) as DeployJson).resources.map((r) => [r.kind, r.action]))
   const request = (op: string) => glue.requests.find((r) => r.op === op)?.body
   const created = (name: string) => glue.requests.find((r) => r.op === 'CreateTable' && (r.body.TableInput as Json).Name === name)?.body.TableInput as Json
@@ -264,5 +270,49 @@ describe('deploy-glue', () => {
     const error = (JSON.parse(result.stdout) as {error: {code: string; message: string}}).error
     assert.equal(error.code, 'AWS_CONCURRENT')
     assert.match(error.message, /glue:UpdateCrawler on crawler kubecost_crawler failed/)
+  })
+
+  it('warns when the user\'s workgroup has no query result location, or does not exist', async () => {
+    athena.workgroups.set('primary', {Name: 'primary', State: 'ENABLED', Configuration: {}})
+    const result = await deploy(['--crawler-role-arn', ROLE, '--json'])
+    assert.equal(result.code, 0, result.stderr)
+    const json = JSON.parse(result.stdout) as DeployJson & {warnings: string[]}
+    assert.match(json.warnings[0] ?? '', /^Athena workgroup primary has no query result location, so Athena and QuickSight queries in it fail/)
+    assert.match(result.stderr, /Athena workgroup primary has no query result location/)
+    const missing = await deploy(['--athena-workgroup', 'analysts'])
+    assert.equal(missing.code, 0, missing.stderr)
+    assert.match(missing.stderr, /Athena workgroup analysts does not exist/)
+    assert.deepEqual(athena.writes(), [])
+  })
+
+  it('--create-workgroup creates an enforced, encrypted workgroup, then leaves it alone or updates what differs', async () => {
+    const args = ['--crawler-role-arn', ROLE, '--create-workgroup', 'kubecost', '--results-location', 's3://query-results-111122223333/kubecost']
+    const first = await deploy(args)
+    assert.equal(first.code, 0, first.stderr)
+    assert.match(first.stdout, /^workgroup kubecost: created$/m)
+    const input = athena.requests.find((r) => r.op === 'CreateWorkGroup')?.body
+    assert.deepEqual(input?.Configuration, {
+      ResultConfiguration: {OutputLocation: 's3://query-results-111122223333/kubecost/', EncryptionConfiguration: {EncryptionOption: 'SSE_S3'}},
+      EnforceWorkGroupConfiguration: true,
+      PublishCloudWatchMetricsEnabled: true,
+    })
+    const second = await deploy([...args, '--json'])
+    assert.equal(second.code, 0, second.stderr)
+    assert.equal(actions(second.stdout).workgroup, 'unchanged')
+
+    const key = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'
+    const third = await deploy([...args, '--results-kms-key', key])
+    assert.equal(third.code, 0, third.stderr)
+    assert.match(third.stdout, new RegExp(`^workgroup kubecost: updated \\(encryption changed: SSE_S3 → SSE_KMS ${key}\\)$`, 'm'))
+    assert.deepEqual(athena.writes(), ['CreateWorkGroup', 'UpdateWorkGroup'])
+  })
+
+  it('--create-workgroup needs --results-location: exit 2', async () => {
+    const result = await deploy(['--create-workgroup', 'kubecost'])
+    assert.equal(result.code, 2)
+    assert.match(result.stderr, /results-location/)
+    const bad = await deploy(['--create-workgroup', 'kubecost', '--results-location', 'https://x'])
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /Invalid --results-location \(ATHENA_RESULTS_LOCATION\) "https:\/\/x"/)
   })
 })
