@@ -83,7 +83,7 @@ export default class RefreshDataset extends BaseCommand {
       defaultHelp: async () => '03:00',
     }),
     timezone: Flags.string({...input({flag: 'timezone', env: 'SCHEDULE_TIMEZONE'}, parseTimezone), description: 'time zone of --schedule-time (IANA name)', default: 'UTC'}),
-    crawler: Flags.string({env: 'GLUE_CRAWLER_NAME', description: 'Glue crawler whose daily schedule the refresh must follow by two hours', default: 'kubecost_crawler'}),
+    crawler: Flags.string({env: 'GLUE_CRAWLER', description: 'Glue crawler whose daily schedule the refresh must follow by two hours', default: 'kubecost_crawler'}),
     // Lets tests poll a fake quickly; QuickSight itself is polled every 5 s, then up to every 30 s.
     'poll-ms': Flags.custom<number>({hidden: true, ...input({flag: 'poll-ms'}, parsePositiveInteger)})(),
     ...logFlags,

@@ -20,7 +20,7 @@ const deadline = (api: string, env: string, name: string, defaultReadSeconds: nu
   })()
 
 /** Comma-separated Kubernetes keys, validated and parsed once into the list. */
-const keyList = (flag: string, env: string, description: string) =>
+export const keyList = (flag: string, env: string, description: string) =>
   // No default: oclif types an array default as a repeatable flag's; absent means no keys.
   Flags.custom<string[]>({...input({flag, env}, parseKeyList), description})()
 

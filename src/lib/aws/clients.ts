@@ -1,3 +1,4 @@
+import {AthenaClient} from '@aws-sdk/client-athena'
 import {GlueClient} from '@aws-sdk/client-glue'
 import {QuickSightClient} from '@aws-sdk/client-quicksight'
 import {S3Client} from '@aws-sdk/client-s3'
@@ -166,3 +167,13 @@ export function createGlueScheduleClient(options: AwsClientOptions = {}): GlueCl
 }
 
 // --- end QuickSight ---
+// --- Glue and Athena (deploy-glue, crawl) ---
+// The SDK's standard retry strategy: throttling and transient failures are retried with back-off.
+
+export function createGlueClient(options: AwsClientOptions = {}): GlueClient {
+  return new GlueClient({...common(options), maxAttempts: 5})
+}
+
+export function createAthenaClient(options: AwsClientOptions = {}): AthenaClient {
+  return new AthenaClient({...common(options), maxAttempts: 5})
+}

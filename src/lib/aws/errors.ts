@@ -31,6 +31,10 @@ const NOT_FOUND = new Set(['NoSuchBucket', 'ResourceNotFoundException', 'NoSuchE
 const WRONG_REGION = new Set(['PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException'])
 const CORRUPTED = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch', 'XAmzContentChecksumMismatch'])
 const THROTTLED = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottled', 'RequestThrottledException', 'TooManyRequestsException', 'RequestLimitExceeded'])
+// --- Glue and Athena (deploy-glue, crawl) ---
+/** Another writer changed the resource, or the crawler is busy: the same call may pass once it is done. */
+const CONCURRENT = new Set(['ConcurrentModificationException', 'CrawlerRunningException', 'CrawlerStoppingException', 'SchedulerTransitioningException', 'ConcurrentRunsExceededException'])
+const ALREADY_EXISTS = new Set(['AlreadyExistsException'])
 const TIMED_OUT = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException'])
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH'])
 const SERVICES: Record<string, string> = {
@@ -43,7 +47,7 @@ const LIMIT_EXCEEDED = new Set(['LimitExceededException', 'ServiceQuotaExceededE
 /** The account's QuickSight edition or pricing plan lacks the feature (incremental refresh needs Enterprise). */
 const UNSUPPORTED_EDITION = new Set(['UnsupportedUserEditionException', 'UnsupportedPricingPlanException'])
 /** What the call would create is there already (QuickSight: an ingestion in progress, a schedule id taken). */
-const ALREADY_EXISTS = new Set(['ResourceExistsException'])
+const RESOURCE_EXISTS = new Set(['ResourceExistsException'])
 // --- end QuickSight ---
 
 export const DEFAULT_IDENTITY = 'the default credentials (IRSA role in the pod, or AWS_PROFILE / environment)'
@@ -69,7 +73,7 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
   }
 
   // --- QuickSight (refresh-dataset): answered with HTTP 403, so decided before access denied ---
-  if (ALREADY_EXISTS.has(name)) {
+  if (RESOURCE_EXISTS.has(name)) {
     return new AwsError('AWS_ALREADY_EXISTS', `Already there: ${where} failed (${name}: ${detail})`, {cause: error})
   }
 
@@ -161,6 +165,21 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
         ...(context.timeout ? [`If the calls are slow but progressing, raise ${context.timeout.setting} (now ${context.timeout.seconds} s).`] : []),
         ...then,
       ],
+    })
+  }
+
+  // --- Glue and Athena (deploy-glue, crawl) ---
+  if (CONCURRENT.has(name)) {
+    return new AwsError('AWS_CONCURRENT', `${where} failed: the resource is busy or was changed at the same time (${name}: ${detail})`, {
+      cause: error,
+      suggestions: [...then, 'Wait for the running crawl or the other change to finish (kubecost-cid crawl waits for a crawl), then run the command again.'],
+    })
+  }
+
+  if (ALREADY_EXISTS.has(name)) {
+    return new AwsError('AWS_ALREADY_EXISTS', `${where} failed: it was created by someone else meanwhile (${name}: ${detail})`, {
+      cause: error,
+      suggestions: ['Run the command again: it then compares with what exists and updates it.'],
     })
   }
 

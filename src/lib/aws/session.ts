@@ -1,3 +1,4 @@
+import type {AthenaClient} from '@aws-sdk/client-athena'
 import type {GlueClient} from '@aws-sdk/client-glue'
 import type {QuickSightClient} from '@aws-sdk/client-quicksight'
 import type {S3Client} from '@aws-sdk/client-s3'
@@ -125,6 +126,22 @@ export class AwsSession implements AsyncDisposable {
   }
 
   // --- end QuickSight ---
+
+  // --- Glue and Athena (deploy-glue, crawl) ---
+
+  async glue(region = this.region.region): Promise<GlueClient> {
+    return this.memo(`glue:${region}`, async () => {
+      const {createGlueClient} = await import('./clients.js')
+      return createGlueClient({region, credentials: this.identity.credentials})
+    })
+  }
+
+  async athena(region = this.region.region): Promise<AthenaClient> {
+    return this.memo(`athena:${region}`, async () => {
+      const {createAthenaClient} = await import('./clients.js')
+      return createAthenaClient({region, credentials: this.identity.credentials})
+    })
+  }
 
   /** Sends one command and turns its failure into a CidError naming the action, the resource and this session's identity. */
   async send<Output>(call: () => Promise<Output>, context: Omit<AwsCallContext, 'identity'>): Promise<Output> {

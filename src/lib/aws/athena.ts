@@ -1,0 +1,68 @@
+import {type AthenaClient, CreateWorkGroupCommand, type EncryptionOption, GetWorkGroupCommand, ListWorkGroupsCommand, UpdateWorkGroupCommand} from '@aws-sdk/client-athena'
+
+import type {WorkgroupApi, WorkgroupSettings} from '../glue/workgroup.js'
+import type {Sender} from './glue.js'
+
+type Wanted = Parameters<WorkgroupApi['createWorkgroup']>[1]
+
+const encryption = (s: Wanted) => ({EncryptionOption: s.encryption as EncryptionOption, ...(s.kmsKey ? {KmsKey: s.kmsKey} : {})})
+
+/** Athena workgroup operations over the session's client. */
+export class AthenaWorkgroups implements WorkgroupApi {
+  constructor(
+    private readonly client: AthenaClient,
+    private readonly sender: Sender,
+  ) {}
+
+  async getWorkgroup(name: string): Promise<WorkgroupSettings | undefined> {
+    // Athena answers a missing workgroup with a generic InvalidRequestException: the listing says whether it exists.
+    if (!(await this.names()).includes(name)) return undefined
+    const out = await this.sender.send(() => this.client.send(new GetWorkGroupCommand({WorkGroup: name})), {action: 'athena:GetWorkGroup', resource: `workgroup ${name}`})
+    const config = out.WorkGroup?.Configuration
+    const result = config?.ResultConfiguration
+    return {
+      outputLocation: result?.OutputLocation,
+      encryption: result?.EncryptionConfiguration?.EncryptionOption,
+      kmsKey: result?.EncryptionConfiguration?.KmsKey,
+      enforced: config?.EnforceWorkGroupConfiguration,
+    }
+  }
+
+  async createWorkgroup(name: string, s: Wanted): Promise<void> {
+    await this.sender.send(
+      () =>
+        this.client.send(
+          new CreateWorkGroupCommand({
+            Name: name,
+            Description: 'Kubecost data for the Cloud Intelligence Dashboards',
+            Configuration: {ResultConfiguration: {OutputLocation: s.outputLocation, EncryptionConfiguration: encryption(s)}, EnforceWorkGroupConfiguration: true, PublishCloudWatchMetricsEnabled: true},
+          }),
+        ),
+      {action: 'athena:CreateWorkGroup', resource: `workgroup ${name}`},
+    )
+  }
+
+  async updateWorkgroup(name: string, s: Wanted): Promise<void> {
+    await this.sender.send(
+      () =>
+        this.client.send(
+          new UpdateWorkGroupCommand({
+            WorkGroup: name,
+            ConfigurationUpdates: {ResultConfigurationUpdates: {OutputLocation: s.outputLocation, EncryptionConfiguration: encryption(s)}, EnforceWorkGroupConfiguration: true},
+          }),
+        ),
+      {action: 'athena:UpdateWorkGroup', resource: `workgroup ${name}`},
+    )
+  }
+
+  private async names(): Promise<string[]> {
+    const names: string[] = []
+    let token: string | undefined
+    do {
+      const page = await this.sender.send(() => this.client.send(new ListWorkGroupsCommand({NextToken: token})), {action: 'athena:ListWorkGroups', resource: 'workgroups'})
+      for (const w of page.WorkGroups ?? []) if (w.Name) names.push(w.Name)
+      token = page.NextToken
+    } while (token)
+    return names
+  }
+}

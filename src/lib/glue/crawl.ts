@@ -1,0 +1,113 @@
+/**
+ * Running the crawler that adds each day's partitions: start it, or attach to a crawl already
+ * under way (the schedule's, someone else's), wait with back-off until the crawler is READY again
+ * with a new last crawl, and report that crawl. A crawl is told apart from the one before by its
+ * start time and message prefix, never by comparing our clock with AWS's.
+ */
+import {AwsError} from '../errors.js'
+import {type Clock, type ProgressEvent, WaitTimeoutError, waitFor} from '../wait.js'
+
+export interface LastCrawl {
+  Status?: string
+  ErrorMessage?: string
+  LogGroup?: string
+  LogStream?: string
+  MessagePrefix?: string
+  StartTime?: Date
+}
+
+export interface CrawlerApi {
+  getCrawler(name: string): Promise<{State?: string; LastCrawl?: LastCrawl} | undefined>
+  startCrawler(name: string): Promise<'started' | 'running'>
+  crawlerMetrics(name: string): Promise<{tablesCreated?: number; tablesUpdated?: number; tablesDeleted?: number; lastRuntimeSeconds?: number}>
+}
+
+export interface CrawlOutcome {
+  crawler: string
+  /** `started` by this run, or `attached` to a crawl that was running. */
+  how: 'started' | 'attached'
+  /** The finished crawl's status, or RUNNING when not waited for. */
+  status: string
+  durationSeconds?: number
+  tablesCreated?: number
+  tablesUpdated?: number
+  tablesDeleted?: number
+  errorMessage?: string
+  logGroup?: string
+  logStream?: string
+}
+
+export interface CrawlOptions {
+  wait: boolean
+  timeoutMs: number
+  poll: {initialMs: number; maxMs: number}
+  /** How the timeout is set, for its message, e.g. "--timeout (CRAWL_TIMEOUT)". */
+  timeoutSetting: string
+  clock?: Clock
+  signal?: AbortSignal
+  onProgress?: (event: ProgressEvent) => void
+}
+
+const crawlKey = (c: LastCrawl | undefined) => (c ? `${c.StartTime?.getTime() ?? ''}|${c.MessagePrefix ?? ''}` : '')
+
+export async function runCrawl(api: CrawlerApi, name: string, options: CrawlOptions): Promise<CrawlOutcome> {
+  const current = await api.getCrawler(name)
+  if (!current) {
+    throw new AwsError('CRAWLER_NOT_FOUND', `Crawler ${name} does not exist`, {
+      suggestions: [`Create it with: kubecost-cid deploy-glue --bucket <bucket> --crawler ${name} --crawler-role-arn <role ARN>`, 'Or check the region (--region, AWS_REGION).'],
+    })
+  }
+
+  const before = crawlKey(current.LastCrawl)
+  const how = current.State === 'READY' && (await api.startCrawler(name)) === 'started' ? 'started' : 'attached'
+  if (!options.wait) return {crawler: name, how, status: 'RUNNING'}
+
+  let last: LastCrawl
+  try {
+    last = await waitFor(
+      async () => {
+        const crawler = await api.getCrawler(name)
+        if (crawler?.State === 'READY' && crawler.LastCrawl && crawlKey(crawler.LastCrawl) !== before) return {done: true, value: crawler.LastCrawl}
+        return {done: false, state: crawler?.State ?? 'UNKNOWN'}
+      },
+      {subject: `crawler ${name}`, timeoutMs: options.timeoutMs, poll: options.poll, clock: options.clock, signal: options.signal, onProgress: options.onProgress},
+    )
+  } catch (error) {
+    if (!(error instanceof WaitTimeoutError)) throw error
+    throw new AwsError('CRAWL_TIMEOUT', `Crawler ${name} was still ${error.lastState} after ${Math.round(options.timeoutMs / 1000)} s (${options.timeoutSetting})`, {
+      cause: error,
+      suggestions: [`The crawl goes on in Glue: run kubecost-cid crawl --crawler ${name} again to attach to it, or raise ${options.timeoutSetting}.`],
+    })
+  }
+
+  const metrics = await api.crawlerMetrics(name)
+  return {
+    crawler: name,
+    how,
+    status: last.Status ?? 'UNKNOWN',
+    durationSeconds: metrics.lastRuntimeSeconds,
+    tablesCreated: metrics.tablesCreated,
+    tablesUpdated: metrics.tablesUpdated,
+    tablesDeleted: metrics.tablesDeleted,
+    errorMessage: last.ErrorMessage,
+    logGroup: last.LogGroup,
+    logStream: last.LogStream,
+  }
+}
+
+/** A crawl that did not succeed, with where its log is. */
+export function crawlFailure(outcome: CrawlOutcome): AwsError {
+  const logs = outcome.logGroup ? `CloudWatch log group ${outcome.logGroup}${outcome.logStream ? `, stream ${outcome.logStream}` : ''}` : undefined
+  return new AwsError(
+    outcome.status === 'CANCELLED' ? 'CRAWL_CANCELLED' : 'CRAWL_FAILED',
+    `Crawl of ${outcome.crawler} ${outcome.status}${outcome.errorMessage ? `: ${outcome.errorMessage}` : ''}`,
+    {suggestions: [...(logs ? [`Read the crawl's log: ${logs}.`] : []), 'Objects that are not exporter files under the table location break the crawler: deploy-glue --dry-run lists them.']},
+  )
+}
+
+export function crawlLine(o: CrawlOutcome): string {
+  if (o.status === 'RUNNING') return `crawler ${o.crawler}: ${o.how === 'started' ? 'started' : 'already running'} (not waiting)`
+  const duration = o.durationSeconds === undefined ? '' : ` in ${Math.round(o.durationSeconds)} s`
+  const tables = `tables created ${o.tablesCreated ?? 0}, updated ${o.tablesUpdated ?? 0}, deleted ${o.tablesDeleted ?? 0}`
+  return `crawler ${o.crawler}: ${o.status}${duration} (${o.how === 'started' ? 'started' : 'attached to a running crawl'}); ${tables}`
+}

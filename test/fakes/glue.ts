@@ -1,0 +1,266 @@
+/**
+ * A small in-memory Glue Data Catalog over real HTTP, speaking Glue's JSON 1.1 protocol
+ * (`X-Amz-Target: AWSGlue.<Operation>`), for the CLI to reach through AWS_ENDPOINT_URL_GLUE.
+ *
+ * Behaviour (as Glue does):
+ * - Database, table and column names are stored lower-case.
+ * - GetTable returns fields nobody sent: DatabaseName, CatalogId, CreateTime, UpdateTime, VersionId,
+ *   IsRegisteredWithLakeFormation, and in the storage descriptor Compressed, NumberOfBuckets (-1),
+ *   StoredAsSubDirectories, BucketColumns, SortColumns; a finished crawl adds table parameters.
+ * - GetCrawler returns the schedule as {ScheduleExpression, State}, the configuration re-serialised
+ *   (keys sorted), State READY/RUNNING/STOPPING, and LastCrawl once a crawl has ended.
+ * - StartCrawler on a crawler that is not READY fails with CrawlerRunningException. A crawl stays
+ *   RUNNING for `runPolls` GetCrawler calls, then STOPPING for one, then READY with LastCrawl's
+ *   status `outcome` (FAILED carries an error message and the CloudWatch log group and stream).
+ * - A missing database, table or crawler is 400 EntityNotFoundException; an existing one on
+ *   Create* is AlreadyExistsException.
+ * - `fail(op, type, status, times)` makes the next `times` calls of an operation fail that way.
+ * - Every request is recorded (operation and body).
+ */
+import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
+
+type Json = Record<string, unknown>
+
+export interface CrawlBehaviour {
+  runPolls: number
+  outcome: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'
+  /** Never finishes (for timeouts). */
+  forever?: boolean
+  metrics?: {TablesCreated: number; TablesUpdated: number; TablesDeleted: number}
+}
+
+interface CrawlerRecord {
+  input: Json
+  state: 'READY' | 'RUNNING' | 'STOPPING'
+  pollsLeft: number
+  startedAt?: number
+  lastCrawl?: Json
+  crawls: number
+}
+
+export class GlueFake {
+  readonly requests: Array<{op: string; body: Json}> = []
+  readonly databases = new Map<string, Json>()
+  readonly tables = new Map<string, Json>()
+  readonly crawlers = new Map<string, CrawlerRecord>()
+  crawl: CrawlBehaviour = {runPolls: 2, outcome: 'SUCCEEDED'}
+  private readonly faults: Array<{op: string; type: string; status: number; times: number}> = []
+  private version = 0
+
+  private constructor(
+    private readonly server: Server,
+    readonly endpoint: string,
+  ) {}
+
+  static async start(): Promise<GlueFake> {
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const fake = new GlueFake(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      let body = ''
+      req.on('data', (d: Buffer) => (body += d.toString()))
+      req.on('end', () => fake.handle(req, body, res))
+    })
+    return fake
+  }
+
+  get env(): Record<string, string> {
+    return {AWS_ENDPOINT_URL_GLUE: this.endpoint}
+  }
+
+  fail(op: string, type: string, status = 400, times = 1): void {
+    this.faults.push({op, type, status, times})
+  }
+
+  /** Operations that changed something, in order. */
+  writes(): string[] {
+    return this.requests.map((r) => r.op).filter((op) => !/^(Get|List)/.test(op))
+  }
+
+  table(database: string, name: string): Json | undefined {
+    return this.tables.get(`${database}.${name}`)
+  }
+
+  /** A crawl started by someone else (the schedule, the console). */
+  startCrawl(name: string): void {
+    const c = this.crawlers.get(name)
+    if (!c) throw new Error(`no crawler ${name}`)
+    this.begin(c)
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections()
+    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+  }
+
+  private begin(c: CrawlerRecord): void {
+    c.state = 'RUNNING'
+    c.pollsLeft = this.crawl.runPolls
+    c.startedAt = Date.now() / 1000
+    c.crawls++
+  }
+
+  private handle(req: IncomingMessage, raw: string, res: ServerResponse): void {
+    const op = String(req.headers['x-amz-target'] ?? '').replace(/^AWSGlue\./, '')
+    const body = JSON.parse(raw || '{}') as Json
+    this.requests.push({op, body})
+    const send = (status: number, payload: Json) => {
+      res.writeHead(status, {'content-type': 'application/x-amz-json-1.1'})
+      res.end(JSON.stringify(payload))
+    }
+
+    const error = (type: string, message: string, status = 400) => send(status, {__type: type, Message: message})
+    const fault = this.faults.find((f) => f.op === op && f.times > 0)
+    if (fault) {
+      fault.times--
+      error(fault.type, `injected ${fault.type}`, fault.status)
+      return
+    }
+
+    try {
+      const out = this.operation(op, body)
+      if ('__type' in out) error(String(out.__type), String(out.Message))
+      else send(200, out)
+    } catch (error_) {
+      error('InternalServiceException', String(error_), 500)
+    }
+  }
+
+  private operation(op: string, body: Json): Json {
+    const now = Date.now() / 1000
+    const lower = (v: unknown) => String(v).toLowerCase()
+    const notFound = (what: string) => ({__type: 'EntityNotFoundException', Message: `${what} not found`})
+    switch (op) {
+      case 'GetDatabase': {
+        const db = this.databases.get(lower(body.Name))
+        return db ? {Database: db} : notFound(`Database ${String(body.Name)}`)
+      }
+
+      case 'CreateDatabase': {
+        const input = body.DatabaseInput as Json
+        const name = lower(input.Name)
+        if (this.databases.has(name)) return {__type: 'AlreadyExistsException', Message: 'Database already exists.'}
+        this.databases.set(name, {...input, Name: name, CatalogId: '111122223333', CreateTime: now})
+        return {}
+      }
+
+      case 'GetTable': {
+        const db = lower(body.DatabaseName)
+        if (!this.databases.has(db)) return notFound(`Database ${db}`)
+        const table = this.tables.get(`${db}.${lower(body.Name)}`)
+        return table ? {Table: table} : notFound(`Table ${String(body.Name)}`)
+      }
+
+      case 'CreateTable':
+      case 'UpdateTable': {
+        const db = lower(body.DatabaseName)
+        if (!this.databases.has(db)) return notFound(`Database ${db}`)
+        const input = body.TableInput as Json
+        const key = `${db}.${lower(input.Name)}`
+        const existing = this.tables.get(key)
+        if (op === 'CreateTable' && existing) return {__type: 'AlreadyExistsException', Message: 'Table already exists.'}
+        if (op === 'UpdateTable' && !existing) return notFound(`Table ${String(input.Name)}`)
+        this.tables.set(key, this.stored(db, input, existing, now))
+        return {}
+      }
+
+      case 'GetCrawler': {
+        const c = this.crawlers.get(String(body.Name))
+        if (!c) return notFound(`Crawler entry with name ${String(body.Name)}`)
+        this.advance(c)
+        const input = c.input
+        return {
+          Crawler: {
+            ...input,
+            Schedule: input.Schedule ? {ScheduleExpression: input.Schedule, State: 'SCHEDULED'} : undefined,
+            Configuration: input.Configuration ? sortedJson(input.Configuration as string) : undefined,
+            State: c.state,
+            CreationTime: now,
+            Version: 1,
+            ...(c.lastCrawl ? {LastCrawl: c.lastCrawl} : {}),
+          },
+        }
+      }
+
+      case 'CreateCrawler':
+      case 'UpdateCrawler': {
+        const name = String(body.Name)
+        const existing = this.crawlers.get(name)
+        if (op === 'CreateCrawler' && existing) return {__type: 'AlreadyExistsException', Message: `${name} already exists`}
+        if (op === 'UpdateCrawler' && !existing) return notFound(`Crawler ${name}`)
+        if (existing && existing.state !== 'READY') return {__type: 'CrawlerRunningException', Message: `Crawler with name ${name} has already started`}
+        this.crawlers.set(name, existing ? {...existing, input: {...existing.input, ...body}} : {input: body, state: 'READY', pollsLeft: 0, crawls: 0})
+        return {}
+      }
+
+      case 'StartCrawler': {
+        const c = this.crawlers.get(String(body.Name))
+        if (!c) return notFound(`Crawler with name ${String(body.Name)}`)
+        if (c.state !== 'READY') return {__type: 'CrawlerRunningException', Message: `Crawler with name ${String(body.Name)} has already started`}
+        this.begin(c)
+        return {}
+      }
+
+      case 'GetCrawlerMetrics': {
+        const names = (body.CrawlerNameList as string[] | undefined) ?? []
+        const m = this.crawl.metrics ?? {TablesCreated: 0, TablesUpdated: 1, TablesDeleted: 0}
+        return {CrawlerMetricsList: names.filter((n) => this.crawlers.has(n)).map((CrawlerName) => ({CrawlerName, ...m, LastRuntimeSeconds: 42, StillEstimating: false}))}
+      }
+
+      default:
+        return {__type: 'InvalidInputException', Message: `the fake does not implement ${op}`}
+    }
+  }
+
+  /** Moves a running crawl one step on, as a poll observes it. */
+  private advance(c: CrawlerRecord): void {
+    if (c.state === 'READY' || this.crawl.forever) return
+    if (c.state === 'RUNNING') {
+      if (c.pollsLeft > 0) c.pollsLeft--
+      else c.state = 'STOPPING'
+      return
+    }
+
+    c.state = 'READY'
+    const failed = this.crawl.outcome === 'FAILED'
+    c.lastCrawl = {
+      Status: this.crawl.outcome,
+      StartTime: c.startedAt,
+      LogGroup: '/aws-glue/crawlers',
+      LogStream: String(c.input.Name),
+      MessagePrefix: `crawl-${c.crawls}`,
+      ...(failed ? {ErrorMessage: 'Internal Service Exception'} : {}),
+    }
+    for (const target of ((c.input.Targets as Json | undefined)?.CatalogTargets as Json[] | undefined) ?? []) {
+      for (const t of (target.Tables as string[] | undefined) ?? []) {
+        const table = this.tables.get(`${String(target.DatabaseName).toLowerCase()}.${t.toLowerCase()}`)
+        if (table && !failed) table.Parameters = {...(table.Parameters as Json), UPDATED_BY_CRAWLER: c.input.Name, CrawlerSchemaSerializerVersion: '1.0'}
+      }
+    }
+  }
+
+  private stored(db: string, input: Json, existing: Json | undefined, now: number): Json {
+    const sd = (input.StorageDescriptor ?? {}) as Json
+    const lowerCols = (cols: unknown) => ((cols ?? []) as Json[]).map((c) => ({...c, Name: String(c.Name).toLowerCase()}))
+    return {
+      ...input,
+      Name: String(input.Name).toLowerCase(),
+      DatabaseName: db,
+      CatalogId: '111122223333',
+      CreateTime: existing?.CreateTime ?? now,
+      UpdateTime: now,
+      VersionId: String(++this.version),
+      IsRegisteredWithLakeFormation: false,
+      Retention: 0,
+      StorageDescriptor: {Compressed: false, NumberOfBuckets: -1, StoredAsSubDirectories: false, BucketColumns: [], SortColumns: [], ...sd, Columns: lowerCols(sd.Columns)},
+      PartitionKeys: lowerCols(input.PartitionKeys),
+    }
+  }
+}
+
+function sortedJson(text: string): string {
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(sort) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v as Json).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sort(x)])) : v
+  return JSON.stringify(sort(JSON.parse(text)))
+}

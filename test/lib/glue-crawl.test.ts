@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+
+import {AwsError} from '../../src/lib/errors.js'
+import {type CrawlerApi, type LastCrawl, runCrawl} from '../../src/lib/glue/crawl.js'
+import {FakeClock} from '../fakes/clock.js'
+
+/** A crawler whose states are scripted, one per GetCrawler. */
+function scripted(states: Array<{State: string; LastCrawl?: LastCrawl}>, start: () => 'started' | 'running'): CrawlerApi & {starts: number} {
+  const api = {
+    starts: 0,
+    getCrawler: async () => (states.length > 1 ? states.shift() : states[0]),
+    startCrawler: async () => {
+      api.starts++
+      return start()
+    },
+    crawlerMetrics: async () => ({lastRuntimeSeconds: 7}),
+  }
+  return api
+}
+
+const OLD = {Status: 'SUCCEEDED', StartTime: new Date('2026-11-30T01:00:00Z'), MessagePrefix: 'a'}
+const NEW = {Status: 'SUCCEEDED', StartTime: new Date('2026-12-01T01:00:00Z'), MessagePrefix: 'b'}
+const options = (clock: FakeClock) => ({wait: true, timeoutMs: 60_000, poll: {initialMs: 1000, maxMs: 8000}, timeoutSetting: '--timeout (CRAWL_TIMEOUT)', clock})
+
+describe('runCrawl', () => {
+  it('waits past a READY that still shows the previous crawl, and reports the new one', async () => {
+    const clock = new FakeClock()
+    const api = scripted([{State: 'READY', LastCrawl: OLD}, {State: 'READY', LastCrawl: OLD}, {State: 'RUNNING', LastCrawl: OLD}, {State: 'READY', LastCrawl: NEW}], () => 'started')
+    const outcome = await runCrawl(api, 'c', options(clock))
+    assert.equal(outcome.how, 'started')
+    assert.equal(outcome.status, 'SUCCEEDED')
+    assert.equal(outcome.durationSeconds, 7)
+    assert.deepEqual(clock.sleeps, [1000, 2000])
+  })
+
+  it('a crawl started by someone else between our read and our start is attached to (CrawlerRunningException)', async () => {
+    const api = scripted([{State: 'READY', LastCrawl: OLD}, {State: 'RUNNING', LastCrawl: OLD}, {State: 'READY', LastCrawl: NEW}], () => 'running')
+    const outcome = await runCrawl(api, 'c', options(new FakeClock()))
+    assert.equal(outcome.how, 'attached')
+    assert.equal(api.starts, 1)
+  })
+
+  it('times out at the deadline with CRAWL_TIMEOUT naming the last state and the setting', async () => {
+    const clock = new FakeClock()
+    const api = scripted([{State: 'RUNNING', LastCrawl: OLD}], () => 'started')
+    await assert.rejects(runCrawl(api, 'c', {...options(clock), timeoutMs: 10_000}), (e: unknown) => {
+      assert.ok(e instanceof AwsError)
+      assert.equal(e.code, 'CRAWL_TIMEOUT')
+      assert.equal(e.exitCode, 1)
+      assert.equal(e.message, 'Crawler c was still RUNNING after 10 s (--timeout (CRAWL_TIMEOUT))')
+      return true
+    })
+    assert.equal(clock.now(), 10_000)
+    assert.equal(api.starts, 0)
+  })
+})
