@@ -103,7 +103,7 @@ describe('progress rendering', () => {
     assert.equal(await withProgress('t', 'silent', logger, async (report) => (report({subject: 's', state: 'X', elapsedMs: 0}), 1)), 1)
     assert.deepEqual(lines, [])
     for (const mode of ['silent', 'log', 'terminal'] as const) {
-      await assert.rejects(withProgress('t', mode, logger, async () => Promise.reject(new Error(`failed in ${mode}`))), new RegExp(`failed in ${mode}`))
+      await assert.rejects(withProgress('a task that fails on purpose', mode, logger, async () => Promise.reject(new Error(`failed in ${mode}`))), new RegExp(`failed in ${mode}`))
     }
   })
 
