@@ -11,7 +11,8 @@
  * - `fail(op, type)` makes the next call of an operation fail that way; every request is recorded.
  */
 import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
-import type {AddressInfo} from 'node:net'
+
+import {listenOnLoopback, onRequestBody} from './http.js'
 
 type Json = Record<string, unknown>
 
@@ -27,18 +28,13 @@ export class AthenaFake {
 
   static async start(options: {primaryOutput?: string} = {}): Promise<AthenaFake> {
     const server = createServer()
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const fake = new AthenaFake(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+    const fake = new AthenaFake(server, await listenOnLoopback(server))
     fake.workgroups.set('primary', {
       Name: 'primary',
       State: 'ENABLED',
       Configuration: {EnforceWorkGroupConfiguration: false, ...(options.primaryOutput ? {ResultConfiguration: {OutputLocation: options.primaryOutput}} : {})},
     })
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      let body = ''
-      req.on('data', (d: Buffer) => (body += d.toString()))
-      req.on('end', () => fake.handle(req, body, res))
-    })
+    onRequestBody(server, (req, body, res) => fake.handle(req, body, res))
     return fake
   }
 

@@ -11,7 +11,8 @@
  * - Every request is recorded with its parameters and its x-amz-security-token header.
  */
 import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
-import type {AddressInfo} from 'node:net'
+
+import {listenOnLoopback, onRequestBody} from './http.js'
 
 export interface AwsFakeOptions {
   secrets?: Record<string, string>
@@ -37,13 +38,8 @@ export class AwsFake {
 
   static async start(options: AwsFakeOptions = {}): Promise<AwsFake> {
     const server = createServer()
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const fake = new AwsFake(server, options, `http://127.0.0.1:${(server.address() as AddressInfo).port}`)
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      let body = ''
-      req.on('data', (d: Buffer) => (body += d.toString()))
-      req.on('end', () => fake.handle(req, body, res))
-    })
+    const fake = new AwsFake(server, options, await listenOnLoopback(server))
+    onRequestBody(server, (req, body, res) => fake.handle(req, body, res))
     return fake
   }
 

@@ -18,7 +18,8 @@
  * - Every request is recorded (operation and body).
  */
 import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
-import type {AddressInfo} from 'node:net'
+
+import {listenOnLoopback, onRequestBody} from './http.js'
 
 type Json = Record<string, unknown>
 
@@ -55,13 +56,8 @@ export class GlueFake {
 
   static async start(): Promise<GlueFake> {
     const server = createServer()
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const fake = new GlueFake(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`)
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      let body = ''
-      req.on('data', (d: Buffer) => (body += d.toString()))
-      req.on('end', () => fake.handle(req, body, res))
-    })
+    const fake = new GlueFake(server, await listenOnLoopback(server))
+    onRequestBody(server, (req, body, res) => fake.handle(req, body, res))
     return fake
   }
 

@@ -20,7 +20,8 @@
  *   EntityNotFoundException. Every request is recorded as its action name.
  */
 import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
-import type {AddressInfo} from 'node:net'
+
+import {listenOnLoopback, onRequestBody} from './http.js'
 
 export interface FakeIngestion {
   id: string
@@ -69,13 +70,8 @@ export class QuickSightFake {
 
   static async start(options: QuickSightFakeOptions = {}): Promise<QuickSightFake> {
     const server = createServer()
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const fake = new QuickSightFake(server, options, `http://127.0.0.1:${(server.address() as AddressInfo).port}`)
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      let body = ''
-      req.on('data', (d: Buffer) => (body += d.toString()))
-      req.on('end', () => fake.handle(req, body, res))
-    })
+    const fake = new QuickSightFake(server, options, await listenOnLoopback(server))
+    onRequestBody(server, (req, body, res) => fake.handle(req, body, res))
     return fake
   }
 
