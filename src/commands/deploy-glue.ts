@@ -60,8 +60,8 @@ export default class DeployGlue extends BaseCommand {
   static override flags = {
     bucket: Flags.string({...input({flag: 'bucket', env: 'S3_BUCKET_NAME'}, parseBucketName), description: 'the bucket the exporters write to', required: true}),
     prefix: destinationFlags.prefix,
-    labels: {...sourceFlags.labels, description: 'comma-separated label keys: the union of what the clusters export, in the order given'},
-    annotations: {...sourceFlags.annotations, description: 'comma-separated annotation keys: the union of what the clusters export'},
+    labels: {...sourceFlags.labels, helpGroup: undefined, description: 'comma-separated label keys: the union of what the clusters export, in the order given'},
+    annotations: {...sourceFlags.annotations, helpGroup: undefined, description: 'comma-separated annotation keys: the union of what the clusters export'},
     database: nameFlag('database', 'GLUE_DATABASE', 'kubecost_db', 'Glue database'),
     table: nameFlag('table', 'GLUE_TABLE', 'kubecost_table', 'Glue table over the exported files'),
     crawler: nameFlag('crawler', 'GLUE_CRAWLER', 'kubecost_crawler', 'Glue crawler that adds each day\'s partitions'),
