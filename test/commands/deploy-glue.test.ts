@@ -315,4 +315,12 @@ describe('deploy-glue', () => {
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /Invalid --results-location \(ATHENA_RESULTS_LOCATION\) "https:\/\/x"/)
   })
+
+  it('access denied on Athena names the action and the identity: exit 1, nothing written', async () => {
+    athena.fail('ListWorkGroups', 'AccessDeniedException')
+    const result = await deploy(['--crawler-role-arn', ROLE])
+    assert.equal(result.code, 1)
+    assert.match(result.stderr, /Error: Access denied: athena:ListWorkGroups on workgroups as the access key in AWS_ACCESS_KEY_ID \(AccessDeniedException\)/)
+    assert.deepEqual(glue.writes(), [])
+  })
 })
