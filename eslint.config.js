@@ -1,10 +1,20 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
+import prettier from 'eslint-config-prettier'
 
 /** Imports that keep the shape: the AWS SDK only in src/lib/aws, the CLI framework never in src/lib, commands independent. */
-const AWS_SDK = {group: ['@aws-sdk/*', '@smithy/*'], message: 'The AWS SDK is used only under src/lib/aws: pass the session or a narrow interface instead.'}
-const OCLIF = {group: ['@oclif/*'], message: 'Library code does not know the CLI framework: the command layer parses and renders.'}
-const COMMANDS = {group: ['**/commands/*', './*'], message: 'Commands do not import each other: share code through src/lib or src/*.ts.'}
+const AWS_SDK = {
+  group: ['@aws-sdk/*', '@smithy/*'],
+  message: 'The AWS SDK is used only under src/lib/aws: pass the session or a narrow interface instead.',
+}
+const OCLIF = {
+  group: ['@oclif/*'],
+  message: 'Library code does not know the CLI framework: the command layer parses and renders.',
+}
+const COMMANDS = {
+  group: ['**/commands/*', './*'],
+  message: 'Commands do not import each other: share code through src/lib or src/*.ts.',
+}
 
 export default tseslint.config(
   {ignores: ['dist/**', 'node_modules/**', 'demo-output/**', 'bench-output/**', 'test/fixtures/**/*.mjs']},
@@ -13,7 +23,10 @@ export default tseslint.config(
   {
     languageOptions: {
       globals: {console: 'readonly', process: 'readonly'},
-      parserOptions: {projectService: {allowDefaultProject: ['*.js', 'bin/*.js', 'scripts/*.mjs']}, tsconfigRootDir: import.meta.dirname},
+      parserOptions: {
+        projectService: {allowDefaultProject: ['*.js', 'bin/*.js', 'scripts/*.mjs']},
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
@@ -40,9 +53,11 @@ export default tseslint.config(
     rules: {
       'no-console': 'error',
       'no-restricted-imports': ['error', {patterns: [OCLIF]}],
-      'no-restricted-properties': ['error',
+      'no-restricted-properties': [
+        'error',
         {object: 'process', property: 'env', message: 'Library code gets its configuration passed in.'},
-        {object: 'process', property: 'exit', message: 'Library code throws; the command maps errors to exit codes.'}],
+        {object: 'process', property: 'exit', message: 'Library code throws; the command maps errors to exit codes.'},
+      ],
     },
   },
   {
@@ -65,4 +80,6 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
     },
   },
+  // Layout is Prettier's (checked by `npm run lint`); eslint keeps to what code means.
+  prettier,
 )

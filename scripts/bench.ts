@@ -99,7 +99,7 @@ async function repeat(times: number, run: (i: number) => Promise<Measured>, what
 function median(results: Measured[]): Measured {
   const sorted = [...results].sort((a, b) => a.seconds - b.seconds)
   const middle = sorted[Math.floor(sorted.length / 2)] as Measured
-  return {...middle, peakRssMb: Math.max(...results.map((r) => r.peakRssMb))}
+  return {...middle, peakRssMb: Math.max(...results.map(r => r.peakRssMb))}
 }
 
 const line = (text: string) => console.log(`bench: ${text}`)
@@ -115,21 +115,48 @@ for (const day of DAYS) {
 }
 
 const bodyBytes = (await stat(bodies[DAYS.at(-1) as string] as string)).size
-const fake = await FakeKubecost.start({cluster: 'bench', days: DAYS, containersPerDay: allocations, allocationBodies: bodies})
+const fake = await FakeKubecost.start({
+  cluster: 'bench',
+  days: DAYS,
+  containersPerDay: allocations,
+  allocationBodies: bodies,
+})
 try {
   const exportArgs = (out: string, days: number) => [
-    'export', '--cluster-arn', ARN, '--output-dir', join(WORK, out), '--kubecost-url', fake.url,
-    '--backfill-days', String(days), '--now', NOW, '--labels', LABELS, '--annotations', ANNOTATIONS,
+    'export',
+    '--cluster-arn',
+    ARN,
+    '--output-dir',
+    join(WORK, out),
+    '--kubecost-url',
+    fake.url,
+    '--backfill-days',
+    String(days),
+    '--now',
+    NOW,
+    '--labels',
+    LABELS,
+    '--annotations',
+    ANNOTATIONS,
   ]
 
   // Both sides are run three times and their medians compared: single runs vary by tens of percent here.
   console.error('Reference: DuckDB NDJSON -> Snappy Parquet (3 runs)...')
   const reference = median(
-    await repeat(3, async (i) => measure(process.execPath, [join(ROOT, 'scripts', 'bench-reference.mjs'), join(WORK, 'data', 'reference.ndjson'), join(WORK, `reference-${i}.parquet`)]), 'reference'),
+    await repeat(
+      3,
+      async i =>
+        measure(process.execPath, [
+          join(ROOT, 'scripts', 'bench-reference.mjs'),
+          join(WORK, 'data', 'reference.ndjson'),
+          join(WORK, `reference-${i}.parquet`),
+        ]),
+      'reference',
+    ),
   )
 
   console.error('export, 1 day (3 runs)...')
-  const oneDay = median(await repeat(3, async (i) => measure(CLI, exportArgs(`out-1day-${i}`, 1)), 'export 1 day'))
+  const oneDay = median(await repeat(3, async i => measure(CLI, exportArgs(`out-1day-${i}`, 1)), 'export 1 day'))
 
   console.error('export, 5 days...')
   const fiveDays = await measure(CLI, exportArgs('out-5days', 5))
@@ -148,14 +175,22 @@ try {
   const help = helps.sort((a, b) => a - b)[2] as number
   const rows = allocations + 5
   const cliVersion = execFileSync(CLI, ['--version'], {encoding: 'utf8'}).trim()
-  line(`allocations_per_day=${allocations} rows_per_day=${rows} body_mb=${mb(bodyBytes)} cli=${cliVersion.replaceAll(' ', '_')}`)
-  line(`reference_duckdb_ndjson_to_parquet_seconds_median_of_3=${reference.seconds.toFixed(2)} reference_peak_rss_mb=${reference.peakRssMb.toFixed(0)}`)
-  line(`export_1day_seconds_median_of_3=${oneDay.seconds.toFixed(2)} allocations_per_second=${(rows / oneDay.seconds).toFixed(0)}`)
+  line(
+    `allocations_per_day=${allocations} rows_per_day=${rows} body_mb=${mb(bodyBytes)} cli=${cliVersion.replaceAll(' ', '_')}`,
+  )
+  line(
+    `reference_duckdb_ndjson_to_parquet_seconds_median_of_3=${reference.seconds.toFixed(2)} reference_peak_rss_mb=${reference.peakRssMb.toFixed(0)}`,
+  )
+  line(
+    `export_1day_seconds_median_of_3=${oneDay.seconds.toFixed(2)} allocations_per_second=${(rows / oneDay.seconds).toFixed(0)}`,
+  )
   line(`export_to_reference_ratio=${(oneDay.seconds / reference.seconds).toFixed(2)} (target <= 1.5)`)
   line(`export_1day_peak_rss_mb=${oneDay.peakRssMb.toFixed(0)} (target <= 300)`)
   line(`export_5day_seconds=${fiveDays.seconds.toFixed(2)} export_5day_peak_rss_mb=${fiveDays.peakRssMb.toFixed(0)}`)
   line(`export_5day_to_1day_rss_ratio=${(fiveDays.peakRssMb / oneDay.peakRssMb).toFixed(2)} (target <= 1.1)`)
-  line(`export_nothing_to_collect_seconds=${idle.seconds.toFixed(2)} export_nothing_to_collect_peak_rss_mb=${idle.peakRssMb.toFixed(0)}`)
+  line(
+    `export_nothing_to_collect_seconds=${idle.seconds.toFixed(2)} export_nothing_to_collect_peak_rss_mb=${idle.peakRssMb.toFixed(0)}`,
+  )
   line(`help_seconds_median_of_5=${help.toFixed(2)} (target <= 0.5)`)
 } finally {
   await fake.close()

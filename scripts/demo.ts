@@ -15,7 +15,7 @@ const outputDir = join(process.cwd(), 'demo-output')
 const today = new Date()
 const day = (offset: number) => new Date(today.getTime() - offset * 86_400_000).toISOString().slice(0, 10)
 // Kubecost "has" the last 9 reconciled days except one, so the export shows a gap and a back-fill.
-const days = [3, 4, 5, 6, 8, 9, 10, 11, 12].map((n) => day(n))
+const days = [3, 4, 5, 6, 8, 9, 10, 11, 12].map(n => day(n))
 
 const fake = await FakeKubecost.start({cluster: 'demo', days, containersPerDay: 200})
 const args = [
@@ -36,8 +36,8 @@ const args = [
 ]
 console.log(`Demo Kubecost at ${fake.url}\n$ kubecost-cid ${args.slice(1).join(' ')}\n`)
 // Asynchronous, so that the demo Kubecost in this process keeps answering while the CLI runs.
-const code = await new Promise<number>((resolve) => {
-  spawn(process.execPath, args, {stdio: 'inherit'}).on('exit', (status) => resolve(status ?? 1))
+const code = await new Promise<number>(resolve => {
+  spawn(process.execPath, args, {stdio: 'inherit'}).on('exit', status => resolve(status ?? 1))
 })
 await fake.close()
 if (code !== 0) process.exit(code)
@@ -62,4 +62,3 @@ const reader = await db.runAndReadAll(`
 console.log('\nCost by namespace over all exported days (read back with DuckDB):')
 console.table(reader.getRowObjectsJS())
 console.log('Run it again: nothing is written the second time (every available day is present).')
-

@@ -35,7 +35,7 @@ export abstract class BaseCommand extends Command {
 
   protected logger(format: LogFormat = 'text'): Logger {
     this.logFormat = format
-    return createLogger((line) => process.stderr.write(line), format)
+    return createLogger(line => process.stderr.write(line), format)
   }
 
   /**
@@ -48,7 +48,8 @@ export abstract class BaseCommand extends Command {
     const controller = new AbortController()
     const onSignal = (signal: 'SIGTERM' | 'SIGINT') => {
       const reason = new RunAbortedError(signal)
-      if (controller.signal.aborted && controller.signal.reason instanceof RunAbortedError) process.exit(reason.exitCode)
+      if (controller.signal.aborted && controller.signal.reason instanceof RunAbortedError)
+        process.exit(reason.exitCode)
       controller.abort(reason)
       setTimeout(() => process.exit(reason.exitCode), TERMINATION_GRACE_MS).unref()
     }
@@ -111,8 +112,8 @@ export abstract class BaseCommand extends Command {
       process.stderr.write(`${formatLine('json', 'error', shape.message, fields)}\n`)
     } else {
       // Unwrapped, one message per line: these end up in CronJob logs as often as on terminals.
-      const lines = [`Error: ${shape.message}`, ...shape.suggestions.map((s) => `Try: ${s}`)]
-      process.stderr.write(lines.map((l) => `${escapeControl(l)}\n`).join(''))
+      const lines = [`Error: ${shape.message}`, ...shape.suggestions.map(s => `Try: ${s}`)]
+      process.stderr.write(lines.map(l => `${escapeControl(l)}\n`).join(''))
       if (!(error instanceof CidError) && !(error instanceof Errors.CLIError) && error.stack) {
         process.stderr.write(`${error.stack}\n`)
       }
@@ -124,7 +125,7 @@ export abstract class BaseCommand extends Command {
 
 /** `--log-format json` (or `=json`) on the command line, else LOG_FORMAT, read leniently before the flags are parsed. */
 export function earlyLogFormat(argv: readonly string[], env: string | undefined): LogFormat {
-  const index = argv.findIndex((a) => a === '--log-format' || a.startsWith('--log-format='))
+  const index = argv.findIndex(a => a === '--log-format' || a.startsWith('--log-format='))
   const value = index === -1 ? env : argv[index]?.includes('=') ? argv[index].split('=')[1] : argv[index + 1]
   return value?.trim().toLowerCase() === 'json' ? 'json' : 'text'
 }
@@ -136,7 +137,8 @@ function errorShape(error: Error): ErrorShape {
   }
 
   // oclif's own parse errors (unknown flag, missing value) are usage errors too.
-  if (error instanceof Errors.CLIError) return {code: 'USAGE', message: error.message, exitCode: EXIT_USAGE, suggestions: []}
+  if (error instanceof Errors.CLIError)
+    return {code: 'USAGE', message: error.message, exitCode: EXIT_USAGE, suggestions: []}
   return {
     code: 'UNEXPECTED',
     message: `Unexpected failure: ${error.message}`,

@@ -34,7 +34,11 @@ export interface ContextOptions {
  * environment, and `--bucket` over an OUTPUT_DIR; both as flags, or both in the environment, stay a
  * conflict for openDestination to refuse.
  */
-function chooseDestination(flags: {bucket?: string; 'output-dir'?: string}, argv: readonly string[], logger: Logger): {bucket?: string; outputDir?: string} {
+function chooseDestination(
+  flags: {bucket?: string; 'output-dir'?: string},
+  argv: readonly string[],
+  logger: Logger,
+): {bucket?: string; outputDir?: string} {
   const {bucket, 'output-dir': outputDir} = flags
   if (bucket === undefined || outputDir === undefined) return {bucket, outputDir}
   const bucketFrom = flagSource(argv, 'bucket', 'S3_BUCKET_NAME', process.env)
@@ -87,22 +91,26 @@ export async function openContext(flags: ContextFlags, logger: Logger, options: 
       : undefined,
   })
   if (!flags['tls-verify']) {
-    logger.warn('TLS certificate verification for Kubecost is off (--no-tls-verify / TLS_VERIFY=false): use this only for testing')
+    logger.warn(
+      'TLS certificate verification for Kubecost is off (--no-tls-verify / TLS_VERIFY=false): use this only for testing',
+    )
   }
 
-  const kubecost = options.use(new KubecostClient({
-    baseUrl: flags['kubecost-url'],
-    connectTimeoutMs: flags['connect-timeout'],
-    allocationReadTimeoutMs: flags['allocation-read-timeout'],
-    assetsReadTimeoutMs: flags['assets-read-timeout'],
-    allocationDeadlineMs: flags['allocation-deadline'],
-    assetsDeadlineMs: flags['assets-deadline'],
-    maxEntryBytes: flags['max-entry-mb'] * MIB,
-    maxResponseBytes: flags['max-response-mb'] * MIB,
-    ...(options.signal ? {signal: options.signal} : {}),
-    tls: {ca, verify: flags['tls-verify']},
-    retry: {retries: flags.retries, baseDelayMs: flags['retry-delay']},
-    logger,
-  }))
+  const kubecost = options.use(
+    new KubecostClient({
+      baseUrl: flags['kubecost-url'],
+      connectTimeoutMs: flags['connect-timeout'],
+      allocationReadTimeoutMs: flags['allocation-read-timeout'],
+      assetsReadTimeoutMs: flags['assets-read-timeout'],
+      allocationDeadlineMs: flags['allocation-deadline'],
+      assetsDeadlineMs: flags['assets-deadline'],
+      maxEntryBytes: flags['max-entry-mb'] * MIB,
+      maxResponseBytes: flags['max-response-mb'] * MIB,
+      ...(options.signal ? {signal: options.signal} : {}),
+      tls: {ca, verify: flags['tls-verify']},
+      retry: {retries: flags.retries, baseDelayMs: flags['retry-delay']},
+      logger,
+    }),
+  )
   return {cluster, layout: new Layout(cluster, flags.prefix), destination, kubecost}
 }

@@ -17,7 +17,8 @@ export function progressMode(options: {json: boolean; isTTY: boolean; logFormat:
 }
 
 const seconds = (ms: number) => `${Math.round(ms / 1000)} s`
-const describe = (event: ProgressEvent) => `${event.subject}: ${event.state}${event.detail ? ` (${event.detail})` : ''}, ${seconds(event.elapsedMs)}`
+const describe = (event: ProgressEvent) =>
+  `${event.subject}: ${event.state}${event.detail ? ` (${event.detail})` : ''}, ${seconds(event.elapsedMs)}`
 
 /** Runs `work`, showing its progress events in `mode`; resolves or rejects as `work` does. */
 export async function withProgress<T>(
@@ -30,7 +31,7 @@ export async function withProgress<T>(
   if (mode === 'log') {
     let last: {state: string; at: number} | undefined
     log.info(title)
-    return work((event) => {
+    return work(event => {
       if (last?.state === event.state && event.elapsedMs - last.at < HEARTBEAT_MS) return
       last = {state: event.state, at: event.elapsedMs}
       log.info(describe(event))
@@ -45,7 +46,7 @@ export async function withProgress<T>(
       {
         title,
         task: async (_, task) => {
-          result.value = await work((event) => {
+          result.value = await work(event => {
             task.title = `${title} — ${describe(event)}`
           })
           task.title = title

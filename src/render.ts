@@ -4,13 +4,13 @@ import type {ExportResult} from './lib/export.js'
 /** Plain-text rendering of results for people; `--json` gets the result objects instead. */
 
 export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)))
   const line = (cells: readonly string[]) =>
     cells
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd()
-  return [line(headers), ...rows.map((r) => line(r))].join('\n')
+  return [line(headers), ...rows.map(r => line(r))].join('\n')
 }
 
 export function planSummary(plan: readonly PlannedDay[], summary: Record<DayStatus, number>): string {
@@ -21,12 +21,15 @@ export function planSummary(plan: readonly PlannedDay[], summary: Record<DayStat
 }
 
 export function renderPlan(plan: BackfillPlan): string {
-  return `${table(['DATE', 'STATUS', 'KEY'], plan.days.map((d) => [d.date, d.status, d.key]))}\n${planSummary(plan.days, plan.summary)}`
+  return `${table(
+    ['DATE', 'STATUS', 'KEY'],
+    plan.days.map(d => [d.date, d.status, d.key]),
+  )}\n${planSummary(plan.days, plan.summary)}`
 }
 
 /** The end-of-run summary: one line per attempted day, then the totals. */
 export function renderOutcomes(result: ExportResult): string[] {
-  const lines = result.outcomes.map((o) => {
+  const lines = result.outcomes.map(o => {
     switch (o.status) {
       case 'written': {
         return `${o.date}: written, ${o.rows} rows, ${o.key}`

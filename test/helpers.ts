@@ -16,19 +16,74 @@ export interface CliResult {
 
 /** Environment variables the CLI reads, removed so the machine's own settings cannot leak into a test. */
 const CLI_ENV_VARS = [
-  'S3_BUCKET_NAME', 'S3_PREFIX', 'OUTPUT_DIR', 'CLUSTER_ID', 'IRSA_PARENT_IAM_ROLE_ARN', 'KUBECOST_API_ENDPOINT',
-  'BACKFILL_PERIOD_DAYS', 'AGGREGATION', 'CONNECTION_TIMEOUT', 'KUBECOST_ALLOCATION_API_READ_TIMEOUT',
-  'KUBECOST_ASSETS_API_READ_TIMEOUT', 'TLS_VERIFY', 'KUBECOST_CA_CERTIFICATE_FILE', 'KUBECOST_CA_CERTIFICATE_SECRET_NAME',
-  'KUBECOST_CA_CERTIFICATE_SECRET_REGION', 'LABELS', 'ANNOTATIONS', 'S3_ENDPOINT_URL', 'S3_REQUEST_TIMEOUT', 'LOG_FORMAT',
-  'AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_DEFAULT_REGION',
-  'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'TMPDIR', 'RUN_DEADLINE', 'MAX_ROWS_PER_DAY',
-  'KUBECOST_ALLOCATION_API_DEADLINE', 'KUBECOST_ASSETS_API_DEADLINE', 'KUBECOST_API_MAX_ENTRY_MB', 'KUBECOST_API_MAX_RESPONSE_MB',
-  'AWS_ENDPOINT_URL_QUICKSIGHT', 'AWS_ENDPOINT_URL_GLUE', 'AWS_ENDPOINT_URL_STS', 'QUICKSIGHT_DATASET_ID', 'QUICKSIGHT_ACCOUNT_ID', 'QUICKSIGHT_REGION',
-  'REFRESH_TYPE', 'REFRESH_WAIT', 'REFRESH_TIMEOUT', 'CONFIGURE_SCHEDULE', 'LOOKBACK_DAYS', 'SCHEDULE_TIME', 'SCHEDULE_TIMEZONE',
+  'S3_BUCKET_NAME',
+  'S3_PREFIX',
+  'OUTPUT_DIR',
+  'CLUSTER_ID',
+  'IRSA_PARENT_IAM_ROLE_ARN',
+  'KUBECOST_API_ENDPOINT',
+  'BACKFILL_PERIOD_DAYS',
+  'AGGREGATION',
+  'CONNECTION_TIMEOUT',
+  'KUBECOST_ALLOCATION_API_READ_TIMEOUT',
+  'KUBECOST_ASSETS_API_READ_TIMEOUT',
+  'TLS_VERIFY',
+  'KUBECOST_CA_CERTIFICATE_FILE',
+  'KUBECOST_CA_CERTIFICATE_SECRET_NAME',
+  'KUBECOST_CA_CERTIFICATE_SECRET_REGION',
+  'LABELS',
+  'ANNOTATIONS',
+  'S3_ENDPOINT_URL',
+  'S3_REQUEST_TIMEOUT',
+  'LOG_FORMAT',
+  'AWS_PROFILE',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'AWS_ENDPOINT_URL',
+  'AWS_ENDPOINT_URL_S3',
+  'TMPDIR',
+  'RUN_DEADLINE',
+  'MAX_ROWS_PER_DAY',
+  'KUBECOST_ALLOCATION_API_DEADLINE',
+  'KUBECOST_ASSETS_API_DEADLINE',
+  'KUBECOST_API_MAX_ENTRY_MB',
+  'KUBECOST_API_MAX_RESPONSE_MB',
+  'AWS_ENDPOINT_URL_QUICKSIGHT',
+  'AWS_ENDPOINT_URL_GLUE',
+  'AWS_ENDPOINT_URL_STS',
+  'QUICKSIGHT_DATASET_ID',
+  'QUICKSIGHT_ACCOUNT_ID',
+  'QUICKSIGHT_REGION',
+  'REFRESH_TYPE',
+  'REFRESH_WAIT',
+  'REFRESH_TIMEOUT',
+  'CONFIGURE_SCHEDULE',
+  'LOOKBACK_DAYS',
+  'SCHEDULE_TIME',
+  'SCHEDULE_TIMEZONE',
   // deploy-glue and crawl
-  'AWS_ENDPOINT_URL_GLUE', 'AWS_ENDPOINT_URL_ATHENA', 'GLUE_DATABASE', 'GLUE_TABLE', 'GLUE_CRAWLER', 'CRAWLER_ROLE_ARN', 'CRAWLER_SCHEDULE',
-  'ATHENA_VIEW', 'VIEW_MONTHS', 'ALLOW_COLUMN_REMOVAL', 'DRY_RUN', 'GLUE_CHECK', 'GLUE_REGION', 'ATHENA_WORKGROUP', 'CREATE_ATHENA_WORKGROUP',
-  'ATHENA_RESULTS_LOCATION', 'ATHENA_RESULTS_KMS_KEY', 'CRAWL_TIMEOUT', 'CRAWL_WAIT',
+  'AWS_ENDPOINT_URL_GLUE',
+  'AWS_ENDPOINT_URL_ATHENA',
+  'GLUE_DATABASE',
+  'GLUE_TABLE',
+  'GLUE_CRAWLER',
+  'CRAWLER_ROLE_ARN',
+  'CRAWLER_SCHEDULE',
+  'ATHENA_VIEW',
+  'VIEW_MONTHS',
+  'ALLOW_COLUMN_REMOVAL',
+  'DRY_RUN',
+  'GLUE_CHECK',
+  'GLUE_REGION',
+  'ATHENA_WORKGROUP',
+  'CREATE_ATHENA_WORKGROUP',
+  'ATHENA_RESULTS_LOCATION',
+  'ATHENA_RESULTS_KMS_KEY',
+  'CRAWL_TIMEOUT',
+  'CRAWL_WAIT',
 ]
 
 /** The environment a CLI child process gets: this one's, less every variable the CLI reads, plus `env`. */
@@ -46,16 +101,23 @@ export function cliEnv(env: Record<string, string> = {}): Record<string, string>
  * Starts the built CLI, or `wrapper` with the CLI's arguments after it (e.g. `['unshare', '--pid',
  * '--fork', process.execPath, BIN]`); `done` resolves when it has exited.
  */
-export function spawnCli(args: string[], env: Record<string, string> = {}, wrapper?: string[]): {child: ChildProcess; done: Promise<CliResult>} {
+export function spawnCli(
+  args: string[],
+  env: Record<string, string> = {},
+  wrapper?: string[],
+): {child: ChildProcess; done: Promise<CliResult>} {
   const [file, ...prefix] = wrapper ?? [process.execPath, BIN]
-  const child = spawn(file ?? process.execPath, [...prefix, ...args], {env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe']})
+  const child = spawn(file ?? process.execPath, [...prefix, ...args], {
+    env: cliEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let stdout = ''
   let stderr = ''
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()))
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject)
-    child.on('close', (code) => resolve({code: code ?? -1, stdout, stderr}))
+    child.on('close', code => resolve({code: code ?? -1, stdout, stderr}))
   })
   return {child, done}
 }
@@ -73,7 +135,7 @@ export async function tempDir(prefix = 'kubecost-cid-test-'): Promise<{path: str
 export async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, {recursive: true, withFileTypes: true}).catch(() => [])
   return entries
-    .filter((e) => e.isFile())
-    .map((e) => relative(dir, join(e.parentPath, e.name)).split('\\').join('/'))
+    .filter(e => e.isFile())
+    .map(e => relative(dir, join(e.parentPath, e.name)).split('\\').join('/'))
     .sort()
 }

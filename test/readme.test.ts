@@ -17,6 +17,9 @@ const section = (text: string) => {
 
 it('the README command reference matches `npm run readme` (run it to update)', async () => {
   const oclif = join(ROOT, 'node_modules', '.bin', 'oclif')
-  const {stdout} = await promisify(execFile)(oclif, ['readme', '--no-aliases', '--dry-run'], {cwd: ROOT, maxBuffer: 16 * 1024 * 1024})
+  const {stdout} = await promisify(execFile)(oclif, ['readme', '--no-aliases', '--dry-run'], {
+    cwd: ROOT,
+    maxBuffer: 16 * 1024 * 1024,
+  })
   assert.equal(section(await readFile(join(ROOT, 'README.md'), 'utf8')), section(stdout))
 })

@@ -8,24 +8,34 @@ import {parsePositiveInteger, parseRegion, parseSeconds} from '../lib/validate.j
 import {progressMode, withProgress} from '../progress.js'
 
 export default class Crawl extends BaseCommand {
-  static override summary = 'Run the Glue crawler that adds the exported days\' partitions, wait, and report the crawl'
+  static override summary = "Run the Glue crawler that adds the exported days' partitions, wait, and report the crawl"
   static override description = [
-    'Starts the crawler, or attaches to a crawl already running (the 01:00 schedule\'s, the console\'s), shows its state and elapsed time while it runs, then reports the crawl: status, duration, and the tables it created, updated or deleted.',
+    "Starts the crawler, or attaches to a crawl already running (the 01:00 schedule's, the console's), shows its state and elapsed time while it runs, then reports the crawl: status, duration, and the tables it created, updated or deleted.",
     'Exit 1 when the crawl failed, was cancelled or did not finish within --timeout (the crawl goes on in Glue), or when the crawler does not exist (deploy-glue creates it).',
   ].join('\n\n')
 
-  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --crawler kubecost_crawler --timeout 3600 --json', '<%= config.bin %> <%= command.id %> --no-wait']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --crawler kubecost_crawler --timeout 3600 --json',
+    '<%= config.bin %> <%= command.id %> --no-wait',
+  ]
 
   static override flags = {
     crawler: Flags.string({
       ...input({flag: 'crawler', env: 'GLUE_CRAWLER'}, (v, n) => {
-        if (!/^[\w-]{1,255}$/.test(v.trim())) throw new InvalidInputError(n.flag, n.env, v, 'use letters, digits, "-" and "_" only')
+        if (!/^[\w-]{1,255}$/.test(v.trim()))
+          throw new InvalidInputError(n.flag, n.env, v, 'use letters, digits, "-" and "_" only')
         return v.trim()
       }),
       description: 'the Glue crawler',
       default: 'kubecost_crawler',
     }),
-    wait: Flags.boolean({env: 'CRAWL_WAIT', allowNo: true, default: true, description: 'wait for the crawl to finish and report it (--no-wait: start it and return)'}),
+    wait: Flags.boolean({
+      env: 'CRAWL_WAIT',
+      allowNo: true,
+      default: true,
+      description: 'wait for the crawl to finish and report it (--no-wait: start it and return)',
+    }),
     timeout: Flags.custom<number>({...input({flag: 'timeout', env: 'CRAWL_TIMEOUT'}, parseSeconds)})({
       description: 'how long to wait for the crawl, in seconds',
       default: 1_800_000,
@@ -36,19 +46,26 @@ export default class Crawl extends BaseCommand {
       description: 'region of the crawler [default: AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1]',
     }),
     // Lets tests poll fast; the default polls a crawl (minutes long) every 5 to 30 s.
-    'poll-ms': Flags.custom<number>({hidden: true, parse: async (v) => parsePositiveInteger(v, {flag: 'poll-ms'})})(),
+    'poll-ms': Flags.custom<number>({hidden: true, parse: async v => parsePositiveInteger(v, {flag: 'poll-ms'})})(),
     ...logFlags,
   }
 
   async run(): Promise<CrawlOutcome> {
     const {flags} = await this.parse(Crawl)
     const logger = this.logger(flags['log-format'])
-    const session = await this.awsSession({flag: flags.region, env: process.env, fallback: {region: 'us-east-1', described: 'us-east-1'}, logger})
+    const session = await this.awsSession({
+      flag: flags.region,
+      env: process.env,
+      fallback: {region: 'us-east-1', described: 'us-east-1'},
+      logger,
+    })
     const {GlueCatalog} = await import('../lib/aws/glue.js')
     const catalog = new GlueCatalog(await session.glue(), session)
-    const poll = flags['poll-ms'] ? {initialMs: flags['poll-ms'], maxMs: flags['poll-ms']} : {initialMs: 5000, maxMs: 30_000}
+    const poll = flags['poll-ms']
+      ? {initialMs: flags['poll-ms'], maxMs: flags['poll-ms']}
+      : {initialMs: 5000, maxMs: 30_000}
     const mode = progressMode({json: this.jsonEnabled(), isTTY: process.stderr.isTTY, logFormat: flags['log-format']})
-    const outcome = await withProgress(`Crawling with ${flags.crawler}`, flags.wait ? mode : 'silent', logger, (report) =>
+    const outcome = await withProgress(`Crawling with ${flags.crawler}`, flags.wait ? mode : 'silent', logger, report =>
       runCrawl(catalog, flags.crawler, {
         wait: flags.wait,
         timeoutMs: flags.timeout,
@@ -59,7 +76,8 @@ export default class Crawl extends BaseCommand {
       }),
     )
     if (!this.jsonEnabled()) this.log(crawlLine(outcome))
-    if (outcome.status !== 'SUCCEEDED' && outcome.status !== 'RUNNING') return this.failedWith(outcome, crawlFailure(outcome))
+    if (outcome.status !== 'SUCCEEDED' && outcome.status !== 'RUNNING')
+      return this.failedWith(outcome, crawlFailure(outcome))
     return outcome
   }
 }

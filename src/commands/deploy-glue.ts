@@ -17,22 +17,29 @@ const LISTING_LIMIT = 100_000
 /** Glue stores catalog names lower-case, and Athena needs them without quotes: letters, digits, underscores. */
 function catalogName(value: string, name: InputName): string {
   const trimmed = value.trim()
-  if (!/^[A-Za-z0-9_]{1,255}$/.test(trimmed)) throw new InvalidInputError(name.flag, name.env, value, 'use letters, digits and underscores only')
+  if (!/^[A-Za-z0-9_]{1,255}$/.test(trimmed))
+    throw new InvalidInputError(name.flag, name.env, value, 'use letters, digits and underscores only')
   return trimmed.toLowerCase()
 }
 
 const nameFlag = (flag: string, env: string, fallback: string, description: string) =>
-  Flags.string({...input({flag, env}, flag === 'crawler' ? (v, n) => crawlerName(v, n) : catalogName), description, default: fallback})
+  Flags.string({
+    ...input({flag, env}, flag === 'crawler' ? (v, n) => crawlerName(v, n) : catalogName),
+    description,
+    default: fallback,
+  })
 
 function workgroupName(value: string, name: InputName): string {
   const trimmed = value.trim()
-  if (!/^[\w.-]{1,128}$/.test(trimmed)) throw new InvalidInputError(name.flag, name.env, value, 'use letters, digits, ".", "-" and "_" only')
+  if (!/^[\w.-]{1,128}$/.test(trimmed))
+    throw new InvalidInputError(name.flag, name.env, value, 'use letters, digits, ".", "-" and "_" only')
   return trimmed
 }
 
 function crawlerName(value: string, name: InputName): string {
   const trimmed = value.trim()
-  if (!/^[\w-]{1,255}$/.test(trimmed)) throw new InvalidInputError(name.flag, name.env, value, 'use letters, digits, "-" and "_" only')
+  if (!/^[\w-]{1,255}$/.test(trimmed))
+    throw new InvalidInputError(name.flag, name.env, value, 'use letters, digits, "-" and "_" only')
   return trimmed
 }
 
@@ -47,9 +54,9 @@ export interface DeployResult {
 export default class DeployGlue extends BaseCommand {
   static override summary = 'Create or update the Glue database, table, Athena view and crawler the dashboard reads'
   static override description = [
-    'The table is derived from the exporter\'s own column list (the 58 contract columns, then one column per --labels and --annotations key), so it can never drift from the files. Each resource is read, then created, updated where it differs (the line says what changed), or left alone; a second run reports every resource unchanged.',
+    "The table is derived from the exporter's own column list (the 58 contract columns, then one column per --labels and --annotations key), so it can never drift from the files. Each resource is read, then created, updated where it differs (the line says what changed), or left alone; a second run reports every resource unchanged.",
     'Removing a label or annotation column is refused unless --allow-column-removal is given: Athena would stop seeing that data. --dry-run prints the plan and changes nothing; --check does the same and exits 1 when anything would change (drift detection in CI).',
-    'The view is written as the Glue VIRTUAL_VIEW the original solution\'s Terraform wrote (presto_view=true), which Athena and the QuickSight dataset read.',
+    "The view is written as the Glue VIRTUAL_VIEW the original solution's Terraform wrote (presto_view=true), which Athena and the QuickSight dataset read.",
   ].join('\n\n')
 
   static override examples = [
@@ -58,23 +65,37 @@ export default class DeployGlue extends BaseCommand {
   ]
 
   static override flags = {
-    bucket: Flags.string({...input({flag: 'bucket', env: 'S3_BUCKET_NAME'}, parseBucketName), description: 'the bucket the exporters write to', required: true}),
+    bucket: Flags.string({
+      ...input({flag: 'bucket', env: 'S3_BUCKET_NAME'}, parseBucketName),
+      description: 'the bucket the exporters write to',
+      required: true,
+    }),
     prefix: destinationFlags.prefix,
-    labels: keyList('labels', 'LABELS', 'comma-separated label keys: the union of what the clusters export, in the order given'),
-    annotations: keyList('annotations', 'ANNOTATIONS', 'comma-separated annotation keys: the union of what the clusters export'),
+    labels: keyList(
+      'labels',
+      'LABELS',
+      'comma-separated label keys: the union of what the clusters export, in the order given',
+    ),
+    annotations: keyList(
+      'annotations',
+      'ANNOTATIONS',
+      'comma-separated annotation keys: the union of what the clusters export',
+    ),
     database: nameFlag('database', 'GLUE_DATABASE', 'kubecost_db', 'Glue database'),
     table: nameFlag('table', 'GLUE_TABLE', 'kubecost_table', 'Glue table over the exported files'),
-    crawler: nameFlag('crawler', 'GLUE_CRAWLER', 'kubecost_crawler', 'Glue crawler that adds each day\'s partitions'),
+    crawler: nameFlag('crawler', 'GLUE_CRAWLER', 'kubecost_crawler', "Glue crawler that adds each day's partitions"),
     'crawler-role-arn': Flags.string({
       ...input({flag: 'crawler-role-arn', env: 'CRAWLER_ROLE_ARN'}, parseRoleArn),
-      description: 'role the crawler runs as (required to create the crawler; an existing crawler keeps its role when omitted)',
+      description:
+        'role the crawler runs as (required to create the crawler; an existing crawler keeps its role when omitted)',
     }),
     'crawler-schedule': Flags.string({
       ...input({flag: 'crawler-schedule', env: 'CRAWLER_SCHEDULE'}, (v, n) => {
-        if (!/^cron\(\S+( \S+){5}\)$/.test(v.trim())) throw new InvalidInputError(n.flag, n.env, v, 'not a Glue cron expression such as cron(0 1 * * ? *)')
+        if (!/^cron\(\S+( \S+){5}\)$/.test(v.trim()))
+          throw new InvalidInputError(n.flag, n.env, v, 'not a Glue cron expression such as cron(0 1 * * ? *)')
         return v.trim()
       }),
-      description: 'crawler schedule (UTC): an hour after the exporters\' 00:00 run',
+      description: "crawler schedule (UTC): an hour after the exporters' 00:00 run",
       default: DEFAULT_CRAWLER_SCHEDULE,
     }),
     view: nameFlag('view', 'ATHENA_VIEW', 'kubecost_view', 'Athena view the QuickSight dataset reads'),
@@ -82,16 +103,28 @@ export default class DeployGlue extends BaseCommand {
       description: 'the view returns rows whose window.start is within this many months',
       default: 6,
     }),
-    'allow-column-removal': Flags.boolean({env: 'ALLOW_COLUMN_REMOVAL', description: 'let the table drop label/annotation columns no longer listed (Athena then stops seeing that data)', default: false}),
-    'dry-run': Flags.boolean({env: 'DRY_RUN', description: 'read the state and print the plan; change nothing', default: false}),
-    check: Flags.boolean({env: 'GLUE_CHECK', description: 'like --dry-run, and exit 1 when anything would change (drift detection in CI)', default: false}),
+    'allow-column-removal': Flags.boolean({
+      env: 'ALLOW_COLUMN_REMOVAL',
+      description: 'let the table drop label/annotation columns no longer listed (Athena then stops seeing that data)',
+      default: false,
+    }),
+    'dry-run': Flags.boolean({
+      env: 'DRY_RUN',
+      description: 'read the state and print the plan; change nothing',
+      default: false,
+    }),
+    check: Flags.boolean({
+      env: 'GLUE_CHECK',
+      description: 'like --dry-run, and exit 1 when anything would change (drift detection in CI)',
+      default: false,
+    }),
     region: Flags.string({
       ...input({flag: 'region', env: 'GLUE_REGION'}, parseRegion),
       description: 'region of the Glue catalog [default: AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1]',
     }),
     'athena-workgroup': Flags.string({
       ...input({flag: 'athena-workgroup', env: 'ATHENA_WORKGROUP'}, workgroupName),
-      description: 'the workgroup the dashboard\'s queries run in: checked for a query result location',
+      description: "the workgroup the dashboard's queries run in: checked for a query result location",
       default: 'primary',
     }),
     'create-workgroup': Flags.string({
@@ -101,7 +134,8 @@ export default class DeployGlue extends BaseCommand {
     }),
     'results-location': Flags.string({
       ...input({flag: 'results-location', env: 'ATHENA_RESULTS_LOCATION'}, (v, n) => {
-        if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v.trim())) throw new InvalidInputError(n.flag, n.env, v, 'not an S3 location such as s3://my-bucket/athena-results/')
+        if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v.trim()))
+          throw new InvalidInputError(n.flag, n.env, v, 'not an S3 location such as s3://my-bucket/athena-results/')
         return v.trim()
       }),
       description: 'query result location of --create-workgroup',
@@ -109,10 +143,13 @@ export default class DeployGlue extends BaseCommand {
     }),
     'results-kms-key': Flags.string({
       ...input({flag: 'results-kms-key', env: 'ATHENA_RESULTS_KMS_KEY'}, (v, n) => {
-        if (!/^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[\w/-]+|alias\/[\w/-]+|[0-9a-f-]{36})$/.test(v.trim())) throw new InvalidInputError(n.flag, n.env, v, 'not a KMS key ARN, id or alias')
+        if (
+          !/^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[\w/-]+|alias\/[\w/-]+|[0-9a-f-]{36})$/.test(v.trim())
+        )
+          throw new InvalidInputError(n.flag, n.env, v, 'not a KMS key ARN, id or alias')
         return v.trim()
       }),
-      description: 'encrypt --create-workgroup\'s results with this KMS key (SSE-KMS) [default: SSE-S3]',
+      description: "encrypt --create-workgroup's results with this KMS key (SSE-KMS) [default: SSE-S3]",
       dependsOn: ['create-workgroup'],
     }),
     's3-endpoint': destinationFlags['s3-endpoint'],
@@ -135,21 +172,37 @@ export default class DeployGlue extends BaseCommand {
       viewMonths: flags['view-months'],
     }
     const logger = this.logger(flags['log-format'])
-    const session = await this.awsSession({flag: flags.region, env: process.env, fallback: {region: 'us-east-1', described: 'us-east-1'}, logger})
+    const session = await this.awsSession({
+      flag: flags.region,
+      env: process.env,
+      fallback: {region: 'us-east-1', described: 'us-east-1'},
+      logger,
+    })
     const {GlueCatalog, listLocationKeys} = await import('../lib/aws/glue.js')
     const {AthenaWorkgroups} = await import('../lib/aws/athena.js')
-    const steps = await planDeployment(config, new GlueCatalog(await session.glue(), session), {allowColumnRemoval: flags['allow-column-removal']})
+    const steps = await planDeployment(config, new GlueCatalog(await session.glue(), session), {
+      allowColumnRemoval: flags['allow-column-removal'],
+    })
     const create = flags['create-workgroup']
     const workgroup = await planWorkgroup(new AthenaWorkgroups(await session.athena(), session), {
       use: flags['athena-workgroup'],
-      create: create && flags['results-location'] ? {name: create, outputLocation: flags['results-location'], kmsKey: flags['results-kms-key']} : undefined,
+      create:
+        create && flags['results-location']
+          ? {name: create, outputLocation: flags['results-location'], kmsKey: flags['results-kms-key']}
+          : undefined,
     })
     if (workgroup.step) steps.push(workgroup.step)
     const warnings = workgroup.warning ? [workgroup.warning] : []
-    const resources = dryRun ? steps.map((s) => outcome(s)) : await applyPlan(steps)
+    const resources = dryRun ? steps.map(s => outcome(s)) : await applyPlan(steps)
 
     const prefix = flags.prefix ? `${flags.prefix}/` : ''
-    const listing = await listLocationKeys(await session.s3({endpoint: flags['s3-endpoint']}), session, flags.bucket, prefix, LISTING_LIMIT)
+    const listing = await listLocationKeys(
+      await session.s3({endpoint: flags['s3-endpoint']}),
+      session,
+      flags.bucket,
+      prefix,
+      LISTING_LIMIT,
+    )
     const foreign = foreignKeys(listing.keys, flags.prefix)
     if (foreign.length > 0) {
       warnings.push(
@@ -158,16 +211,25 @@ export default class DeployGlue extends BaseCommand {
     }
 
     for (const warning of warnings) logger.warn(warning)
-    const result: DeployResult = {dryRun, resources, foreignObjects: {count: foreign.length, examples: foreign.slice(0, 5), truncated: listing.truncated}, warnings}
+    const result: DeployResult = {
+      dryRun,
+      resources,
+      foreignObjects: {count: foreign.length, examples: foreign.slice(0, 5), truncated: listing.truncated},
+      warnings,
+    }
 
-    if (!this.jsonEnabled()) this.log(resources.map((r) => outcomeLine(r, dryRun)).join('\n'))
-    const changing = resources.filter((r) => r.action !== 'unchanged')
+    if (!this.jsonEnabled()) this.log(resources.map(r => outcomeLine(r, dryRun)).join('\n'))
+    const changing = resources.filter(r => r.action !== 'unchanged')
     if (flags.check && changing.length > 0) {
       return this.failedWith(
         result,
-        new AwsError('GLUE_DRIFT', `${changing.length} of ${resources.length} Glue resources differ from the definition: ${changing.map((r) => `${r.kind} ${r.name} (${r.action === 'created' ? 'missing' : r.changes.join('; ')})`).join(', ')}`, {
-          suggestions: ['Run deploy-glue without --check to apply the changes.'],
-        }),
+        new AwsError(
+          'GLUE_DRIFT',
+          `${changing.length} of ${resources.length} Glue resources differ from the definition: ${changing.map(r => `${r.kind} ${r.name} (${r.action === 'created' ? 'missing' : r.changes.join('; ')})`).join(', ')}`,
+          {
+            suggestions: ['Run deploy-glue without --check to apply the changes.'],
+          },
+        ),
       )
     }
 

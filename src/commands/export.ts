@@ -2,7 +2,16 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {openContext} from '../context.js'
-import {awsFlags, checkForce, destinationFlags, flagSource, limitFlags, logFlags, rangeFlags, sourceFlags} from '../flags.js'
+import {
+  awsFlags,
+  checkForce,
+  destinationFlags,
+  flagSource,
+  limitFlags,
+  logFlags,
+  rangeFlags,
+  sourceFlags,
+} from '../flags.js'
 import {PartialFailureError, RunDeadlineError} from '../lib/errors.js'
 import {type ExportResult, runExport} from '../lib/export.js'
 import {renderOutcomes, renderPlan} from '../render.js'
@@ -10,8 +19,10 @@ import {renderOutcomes, renderPlan} from '../render.js'
 const ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/prod'
 
 export default class Export extends BaseCommand {
-  static override summary = 'Export the days Kubecost has and the destination lacks, one Parquet file per cluster per day'
-  static override description = 'Runs daily as a Kubernetes CronJob in each EKS cluster. Asks Kubecost which of the candidate days (the --backfill-days days ending at today-3, UTC) it has, lists the destination, and collects each missing day, oldest first, into one Snappy Parquet file uploaded under [<prefix>/]account_id=<account>/region=<region>/year=<YYYY>/month=<MM>/<YYYY-MM-DD>_<cluster>.snappy.parquet. Every flag falls back to the environment variable shown, so the CronJob is configured by env vars alone. A day that fails is reported and the others still run; the exit code is then 1.'
+  static override summary =
+    'Export the days Kubecost has and the destination lacks, one Parquet file per cluster per day'
+  static override description =
+    'Runs daily as a Kubernetes CronJob in each EKS cluster. Asks Kubecost which of the candidate days (the --backfill-days days ending at today-3, UTC) it has, lists the destination, and collects each missing day, oldest first, into one Snappy Parquet file uploaded under [<prefix>/]account_id=<account>/region=<region>/year=<YYYY>/month=<MM>/<YYYY-MM-DD>_<cluster>.snappy.parquet. Every flag falls back to the environment variable shown, so the CronJob is configured by env vars alone. A day that fails is reported and the others still run; the exit code is then 1.'
 
   static override examples = [
     {
@@ -39,7 +50,10 @@ export default class Export extends BaseCommand {
     ...rangeFlags,
     ...limitFlags,
     ...logFlags,
-    'dry-run': Flags.boolean({description: 'do everything except writing or uploading files: print the plan', default: false}),
+    'dry-run': Flags.boolean({
+      description: 'do everything except writing or uploading files: print the plan',
+      default: false,
+    }),
   }
 
   async run(): Promise<ExportResult> {
@@ -53,43 +67,61 @@ export default class Export extends BaseCommand {
         : {
             ms: deadline,
             error: () =>
-              new RunDeadlineError(`The run deadline of ${deadline / 1000} s (--run-deadline, RUN_DEADLINE) passed before this day was written`, {
-                suggestions: ['Raise --run-deadline (RUN_DEADLINE), or collect fewer days per run with --backfill-days; the next run collects the days left.'],
-              }),
+              new RunDeadlineError(
+                `The run deadline of ${deadline / 1000} s (--run-deadline, RUN_DEADLINE) passed before this day was written`,
+                {
+                  suggestions: [
+                    'Raise --run-deadline (RUN_DEADLINE), or collect fewer days per run with --backfill-days; the next run collects the days left.',
+                  ],
+                },
+              ),
           },
     )
-    const {kubecost, ...context} = await openContext(flags, logger, {signal, argv: this.argv, use: (resource) => this.use(resource)})
+    const {kubecost, ...context} = await openContext(flags, logger, {
+      signal,
+      argv: this.argv,
+      use: resource => this.use(resource),
+    })
     const result = await runExport(
-        {
-          ...context,
-          aggregation: flags.aggregation,
-          labels: flags.labels ?? [],
-          annotations: flags.annotations ?? [],
-          backfillDays: flags['backfill-days'],
-          backfillDaysGiven: flagSource(this.argv, 'backfill-days', 'BACKFILL_PERIOD_DAYS', process.env) !== undefined,
-          from: flags.from,
-          to: flags.to,
-          force: flags.force,
-          now: flags.now ?? new Date(),
-          dryRun: flags['dry-run'],
-          maxRowsPerDay: flags['max-rows-per-day'],
-        },
-        {kubecost, destination: context.destination, logger, signal},
-      )
+      {
+        ...context,
+        aggregation: flags.aggregation,
+        labels: flags.labels ?? [],
+        annotations: flags.annotations ?? [],
+        backfillDays: flags['backfill-days'],
+        backfillDaysGiven: flagSource(this.argv, 'backfill-days', 'BACKFILL_PERIOD_DAYS', process.env) !== undefined,
+        from: flags.from,
+        to: flags.to,
+        force: flags.force,
+        now: flags.now ?? new Date(),
+        dryRun: flags['dry-run'],
+        maxRowsPerDay: flags['max-rows-per-day'],
+      },
+      {kubecost, destination: context.destination, logger, signal},
+    )
 
     if (result.dryRun && !this.jsonEnabled()) this.log(renderPlan(result))
     const lines = renderOutcomes(result)
     const summary = lines.pop()
     for (const line of lines) logger.info(line)
     // The counts as fields too, so a log pipeline can alert on failed > 0 without parsing the text.
-    logger.info(summary ?? '', {written: result.written, failed: result.failed, skipped: result.skipped, available: result.available, dryRun: result.dryRun})
+    logger.info(summary ?? '', {
+      written: result.written,
+      failed: result.failed,
+      skipped: result.skipped,
+      available: result.available,
+      dryRun: result.dryRun,
+    })
     if (result.failed === 0) return result
-    const failed = result.outcomes.filter((o) => o.status === 'failed').map((o) => o.date)
+    const failed = result.outcomes.filter(o => o.status === 'failed').map(o => o.date)
     return this.failedWith(
       result,
-      new PartialFailureError(`${failed.length} of ${result.failed + result.written} days failed: ${failed.join(', ')}`, {
-        suggestions: ['The failed days are collected again by the next run; the errors above give each cause.'],
-      }),
+      new PartialFailureError(
+        `${failed.length} of ${result.failed + result.written} days failed: ${failed.join(', ')}`,
+        {
+          suggestions: ['The failed days are collected again by the next run; the errors above give each cause.'],
+        },
+      ),
     )
   }
 }

@@ -22,10 +22,11 @@ const ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/prod'
 const ISSUER = 'https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE'
 
 export default class IamPolicy extends BaseCommand {
-  static override summary = 'Print the least-privilege IAM roles and policies of a cluster\'s exporter, the Glue crawler and the operator commands'
+  static override summary =
+    "Print the least-privilege IAM roles and policies of a cluster's exporter, the Glue crawler and the operator commands"
   static override description = [
-    'For the exporter: the IRSA role\'s trust policy (audience sts.amazonaws.com, subject system:serviceaccount:<namespace>:<service account>) and its permissions: S3 directly, or with --parent-role-arn only sts:AssumeRole on the parent role, whose trust and permissions are printed too.',
-    'S3 access is s3:PutObject on this cluster\'s daily files only and s3:ListBucket only under its account_id=/region= partition; --ca-cert-secret adds secretsmanager:GetSecretValue on that secret, --kms-key adds kms:GenerateDataKey through S3. Then the Glue crawler role and each operator command\'s own policy. Nothing is created: --json gives the documents to infrastructure code.',
+    "For the exporter: the IRSA role's trust policy (audience sts.amazonaws.com, subject system:serviceaccount:<namespace>:<service account>) and its permissions: S3 directly, or with --parent-role-arn only sts:AssumeRole on the parent role, whose trust and permissions are printed too.",
+    "S3 access is s3:PutObject on this cluster's daily files only and s3:ListBucket only under its account_id=/region= partition; --ca-cert-secret adds secretsmanager:GetSecretValue on that secret, --kms-key adds kms:GenerateDataKey through S3. Then the Glue crawler role and each operator command's own policy. Nothing is created: --json gives the documents to infrastructure code.",
   ].join('\n\n')
 
   static override examples = [
@@ -41,30 +42,50 @@ export default class IamPolicy extends BaseCommand {
     })(),
     'oidc-provider': Flags.string({
       ...input({flag: 'oidc-provider'}, parseOidcProvider),
-      description: 'the cluster\'s IAM OIDC provider (oidc.eks.<region>.amazonaws.com/id/<ID>, or its ARN)',
+      description: "the cluster's IAM OIDC provider (oidc.eks.<region>.amazonaws.com/id/<ID>, or its ARN)",
       exactlyOne: ['oidc-provider', 'oidc-issuer'],
     }),
     'oidc-issuer': Flags.string({
       ...input({flag: 'oidc-issuer'}, parseOidcProvider),
-      description: 'the cluster\'s OIDC issuer URL (aws eks describe-cluster --query cluster.identity.oidc.issuer)',
+      description: "the cluster's OIDC issuer URL (aws eks describe-cluster --query cluster.identity.oidc.issuer)",
     }),
-    bucket: Flags.string({...input({flag: 'bucket', env: 'S3_BUCKET_NAME'}, parseBucketName), description: 'the Kubecost data bucket', required: true}),
+    bucket: Flags.string({
+      ...input({flag: 'bucket', env: 'S3_BUCKET_NAME'}, parseBucketName),
+      description: 'the Kubecost data bucket',
+      required: true,
+    }),
     prefix: {...destinationFlags.prefix, helpGroup: undefined},
-    namespace: Flags.string({...input({flag: 'namespace'}, parseNamespace), description: 'namespace of the exporter\'s service account', default: 'kubecost'}),
+    namespace: Flags.string({
+      ...input({flag: 'namespace'}, parseNamespace),
+      description: "namespace of the exporter's service account",
+      default: 'kubecost',
+    }),
     'service-account': Flags.string({
       ...input({flag: 'service-account'}, parseServiceAccountName),
-      description: 'the exporter\'s service account',
+      description: "the exporter's service account",
       default: 'kubecost-s3-exporter',
     }),
-    'role-name': Flags.string({...input({flag: 'role-name'}, parseRoleName), description: 'name of the IRSA role [default: kubecost-s3-exporter-<cluster>]'}),
+    'role-name': Flags.string({
+      ...input({flag: 'role-name'}, parseRoleName),
+      description: 'name of the IRSA role [default: kubecost-s3-exporter-<cluster>]',
+    }),
     'parent-role-arn': {...awsFlags['parent-role-arn'], helpGroup: undefined},
-    'ca-cert-secret': Flags.string({...input({flag: 'ca-cert-secret', env: 'KUBECOST_CA_CERTIFICATE_SECRET_NAME'}, parseSecret), description: 'Secrets Manager secret (name or ARN) with Kubecost\'s CA bundle'}),
+    'ca-cert-secret': Flags.string({
+      ...input({flag: 'ca-cert-secret', env: 'KUBECOST_CA_CERTIFICATE_SECRET_NAME'}, parseSecret),
+      description: "Secrets Manager secret (name or ARN) with Kubecost's CA bundle",
+    }),
     'ca-cert-secret-region': Flags.string({
       ...input({flag: 'ca-cert-secret-region', env: 'KUBECOST_CA_CERTIFICATE_SECRET_REGION'}, parseRegion),
-      description: 'region of --ca-cert-secret [default: the cluster\'s]',
+      description: "region of --ca-cert-secret [default: the cluster's]",
     }),
-    'kms-key': Flags.string({...input({flag: 'kms-key'}, parseKmsKeyArn), description: 'ARN of the bucket\'s SSE-KMS key'}),
-    'pipeline-region': Flags.string({...input({flag: 'pipeline-region'}, parseRegion), description: 'region of Glue, Athena and QuickSight [default: the cluster\'s]'}),
+    'kms-key': Flags.string({
+      ...input({flag: 'kms-key'}, parseKmsKeyArn),
+      description: "ARN of the bucket's SSE-KMS key",
+    }),
+    'pipeline-region': Flags.string({
+      ...input({flag: 'pipeline-region'}, parseRegion),
+      description: "region of Glue, Athena and QuickSight [default: the cluster's]",
+    }),
     'dataset-id': Flags.string({description: 'QuickSight dataset id', default: DEFAULTS.datasetId}),
     workgroup: Flags.string({description: 'dedicated Athena workgroup that deploy-glue manages'}),
   }
@@ -72,7 +93,8 @@ export default class IamPolicy extends BaseCommand {
   async run(): Promise<IamPolicies> {
     const {flags} = await this.parse(IamPolicy)
     const oidcProvider = flags['oidc-provider'] ?? flags['oidc-issuer']
-    if (!oidcProvider) throw new ConfigError('Give --oidc-provider or --oidc-issuer: the IRSA role trusts the cluster\'s OIDC provider')
+    if (!oidcProvider)
+      throw new ConfigError("Give --oidc-provider or --oidc-issuer: the IRSA role trusts the cluster's OIDC provider")
     const policies = iamPolicies({
       cluster: flags['cluster-arn'],
       oidcProvider,

@@ -9,7 +9,14 @@ import type {AwsSession} from '../lib/aws/session.js'
 import {AwsError, CidError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
 import {parseAccountId} from '../lib/policy/principals.js'
-import {DEFAULT_DATASET_ID, type Ingestion, REFRESH_TYPES, type RefreshType, ingestionPoll, rowReport} from '../lib/quicksight/refresh.js'
+import {
+  DEFAULT_DATASET_ID,
+  type Ingestion,
+  REFRESH_TYPES,
+  type RefreshType,
+  ingestionPoll,
+  rowReport,
+} from '../lib/quicksight/refresh.js'
 import {
   CRAWLER_GAP_MINUTES,
   MIN_LOOKBACK_DAYS,
@@ -46,7 +53,8 @@ export interface ScheduleResult {
 }
 
 export default class RefreshDataset extends BaseCommand {
-  static override summary = 'Refresh the QuickSight SPICE dataset behind the dashboard, or set up its daily incremental refresh'
+  static override summary =
+    'Refresh the QuickSight SPICE dataset behind the dashboard, or set up its daily incremental refresh'
   static override description = [
     'Starts an ingestion of the dataset (or attaches to one already queued or running) and waits until it completes, fails or is cancelled, reporting the rows ingested, dropped and in the dataset. Run it after the crawler has added the day.',
     `With --configure-schedule it instead sets the dataset's incremental refresh (a look-back window of --lookback-days, at least ${MIN_LOOKBACK_DAYS}, on window.start) and one daily incremental refresh schedule, and warns when that starts less than two hours after the crawler's daily run. Running it again changes nothing and says unchanged.`,
@@ -59,31 +67,64 @@ export default class RefreshDataset extends BaseCommand {
   ]
 
   static override flags = {
-    'dataset-id': Flags.string({env: 'QUICKSIGHT_DATASET_ID', description: 'QuickSight dataset id (the original solution\'s eks_insights)', default: DEFAULT_DATASET_ID}),
-    'account-id': Flags.string({...input({flag: 'account-id', env: 'QUICKSIGHT_ACCOUNT_ID'}, parseAccountId), description: 'the QuickSight account (default: the caller\'s, from STS GetCallerIdentity)'}),
-    region: Flags.string({...input({flag: 'region', env: 'QUICKSIGHT_REGION'}, parseRegion), description: 'the QuickSight region [default: AWS_REGION, AWS_DEFAULT_REGION, then us-east-1]'}),
-    type: Flags.custom<RefreshType>({...input({flag: 'type', env: 'REFRESH_TYPE'}, (v, n) => parseChoice(v, REFRESH_TYPES, n))})({
-      description: 'full re-reads the whole view; incremental re-reads only the look-back window (needs --configure-schedule once)',
+    'dataset-id': Flags.string({
+      env: 'QUICKSIGHT_DATASET_ID',
+      description: "QuickSight dataset id (the original solution's eks_insights)",
+      default: DEFAULT_DATASET_ID,
+    }),
+    'account-id': Flags.string({
+      ...input({flag: 'account-id', env: 'QUICKSIGHT_ACCOUNT_ID'}, parseAccountId),
+      description: "the QuickSight account (default: the caller's, from STS GetCallerIdentity)",
+    }),
+    region: Flags.string({
+      ...input({flag: 'region', env: 'QUICKSIGHT_REGION'}, parseRegion),
+      description: 'the QuickSight region [default: AWS_REGION, AWS_DEFAULT_REGION, then us-east-1]',
+    }),
+    type: Flags.custom<RefreshType>({
+      ...input({flag: 'type', env: 'REFRESH_TYPE'}, (v, n) => parseChoice(v, REFRESH_TYPES, n)),
+    })({
+      description:
+        'full re-reads the whole view; incremental re-reads only the look-back window (needs --configure-schedule once)',
       default: 'full',
     }),
-    wait: Flags.boolean({env: 'REFRESH_WAIT', allowNo: true, default: true, description: 'wait for the ingestion to end (--no-wait: start or find it and return)'}),
+    wait: Flags.boolean({
+      env: 'REFRESH_WAIT',
+      allowNo: true,
+      default: true,
+      description: 'wait for the ingestion to end (--no-wait: start or find it and return)',
+    }),
     timeout: Flags.custom<number>({...input({flag: 'timeout', env: 'REFRESH_TIMEOUT'}, parseSeconds)})({
       description: 'how long to wait for the ingestion, in seconds (it carries on in QuickSight after that)',
       default: 3_600_000,
       defaultHelp: async () => '3600',
     }),
-    'configure-schedule': Flags.boolean({env: 'CONFIGURE_SCHEDULE', description: 'set the incremental refresh window and the daily refresh schedule instead of refreshing now'}),
-    'lookback-days': Flags.custom<number>({...input({flag: 'lookback-days', env: 'LOOKBACK_DAYS'}, parseLookbackDays)})({
-      description: `incremental refresh look-back window on window.start, in days (at least ${MIN_LOOKBACK_DAYS})`,
-      default: MIN_LOOKBACK_DAYS,
+    'configure-schedule': Flags.boolean({
+      env: 'CONFIGURE_SCHEDULE',
+      description: 'set the incremental refresh window and the daily refresh schedule instead of refreshing now',
     }),
-    'schedule-time': Flags.custom<TimeOfDay>({...input({flag: 'schedule-time', env: 'SCHEDULE_TIME'}, parseTimeOfDay)})({
-      description: 'time of day of the daily refresh, HH:MM in --timezone',
-      default: {hour: 3, minute: 0},
-      defaultHelp: async () => '03:00',
+    'lookback-days': Flags.custom<number>({...input({flag: 'lookback-days', env: 'LOOKBACK_DAYS'}, parseLookbackDays)})(
+      {
+        description: `incremental refresh look-back window on window.start, in days (at least ${MIN_LOOKBACK_DAYS})`,
+        default: MIN_LOOKBACK_DAYS,
+      },
+    ),
+    'schedule-time': Flags.custom<TimeOfDay>({...input({flag: 'schedule-time', env: 'SCHEDULE_TIME'}, parseTimeOfDay)})(
+      {
+        description: 'time of day of the daily refresh, HH:MM in --timezone',
+        default: {hour: 3, minute: 0},
+        defaultHelp: async () => '03:00',
+      },
+    ),
+    timezone: Flags.string({
+      ...input({flag: 'timezone', env: 'SCHEDULE_TIMEZONE'}, parseTimezone),
+      description: 'time zone of --schedule-time (IANA name)',
+      default: 'UTC',
     }),
-    timezone: Flags.string({...input({flag: 'timezone', env: 'SCHEDULE_TIMEZONE'}, parseTimezone), description: 'time zone of --schedule-time (IANA name)', default: 'UTC'}),
-    crawler: Flags.string({env: 'GLUE_CRAWLER', description: 'Glue crawler whose daily schedule the refresh must follow by two hours', default: 'kubecost_crawler'}),
+    crawler: Flags.string({
+      env: 'GLUE_CRAWLER',
+      description: 'Glue crawler whose daily schedule the refresh must follow by two hours',
+      default: 'kubecost_crawler',
+    }),
     // Lets tests poll a fake quickly; QuickSight itself is polled every 5 s, then up to every 30 s.
     'poll-ms': Flags.custom<number>({hidden: true, ...input({flag: 'poll-ms'}, parsePositiveInteger)})(),
     ...logFlags,
@@ -92,7 +133,11 @@ export default class RefreshDataset extends BaseCommand {
   async run(): Promise<RefreshResult | ScheduleResult> {
     const {flags} = await this.parse(RefreshDataset)
     const logger = this.logger(flags['log-format'])
-    const session = await this.awsSession({flag: flags.region, env: process.env, fallback: {region: 'us-east-1', described: 'us-east-1'}})
+    const session = await this.awsSession({
+      flag: flags.region,
+      env: process.env,
+      fallback: {region: 'us-east-1', described: 'us-east-1'},
+    })
     const {describeDataSet} = await import('../lib/aws/quicksight.js')
     const api: QuickSightApi = {
       client: await session.quicksight(),
@@ -116,9 +161,17 @@ export default class RefreshDataset extends BaseCommand {
       started = active
     }
 
-    const verb = active ? `Attached to ingestion ${started.id}, already ${started.status}` : `Started ${flags.type} ingestion ${started.id}`
+    const verb = active
+      ? `Attached to ingestion ${started.id}, already ${started.status}`
+      : `Started ${flags.type} ingestion ${started.id}`
     logger.info(`${verb} of dataset ${dataSet.name} (${dataSet.id})`)
-    const result = {dataSetId: dataSet.id, accountId: api.accountId, region: api.region, attached: Boolean(active), waited: flags.wait}
+    const result = {
+      dataSetId: dataSet.id,
+      accountId: api.accountId,
+      region: api.region,
+      attached: Boolean(active),
+      waited: flags.wait,
+    }
     if (!flags.wait) {
       if (!this.jsonEnabled()) this.log(`${verb}; not waiting (--no-wait).`)
       return {...result, ingestion: started}
@@ -129,7 +182,7 @@ export default class RefreshDataset extends BaseCommand {
     const initialMs = flags['poll-ms'] ?? 5000
     let ended: Ingestion
     try {
-      ended = await withProgress(`Refreshing dataset ${dataSet.name}`, mode, logger, (report) =>
+      ended = await withProgress(`Refreshing dataset ${dataSet.name}`, mode, logger, report =>
         waitFor(async () => ingestionPoll(await describeIngestion(api, dataSet.id, started.id)), {
           subject,
           timeoutMs: flags.timeout,
@@ -140,10 +193,16 @@ export default class RefreshDataset extends BaseCommand {
       )
     } catch (error) {
       if (!(error instanceof WaitTimeoutError)) throw error
-      throw new AwsError('QUICKSIGHT_INGESTION_TIMEOUT', `Ingestion ${started.id} of dataset ${dataSet.id} was still ${error.lastState} after ${Math.round(flags.timeout / 1000)} s (--timeout)`, {
-        cause: error,
-        suggestions: ['It carries on in QuickSight: run refresh-dataset again to attach to it, or raise --timeout (REFRESH_TIMEOUT).'],
-      })
+      throw new AwsError(
+        'QUICKSIGHT_INGESTION_TIMEOUT',
+        `Ingestion ${started.id} of dataset ${dataSet.id} was still ${error.lastState} after ${Math.round(flags.timeout / 1000)} s (--timeout)`,
+        {
+          cause: error,
+          suggestions: [
+            'It carries on in QuickSight: run refresh-dataset again to attach to it, or raise --timeout (REFRESH_TIMEOUT).',
+          ],
+        },
+      )
     }
 
     const done = {...result, ingestion: ended}
@@ -151,9 +210,15 @@ export default class RefreshDataset extends BaseCommand {
       const why = ended.error ? `${ended.error.type}: ${ended.error.message}` : 'QuickSight gave no reason'
       return this.failedWith(
         done,
-        new AwsError(`QUICKSIGHT_INGESTION_${ended.status}`, `Ingestion ${ended.id} of dataset ${dataSet.id} ${ended.status} (${why})`, {
-          suggestions: ['Open the dataset\'s refresh history in QuickSight for details; check the Athena view kubecost_view answers a query and that QuickSight may read the bucket.'],
-        }),
+        new AwsError(
+          `QUICKSIGHT_INGESTION_${ended.status}`,
+          `Ingestion ${ended.id} of dataset ${dataSet.id} ${ended.status} (${why})`,
+          {
+            suggestions: [
+              "Open the dataset's refresh history in QuickSight for details; check the Athena view kubecost_view answers a query and that QuickSight may read the bucket.",
+            ],
+          },
+        ),
       )
     }
 
@@ -165,7 +230,13 @@ export default class RefreshDataset extends BaseCommand {
     api: QuickSightApi,
     session: AwsSession,
     logger: Logger,
-    flags: {'dataset-id': string; 'lookback-days': number; 'schedule-time': TimeOfDay; timezone: string; crawler: string},
+    flags: {
+      'dataset-id': string
+      'lookback-days': number
+      'schedule-time': TimeOfDay
+      timezone: string
+      crawler: string
+    },
   ): Promise<ScheduleResult> {
     const {ensureDailySchedule, ensureLookback} = await import('../lib/aws/quicksight.js')
     const id = flags['dataset-id']
@@ -188,25 +259,41 @@ export default class RefreshDataset extends BaseCommand {
       accountId: api.accountId,
       region: api.region,
       lookback: {column: 'window.start', days, change: lookback},
-      schedule: {id: schedule.id, time: formatTimeOfDay(wanted.time), timezone: wanted.timezone, refreshType: 'INCREMENTAL_REFRESH', change: schedule.change},
+      schedule: {
+        id: schedule.id,
+        time: formatTimeOfDay(wanted.time),
+        timezone: wanted.timezone,
+        refreshType: 'INCREMENTAL_REFRESH',
+        change: schedule.change,
+      },
       crawler,
       warnings,
     }
     if (!this.jsonEnabled()) {
       this.log(`Incremental refresh window: ${days} days on window.start (${lookback})`)
-      this.log(`Daily incremental refresh ${schedule.id} at ${result.schedule.time} ${wanted.timezone} (${schedule.change})`)
+      this.log(
+        `Daily incremental refresh ${schedule.id} at ${result.schedule.time} ${wanted.timezone} (${schedule.change})`,
+      )
     }
 
     return result
   }
 
   /** How long before the refresh the crawler starts each day; a schedule that cannot be read is a note, never a failure. */
-  private async crawlerGap(session: AwsSession, name: string, wanted: {time: TimeOfDay; timezone: string}): Promise<ScheduleResult['crawler']> {
+  private async crawlerGap(
+    session: AwsSession,
+    name: string,
+    wanted: {time: TimeOfDay; timezone: string},
+  ): Promise<ScheduleResult['crawler']> {
     const {getCrawlerSchedule} = await import('../lib/aws/glue-schedule.js')
-    const skipped = (why: string) => `Could not check the refresh against crawler ${name}: ${why}; the two-hour check was skipped.`
+    const skipped = (why: string) =>
+      `Could not check the refresh against crawler ${name}: ${why}; the two-hour check was skipped.`
     let expression: string | undefined
     try {
-      expression = await getCrawlerSchedule({client: await session.glueForSchedule(), send: session.send.bind(session)}, name)
+      expression = await getCrawlerSchedule(
+        {client: await session.glueForSchedule(), send: session.send.bind(session)},
+        name,
+      )
     } catch (error) {
       if (!(error instanceof CidError)) throw error
       return {name, note: skipped(error.summary)}
@@ -214,7 +301,12 @@ export default class RefreshDataset extends BaseCommand {
 
     if (!expression) return {name, note: skipped('it has no schedule (it runs on demand)')}
     const parsed = parseCrawlerCron(expression)
-    if (parsed.kind === 'other') return {name, schedule: expression, note: skipped(`its schedule ${expression} is not daily: ${parsed.reason}`)}
-    return {name, schedule: expression, minutesBefore: minutesAfterCrawler(wanted.time, wanted.timezone, parsed.at, new Date())}
+    if (parsed.kind === 'other')
+      return {name, schedule: expression, note: skipped(`its schedule ${expression} is not daily: ${parsed.reason}`)}
+    return {
+      name,
+      schedule: expression,
+      minutesBefore: minutesAfterCrawler(wanted.time, wanted.timezone, parsed.at, new Date()),
+    }
   }
 }

@@ -22,8 +22,13 @@ export function input<T>(name: InputName, parse: (input: string, name: InputName
  * Where a flag's value came from: the command line (`--name value`, `--name=value`) or its
  * environment variable; undefined when neither (a default). oclif itself does not say.
  */
-export function flagSource(argv: readonly string[], flag: string, env: string | undefined, environment: Readonly<Record<string, string | undefined>>): 'flag' | 'env' | undefined {
-  if (argv.some((arg) => arg === `--${flag}` || arg.startsWith(`--${flag}=`))) return 'flag'
+export function flagSource(
+  argv: readonly string[],
+  flag: string,
+  env: string | undefined,
+  environment: Readonly<Record<string, string | undefined>>,
+): 'flag' | 'env' | undefined {
+  if (argv.some(arg => arg === `--${flag}` || arg.startsWith(`--${flag}=`))) return 'flag'
   return env !== undefined && environment[env] !== undefined && environment[env] !== '' ? 'env' : undefined
 }
 

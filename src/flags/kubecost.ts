@@ -5,7 +5,16 @@ import {type ClusterIdentity, parseClusterArn} from '../lib/cluster.js'
 import {InvalidInputError} from '../lib/errors.js'
 import {DEADLINE_READ_TIMEOUTS, DEFAULT_MAX_ENTRY_MIB, DEFAULT_MAX_RESPONSE_MIB} from '../lib/kubecost/limits.js'
 import {AGGREGATIONS, type Aggregation} from '../lib/kubecost/requests.js'
-import {parseBoolean, parseChoice, parseHttpUrl, parseKeyList, parsePositiveInteger, parseRegion, parseSeconds, parseWholeNumber} from '../lib/validate.js'
+import {
+  parseBoolean,
+  parseChoice,
+  parseHttpUrl,
+  parseKeyList,
+  parsePositiveInteger,
+  parseRegion,
+  parseSeconds,
+  parseWholeNumber,
+} from '../lib/validate.js'
 import {inGroup, input, seconds} from './common.js'
 
 /** More than a year and a month is beyond any Kubecost retention, and a typo's worth of requests. */
@@ -16,7 +25,8 @@ const deadline = (api: string, env: string, name: string, defaultReadSeconds: nu
   Flags.custom<number>({
     ...input({flag: `${api}-deadline`, env}, parseSeconds),
     description: `total time one ${name} API call may take, retries and back-off included, in seconds`,
-    defaultHelp: async () => `${DEADLINE_READ_TIMEOUTS} × --${api}-read-timeout (${DEADLINE_READ_TIMEOUTS * defaultReadSeconds})`,
+    defaultHelp: async () =>
+      `${DEADLINE_READ_TIMEOUTS} × --${api}-read-timeout (${DEADLINE_READ_TIMEOUTS * defaultReadSeconds})`,
   })()
 
 /** Comma-separated Kubernetes keys, validated and parsed once into the list. */
@@ -36,7 +46,9 @@ export const sourceFlags = inGroup('KUBECOST', {
   }),
   'backfill-days': Flags.custom<number>({
     // More than a year and a month is beyond any Kubecost retention, and a typo's worth of requests.
-    ...input({flag: 'backfill-days', env: 'BACKFILL_PERIOD_DAYS'}, (value, n) => parseWholeNumber(value, n, {min: 1, max: MAX_BACKFILL_DAYS})),
+    ...input({flag: 'backfill-days', env: 'BACKFILL_PERIOD_DAYS'}, (value, n) =>
+      parseWholeNumber(value, n, {min: 1, max: MAX_BACKFILL_DAYS}),
+    ),
     description: `number of candidate days, ending at today-3 (UTC); 1 to ${MAX_BACKFILL_DAYS}`,
     default: 15,
   })(),
@@ -45,7 +57,12 @@ export const sourceFlags = inGroup('KUBECOST', {
     description: `aggregation level of the rows: ${AGGREGATIONS.join(', ')}`,
     default: 'container',
   })(),
-  'connect-timeout': seconds('connect-timeout', 'CONNECTION_TIMEOUT', 10, 'timeout for establishing the connection to Kubecost'),
+  'connect-timeout': seconds(
+    'connect-timeout',
+    'CONNECTION_TIMEOUT',
+    10,
+    'timeout for establishing the connection to Kubecost',
+  ),
   'allocation-read-timeout': seconds(
     'allocation-read-timeout',
     'KUBECOST_ALLOCATION_API_READ_TIMEOUT',
@@ -67,14 +84,15 @@ export const sourceFlags = inGroup('KUBECOST', {
   })(),
   'max-response-mb': Flags.custom<number>({
     ...input({flag: 'max-response-mb', env: 'KUBECOST_API_MAX_RESPONSE_MB'}, parsePositiveInteger),
-    description: 'largest Kubecost response accepted (one day\'s allocations), in MiB',
+    description: "largest Kubecost response accepted (one day's allocations), in MiB",
     default: DEFAULT_MAX_RESPONSE_MIB,
   })(),
   'tls-verify': Flags.boolean({
     env: 'TLS_VERIFY',
     allowNo: true,
     default: true,
-    description: 'verify Kubecost\'s TLS certificate (--no-tls-verify only for testing; env accepts true/false/yes/no/y/n/1/0)',
+    description:
+      "verify Kubecost's TLS certificate (--no-tls-verify only for testing; env accepts true/false/yes/no/y/n/1/0)",
   }),
   'ca-cert-file': Flags.string({
     env: 'KUBECOST_CA_CERTIFICATE_FILE',
@@ -86,11 +104,14 @@ export const sourceFlags = inGroup('KUBECOST', {
   }),
   'ca-cert-secret-region': Flags.string({
     ...input({flag: 'ca-cert-secret-region', env: 'KUBECOST_CA_CERTIFICATE_SECRET_REGION'}, parseRegion),
-    description: 'region of --ca-cert-secret (default: the cluster\'s region)',
+    description: "region of --ca-cert-secret (default: the cluster's region)",
   }),
   retries: Flags.custom<number>({
-    ...input({flag: 'retries', env: 'KUBECOST_API_RETRIES'}, (value, n) => parseWholeNumber(value, n, {min: 0, max: 20})),
-    description: 'retries of a Kubecost call after a transient failure (connection reset, connect timeout, 429, 499, 502, 503, 504); 0 for no retries',
+    ...input({flag: 'retries', env: 'KUBECOST_API_RETRIES'}, (value, n) =>
+      parseWholeNumber(value, n, {min: 0, max: 20}),
+    ),
+    description:
+      'retries of a Kubecost call after a transient failure (connection reset, connect timeout, 429, 499, 502, 503, 504); 0 for no retries',
     default: 3,
   })(),
   'retry-delay': Flags.custom<number>({
@@ -99,14 +120,19 @@ export const sourceFlags = inGroup('KUBECOST', {
     default: 2000,
     defaultHelp: async () => '2',
   })(),
-  labels: keyList('labels', 'LABELS', 'comma-separated Kubernetes label keys to export as columns, e.g. "app, app.kubernetes.io/name"'),
+  labels: keyList(
+    'labels',
+    'LABELS',
+    'comma-separated Kubernetes label keys to export as columns, e.g. "app, app.kubernetes.io/name"',
+  ),
   annotations: keyList('annotations', 'ANNOTATIONS', 'comma-separated Kubernetes annotation keys to export as columns'),
   // Lets tests and operators fix "today"; all windows are computed from it.
   now: Flags.custom<Date>({
     hidden: true,
-    parse: async (value) => {
+    parse: async value => {
       const date = new Date(value)
-      if (Number.isNaN(date.getTime())) throw new InvalidInputError('now', undefined, value, 'not an ISO 8601 date-time')
+      if (Number.isNaN(date.getTime()))
+        throw new InvalidInputError('now', undefined, value, 'not an ISO 8601 date-time')
       return date
     },
   })(),

@@ -37,7 +37,7 @@ export interface PlanInput {
  * A present day is never rewritten unless forced, and is only re-collected when Kubecost has it.
  */
 export function planDays(input: PlanInput, keyOf: (day: Day) => string): PlannedDay[] {
-  return input.candidates.map((date) => {
+  return input.candidates.map(date => {
     const available = input.available.has(date)
     let status: DayStatus
     if (input.present.has(date)) {
@@ -52,7 +52,7 @@ export function planDays(input: PlanInput, keyOf: (day: Day) => string): Planned
 }
 
 export function daysToCollect(plan: readonly PlannedDay[]): PlannedDay[] {
-  return plan.filter((d) => d.status === 'collect' || d.status === 'recollect')
+  return plan.filter(d => d.status === 'collect' || d.status === 'recollect')
 }
 
 export function summarizePlan(plan: readonly PlannedDay[]): Record<DayStatus, number> {
@@ -65,7 +65,11 @@ export function summarizePlan(plan: readonly PlannedDay[]): Record<DayStatus, nu
  * Which candidate days Kubecost has: one Allocation call over the whole range (aggregate=cluster,
  * step=1d); a day is available when its set holds at least one allocation.
  */
-export async function availableDays(client: KubecostClient, candidates: readonly Day[], clusters = new Set<string>()): Promise<Set<Day>> {
+export async function availableDays(
+  client: KubecostClient,
+  candidates: readonly Day[],
+  clusters = new Set<string>(),
+): Promise<Set<Day>> {
   const available = new Set<Day>()
   const first = candidates[0]
   const last = candidates.at(-1)
@@ -123,9 +127,15 @@ export function candidateRange(now: Date, options: RangeOptions): Day[] {
   }
 
   if (options.from > newest) {
-    throw new InvalidInputError('from', undefined, options.from, `is after the newest collectable day ${newest} (today-3, UTC)`, {
-      suggestions: ['Kubecost reconciles a day within about 48 hours; collect days up to today-3.'],
-    })
+    throw new InvalidInputError(
+      'from',
+      undefined,
+      options.from,
+      `is after the newest collectable day ${newest} (today-3, UTC)`,
+      {
+        suggestions: ['Kubecost reconciles a day within about 48 hours; collect days up to today-3.'],
+      },
+    )
   }
 
   const to = options.to === undefined || options.to > newest ? newest : options.to
@@ -164,7 +174,9 @@ export async function planBackfill(
   }
 
   if (options.to !== undefined && options.to > range.to) {
-    deps.logger.warn(`--to ${options.to} is after the newest collectable day; capped at ${range.to} (today-3, UTC: younger days are not reconciled yet)`)
+    deps.logger.warn(
+      `--to ${options.to} is after the newest collectable day; capped at ${range.to} (today-3, UTC: younger days are not reconciled yet)`,
+    )
   }
 
   deps.logger.info(
@@ -173,15 +185,22 @@ export async function planBackfill(
   )
   const kubecostClusters = new Set<string>()
   const available = await availableDays(deps.kubecost, candidates, kubecostClusters)
-  const others = [...kubecostClusters].filter((name) => name !== cluster.name)
+  const others = [...kubecostClusters].filter(name => name !== cluster.name)
   if (others.length > 0 && !kubecostClusters.has(cluster.name)) {
     deps.logger.warn(
-      `Kubecost calls this cluster ${others.map((n) => JSON.stringify(n)).join(', ')}, the cluster ARN ${JSON.stringify(cluster.name)}; files are named and keyed by the ARN's name, and properties.cluster keeps Kubecost's`,
+      `Kubecost calls this cluster ${others.map(n => JSON.stringify(n)).join(', ')}, the cluster ARN ${JSON.stringify(cluster.name)}; files are named and keyed by the ARN's name, and properties.cluster keeps Kubecost's`,
       {kubecostCluster: others.join(','), clusterName: cluster.name},
     )
   }
 
   const present = await presentDays(deps.destination, layout, deps.signal)
-  const days = planDays({candidates, available, present, force: options.force ? range : undefined}, (d) => layout.key(d))
-  return {cluster: cluster.name, destination: deps.destination.description, range, available: available.size, days, summary: summarizePlan(days)}
+  const days = planDays({candidates, available, present, force: options.force ? range : undefined}, d => layout.key(d))
+  return {
+    cluster: cluster.name,
+    destination: deps.destination.description,
+    range,
+    available: available.size,
+    days,
+    summary: summarizePlan(days),
+  }
 }

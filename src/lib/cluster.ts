@@ -21,7 +21,9 @@ export function parseClusterArn(value: string, flag = 'cluster-arn', envVar = 'C
   const m = CLUSTER_ARN_RE.exec(arn)
   if (!m) {
     throw new InvalidInputError(flag, envVar, value, 'not an EKS cluster ARN', {
-      suggestions: ['Use the form arn:<partition>:eks:<region>:<12-digit account>:cluster/<name>, e.g. arn:aws:eks:us-east-1:111122223333:cluster/prod'],
+      suggestions: [
+        'Use the form arn:<partition>:eks:<region>:<12-digit account>:cluster/<name>, e.g. arn:aws:eks:us-east-1:111122223333:cluster/prod',
+      ],
     })
   }
 
@@ -32,7 +34,10 @@ export function parseClusterArn(value: string, flag = 'cluster-arn', envVar = 'C
 /** The cluster ARN is required by every command that names files. */
 export function requireCluster(cluster: ClusterIdentity | undefined): ClusterIdentity {
   if (cluster) return cluster
-  throw new ConfigError('Missing --cluster-arn (CLUSTER_ID): the EKS cluster ARN names the files and their partitions', {
-    suggestions: ['Pass --cluster-arn arn:aws:eks:<region>:<account>:cluster/<name>, or set CLUSTER_ID.'],
-  })
+  throw new ConfigError(
+    'Missing --cluster-arn (CLUSTER_ID): the EKS cluster ARN names the files and their partitions',
+    {
+      suggestions: ['Pass --cluster-arn arn:aws:eks:<region>:<account>:cluster/<name>, or set CLUSTER_ID.'],
+    },
+  )
 }

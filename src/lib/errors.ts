@@ -60,13 +60,7 @@ export class KubecostError extends CidError {
 }
 
 export type ConnectionFailure =
-  | 'refused'
-  | 'dns'
-  | 'connect-timeout'
-  | 'response-timeout'
-  | 'body-stalled'
-  | 'tls'
-  | 'reset'
+  'refused' | 'dns' | 'connect-timeout' | 'response-timeout' | 'body-stalled' | 'tls' | 'reset'
 
 export class KubecostConnectionError extends KubecostError {
   override readonly code = 'KUBECOST_CONNECTION'

@@ -63,7 +63,9 @@ export async function runExport(options: ExportOptions, deps: ExportDeps): Promi
   const outcomes = new Map<Day, DayOutcome>()
 
   if (plan.available === 0) {
-    logger.warn(`Kubecost has no data yet for any candidate day (${plan.range.from} to ${plan.range.to}); nothing to export`)
+    logger.warn(
+      `Kubecost has no data yet for any candidate day (${plan.range.from} to ${plan.range.to}); nothing to export`,
+    )
   } else {
     const present = plan.summary.present + plan.summary.recollect
     logger.info(
@@ -76,7 +78,10 @@ export async function runExport(options: ExportOptions, deps: ExportDeps): Promi
   if (todo.length > 0 && !options.dryRun) {
     const root = options.workRoot ?? tmpdir()
     const swept = await sweepStaleWorkDirs(root, logger)
-    if (swept > 0) logger.info(`Removed ${swept} stale work director${swept === 1 ? 'y' : 'ies'} left in ${root} by earlier runs that were killed`)
+    if (swept > 0)
+      logger.info(
+        `Removed ${swept} stale work director${swept === 1 ? 'y' : 'ies'} left in ${root} by earlier runs that were killed`,
+      )
     let workDir: string
     try {
       workDir = await mkdtemp(join(root, WORK_DIR_PREFIX))
@@ -112,7 +117,13 @@ export async function runExport(options: ExportOptions, deps: ExportDeps): Promi
 }
 
 /** Collects, writes and publishes one day; a failure is the day's outcome, except a termination, which stops the run. */
-async function exportDay(day: PlannedDay, file: string, parquet: ParquetWriter, options: ExportOptions, deps: ExportDeps): Promise<DayOutcome> {
+async function exportDay(
+  day: PlannedDay,
+  file: string,
+  parquet: ParquetWriter,
+  options: ExportOptions,
+  deps: ExportDeps,
+): Promise<DayOutcome> {
   const {logger, signal} = deps
   try {
     signal?.throwIfAborted()
@@ -120,7 +131,11 @@ async function exportDay(day: PlannedDay, file: string, parquet: ParquetWriter, 
     // Only a complete file reaches the destination; a forced day's old object stays until then.
     await deps.destination.put(day.key, file, {signal})
     await rm(file, {force: true})
-    logger.info(`Wrote ${rows} rows for ${day.date} to ${deps.destination.locate(day.key)}`, {day: day.date, rows, key: day.key})
+    logger.info(`Wrote ${rows} rows for ${day.date} to ${deps.destination.locate(day.key)}`, {
+      day: day.date,
+      rows,
+      key: day.key,
+    })
     return {date: day.date, status: 'written', key: day.key, rows, totalCost}
   } catch (caught) {
     await rm(file, {force: true})
@@ -141,7 +156,10 @@ async function exportDay(day: PlannedDay, file: string, parquet: ParquetWriter, 
             `The existing file at ${deps.destination.locate(day.key)} was kept. The next plain run will not collect ${day.date} again (it is present); retry with --force --from ${day.date} --to ${day.date}.`,
           ]
         : error.suggestions
-    logger.error(`Failed to export ${day.date}: ${error.summary}${suggestions.map((s) => ` Try: ${s}`).join('')}`, {day: day.date, code: error.code})
+    logger.error(`Failed to export ${day.date}: ${error.summary}${suggestions.map(s => ` Try: ${s}`).join('')}`, {
+      day: day.date,
+      code: error.code,
+    })
     return {date: day.date, status: 'failed', key: day.key, error: error.summary, code: error.code, suggestions}
   }
 }
@@ -156,7 +174,7 @@ async function collectDay(
 ): Promise<{rows: number; totalCost: number}> {
   const nodes = new NodeIndex({labelKeys: NODE_LABEL_KEYS})
   await deps.kubecost.stream('assets', assetsParams(day), {
-    onEntry: (entry) => nodes.add(entry.key, entry.value),
+    onEntry: entry => nodes.add(entry.key, entry.value),
     onRestart: () => nodes.clear(),
   })
 
@@ -187,7 +205,10 @@ async function collectDay(
         if (seen.has(entry.key)) {
           duplicates++
           if (duplicates <= MAX_DUPLICATE_WARNINGS) {
-            deps.logger.warn(`Kubecost returned allocation ${JSON.stringify(entry.key)} twice for ${day}; counting it once`, {day, allocation: entry.key})
+            deps.logger.warn(
+              `Kubecost returned allocation ${JSON.stringify(entry.key)} twice for ${day}; counting it once`,
+              {day, allocation: entry.key},
+            )
           }
 
           return
@@ -197,11 +218,14 @@ async function collectDay(
         if (!builder.write(entry.key, entry.value, writer)) return
         totalCost += totalCostOf(entry.value)
         if (writer.rows > options.maxRowsPerDay) {
-          throw new KubecostResponseError(`Kubecost returned more than ${options.maxRowsPerDay} allocations for ${day}; the day is not written`, {
-            suggestions: [
-              'A day this large is more likely a broken or hostile answer than a real cluster; if it is real, raise --max-rows-per-day (MAX_ROWS_PER_DAY) and the /tmp emptyDir sizeLimit to match.',
-            ],
-          })
+          throw new KubecostResponseError(
+            `Kubecost returned more than ${options.maxRowsPerDay} allocations for ${day}; the day is not written`,
+            {
+              suggestions: [
+                'A day this large is more likely a broken or hostile answer than a real cluster; if it is real, raise --max-rows-per-day (MAX_ROWS_PER_DAY) and the /tmp emptyDir sizeLimit to match.',
+              ],
+            },
+          )
         }
       },
       onRestart() {
@@ -213,13 +237,20 @@ async function collectDay(
       },
     })
     if (duplicates > MAX_DUPLICATE_WARNINGS) {
-      deps.logger.warn(`Kubecost returned ${duplicates} allocation keys more than once for ${day}; each was counted once`, {day, duplicates})
+      deps.logger.warn(
+        `Kubecost returned ${duplicates} allocation keys more than once for ${day}; each was counted once`,
+        {day, duplicates},
+      )
     }
 
     if (writer.rows === 0) {
       throw new KubecostEmptyDayError(
         `Kubecost reported data for ${day} in the availability call, but GET ${response.url} returned no allocations`,
-        {suggestions: ['Kubecost may still be rebuilding this day (e.g. after a restart); the next run will try it again.']},
+        {
+          suggestions: [
+            'Kubecost may still be rebuilding this day (e.g. after a restart); the next run will try it again.',
+          ],
+        },
       )
     }
 

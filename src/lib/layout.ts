@@ -46,7 +46,7 @@ export function normalizePrefix(prefix: string, flag = 'prefix', envVar = 'S3_PR
   const trimmed = prefix.trim().replace(/^\/+/, '').replace(/\/+$/, '')
   if (trimmed === '') return ''
   const segments = trimmed.split('/')
-  if (segments.some((s) => s === '' || s === '.' || s === '..')) {
+  if (segments.some(s => s === '' || s === '.' || s === '..')) {
     throw new InvalidInputError(flag, envVar, prefix, 'a key prefix cannot contain empty, "." or ".." segments', {
       suggestions: ['Use a plain path such as "kubecost" or "exports/kubecost".'],
     })

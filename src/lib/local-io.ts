@@ -47,7 +47,9 @@ function suggestion(errno: string | undefined, context: LocalIoContext): string 
   switch (errno) {
     case 'ENOSPC':
     case 'EDQUOT': {
-      const need = context.bytesWritten ? `; this day's file had reached ${megabytes(context.bytesWritten)} when it failed` : ''
+      const need = context.bytesWritten
+        ? `; this day's file had reached ${megabytes(context.bytesWritten)} when it failed`
+        : ''
       return context.place === 'work'
         ? `Free space in ${where}, point TMPDIR at a larger volume, or raise the emptyDir's sizeLimit (a day's file needs roughly 100–250 bytes per allocation${need}).`
         : `Free space in ${where} or choose another directory${need}.`
@@ -66,7 +68,9 @@ function suggestion(errno: string | undefined, context: LocalIoContext): string 
 
     case 'ENOENT':
     case 'ENOTDIR': {
-      return context.place === 'work' ? 'Point TMPDIR at an existing, writable directory.' : 'Give an --output-dir (OUTPUT_DIR) that is a directory or can be created.'
+      return context.place === 'work'
+        ? 'Point TMPDIR at an existing, writable directory.'
+        : 'Give an --output-dir (OUTPUT_DIR) that is a directory or can be created.'
     }
 
     default: {
@@ -79,7 +83,9 @@ function suggestion(errno: string | undefined, context: LocalIoContext): string 
 export function localIoError(error: unknown, context: LocalIoContext): LocalIoError {
   if (error instanceof LocalIoError) return error
   const errno = errnoOf(error)
-  const why = errno ? `${errno}: ${DESCRIPTIONS[errno] ?? 'system error'}` : String((error as Error | undefined)?.message ?? error)
+  const why = errno
+    ? `${errno}: ${DESCRIPTIONS[errno] ?? 'system error'}`
+    : String((error as Error | undefined)?.message ?? error)
   return new LocalIoError(`Could not ${context.action} ${context.path} (${why})`, errno, {
     cause: error,
     suggestions: [suggestion(errno, context)],

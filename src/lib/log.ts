@@ -27,18 +27,34 @@ const JSON_UNSAFE = /[\u007f-\u009f\u2028\u2029]/g
  * send a terminal escape sequence. JSON already escapes C0 controls; DEL, C1 and the Unicode
  * separators are escaped too, as \u sequences, which keeps the line valid JSON.
  */
-export function formatLine(format: LogFormat, level: Level, message: string, fields: Fields = {}, now = new Date()): string {
+export function formatLine(
+  format: LogFormat,
+  level: Level,
+  message: string,
+  fields: Fields = {},
+  now = new Date(),
+): string {
   if (format === 'json') {
-    const line = JSON.stringify({time: now.toISOString(), level: LEVEL_NAMES[level], logger: LOGGER_NAME, message, ...fields})
-    return line.replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    const line = JSON.stringify({
+      time: now.toISOString(),
+      level: LEVEL_NAMES[level],
+      logger: LOGGER_NAME,
+      message,
+      ...fields,
+    })
+    return line.replace(JSON_UNSAFE, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
   }
 
   return `${now.toISOString()} ${LEVEL_NAMES[level]} ${LOGGER_NAME}: ${escapeControl(message)}`
 }
 
-
-export function createLogger(write: (line: string) => void, format: LogFormat = 'text', clock: () => Date = () => new Date()): Logger {
-  const log = (level: Level) => (message: string, fields?: Fields) => write(`${formatLine(format, level, message, fields, clock())}\n`)
+export function createLogger(
+  write: (line: string) => void,
+  format: LogFormat = 'text',
+  clock: () => Date = () => new Date(),
+): Logger {
+  const log = (level: Level) => (message: string, fields?: Fields) =>
+    write(`${formatLine(format, level, message, fields, clock())}\n`)
   return {debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error')}
 }
 

@@ -26,7 +26,7 @@ export const NODE_LABEL_SOURCES: ReadonlyArray<readonly [PropertyField, readonly
 ]
 
 const SANITIZED_NODE_SOURCES = NODE_LABEL_SOURCES.map(
-  ([field, keys]) => [field, keys.map((k) => sanitizeKey(k))] as const,
+  ([field, keys]) => [field, keys.map(k => sanitizeKey(k))] as const,
 )
 
 /** The node labels the rows read (sanitised, as the Assets API reports them): all a NodeIndex needs to keep. */
@@ -286,7 +286,11 @@ export class RowBuilder {
 function nonFinite(name: string, field: string, value: number): KubecostResponseError {
   return new KubecostResponseError(
     `Kubecost reported ${field} = ${value} for allocation ${JSON.stringify(name)}, a number out of range; the day is not written`,
-    {suggestions: ["Kubecost's data for this day is corrupt (a value beyond the range of a double); check the cost-analyzer's logs and its pricing configuration. The next run tries the day again."]},
+    {
+      suggestions: [
+        "Kubecost's data for this day is corrupt (a value beyond the range of a double); check the cost-analyzer's logs and its pricing configuration. The next run tries the day again.",
+      ],
+    },
   )
 }
 

@@ -13,7 +13,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
 
 /** `text` with every control character spelled as an escape: `\n`, `\x1b`, `\u0085`. */
 export function escapeControl(text: string): string {
-  return text.replaceAll(CONTROL, (char) => {
+  return text.replaceAll(CONTROL, char => {
     const named = NAMED[char]
     if (named) return named
     const code = char.codePointAt(0) ?? 0

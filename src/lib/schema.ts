@@ -137,7 +137,8 @@ export function str(value: unknown): string {
 }
 
 const column = (name: string, type: ColumnType, source: ColumnSource): Column => ({name, type, source})
-const property = (field: PropertyField, source: ColumnSource = {from: 'property', field}): Column => column(`properties.${field}`, 'string', source)
+const property = (field: PropertyField, source: ColumnSource = {from: 'property', field}): Column =>
+  column(`properties.${field}`, 'string', source)
 const fromNode = (field: PropertyField): Column => property(field, {from: 'node', field})
 
 /** The 58 columns every file has, in order. */
@@ -146,7 +147,7 @@ export const BASE_COLUMNS: readonly Column[] = [
   column('window.start', 'timestamp', {from: 'window', edge: 'start'}),
   column('window.end', 'timestamp', {from: 'window', edge: 'end'}),
   // Absent, null or non-numeric is 0 (as the old exporter wrote); an out-of-range number fails the day.
-  ...NUMERIC_FIELDS.map((field) => column(field, 'double', {from: 'number', field})),
+  ...NUMERIC_FIELDS.map(field => column(field, 'double', {from: 'number', field})),
   property('provider', {from: 'provider'}),
   fromNode('region'),
   property('cluster'),
@@ -187,10 +188,14 @@ function keyColumn(kind: 'labels' | 'annotations', key: string): Column {
 
 /** All columns of a file, in order: the 58 base columns, then labels, then annotations. */
 export function contractColumns(extra: ExtraKeys, base: readonly Column[] = BASE_COLUMNS): Column[] {
-  return [...base, ...extra.labels.map((k) => keyColumn('labels', k)), ...extra.annotations.map((k) => keyColumn('annotations', k))]
+  return [
+    ...base,
+    ...extra.labels.map(k => keyColumn('labels', k)),
+    ...extra.annotations.map(k => keyColumn('annotations', k)),
+  ]
 }
 
 /** The Glue table's columns for these file columns: Glue stores names lower-case (Athena matches them case-insensitively). */
 export function glueColumns(columns: readonly ColumnShape[]): Array<{Name: string; Type: string}> {
-  return columns.map((c) => ({Name: c.name.toLowerCase(), Type: COLUMN_TYPES[c.type].glue}))
+  return columns.map(c => ({Name: c.name.toLowerCase(), Type: COLUMN_TYPES[c.type].glue}))
 }

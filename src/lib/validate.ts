@@ -26,8 +26,8 @@ export function isKubernetesKey(key: string): boolean {
 export function parseKeyList(input: string, name: InputName): string[] {
   const keys = input
     .split(',')
-    .map((k) => k.trim())
-    .filter((k) => k !== '')
+    .map(k => k.trim())
+    .filter(k => k !== '')
   const seen = new Set<string>()
   for (const key of keys) {
     if (!isKubernetesKey(key)) {
@@ -56,7 +56,12 @@ export function parsePositiveInteger(input: string, name: InputName): number {
 export function parseWholeNumber(input: string, name: InputName, bounds: {min: number; max: number}): number {
   const value = Number(input.trim())
   if (!/^\s*\d+\s*$/.test(input) || !Number.isSafeInteger(value) || value < bounds.min || value > bounds.max) {
-    throw new InvalidInputError(name.flag, name.env, input, `must be a whole number from ${bounds.min} to ${bounds.max}`)
+    throw new InvalidInputError(
+      name.flag,
+      name.env,
+      input,
+      `must be a whole number from ${bounds.min} to ${bounds.max}`,
+    )
   }
 
   return value
@@ -119,7 +124,8 @@ export function parseBucketName(input: string, name: InputName): string {
       ? 'bucket names cannot contain two adjacent dots'
       : /^\d+\.\d+\.\d+\.\d+$/.test(bucket)
         ? 'bucket names cannot be formatted as an IP address'
-        : BUCKET_RESERVED_PREFIXES.some((p) => bucket.startsWith(p)) || BUCKET_RESERVED_SUFFIXES.some((s) => bucket.endsWith(s))
+        : BUCKET_RESERVED_PREFIXES.some(p => bucket.startsWith(p)) ||
+            BUCKET_RESERVED_SUFFIXES.some(s => bucket.endsWith(s))
           ? 'the name uses a prefix or suffix that S3 reserves'
           : undefined
   if (problem) {
@@ -133,7 +139,7 @@ export function parseBucketName(input: string, name: InputName): string {
 
 export function parseChoice<T extends string>(input: string, choices: readonly T[], name: InputName): T {
   const value = input.trim()
-  const match = choices.find((c) => c === value) ?? choices.find((c) => c.toLowerCase() === value.toLowerCase())
+  const match = choices.find(c => c === value) ?? choices.find(c => c.toLowerCase() === value.toLowerCase())
   if (!match) throw new InvalidInputError(name.flag, name.env, input, `must be one of: ${choices.join(', ')}`)
   return match
 }
@@ -166,6 +172,7 @@ const REGION_RE = /^[a-z]{2}(?:-[a-z]+)+-\d+$/
 
 export function parseRegion(input: string, name: InputName): string {
   const region = input.trim()
-  if (!REGION_RE.test(region)) throw new InvalidInputError(name.flag, name.env, input, 'not an AWS region name such as us-east-1')
+  if (!REGION_RE.test(region))
+    throw new InvalidInputError(name.flag, name.env, input, 'not an AWS region name such as us-east-1')
   return region
 }

@@ -84,7 +84,12 @@ export async function waitFor<T>(check: () => Promise<PollResult<T>>, options: W
     const result = await check()
     if (result.done) return result.value
     const now = clock.now()
-    options.onProgress?.({subject: options.subject, state: result.state, detail: result.detail, elapsedMs: now - started})
+    options.onProgress?.({
+      subject: options.subject,
+      state: result.state,
+      detail: result.detail,
+      elapsedMs: now - started,
+    })
     if (now >= deadline) throw new WaitTimeoutError(options.subject, options.timeoutMs, result.state)
     await clock.sleep(Math.min(backoffDelay(options.poll, polls), deadline - now), options.signal)
   }

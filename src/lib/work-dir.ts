@@ -29,7 +29,8 @@ export async function sweepStaleWorkDirs(root: string, logger: Logger, now = Dat
     const path = join(root, name)
     try {
       const info = await lstat(path)
-      if (!info.isDirectory() || (uid !== undefined && info.uid !== uid) || now - info.mtimeMs < STALE_AFTER_MS) continue
+      if (!info.isDirectory() || (uid !== undefined && info.uid !== uid) || now - info.mtimeMs < STALE_AFTER_MS)
+        continue
       await rm(path, {recursive: true, force: true})
       removed++
     } catch (error) {

@@ -36,7 +36,18 @@ describe('backfill-plan', () => {
   let fake: FakeKubecost
   let out: Awaited<ReturnType<typeof tempDir>>
   const args = (extra: string[] = []) => [
-    'backfill-plan', '--cluster-arn', ARN, '--output-dir', out.path, '--kubecost-url', fake.url, '--backfill-days', '6', '--now', NOW, ...extra,
+    'backfill-plan',
+    '--cluster-arn',
+    ARN,
+    '--output-dir',
+    out.path,
+    '--kubecost-url',
+    fake.url,
+    '--backfill-days',
+    '6',
+    '--now',
+    NOW,
+    ...extra,
   ]
 
   before(async () => {
@@ -86,8 +97,12 @@ describe('backfill-plan', () => {
     assert.equal(result.code, 0, result.stderr)
     const plan = JSON.parse(result.stdout) as PlanJson
     assert.deepEqual(
-      plan.days.map((d) => [d.date, d.status]),
-      [['2026-12-26', 'present'], ['2026-12-27', 'collect'], ['2026-12-28', 'recollect']],
+      plan.days.map(d => [d.date, d.status]),
+      [
+        ['2026-12-26', 'present'],
+        ['2026-12-27', 'collect'],
+        ['2026-12-28', 'recollect'],
+      ],
     )
   })
 
@@ -101,14 +116,22 @@ describe('backfill-plan', () => {
     const before = await listFiles(out.path)
     await runCli(args())
     assert.deepEqual(await listFiles(out.path), before)
-    assert.ok(fake.requests.every((r) => r.api === 'availability'))
+    assert.ok(fake.requests.every(r => r.api === 'availability'))
   })
 
   const usage: Array<[string, string[], RegExp]> = [
     ['--force without --from', ['--force'], /--force needs --from/],
     ['--to without --from', ['--to', '2026-12-30'], /--to 2026-12-30 needs --from/],
-    ['--from after today-3', ['--from', '2027-01-01'], /Invalid --from "2027-01-01": is after the newest collectable day 2026-12-31/],
-    ['--from after --to', ['--from', '2026-12-30', '--to', '2026-12-29'], /Invalid --from "2026-12-30": is after --to 2026-12-29/],
+    [
+      '--from after today-3',
+      ['--from', '2027-01-01'],
+      /Invalid --from "2027-01-01": is after the newest collectable day 2026-12-31/,
+    ],
+    [
+      '--from after --to',
+      ['--from', '2026-12-30', '--to', '2026-12-29'],
+      /Invalid --from "2026-12-30": is after --to 2026-12-29/,
+    ],
     ['a date that does not exist', ['--from', '2026-02-30'], /Invalid --from "2026-02-30": not a date; use YYYY-MM-DD/],
   ]
   for (const [what, extra, message] of usage) {
@@ -127,7 +150,18 @@ describe('export --force, --dry-run and the run summary', () => {
   })
   after(async () => fake.close())
   const exportArgs = (dir: string, extra: string[] = []) => [
-    'export', '--cluster-arn', ARN, '--output-dir', dir, '--kubecost-url', fake.url, '--backfill-days', '6', '--now', NOW, ...extra,
+    'export',
+    '--cluster-arn',
+    ARN,
+    '--output-dir',
+    dir,
+    '--kubecost-url',
+    fake.url,
+    '--backfill-days',
+    '6',
+    '--now',
+    NOW,
+    ...extra,
   ]
 
   it('replaces present files only inside the forced range', async () => {
@@ -153,11 +187,29 @@ describe('export --force, --dry-run and the run summary', () => {
     const out = await tempDir()
     try {
       await seed(out.path, ['2026-12-28'])
-      const result = await runCli(['export', '--cluster-arn', ARN, '--output-dir', out.path, '--kubecost-url', failing.url, '--now', NOW, '--force', '--from', '2026-12-28', '--to', '2026-12-28'])
+      const result = await runCli([
+        'export',
+        '--cluster-arn',
+        ARN,
+        '--output-dir',
+        out.path,
+        '--kubecost-url',
+        failing.url,
+        '--now',
+        NOW,
+        '--force',
+        '--from',
+        '2026-12-28',
+        '--to',
+        '2026-12-28',
+      ])
       assert.equal(result.code, 1)
       assert.equal(await readFile(join(out.path, keyOf('2026-12-28')), 'utf8'), OLD_CONTENT)
       // The hint is true: a plain run skips the day (it is present), so only --force retries it.
-      assert.match(result.stderr, /Try: The existing file at \S+2026-12-28_prod\.snappy\.parquet was kept\. The next plain run will not collect 2026-12-28 again \(it is present\); retry with --force --from 2026-12-28 --to 2026-12-28\./)
+      assert.match(
+        result.stderr,
+        /Try: The existing file at \S+2026-12-28_prod\.snappy\.parquet was kept\. The next plain run will not collect 2026-12-28 again \(it is present\); retry with --force --from 2026-12-28 --to 2026-12-28\./,
+      )
     } finally {
       await failing.close()
       await out.remove()
@@ -178,18 +230,35 @@ describe('export --force, --dry-run and the run summary', () => {
     }
   })
 
-  it('reports each day\'s outcome in the summary and in --json, exit 1 when one failed', async () => {
+  it("reports each day's outcome in the summary and in --json, exit 1 when one failed", async () => {
     const failing = await FakeKubecost.start({cluster: 'prod', days: KUBECOST_DAYS, containersPerDay: 4})
     failing.addFault({kind: 'html-504', api: 'allocation', day: '2026-12-29'})
     const out = await tempDir()
     try {
       await seed(out.path, ['2026-12-28'])
-      const args = ['export', '--cluster-arn', ARN, '--output-dir', out.path, '--kubecost-url', failing.url, '--backfill-days', '6', '--now', NOW]
+      const args = [
+        'export',
+        '--cluster-arn',
+        ARN,
+        '--output-dir',
+        out.path,
+        '--kubecost-url',
+        failing.url,
+        '--backfill-days',
+        '6',
+        '--now',
+        NOW,
+      ]
       const result = await runCli([...args, '--json'])
       assert.equal(result.code, 1)
-      const body = JSON.parse(result.stdout) as {outcomes: Array<Record<string, unknown>>; written: number; failed: number; skipped: number}
+      const body = JSON.parse(result.stdout) as {
+        outcomes: Array<Record<string, unknown>>
+        written: number
+        failed: number
+        skipped: number
+      }
       assert.deepEqual(
-        body.outcomes.map((o) => [o.date, o.status, o.reason ?? o.rows ?? o.code]),
+        body.outcomes.map(o => [o.date, o.status, o.reason ?? o.rows ?? o.code]),
         [
           ['2026-12-26', 'skipped', 'unavailable'],
           ['2026-12-27', 'written', 8 + 1],
@@ -225,7 +294,19 @@ describe('backfill-plan and dry-run against S3 make no write', () => {
   for (const command of [['backfill-plan'], ['export', '--dry-run']]) {
     it(command.join(' '), async () => {
       const result = await runCli(
-        [...command, '--cluster-arn', ARN, '--bucket', 'plan-bucket', '--s3-endpoint', s3.endpoint, '--kubecost-url', fake.url, '--now', NOW],
+        [
+          ...command,
+          '--cluster-arn',
+          ARN,
+          '--bucket',
+          'plan-bucket',
+          '--s3-endpoint',
+          s3.endpoint,
+          '--kubecost-url',
+          fake.url,
+          '--now',
+          NOW,
+        ],
         s3.env,
       )
       assert.equal(result.code, 0, result.stderr)

@@ -22,7 +22,11 @@ describe('crawl', () => {
   beforeEach(async () => {
     glue = await GlueFake.start()
     glue.crawlers.set('kubecost_crawler', {
-      input: {Name: 'kubecost_crawler', Role: 'kubecost_glue_crawler_role', Targets: {CatalogTargets: [{DatabaseName: 'kubecost_db', Tables: ['kubecost_table']}]}},
+      input: {
+        Name: 'kubecost_crawler',
+        Role: 'kubecost_glue_crawler_role',
+        Targets: {CatalogTargets: [{DatabaseName: 'kubecost_db', Tables: ['kubecost_table']}]},
+      },
       state: 'READY',
       pollsLeft: 0,
       crawls: 0,
@@ -31,13 +35,16 @@ describe('crawl', () => {
   afterEach(() => glue.close())
 
   const crawl = (args: string[]) => runCli(['crawl', '--poll-ms', '20', ...args], {...TEST_ENV, ...glue.env})
-  const starts = () => glue.requests.filter((r) => r.op === 'StartCrawler').length
+  const starts = () => glue.requests.filter(r => r.op === 'StartCrawler').length
 
   it('starts the crawler, shows RUNNING then STOPPING, and reports the SUCCEEDED crawl with its metrics', async () => {
     glue.crawl = {runPolls: 2, outcome: 'SUCCEEDED', metrics: {TablesCreated: 0, TablesUpdated: 1, TablesDeleted: 0}}
     const result = await crawl([])
     assert.equal(result.code, 0, result.stderr)
-    assert.equal(result.stdout.trim(), 'crawler kubecost_crawler: SUCCEEDED in 42 s (started); tables created 0, updated 1, deleted 0')
+    assert.equal(
+      result.stdout.trim(),
+      'crawler kubecost_crawler: SUCCEEDED in 42 s (started); tables created 0, updated 1, deleted 0',
+    )
     assert.match(result.stderr, /Crawling with kubecost_crawler/)
     assert.match(result.stderr, /crawler kubecost_crawler: RUNNING, \d+ s/)
     assert.match(result.stderr, /crawler kubecost_crawler: STOPPING, \d+ s/)
@@ -48,7 +55,10 @@ describe('crawl', () => {
     const result = await crawl(['--json'])
     assert.equal(result.code, 0, result.stderr)
     const json = JSON.parse(result.stdout) as CrawlJson
-    assert.deepEqual({how: json.how, status: json.status, durationSeconds: json.durationSeconds, tablesUpdated: json.tablesUpdated}, {how: 'started', status: 'SUCCEEDED', durationSeconds: 42, tablesUpdated: 1})
+    assert.deepEqual(
+      {how: json.how, status: json.status, durationSeconds: json.durationSeconds, tablesUpdated: json.tablesUpdated},
+      {how: 'started', status: 'SUCCEEDED', durationSeconds: 42, tablesUpdated: 1},
+    )
     assert.doesNotMatch(result.stderr, /RUNNING/)
   })
 
@@ -57,12 +67,18 @@ describe('crawl', () => {
     const result = await crawl([])
     assert.equal(result.code, 1)
     assert.match(result.stderr, /Error: Crawl of kubecost_crawler FAILED: Internal Service Exception/)
-    assert.match(result.stderr, /Try: Read the crawl's log: CloudWatch log group \/aws-glue\/crawlers, stream kubecost_crawler\./)
+    assert.match(
+      result.stderr,
+      /Try: Read the crawl's log: CloudWatch log group \/aws-glue\/crawlers, stream kubecost_crawler\./,
+    )
 
     const json = await crawl(['--json'])
     assert.equal(json.code, 1)
     const outcome = JSON.parse(json.stdout) as CrawlJson
-    assert.deepEqual({status: outcome.status, errorMessage: outcome.errorMessage, logGroup: outcome.logGroup}, {status: 'FAILED', errorMessage: 'Internal Service Exception', logGroup: '/aws-glue/crawlers'})
+    assert.deepEqual(
+      {status: outcome.status, errorMessage: outcome.errorMessage, logGroup: outcome.logGroup},
+      {status: 'FAILED', errorMessage: 'Internal Service Exception', logGroup: '/aws-glue/crawlers'},
+    )
   })
 
   it('a CANCELLED crawl exits 1', async () => {
@@ -93,8 +109,14 @@ describe('crawl', () => {
     glue.crawl = {runPolls: 0, outcome: 'SUCCEEDED', forever: true}
     const result = await crawl(['--timeout', '0.5'])
     assert.equal(result.code, 1)
-    assert.match(result.stderr, /Error: Crawler kubecost_crawler was still RUNNING after 1 s \(--timeout \(CRAWL_TIMEOUT\)\)/)
-    assert.match(result.stderr, /Try: The crawl goes on in Glue: run kubecost-cid crawl --crawler kubecost_crawler again to attach to it/)
+    assert.match(
+      result.stderr,
+      /Error: Crawler kubecost_crawler was still RUNNING after 1 s \(--timeout \(CRAWL_TIMEOUT\)\)/,
+    )
+    assert.match(
+      result.stderr,
+      /Try: The crawl goes on in Glue: run kubecost-cid crawl --crawler kubecost_crawler again to attach to it/,
+    )
   })
 
   it('a crawler that does not exist: exit 1 with the deploy-glue command that creates it', async () => {
@@ -103,14 +125,20 @@ describe('crawl', () => {
     const error = (JSON.parse(result.stdout) as {error: {code: string; message: string; suggestions: string[]}}).error
     assert.equal(error.code, 'CRAWLER_NOT_FOUND')
     assert.equal(error.message, 'Crawler nope does not exist')
-    assert.match(error.suggestions[0] ?? '', /^Create it with: kubecost-cid deploy-glue --bucket <bucket> --crawler nope --crawler-role-arn <role ARN>/)
+    assert.match(
+      error.suggestions[0] ?? '',
+      /^Create it with: kubecost-cid deploy-glue --bucket <bucket> --crawler nope --crawler-role-arn <role ARN>/,
+    )
   })
 
   it('access denied on StartCrawler names the action and the identity; a bad --timeout is exit 2', async () => {
     glue.fail('StartCrawler', 'AccessDeniedException')
     const denied = await crawl([])
     assert.equal(denied.code, 1)
-    assert.match(denied.stderr, /Error: Access denied: glue:StartCrawler on crawler kubecost_crawler as the access key in AWS_ACCESS_KEY_ID/)
+    assert.match(
+      denied.stderr,
+      /Error: Access denied: glue:StartCrawler on crawler kubecost_crawler as the access key in AWS_ACCESS_KEY_ID/,
+    )
     const bad = await crawl(['--timeout', 'soon'])
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /Invalid --timeout \(CRAWL_TIMEOUT\) "soon"/)

@@ -40,13 +40,29 @@ describe('deploy-glue', () => {
   })
 
   const deploy = (args: string[]) =>
-    runCli(['deploy-glue', '--bucket', BUCKET, '--s3-endpoint', s3.endpoint, ...args], {...TEST_ENV, ...glue.env, ...athena.env})
-  const actions = (stdout: string) => Object.fromEntries((JSON.parse(stdout) as DeployJson).resources.map((r) => [r.kind, r.action]))
-  const request = (op: string) => glue.requests.find((r) => r.op === op)?.body
-  const created = (name: string) => glue.requests.find((r) => r.op === 'CreateTable' && (r.body.TableInput as Json).Name === name)?.body.TableInput as Json
+    runCli(['deploy-glue', '--bucket', BUCKET, '--s3-endpoint', s3.endpoint, ...args], {
+      ...TEST_ENV,
+      ...glue.env,
+      ...athena.env,
+    })
+  const actions = (stdout: string) =>
+    Object.fromEntries((JSON.parse(stdout) as DeployJson).resources.map(r => [r.kind, r.action]))
+  const request = (op: string) => glue.requests.find(r => r.op === op)?.body
+  const created = (name: string) =>
+    glue.requests.find(r => r.op === 'CreateTable' && (r.body.TableInput as Json).Name === name)?.body
+      .TableInput as Json
 
   it('creates the database, table, view and crawler from the column list, exactly', async () => {
-    const result = await deploy(['--labels', 'app,app.kubernetes.io/Name', '--annotations', 'owner', '--prefix', 'exports/kubecost', '--crawler-role-arn', ROLE])
+    const result = await deploy([
+      '--labels',
+      'app,app.kubernetes.io/Name',
+      '--annotations',
+      'owner',
+      '--prefix',
+      'exports/kubecost',
+      '--crawler-role-arn',
+      ROLE,
+    ])
     assert.equal(result.code, 0, result.stderr)
     assert.deepEqual(result.stdout.trim().split('\n'), [
       'database kubecost_db: created',
@@ -61,15 +77,28 @@ describe('deploy-glue', () => {
     const expected = glueColumns(contractColumns({labels: ['app', 'app.kubernetes.io/Name'], annotations: ['owner']}))
     assert.equal(expected.length, 61)
     assert.deepEqual(sd.Columns, expected)
-    assert.deepEqual((sd.Columns as Json[]).slice(58).map((c) => c.Name), ['properties.labels.app', 'properties.labels.app.kubernetes.io/name', 'properties.annotations.owner'])
-    assert.deepEqual((sd.Columns as Json[]).slice(0, 3), [{Name: 'name', Type: 'string'}, {Name: 'window.start', Type: 'timestamp'}, {Name: 'window.end', Type: 'timestamp'}])
+    assert.deepEqual(
+      (sd.Columns as Json[]).slice(58).map(c => c.Name),
+      ['properties.labels.app', 'properties.labels.app.kubernetes.io/name', 'properties.annotations.owner'],
+    )
+    assert.deepEqual((sd.Columns as Json[]).slice(0, 3), [
+      {Name: 'name', Type: 'string'},
+      {Name: 'window.start', Type: 'timestamp'},
+      {Name: 'window.end', Type: 'timestamp'},
+    ])
     assert.equal(table.TableType, 'EXTERNAL_TABLE')
     assert.deepEqual(table.Parameters, {classification: 'parquet'})
-    assert.deepEqual(table.PartitionKeys, ['account_id', 'region', 'year', 'month'].map((Name) => ({Name, Type: 'string'})))
+    assert.deepEqual(
+      table.PartitionKeys,
+      ['account_id', 'region', 'year', 'month'].map(Name => ({Name, Type: 'string'})),
+    )
     assert.equal(sd.Location, `s3://${BUCKET}/exports/kubecost/`)
     assert.equal(sd.InputFormat, `${PARQUET}.MapredParquetInputFormat`)
     assert.equal(sd.OutputFormat, `${PARQUET}.MapredParquetOutputFormat`)
-    assert.deepEqual(sd.SerdeInfo, {SerializationLibrary: `${PARQUET}.serde.ParquetHiveSerDe`, Parameters: {'serialization.format': '1'}})
+    assert.deepEqual(sd.SerdeInfo, {
+      SerializationLibrary: `${PARQUET}.serde.ParquetHiveSerDe`,
+      Parameters: {'serialization.format': '1'},
+    })
     assert.deepEqual(sd.Parameters, {classification: 'parquet'})
 
     const crawler = request('CreateCrawler')
@@ -81,7 +110,11 @@ describe('deploy-glue', () => {
       SchemaChangePolicy: {UpdateBehavior: 'LOG', DeleteBehavior: 'LOG'},
       Configuration: CRAWLER_CONFIGURATION,
     })
-    assert.deepEqual(JSON.parse(CRAWLER_CONFIGURATION), {Version: 1, CrawlerOutput: {Partitions: {AddOrUpdateBehavior: 'InheritFromTable'}}, Grouping: {TableGroupingPolicy: 'CombineCompatibleSchemas'}})
+    assert.deepEqual(JSON.parse(CRAWLER_CONFIGURATION), {
+      Version: 1,
+      CrawlerOutput: {Partitions: {AddOrUpdateBehavior: 'InheritFromTable'}},
+      Grouping: {TableGroupingPolicy: 'CombineCompatibleSchemas'},
+    })
   })
 
   it('writes the view as an Athena (Presto) VIRTUAL_VIEW with every column and its Presto type', async () => {
@@ -93,18 +126,33 @@ describe('deploy-glue', () => {
     assert.equal(view.ViewExpandedText, '/* Presto View */')
     const decoded = decodeView(String(view.ViewOriginalText))
     assert.ok(decoded)
-    assert.equal(decoded.originalSql, `SELECT * FROM "kubecost_db"."kubecost_table" WHERE ((current_date - INTERVAL '3' MONTH) <= "window.start")`)
+    assert.equal(
+      decoded.originalSql,
+      `SELECT * FROM "kubecost_db"."kubecost_table" WHERE ((current_date - INTERVAL '3' MONTH) <= "window.start")`,
+    )
     assert.equal(decoded.catalog, 'awsdatacatalog')
     assert.equal(decoded.schema, 'kubecost_db')
     assert.equal(decoded.columns.length, 58 + 1 + 4)
     assert.deepEqual(decoded.columns, viewColumns({labels: ['team'], annotations: []}))
-    assert.deepEqual(decoded.columns.slice(0, 4), [{name: 'name', type: 'varchar'}, {name: 'window.start', type: 'timestamp'}, {name: 'window.end', type: 'timestamp'}, {name: 'minutes', type: 'double'}])
-    assert.deepEqual(decoded.columns.slice(-5).map((c) => c.name), ['properties.labels.team', 'account_id', 'region', 'year', 'month'])
+    assert.deepEqual(decoded.columns.slice(0, 4), [
+      {name: 'name', type: 'varchar'},
+      {name: 'window.start', type: 'timestamp'},
+      {name: 'window.end', type: 'timestamp'},
+      {name: 'minutes', type: 'double'},
+    ])
+    assert.deepEqual(
+      decoded.columns.slice(-5).map(c => c.name),
+      ['properties.labels.team', 'account_id', 'region', 'year', 'month'],
+    )
     // The 58 contract columns lower-cased and the 4 partition keys: what the original QuickSight dataset selects.
-    const names = new Set(decoded.columns.map((c) => c.name))
+    const names = new Set(decoded.columns.map(c => c.name))
     for (const c of contractColumns({labels: [], annotations: []})) assert.ok(names.has(c.name.toLowerCase()), c.name)
     const sd = view.StorageDescriptor as Json
-    assert.deepEqual((sd.Columns as Json[]).slice(1, 4), [{Name: 'window.start', Type: 'timestamp'}, {Name: 'window.end', Type: 'timestamp'}, {Name: 'minutes', Type: 'double'}])
+    assert.deepEqual((sd.Columns as Json[]).slice(1, 4), [
+      {Name: 'window.start', Type: 'timestamp'},
+      {Name: 'window.end', Type: 'timestamp'},
+      {Name: 'minutes', Type: 'double'},
+    ])
     assert.equal((sd.Columns as Json[]).length, 63)
   })
 
@@ -123,11 +171,16 @@ describe('deploy-glue', () => {
     // Without --crawler-role-arn: the existing crawler keeps its role.
     const second = await deploy(['--labels', 'App', '--json'])
     assert.equal(second.code, 0, second.stderr)
-    assert.deepEqual(actions(second.stdout), {database: 'unchanged', table: 'unchanged', view: 'unchanged', crawler: 'unchanged'})
+    assert.deepEqual(actions(second.stdout), {
+      database: 'unchanged',
+      table: 'unchanged',
+      view: 'unchanged',
+      crawler: 'unchanged',
+    })
     assert.equal(glue.writes().length, writes)
   })
 
-  it('a label added updates the table\'s columns (and the view\'s), nothing else', async () => {
+  it("a label added updates the table's columns (and the view's), nothing else", async () => {
     assert.equal((await deploy(['--labels', 'app', '--crawler-role-arn', ROLE])).code, 0)
     const before = glue.writes().length
     const result = await deploy(['--labels', 'app,team'])
@@ -140,10 +193,13 @@ describe('deploy-glue', () => {
       'crawler kubecost_crawler: unchanged',
     ])
     assert.deepEqual(glue.writes().slice(before), ['UpdateTable', 'UpdateTable'])
-    const update = glue.requests.filter((r) => r.op === 'UpdateTable')[0]?.body as Json
+    const update = glue.requests.filter(r => r.op === 'UpdateTable')[0]?.body as Json
     const cols = ((update.TableInput as Json).StorageDescriptor as Json).Columns as Json[]
     assert.deepEqual(cols.at(-1), {Name: 'properties.labels.team', Type: 'string'})
-    assert.deepEqual((update.TableInput as Json).PartitionKeys, ['account_id', 'region', 'year', 'month'].map((Name) => ({Name, Type: 'string'})))
+    assert.deepEqual(
+      (update.TableInput as Json).PartitionKeys,
+      ['account_id', 'region', 'year', 'month'].map(Name => ({Name, Type: 'string'})),
+    )
   })
 
   it('refuses to remove a label column without --allow-column-removal, exit 2, writing nothing', async () => {
@@ -151,13 +207,19 @@ describe('deploy-glue', () => {
     const before = glue.writes().length
     const refused = await deploy(['--labels', 'app'])
     assert.equal(refused.code, 2, refused.stderr)
-    assert.match(refused.stderr, /Error: Table kubecost_db\.kubecost_table has columns that --labels\/--annotations \(LABELS\/ANNOTATIONS\) no longer list: properties\.labels\.team/)
+    assert.match(
+      refused.stderr,
+      /Error: Table kubecost_db\.kubecost_table has columns that --labels\/--annotations \(LABELS\/ANNOTATIONS\) no longer list: properties\.labels\.team/,
+    )
     assert.match(refused.stderr, /Try: pass --allow-column-removal/)
     assert.equal(glue.writes().length, before)
 
     const allowed = await deploy(['--labels', 'app', '--allow-column-removal'])
     assert.equal(allowed.code, 0, allowed.stderr)
-    assert.match(allowed.stdout, /table kubecost_db\.kubecost_table: updated \(columns removed: properties\.labels\.team\)/)
+    assert.match(
+      allowed.stdout,
+      /table kubecost_db\.kubecost_table: updated \(columns removed: properties\.labels\.team\)/,
+    )
   })
 
   it('--dry-run prints the plan and writes nothing', async () => {
@@ -173,14 +235,19 @@ describe('deploy-glue', () => {
     assert.equal(plan.code, 0, plan.stderr)
     const json = JSON.parse(plan.stdout) as DeployJson
     assert.equal(json.dryRun, true)
-    assert.deepEqual(json.resources.find((r) => r.kind === 'crawler')?.changes, ['schedule changed: cron(0 1 * * ? *) → cron(0 2 * * ? *)'])
+    assert.deepEqual(json.resources.find(r => r.kind === 'crawler')?.changes, [
+      'schedule changed: cron(0 1 * * ? *) → cron(0 2 * * ? *)',
+    ])
     assert.equal(glue.writes().length, before)
   })
 
   it('--check exits 1 on drift (naming it) and 0 when everything matches, writing nothing', async () => {
     const missing = await deploy(['--check', '--crawler-role-arn', ROLE])
     assert.equal(missing.code, 1, missing.stderr)
-    assert.match(missing.stderr, /Error: 4 of 4 Glue resources differ from the definition: database kubecost_db \(missing\)/)
+    assert.match(
+      missing.stderr,
+      /Error: 4 of 4 Glue resources differ from the definition: database kubecost_db \(missing\)/,
+    )
     assert.deepEqual(glue.writes(), [])
 
     assert.equal((await deploy(['--crawler-role-arn', ROLE])).code, 0)
@@ -189,13 +256,21 @@ describe('deploy-glue', () => {
 
     const drift = await deploy(['--check', '--labels', 'team', '--json'])
     assert.equal(drift.code, 1)
-    assert.deepEqual(actions(drift.stdout), {database: 'unchanged', table: 'updated', view: 'updated', crawler: 'unchanged'})
+    assert.deepEqual(actions(drift.stdout), {
+      database: 'unchanged',
+      table: 'updated',
+      view: 'updated',
+      crawler: 'unchanged',
+    })
   })
 
   it('needs --crawler-role-arn to create the crawler: exit 2 naming the flag and its variable', async () => {
     const result = await deploy([])
     assert.equal(result.code, 2)
-    assert.match(result.stderr, /Error: Crawler kubecost_crawler does not exist, and creating it needs a role: --crawler-role-arn \(CRAWLER_ROLE_ARN\) is not set/)
+    assert.match(
+      result.stderr,
+      /Error: Crawler kubecost_crawler does not exist, and creating it needs a role: --crawler-role-arn \(CRAWLER_ROLE_ARN\) is not set/,
+    )
     assert.deepEqual(glue.writes(), [])
   })
 
@@ -212,11 +287,18 @@ describe('deploy-glue', () => {
     assert.equal((await deploy(['--crawler-role-arn', ROLE])).code, 0)
     const c = glue.crawlers.get('kubecost_crawler')
     assert.ok(c)
-    c.input = {...c.input, Role: 'kubecost_glue_crawler_role', SchemaChangePolicy: {UpdateBehavior: 'UPDATE_IN_DATABASE', DeleteBehavior: 'LOG'}}
+    c.input = {
+      ...c.input,
+      Role: 'kubecost_glue_crawler_role',
+      SchemaChangePolicy: {UpdateBehavior: 'UPDATE_IN_DATABASE', DeleteBehavior: 'LOG'},
+    }
     const result = await deploy([])
     assert.equal(result.code, 0, result.stderr)
     // The role by name is the same role; the configuration came back re-serialised and still matches.
-    assert.match(result.stdout, /^crawler kubecost_crawler: updated \(schema change policy changed: update UPDATE_IN_DATABASE\/delete LOG → LOG\/LOG\)$/m)
+    assert.match(
+      result.stdout,
+      /^crawler kubecost_crawler: updated \(schema change policy changed: update UPDATE_IN_DATABASE\/delete LOG → LOG\/LOG\)$/m,
+    )
   })
 
   it('warns about objects under the table location that are not exporter files, with examples', async () => {
@@ -228,9 +310,15 @@ describe('deploy-glue', () => {
     const result = await deploy(['--prefix', 'kc', '--crawler-role-arn', ROLE, '--json'])
     assert.equal(result.code, 0, result.stderr)
     const json = JSON.parse(result.stdout) as DeployJson
-    assert.deepEqual(json.foreignObjects.examples.sort(), ['kc/README.md', 'kc/account_id=111122223333/region=us-east-1/year=2026/month=01/notes.csv'])
+    assert.deepEqual(json.foreignObjects.examples.sort(), [
+      'kc/README.md',
+      'kc/account_id=111122223333/region=us-east-1/year=2026/month=01/notes.csv',
+    ])
     assert.equal(json.foreignObjects.count, 2)
-    assert.match(result.stderr, /s3:\/\/kubecost-data-111122223333\/kc\/ holds 2 objects that are not exporter files; the crawler reads every object there/)
+    assert.match(
+      result.stderr,
+      /s3:\/\/kubecost-data-111122223333\/kc\/ holds 2 objects that are not exporter files; the crawler reads every object there/,
+    )
 
     await put('clean/account_id=111122223333/region=eu-west-1/year=2026/month=12/2026-12-01_prod-eu.snappy.parquet')
     const clean = await deploy(['--prefix', 'clean', '--dry-run', '--json'])
@@ -244,7 +332,10 @@ describe('deploy-glue', () => {
     glue.fail('GetTable', 'AccessDeniedException')
     const result = await deploy([])
     assert.equal(result.code, 1)
-    assert.match(result.stderr, /Error: Access denied: glue:GetTable on table kubecost_db\.kubecost_table as the access key in AWS_ACCESS_KEY_ID \(AccessDeniedException\)/)
+    assert.match(
+      result.stderr,
+      /Error: Access denied: glue:GetTable on table kubecost_db\.kubecost_table as the access key in AWS_ACCESS_KEY_ID \(AccessDeniedException\)/,
+    )
     assert.match(result.stderr, /Try: Allow glue:GetTable on table kubecost_db\.kubecost_table/)
   })
 
@@ -252,12 +343,15 @@ describe('deploy-glue', () => {
     glue.fail('GetDatabase', 'ThrottlingException', 400, 2)
     const throttled = await deploy(['--crawler-role-arn', ROLE])
     assert.equal(throttled.code, 0, throttled.stderr)
-    assert.equal(glue.requests.filter((r) => r.op === 'GetDatabase').length, 3)
+    assert.equal(glue.requests.filter(r => r.op === 'GetDatabase').length, 3)
 
     glue.fail('UpdateTable', 'ConcurrentModificationException')
     const busy = await deploy(['--labels', 'team'])
     assert.equal(busy.code, 1)
-    assert.match(busy.stderr, /Error: glue:UpdateTable on table kubecost_db\.kubecost_table failed: the resource is busy or was changed at the same time \(ConcurrentModificationException/)
+    assert.match(
+      busy.stderr,
+      /Error: glue:UpdateTable on table kubecost_db\.kubecost_table failed: the resource is busy or was changed at the same time \(ConcurrentModificationException/,
+    )
     assert.match(busy.stderr, /Try: Wait for the running crawl or the other change to finish/)
   })
 
@@ -272,12 +366,15 @@ describe('deploy-glue', () => {
     assert.match(error.message, /glue:UpdateCrawler on crawler kubecost_crawler failed/)
   })
 
-  it('warns when the user\'s workgroup has no query result location, or does not exist', async () => {
+  it("warns when the user's workgroup has no query result location, or does not exist", async () => {
     athena.workgroups.set('primary', {Name: 'primary', State: 'ENABLED', Configuration: {}})
     const result = await deploy(['--crawler-role-arn', ROLE, '--json'])
     assert.equal(result.code, 0, result.stderr)
     const json = JSON.parse(result.stdout) as DeployJson & {warnings: string[]}
-    assert.match(json.warnings[0] ?? '', /^Athena workgroup primary has no query result location, so Athena and QuickSight queries in it fail/)
+    assert.match(
+      json.warnings[0] ?? '',
+      /^Athena workgroup primary has no query result location, so Athena and QuickSight queries in it fail/,
+    )
     assert.match(result.stderr, /Athena workgroup primary has no query result location/)
     const missing = await deploy(['--athena-workgroup', 'analysts'])
     assert.equal(missing.code, 0, missing.stderr)
@@ -286,13 +383,23 @@ describe('deploy-glue', () => {
   })
 
   it('--create-workgroup creates an enforced, encrypted workgroup, then leaves it alone or updates what differs', async () => {
-    const args = ['--crawler-role-arn', ROLE, '--create-workgroup', 'kubecost', '--results-location', 's3://query-results-111122223333/kubecost']
+    const args = [
+      '--crawler-role-arn',
+      ROLE,
+      '--create-workgroup',
+      'kubecost',
+      '--results-location',
+      's3://query-results-111122223333/kubecost',
+    ]
     const first = await deploy(args)
     assert.equal(first.code, 0, first.stderr)
     assert.match(first.stdout, /^workgroup kubecost: created$/m)
-    const input = athena.requests.find((r) => r.op === 'CreateWorkGroup')?.body
+    const input = athena.requests.find(r => r.op === 'CreateWorkGroup')?.body
     assert.deepEqual(input?.Configuration, {
-      ResultConfiguration: {OutputLocation: 's3://query-results-111122223333/kubecost/', EncryptionConfiguration: {EncryptionOption: 'SSE_S3'}},
+      ResultConfiguration: {
+        OutputLocation: 's3://query-results-111122223333/kubecost/',
+        EncryptionConfiguration: {EncryptionOption: 'SSE_S3'},
+      },
       EnforceWorkGroupConfiguration: true,
       PublishCloudWatchMetricsEnabled: true,
     })
@@ -303,7 +410,10 @@ describe('deploy-glue', () => {
     const key = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'
     const third = await deploy([...args, '--results-kms-key', key])
     assert.equal(third.code, 0, third.stderr)
-    assert.match(third.stdout, new RegExp(`^workgroup kubecost: updated \\(encryption changed: SSE_S3 → SSE_KMS ${key}\\)$`, 'm'))
+    assert.match(
+      third.stdout,
+      new RegExp(`^workgroup kubecost: updated \\(encryption changed: SSE_S3 → SSE_KMS ${key}\\)$`, 'm'),
+    )
     assert.deepEqual(athena.writes(), ['CreateWorkGroup', 'UpdateWorkGroup'])
   })
 
@@ -320,7 +430,10 @@ describe('deploy-glue', () => {
     athena.fail('ListWorkGroups', 'AccessDeniedException')
     const result = await deploy(['--crawler-role-arn', ROLE])
     assert.equal(result.code, 1)
-    assert.match(result.stderr, /Error: Access denied: athena:ListWorkGroups on workgroups as the access key in AWS_ACCESS_KEY_ID \(AccessDeniedException\)/)
+    assert.match(
+      result.stderr,
+      /Error: Access denied: athena:ListWorkGroups on workgroups as the access key in AWS_ACCESS_KEY_ID \(AccessDeniedException\)/,
+    )
     assert.deepEqual(glue.writes(), [])
   })
 })

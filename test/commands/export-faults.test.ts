@@ -30,7 +30,9 @@ const FAST: Record<string, string> = {
 
 /** Short timeouts and delays, unless the test sets its own. */
 function withFastDefaults(extra: string[]): string[] {
-  const fast = Object.entries(FAST).filter(([flag]) => !extra.includes(flag)).flat()
+  const fast = Object.entries(FAST)
+    .filter(([flag]) => !extra.includes(flag))
+    .flat()
   return [...fast, ...extra]
 }
 
@@ -44,9 +46,25 @@ interface Outcome {
 
 async function exportOnce(url: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Outcome> {
   const out = await tempDir()
-  const result = await runCli(['export', '--cluster-arn', ARN, '--output-dir', out.path, '--kubecost-url', url, '--backfill-days', '1', '--now', NOW, ...withFastDefaults(extra)], env)
+  const result = await runCli(
+    [
+      'export',
+      '--cluster-arn',
+      ARN,
+      '--output-dir',
+      out.path,
+      '--kubecost-url',
+      url,
+      '--backfill-days',
+      '1',
+      '--now',
+      NOW,
+      ...withFastDefaults(extra),
+    ],
+    env,
+  )
   const files = await listFiles(out.path)
-  const retries = result.stderr.split('\n').filter((l) => l.includes('Retrying Kubecost')).length
+  const retries = result.stderr.split('\n').filter(l => l.includes('Retrying Kubecost')).length
   // Removed at the end of the test process; a few KB each.
   return {code: result.code, stderr: result.stderr, files, retries, out: out.path}
 }
@@ -61,14 +79,15 @@ async function withFake(fault: Fault, run: (fake: FakeKubecost) => Promise<void>
   }
 }
 
-const requestsTo = (fake: FakeKubecost, api: string) => fake.requests.filter((r) => r.api === api).length
+const requestsTo = (fake: FakeKubecost, api: string) => fake.requests.filter(r => r.api === api).length
 
 describe('failures that are not retried', () => {
   const cases: Array<{what: string; fault: Fault; message: RegExp; hint: RegExp}> = [
     {
       what: 'a response that does not start in time',
       fault: {kind: 'stall-headers', api: 'allocation'},
-      message: /Kubecost Allocation API did not answer within 0\.5 s: GET http:\/\/127\.0\.0\.1:\d+\/model\/allocation\?window=2026-03-02/,
+      message:
+        /Kubecost Allocation API did not answer within 0\.5 s: GET http:\/\/127\.0\.0\.1:\d+\/model\/allocation\?window=2026-03-02/,
       hint: /raise --allocation-read-timeout \(KUBECOST_ALLOCATION_API_READ_TIMEOUT\)/,
     },
     {
@@ -80,7 +99,8 @@ describe('failures that are not retried', () => {
     {
       what: 'a body that stalls midway',
       fault: {kind: 'stall-body', api: 'allocation'},
-      message: /Kubecost Allocation API stopped sending its response for 0\.5 s: GET .* \(while reading the response body\)/,
+      message:
+        /Kubecost Allocation API stopped sending its response for 0\.5 s: GET .* \(while reading the response body\)/,
       hint: /raise --allocation-read-timeout/,
     },
     {
@@ -117,7 +137,7 @@ describe('failures that are not retried', () => {
 
   for (const {what, fault, message, hint} of cases) {
     it(`${what}: exit 1, its own message and hint, no retry, no file`, async () => {
-      await withFake(fault, async (fake) => {
+      await withFake(fault, async fake => {
         const outcome = await exportOnce(fake.url)
         assert.equal(outcome.code, 1, outcome.stderr)
         assert.match(outcome.stderr, message)
@@ -152,11 +172,16 @@ describe('transient failures are retried with back-off', () => {
 
   for (const [what, fault, reason] of transient) {
     it(`${what}, once: retried, logged with its reason and delay, and the day is written`, async () => {
-      await withFake({...fault, api: 'allocation', times: 1}, async (fake) => {
+      await withFake({...fault, api: 'allocation', times: 1}, async fake => {
         const outcome = await exportOnce(fake.url)
         assert.equal(outcome.code, 0, outcome.stderr)
         assert.equal(outcome.retries, 1)
-        assert.match(outcome.stderr, new RegExp(`Retrying Kubecost Allocation API GET \\S+ in \\d+\\.\\d\\d s \\(retry 1 of 2\\): .*${reason.source}`))
+        assert.match(
+          outcome.stderr,
+          new RegExp(
+            `Retrying Kubecost Allocation API GET \\S+ in \\d+\\.\\d\\d s \\(retry 1 of 2\\): .*${reason.source}`,
+          ),
+        )
         assert.equal(requestsTo(fake, 'allocation'), 2)
         assert.deepEqual(outcome.files, [KEY])
       })
@@ -164,7 +189,7 @@ describe('transient failures are retried with back-off', () => {
   }
 
   it('a persistent 503: the bounded number of attempts, then exit 1 with no file', async () => {
-    await withFake({kind: 'status', status: 503, api: 'allocation'}, async (fake) => {
+    await withFake({kind: 'status', status: 503, api: 'allocation'}, async fake => {
       const outcome = await exportOnce(fake.url)
       assert.equal(outcome.code, 1)
       assert.equal(outcome.retries, 2)
@@ -176,7 +201,7 @@ describe('transient failures are retried with back-off', () => {
   })
 
   it('--retries 0 turns retries off', async () => {
-    await withFake({kind: 'status', status: 503, api: 'availability'}, async (fake) => {
+    await withFake({kind: 'status', status: 503, api: 'availability'}, async fake => {
       const outcome = await exportOnce(fake.url, ['--retries', '0'])
       assert.equal(outcome.code, 1)
       assert.equal(outcome.retries, 0)
@@ -185,13 +210,13 @@ describe('transient failures are retried with back-off', () => {
   })
 
   it('a connection dropped mid-body: the day starts over and no row is written twice', async () => {
-    await withFake({kind: 'reset-mid-body', api: 'allocation', times: 1}, async (fake) => {
+    await withFake({kind: 'reset-mid-body', api: 'allocation', times: 1}, async fake => {
       const outcome = await exportOnce(fake.url)
       assert.equal(outcome.code, 0, outcome.stderr)
       assert.equal(outcome.retries, 1)
       const {rows} = await readParquet(join(outcome.out, KEY))
-      const expected = [...dayAllocations(DAY, fake.dataOptions)].map((a) => a.name).sort()
-      assert.deepEqual(rows.map((r) => r.name as string).sort(), expected)
+      const expected = [...dayAllocations(DAY, fake.dataOptions)].map(a => a.name).sort()
+      assert.deepEqual(rows.map(r => r.name as string).sort(), expected)
     })
   })
 
@@ -199,11 +224,11 @@ describe('transient failures are retried with back-off', () => {
     // A TCP server that accepts and never completes a TLS handshake.
     const sockets = new Set<Socket>()
     let connections = 0
-    const server: Server = createServer((socket) => {
+    const server: Server = createServer(socket => {
       connections++
       sockets.add(socket)
     })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
     try {
       const {port} = server.address() as AddressInfo
       const outcome = await exportOnce(`https://127.0.0.1:${port}`, ['--connect-timeout', '0.3'])
@@ -227,7 +252,10 @@ describe('TLS to Kubecost', () => {
       cluster: 'prod',
       days: [DAY],
       containersPerDay: 3,
-      tls: {key: await readFile(join(TLS_DIR, 'server.key'), 'utf8'), cert: await readFile(join(TLS_DIR, 'server.pem'), 'utf8')},
+      tls: {
+        key: await readFile(join(TLS_DIR, 'server.key'), 'utf8'),
+        cert: await readFile(join(TLS_DIR, 'server.pem'), 'utf8'),
+      },
     })
   })
   after(async () => fake.close())
@@ -235,7 +263,10 @@ describe('TLS to Kubecost', () => {
   it('is verified against the system roots by default, and fails with the CA hint', async () => {
     const outcome = await exportOnce(fake.url)
     assert.equal(outcome.code, 1)
-    assert.match(outcome.stderr, /Kubecost Allocation API TLS handshake with 127\.0\.0\.1:\d+ failed \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\)/)
+    assert.match(
+      outcome.stderr,
+      /Kubecost Allocation API TLS handshake with 127\.0\.0\.1:\d+ failed \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\)/,
+    )
     assert.match(outcome.stderr, /--ca-cert-file or --ca-cert-secret, or \(for testing only\) pass --no-tls-verify/)
     assert.equal(outcome.retries, 0)
   })
@@ -278,7 +309,10 @@ describe('TLS to Kubecost', () => {
   it('refuses a CA file that is missing or holds no certificate, exit 2', async () => {
     const missing = await exportOnce(fake.url, ['--ca-cert-file', '/nonexistent/ca.pem'])
     assert.equal(missing.code, 2)
-    assert.match(missing.stderr, /Invalid --ca-cert-file \(KUBECOST_CA_CERTIFICATE_FILE\) "\/nonexistent\/ca.pem": cannot be read \(ENOENT\)/)
+    assert.match(
+      missing.stderr,
+      /Invalid --ca-cert-file \(KUBECOST_CA_CERTIFICATE_FILE\) "\/nonexistent\/ca.pem": cannot be read \(ENOENT\)/,
+    )
     const notPem = await exportOnce(fake.url, ['--ca-cert-file', join(TLS_DIR, 'README.md')])
     assert.equal(notPem.code, 2)
     assert.match(notPem.stderr, /holds no PEM certificate/)

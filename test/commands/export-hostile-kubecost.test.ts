@@ -50,21 +50,40 @@ before(async () => {
   scratch = await tempDir('kubecost-cid-hostile-')
   // Loaded into the CLI process: reports its peak RSS on the way out, on a line of its own.
   rssHook = join(scratch.path, 'peak-rss.mjs')
-  await writeFile(rssHook, "process.on('exit', () => process.stderr.write(`\\npeak-rss-kb=${process.resourceUsage().maxRSS}\\n`))\n")
+  await writeFile(
+    rssHook,
+    "process.on('exit', () => process.stderr.write(`\\npeak-rss-kb=${process.resourceUsage().maxRSS}\\n`))\n",
+  )
 })
 
 after(async () => {
-  await Promise.all(outputs.map((o) => o.remove()))
+  await Promise.all(outputs.map(o => o.remove()))
   await scratch.remove()
 })
 
 async function exportOnce(url: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Outcome> {
   const out = await tempDir()
   outputs.push(out)
-  const fast = Object.entries(FAST).filter(([flag]) => !extra.includes(flag)).flat()
+  const fast = Object.entries(FAST)
+    .filter(([flag]) => !extra.includes(flag))
+    .flat()
   const started = performance.now()
   const result = await runCli(
-    ['export', '--cluster-arn', ARN, '--output-dir', out.path, '--kubecost-url', url, '--backfill-days', '1', '--now', NOW, ...fast, ...extra],
+    [
+      'export',
+      '--cluster-arn',
+      ARN,
+      '--output-dir',
+      out.path,
+      '--kubecost-url',
+      url,
+      '--backfill-days',
+      '1',
+      '--now',
+      NOW,
+      ...fast,
+      ...extra,
+    ],
     {NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${rssHook}`, ...env},
   )
   const seconds = (performance.now() - started) / 1000
@@ -74,14 +93,18 @@ async function exportOnce(url: string, extra: string[] = [], env: Record<string,
     code: result.code,
     stderr,
     files: await listFiles(out.path),
-    retries: stderr.split('\n').filter((l) => l.includes('Retrying Kubecost')).length,
+    retries: stderr.split('\n').filter(l => l.includes('Retrying Kubecost')).length,
     out: out.path,
     seconds,
     peakRssMb: rss ? Number(rss[1]) / 1024 : Number.NaN,
   }
 }
 
-async function withFake(faults: Fault[], run: (fake: FakeKubecost) => Promise<void>, containersPerDay = 6): Promise<void> {
+async function withFake(
+  faults: Fault[],
+  run: (fake: FakeKubecost) => Promise<void>,
+  containersPerDay = 6,
+): Promise<void> {
   const fake = await FakeKubecost.start({cluster: 'prod', days: [DAY], containersPerDay})
   for (const fault of faults) fake.addFault(fault)
   try {
@@ -91,39 +114,61 @@ async function withFake(faults: Fault[], run: (fake: FakeKubecost) => Promise<vo
   }
 }
 
-const requestsTo = (fake: FakeKubecost, api: string) => fake.requests.filter((r) => r.api === api).length
+const requestsTo = (fake: FakeKubecost, api: string) => fake.requests.filter(r => r.api === api).length
 
 describe('a Kubecost answer that trickles without end', () => {
   const cases = [
-    {api: 'allocation', name: 'Allocation', path: 'allocation\\?window=2026-03-02', flag: '--allocation-deadline', env: 'KUBECOST_ALLOCATION_API_DEADLINE'},
-    {api: 'availability', name: 'Allocation', path: 'allocation\\?window=2026-03-02\\S*&aggregate=cluster&', flag: '--allocation-deadline', env: 'KUBECOST_ALLOCATION_API_DEADLINE'},
-    {api: 'assets', name: 'Assets', path: 'assets\\?window=2026-03-02', flag: '--assets-deadline', env: 'KUBECOST_ASSETS_API_DEADLINE'},
+    {
+      api: 'allocation',
+      name: 'Allocation',
+      path: 'allocation\\?window=2026-03-02',
+      flag: '--allocation-deadline',
+      env: 'KUBECOST_ALLOCATION_API_DEADLINE',
+    },
+    {
+      api: 'availability',
+      name: 'Allocation',
+      path: 'allocation\\?window=2026-03-02\\S*&aggregate=cluster&',
+      flag: '--allocation-deadline',
+      env: 'KUBECOST_ALLOCATION_API_DEADLINE',
+    },
+    {
+      api: 'assets',
+      name: 'Assets',
+      path: 'assets\\?window=2026-03-02',
+      flag: '--assets-deadline',
+      env: 'KUBECOST_ASSETS_API_DEADLINE',
+    },
   ] as const
 
   for (const {api, name, path, flag, env} of cases) {
     // Without a deadline this would run for as long as the fake trickles: fail it instead of hanging.
-    it(`on the ${api} call: stopped at ${flag}, reported with the bytes received, not retried, nothing written`, {timeout: 60_000}, async () => {
-      await withFake([{kind: 'trickle', api, intervalMs: 100}], async (fake) => {
-        // 4 bytes every 0.1 s never trips the 1 s read timeout: only the deadline ends it.
-        const outcome = await exportOnce(fake.url, [flag, '1.5'])
-        assert.equal(outcome.code, 1, outcome.stderr)
-        const message = new RegExp(
-          `Kubecost ${name} API call did not complete within its 1\\.5 s deadline \\((\\d+) bytes of the response received\\): GET http://127\\.0\\.0\\.1:\\d+/model/${path}`,
-        )
-        assert.match(outcome.stderr, message)
-        const received = Number(message.exec(outcome.stderr)?.[1])
-        assert.ok(received > 34, `received ${received}`)
-        assert.match(outcome.stderr, new RegExp(`if the day is merely large, raise ${flag} \\(${env}\\)`))
-        assert.equal(outcome.retries, 0)
-        assert.equal(requestsTo(fake, api), 1)
-        assert.deepEqual(outcome.files, [])
-        assert.ok(outcome.seconds < 15, `took ${outcome.seconds.toFixed(1)} s`)
-      })
-    })
+    it(
+      `on the ${api} call: stopped at ${flag}, reported with the bytes received, not retried, nothing written`,
+      {timeout: 60_000},
+      async () => {
+        await withFake([{kind: 'trickle', api, intervalMs: 100}], async fake => {
+          // 4 bytes every 0.1 s never trips the 1 s read timeout: only the deadline ends it.
+          const outcome = await exportOnce(fake.url, [flag, '1.5'])
+          assert.equal(outcome.code, 1, outcome.stderr)
+          const message = new RegExp(
+            `Kubecost ${name} API call did not complete within its 1\\.5 s deadline \\((\\d+) bytes of the response received\\): GET http://127\\.0\\.0\\.1:\\d+/model/${path}`,
+          )
+          assert.match(outcome.stderr, message)
+          const received = Number(message.exec(outcome.stderr)?.[1])
+          assert.ok(received > 34, `received ${received}`)
+          assert.match(outcome.stderr, new RegExp(`if the day is merely large, raise ${flag} \\(${env}\\)`))
+          assert.equal(outcome.retries, 0)
+          assert.equal(requestsTo(fake, api), 1)
+          assert.deepEqual(outcome.files, [])
+          assert.ok(outcome.seconds < 15, `took ${outcome.seconds.toFixed(1)} s`)
+        })
+      },
+    )
   }
 
   it('takes the deadline from the environment variable too', async () => {
-    await withFake([{kind: 'trickle', api: 'assets', intervalMs: 100}], async (fake) => {
+    await withFake([{kind: 'trickle', api: 'assets', intervalMs: 100}], async fake => {
       const outcome = await exportOnce(fake.url, [], {KUBECOST_ASSETS_API_DEADLINE: '1'})
       assert.equal(outcome.code, 1, outcome.stderr)
       assert.match(outcome.stderr, /Kubecost Assets API call did not complete within its 1 s deadline/)
@@ -133,13 +178,16 @@ describe('a Kubecost answer that trickles without end', () => {
   it('refuses a deadline that is not a number of seconds, exit 2', async () => {
     const outcome = await exportOnce('http://127.0.0.1:81', ['--allocation-deadline', 'soon'])
     assert.equal(outcome.code, 2)
-    assert.match(outcome.stderr, /Invalid --allocation-deadline \(KUBECOST_ALLOCATION_API_DEADLINE\) "soon": must be a number of seconds greater than 0/)
+    assert.match(
+      outcome.stderr,
+      /Invalid --allocation-deadline \(KUBECOST_ALLOCATION_API_DEADLINE\) "soon": must be a number of seconds greater than 0/,
+    )
   })
 })
 
 describe('bodies that are not what they claim', () => {
   it('a body labelled gzip that is not: a bad response, not a connection failure, not retried', async () => {
-    await withFake([{kind: 'gzip-garbage', api: 'allocation'}], async (fake) => {
+    await withFake([{kind: 'gzip-garbage', api: 'allocation'}], async fake => {
       const outcome = await exportOnce(fake.url)
       assert.equal(outcome.code, 1, outcome.stderr)
       assert.match(
@@ -161,19 +209,22 @@ describe('bodies that are not what they claim', () => {
     const {createServer, request} = await import('node:http')
     const proxy = createServer((req, res) => {
       seen.push(req.headers['accept-encoding'])
-      const upstream = request(new URL(req.url ?? '/', fake.url), {headers: req.headers}, (answer) => {
+      const upstream = request(new URL(req.url ?? '/', fake.url), {headers: req.headers}, answer => {
         res.writeHead(answer.statusCode ?? 500, answer.headers)
         answer.pipe(res)
       })
       req.pipe(upstream)
     })
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    await new Promise<void>(resolve => proxy.listen(0, '127.0.0.1', resolve))
     try {
       const {port} = proxy.address() as {port: number}
       const outcome = await exportOnce(`http://127.0.0.1:${port}`)
       assert.equal(outcome.code, 0, outcome.stderr)
       assert.ok(seen.length >= 3)
-      assert.ok(seen.every((e) => e === 'identity'), JSON.stringify(seen))
+      assert.ok(
+        seen.every(e => e === 'identity'),
+        JSON.stringify(seen),
+      )
     } finally {
       proxy.closeAllConnections()
       proxy.close()
@@ -182,7 +233,7 @@ describe('bodies that are not what they claim', () => {
   })
 
   it('a gzip bomb (100 KB expanding to 100 MiB in one entry) stops at the entry cap, in bounded time and memory', async () => {
-    await withFake([{kind: 'gzip-bomb', api: 'allocation', size: 100 * MIB}], async (fake) => {
+    await withFake([{kind: 'gzip-bomb', api: 'allocation', size: 100 * MIB}], async fake => {
       const outcome = await exportOnce(fake.url)
       assert.equal(outcome.code, 1, outcome.stderr)
       assert.match(
@@ -194,65 +245,83 @@ describe('bodies that are not what they claim', () => {
       assert.deepEqual(outcome.files, [])
       assert.ok(outcome.seconds < 20, `took ${outcome.seconds.toFixed(1)} s`)
       assert.ok(outcome.peakRssMb < 350, `peak RSS ${outcome.peakRssMb.toFixed(0)} MB`)
-      if (process.env.KUBECOST_CID_TEST_FIGURES) console.error(`gzip bomb: ${outcome.seconds.toFixed(1)} s, peak RSS ${outcome.peakRssMb.toFixed(0)} MB`)
+      if (process.env.KUBECOST_CID_TEST_FIGURES)
+        console.error(`gzip bomb: ${outcome.seconds.toFixed(1)} s, peak RSS ${outcome.peakRssMb.toFixed(0)} MB`)
     })
   })
 
   it('an entry of 64 MiB + 1 byte fails the day, naming the entry, its offset and the flag', async () => {
-    await withFake([{kind: 'huge-entry', api: 'allocation', size: 64 * MIB + 1}], async (fake) => {
+    await withFake([{kind: 'huge-entry', api: 'allocation', size: 64 * MIB + 1}], async fake => {
       const [first] = dayAllocations(DAY, fake.dataOptions)
       const outcome = await exportOnce(fake.url)
       assert.equal(outcome.code, 1, outcome.stderr)
       const offset = '{"code":200,"data":[{'.length + JSON.stringify(first?.name).length + 1
       assert.ok(
-        outcome.stderr.includes(`Kubecost Allocation API entry "${first?.name}" at byte ${offset} of the response to GET `),
+        outcome.stderr.includes(
+          `Kubecost Allocation API entry "${first?.name}" at byte ${offset} of the response to GET `,
+        ),
         outcome.stderr,
       )
       assert.match(outcome.stderr, /is larger than the 64 MiB limit on one entry/)
       assert.equal(outcome.retries, 0)
       assert.deepEqual(outcome.files, [])
       assert.ok(outcome.peakRssMb < 400, `peak RSS ${outcome.peakRssMb.toFixed(0)} MB`)
-      if (process.env.KUBECOST_CID_TEST_FIGURES) console.error(`64 MiB + 1 entry: ${outcome.seconds.toFixed(1)} s, peak RSS ${outcome.peakRssMb.toFixed(0)} MB`)
+      if (process.env.KUBECOST_CID_TEST_FIGURES)
+        console.error(`64 MiB + 1 entry: ${outcome.seconds.toFixed(1)} s, peak RSS ${outcome.peakRssMb.toFixed(0)} MB`)
     })
   })
 
   it('a 60 MiB entry under the cap is written, in bounded time and memory', async () => {
-    await withFake([{kind: 'huge-entry', api: 'allocation', size: 60 * MIB}], async (fake) => {
+    await withFake([{kind: 'huge-entry', api: 'allocation', size: 60 * MIB}], async fake => {
       const outcome = await exportOnce(fake.url)
       assert.equal(outcome.code, 0, outcome.stderr)
       const {rows} = await readParquet(join(outcome.out, KEY))
       assert.equal(rows.length, [...dayAllocations(DAY, fake.dataOptions)].length)
       // Re-copying the unfinished entry per chunk took 17 s for 48 MiB, and grows with the square of the size.
       assert.ok(outcome.seconds < 10, `took ${outcome.seconds.toFixed(1)} s`)
-      if (process.env.KUBECOST_CID_TEST_FIGURES) console.error(`60 MiB entry: ${outcome.seconds.toFixed(1)} s, peak RSS ${outcome.peakRssMb.toFixed(0)} MB`)
+      if (process.env.KUBECOST_CID_TEST_FIGURES)
+        console.error(`60 MiB entry: ${outcome.seconds.toFixed(1)} s, peak RSS ${outcome.peakRssMb.toFixed(0)} MB`)
       assert.ok(outcome.peakRssMb < 500, `peak RSS ${outcome.peakRssMb.toFixed(0)} MB`)
     })
   })
 
   it('--max-entry-mb and KUBECOST_API_MAX_ENTRY_MB lower the entry cap', async () => {
-    await withFake([{kind: 'huge-entry', api: 'assets', size: 2 * MIB}], async (fake) => {
+    await withFake([{kind: 'huge-entry', api: 'assets', size: 2 * MIB}], async fake => {
       const byFlag = await exportOnce(fake.url, ['--max-entry-mb', '1'])
       assert.equal(byFlag.code, 1, byFlag.stderr)
-      assert.match(byFlag.stderr, /Kubecost Assets API entry "[^"]+" at byte \d+ of the response to GET \S+\/model\/assets\?\S+ is larger than the 1 MiB limit on one entry/)
+      assert.match(
+        byFlag.stderr,
+        /Kubecost Assets API entry "[^"]+" at byte \d+ of the response to GET \S+\/model\/assets\?\S+ is larger than the 1 MiB limit on one entry/,
+      )
       const byEnv = await exportOnce(fake.url, [], {KUBECOST_API_MAX_ENTRY_MB: '1'})
       assert.equal(byEnv.code, 1, byEnv.stderr)
       assert.match(byEnv.stderr, /larger than the 1 MiB limit on one entry/)
       const bad = await exportOnce(fake.url, ['--max-entry-mb', '0'])
       assert.equal(bad.code, 2)
-      assert.match(bad.stderr, /Invalid --max-entry-mb \(KUBECOST_API_MAX_ENTRY_MB\) "0": must be a whole number greater than 0/)
+      assert.match(
+        bad.stderr,
+        /Invalid --max-entry-mb \(KUBECOST_API_MAX_ENTRY_MB\) "0": must be a whole number greater than 0/,
+      )
     })
   })
 
   it('--max-response-mb caps one response, named with its flag', async () => {
-    await withFake([{kind: 'huge-entry', api: 'allocation', size: MIB / 2}], async (fake) => {
-      const outcome = await exportOnce(fake.url, ['--max-response-mb', '1'])
-      // Half a MiB of entry and 2,000 ordinary allocations: over 1 MiB in all.
-      assert.equal(outcome.code, 1, outcome.stderr)
-      assert.match(outcome.stderr, /Kubecost Allocation API response to GET \S+ is larger than the 1 MiB limit on one response/)
-      assert.match(outcome.stderr, /raise --max-response-mb \(KUBECOST_API_MAX_RESPONSE_MB\)/)
-      assert.equal(outcome.retries, 0)
-      assert.deepEqual(outcome.files, [])
-    }, 2000)
+    await withFake(
+      [{kind: 'huge-entry', api: 'allocation', size: MIB / 2}],
+      async fake => {
+        const outcome = await exportOnce(fake.url, ['--max-response-mb', '1'])
+        // Half a MiB of entry and 2,000 ordinary allocations: over 1 MiB in all.
+        assert.equal(outcome.code, 1, outcome.stderr)
+        assert.match(
+          outcome.stderr,
+          /Kubecost Allocation API response to GET \S+ is larger than the 1 MiB limit on one response/,
+        )
+        assert.match(outcome.stderr, /raise --max-response-mb \(KUBECOST_API_MAX_RESPONSE_MB\)/)
+        assert.equal(outcome.retries, 0)
+        assert.deepEqual(outcome.files, [])
+      },
+      2000,
+    )
   })
 })
 
@@ -260,7 +329,7 @@ describe('outside text never reaches stderr raw', () => {
   it('an entry whose JSON.parse error would quote a forged log line', async () => {
     // V8 answers `Unexpected token '\n', "{"x":t\nERROR pwned…" is not valid JSON`, quoting the newline raw.
     const body = '{"code":200,"data":[{"a/b/c":{"x":t\n2026-03-05T10:30:00.000Z ERROR kubecost-s3-exporter: pwned\n}}]}'
-    await withFake([{kind: 'raw', api: 'allocation', status: 200, reason: 'OK', body}], async (fake) => {
+    await withFake([{kind: 'raw', api: 'allocation', status: 200, reason: 'OK', body}], async fake => {
       const outcome = await exportOnce(fake.url)
       assert.equal(outcome.code, 1, outcome.stderr)
       assert.match(outcome.stderr, /with JSON of an unexpected shape \(invalid JSON near byte \d+/)
@@ -282,7 +351,11 @@ describe('outside text never reaches stderr raw', () => {
     },
     {
       what: 'ESC, BEL and NEL in a code: 500 message',
-      fault: {kind: 'error-envelope', api: 'allocation', message: `${hostile}\n2026-03-05T10:30:00.000Z ERROR kubecost-s3-exporter: pwned`},
+      fault: {
+        kind: 'error-envelope',
+        api: 'allocation',
+        message: `${hostile}\n2026-03-05T10:30:00.000Z ERROR kubecost-s3-exporter: pwned`,
+      },
       message: /answered GET \S+ with error code 500: /,
     },
     {
@@ -294,7 +367,7 @@ describe('outside text never reaches stderr raw', () => {
 
   for (const {what, fault, message} of cases) {
     it(`${what}: escaped, on one line`, async () => {
-      await withFake([fault], async (fake) => {
+      await withFake([fault], async fake => {
         const outcome = await exportOnce(fake.url)
         assert.equal(outcome.code, 1, outcome.stderr)
         assert.match(outcome.stderr, message)
@@ -307,7 +380,7 @@ describe('outside text never reaches stderr raw', () => {
   }
 
   it('a preview is capped', async () => {
-    await withFake([{kind: 'raw', api: 'allocation', status: 500, body: 'z'.repeat(100_000)}], async (fake) => {
+    await withFake([{kind: 'raw', api: 'allocation', status: 500, body: 'z'.repeat(100_000)}], async fake => {
       const outcome = await exportOnce(fake.url)
       assert.equal(outcome.code, 1)
       assert.match(outcome.stderr, /: z{200}…/)
@@ -317,25 +390,28 @@ describe('outside text never reaches stderr raw', () => {
 })
 
 describe('redirects', () => {
-  it('within Kubecost\'s origin are followed, with the credentials', async () => {
-    await withFake([{kind: 'redirect', api: 'allocation', status: 307, location: '/moved{path}', times: 1}], async (fake) => {
-      const url = new URL(fake.url)
-      url.username = 'admin'
-      url.password = 's3cret'
-      const outcome = await exportOnce(url.toString())
-      assert.equal(outcome.code, 0, outcome.stderr)
-      assert.deepEqual(outcome.files, [KEY])
-      const moved = fake.requests.filter((r) => r.path === '/moved/model/allocation')
-      assert.equal(moved.length, 1)
-      assert.equal(moved[0]?.authorization, `Basic ${Buffer.from('admin:s3cret').toString('base64')}`)
-    })
+  it("within Kubecost's origin are followed, with the credentials", async () => {
+    await withFake(
+      [{kind: 'redirect', api: 'allocation', status: 307, location: '/moved{path}', times: 1}],
+      async fake => {
+        const url = new URL(fake.url)
+        url.username = 'admin'
+        url.password = 's3cret'
+        const outcome = await exportOnce(url.toString())
+        assert.equal(outcome.code, 0, outcome.stderr)
+        assert.deepEqual(outcome.files, [KEY])
+        const moved = fake.requests.filter(r => r.path === '/moved/model/allocation')
+        assert.equal(moved.length, 1)
+        assert.equal(moved[0]?.authorization, `Basic ${Buffer.from('admin:s3cret').toString('base64')}`)
+      },
+    )
   })
 
   it('to another origin are refused, naming the Location without its credentials', async () => {
     const elsewhere = await FakeKubecost.start({cluster: 'prod', days: [DAY]})
     try {
       const location = `${elsewhere.url.replace('//', '//user:TOKEN@')}{path}`
-      await withFake([{kind: 'redirect', api: 'allocation', location}], async (fake) => {
+      await withFake([{kind: 'redirect', api: 'allocation', location}], async fake => {
         const outcome = await exportOnce(fake.url)
         assert.equal(outcome.code, 1, outcome.stderr)
         const port = new URL(elsewhere.url).port
@@ -345,7 +421,10 @@ describe('redirects', () => {
             `Kubecost Allocation API redirected GET http://127\\.0\\.0\\.1:\\d+/model/allocation\\?\\S+ to http://127\\.0\\.0\\.1:${port}/model/allocation\\?\\S+, another origin \\(http://127\\.0\\.0\\.1:${port}\\): not followed`,
           ),
         )
-        assert.match(outcome.stderr, /Set --kubecost-url \(KUBECOST_API_ENDPOINT\) to the address that answers directly/)
+        assert.match(
+          outcome.stderr,
+          /Set --kubecost-url \(KUBECOST_API_ENDPOINT\) to the address that answers directly/,
+        )
         assert.ok(!outcome.stderr.includes('TOKEN'), outcome.stderr)
         assert.equal(outcome.retries, 0)
         assert.equal(elsewhere.requests.length, 0)
@@ -361,13 +440,19 @@ describe('redirects', () => {
     const secure = await FakeKubecost.start({
       cluster: 'prod',
       days: [DAY],
-      tls: {key: await readFile(join(TLS_DIR, 'server.key'), 'utf8'), cert: await readFile(join(TLS_DIR, 'server.pem'), 'utf8')},
+      tls: {
+        key: await readFile(join(TLS_DIR, 'server.key'), 'utf8'),
+        cert: await readFile(join(TLS_DIR, 'server.pem'), 'utf8'),
+      },
     })
     secure.addFault({kind: 'redirect', api: 'availability', status: 301, location: `${plain.url}{path}`})
     try {
       const outcome = await exportOnce(secure.url, ['--ca-cert-file', join(TLS_DIR, 'ca.pem')])
       assert.equal(outcome.code, 1, outcome.stderr)
-      assert.match(outcome.stderr, /Kubecost Allocation API redirected GET https:\/\/127\.0\.0\.1:\d+\/model\/allocation\?\S+ to http:\/\/127\.0\.0\.1:\d+\/\S+, plain http \(a downgrade from https\): not followed/)
+      assert.match(
+        outcome.stderr,
+        /Kubecost Allocation API redirected GET https:\/\/127\.0\.0\.1:\d+\/model\/allocation\?\S+ to http:\/\/127\.0\.0\.1:\d+\/\S+, plain http \(a downgrade from https\): not followed/,
+      )
       assert.equal(plain.requests.length, 0)
       assert.deepEqual(outcome.files, [])
     } finally {
@@ -377,10 +462,13 @@ describe('redirects', () => {
   })
 
   it('in a loop are followed a bounded number of times', async () => {
-    await withFake([{kind: 'redirect', api: 'availability', location: '{path}'}], async (fake) => {
+    await withFake([{kind: 'redirect', api: 'availability', location: '{path}'}], async fake => {
       const outcome = await exportOnce(fake.url)
       assert.equal(outcome.code, 1, outcome.stderr)
-      assert.match(outcome.stderr, /Kubecost Allocation API redirected GET \S+ more than 5 times \(last to http:\/\/127\.0\.0\.1:\d+\/model\/allocation\?\S+\)/)
+      assert.match(
+        outcome.stderr,
+        /Kubecost Allocation API redirected GET \S+ more than 5 times \(last to http:\/\/127\.0\.0\.1:\d+\/model\/allocation\?\S+\)/,
+      )
       assert.equal(requestsTo(fake, 'availability'), 6)
     })
   })

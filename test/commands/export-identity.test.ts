@@ -30,7 +30,10 @@ describe('export with role chaining and a CA from Secrets Manager', () => {
       cluster: 'prod',
       days: DAYS,
       containersPerDay: 3,
-      tls: {key: await readFile(join(TLS_DIR, 'server.key'), 'utf8'), cert: await readFile(join(TLS_DIR, 'server.pem'), 'utf8')},
+      tls: {
+        key: await readFile(join(TLS_DIR, 'server.key'), 'utf8'),
+        cert: await readFile(join(TLS_DIR, 'server.pem'), 'utf8'),
+      },
     })
   })
   after(async () => {
@@ -39,15 +42,33 @@ describe('export with role chaining and a CA from Secrets Manager', () => {
   })
 
   const args = (extra: string[] = []) => [
-    'export', '--cluster-arn', ARN, '--bucket', BUCKET, '--s3-endpoint', s3.endpoint, '--kubecost-url', kubecost.url,
-    '--backfill-days', '3', '--now', NOW, '--ca-cert-secret', 'kubecost/ca', ...extra,
+    'export',
+    '--cluster-arn',
+    ARN,
+    '--bucket',
+    BUCKET,
+    '--s3-endpoint',
+    s3.endpoint,
+    '--kubecost-url',
+    kubecost.url,
+    '--backfill-days',
+    '3',
+    '--now',
+    NOW,
+    '--ca-cert-secret',
+    'kubecost/ca',
+    ...extra,
   ]
 
   it('assumes the parent role as kubecost-s3-exporter, fetches the CA with it, and assumes again as the session nears expiry', async () => {
     // Sessions that expire within the refresh margin: every use must assume the role again.
     const aws = await AwsFake.start({secrets: {'kubecost/ca': ca}, lifetimeMs: 4 * 60_000})
     try {
-      const result = await runCli(args(['--log-format', 'json']), {...s3.env, ...aws.env, IRSA_PARENT_IAM_ROLE_ARN: PARENT})
+      const result = await runCli(args(['--log-format', 'json']), {
+        ...s3.env,
+        ...aws.env,
+        IRSA_PARENT_IAM_ROLE_ARN: PARENT,
+      })
       assert.equal(result.code, 0, result.stderr)
       const listing = await s3.client.send(new ListObjectsV2Command({Bucket: BUCKET}))
       assert.equal(listing.KeyCount, 3)
@@ -60,7 +81,7 @@ describe('export with role chaining and a CA from Secrets Manager', () => {
         assert.equal(call.sessionToken, undefined, 'AssumeRole is called with the base credentials')
       }
 
-      const secretCall = aws.requests.find((r) => r.service === 'secretsmanager')
+      const secretCall = aws.requests.find(r => r.service === 'secretsmanager')
       assert.equal(secretCall?.params.SecretId, 'kubecost/ca')
       assert.match(secretCall?.sessionToken ?? '', /^session-\d+$/, 'the secret is read as the parent role')
 
@@ -80,10 +101,13 @@ describe('export with role chaining and a CA from Secrets Manager', () => {
       const written = result.stderr
         .trim()
         .split('\n')
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .filter((e) => String(e.message).startsWith('Wrote'))
-      assert.deepEqual(written.map((e) => e.day), DAYS)
-      assert.ok(written.every((e) => typeof e.rows === 'number' && String(e.key).endsWith('_prod.snappy.parquet')))
+        .map(l => JSON.parse(l) as Record<string, unknown>)
+        .filter(e => String(e.message).startsWith('Wrote'))
+      assert.deepEqual(
+        written.map(e => e.day),
+        DAYS,
+      )
+      assert.ok(written.every(e => typeof e.rows === 'number' && String(e.key).endsWith('_prod.snappy.parquet')))
     } finally {
       await aws.close()
     }
@@ -92,7 +116,11 @@ describe('export with role chaining and a CA from Secrets Manager', () => {
   it('uses the session until it nears expiry', async () => {
     const aws = await AwsFake.start({secrets: {'kubecost/ca': ca}, lifetimeMs: 3_600_000})
     try {
-      const result = await runCli(args(['--prefix', 'long-lived']), {...s3.env, ...aws.env, IRSA_PARENT_IAM_ROLE_ARN: PARENT})
+      const result = await runCli(args(['--prefix', 'long-lived']), {
+        ...s3.env,
+        ...aws.env,
+        IRSA_PARENT_IAM_ROLE_ARN: PARENT,
+      })
       assert.equal(result.code, 0, result.stderr)
       assert.equal(aws.assumeRoleCalls().length, 1)
     } finally {
@@ -105,7 +133,10 @@ describe('export with role chaining and a CA from Secrets Manager', () => {
     try {
       const result = await runCli(args(), {...s3.env, ...aws.env, IRSA_PARENT_IAM_ROLE_ARN: PARENT})
       assert.equal(result.code, 1)
-      assert.match(result.stderr, /Access denied: sts:AssumeRole on arn:aws:iam::999988887777:role\/kubecost-data-collector as the access key in AWS_ACCESS_KEY_ID/)
+      assert.match(
+        result.stderr,
+        /Access denied: sts:AssumeRole on arn:aws:iam::999988887777:role\/kubecost-data-collector as the access key in AWS_ACCESS_KEY_ID/,
+      )
       assert.match(result.stderr, /trust policy/)
     } finally {
       await aws.close()
@@ -117,7 +148,10 @@ describe('export with role chaining and a CA from Secrets Manager', () => {
     try {
       const result = await runCli(args(), {...s3.env, ...aws.env})
       assert.equal(result.code, 1)
-      assert.match(result.stderr, /Not found: secretsmanager:GetSecretValue on secret kubecost\/ca failed \(ResourceNotFoundException/)
+      assert.match(
+        result.stderr,
+        /Not found: secretsmanager:GetSecretValue on secret kubecost\/ca failed \(ResourceNotFoundException/,
+      )
     } finally {
       await aws.close()
     }
@@ -128,7 +162,10 @@ describe('export with role chaining and a CA from Secrets Manager', () => {
     try {
       const result = await runCli(args(), {...s3.env, ...aws.env})
       assert.equal(result.code, 2)
-      assert.match(result.stderr, /Invalid --ca-cert-secret \(KUBECOST_CA_CERTIFICATE_SECRET_NAME\) "kubecost\/ca": the secret's SecretString holds no PEM certificate/)
+      assert.match(
+        result.stderr,
+        /Invalid --ca-cert-secret \(KUBECOST_CA_CERTIFICATE_SECRET_NAME\) "kubecost\/ca": the secret's SecretString holds no PEM certificate/,
+      )
       assert.ok(!result.stderr.includes('hunter2'))
     } finally {
       await aws.close()
@@ -138,7 +175,10 @@ describe('export with role chaining and a CA from Secrets Manager', () => {
   it('refuses a malformed parent role ARN, exit 2', async () => {
     const result = await runCli(args(), {...s3.env, IRSA_PARENT_IAM_ROLE_ARN: 'arn:aws:iam::123:user/bob'})
     assert.equal(result.code, 2)
-    assert.match(result.stderr, /Invalid --parent-role-arn \(IRSA_PARENT_IAM_ROLE_ARN\) "arn:aws:iam::123:user\/bob": not an IAM role ARN/)
+    assert.match(
+      result.stderr,
+      /Invalid --parent-role-arn \(IRSA_PARENT_IAM_ROLE_ARN\) "arn:aws:iam::123:user\/bob": not an IAM role ARN/,
+    )
   })
 })
 
@@ -147,10 +187,30 @@ describe('JSON logs for failures', () => {
     const kubecost = await FakeKubecost.start({cluster: 'prod', days: DAYS})
     kubecost.addFault({kind: 'status', status: 502, api: 'availability'})
     try {
-      const result = await runCli(['export', '--cluster-arn', ARN, '--output-dir', '/tmp/never-written', '--kubecost-url', kubecost.url, '--now', NOW, '--retries', '1', '--retry-delay', '0.01'], {LOG_FORMAT: 'json'})
+      const result = await runCli(
+        [
+          'export',
+          '--cluster-arn',
+          ARN,
+          '--output-dir',
+          '/tmp/never-written',
+          '--kubecost-url',
+          kubecost.url,
+          '--now',
+          NOW,
+          '--retries',
+          '1',
+          '--retry-delay',
+          '0.01',
+        ],
+        {LOG_FORMAT: 'json'},
+      )
       assert.equal(result.code, 1)
-      const entries = result.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
-      const retry = entries.find((e) => String(e.message).startsWith('Retrying'))
+      const entries = result.stderr
+        .trim()
+        .split('\n')
+        .map(l => JSON.parse(l) as Record<string, unknown>)
+      const retry = entries.find(e => String(e.message).startsWith('Retrying'))
       assert.equal(retry?.level, 'WARNING')
       assert.equal(retry?.attempt, 2)
       assert.equal(typeof retry?.delayMs, 'number')

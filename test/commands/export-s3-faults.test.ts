@@ -15,8 +15,12 @@ const NOW = '2026-03-05T10:30:00Z'
 const DAYS = ['2026-03-01', '2026-03-02']
 const PARTITION = 'account_id=111122223333/region=us-east-1'
 const arn = (cluster: string) => `arn:aws:eks:us-east-1:111122223333:cluster/${cluster}`
-const keyOf = (day: string, cluster: string) => `${PARTITION}/year=${day.slice(0, 4)}/month=${day.slice(5, 7)}/${day}_${cluster}.snappy.parquet`
-const CREDENTIALS = {AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey}
+const keyOf = (day: string, cluster: string) =>
+  `${PARTITION}/year=${day.slice(0, 4)}/month=${day.slice(5, 7)}/${day}_${cluster}.snappy.parquet`
+const CREDENTIALS = {
+  AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+}
 
 describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real HTTP)', () => {
   let s3: S3Fake
@@ -28,7 +32,19 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
   async function localFiles(cluster: string): Promise<Map<string, Buffer>> {
     const dir = await tempDir()
     try {
-      const result = await runCli(['export', '--cluster-arn', arn(cluster), '--output-dir', dir.path, '--kubecost-url', kubecost.url, '--backfill-days', '2', '--now', NOW])
+      const result = await runCli([
+        'export',
+        '--cluster-arn',
+        arn(cluster),
+        '--output-dir',
+        dir.path,
+        '--kubecost-url',
+        kubecost.url,
+        '--backfill-days',
+        '2',
+        '--now',
+        NOW,
+      ])
       assert.equal(result.code, 0, result.stderr)
       const files = new Map<string, Buffer>()
       for (const day of DAYS) files.set(day, await readFile(join(dir.path, ...keyOf(day, cluster).split('/'))))
@@ -57,7 +73,10 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
 
   async function keysOf(name: string): Promise<string[]> {
     const page = await s3.client.send(new ListObjectsV2Command({Bucket: BUCKET, Prefix: `${PARTITION}/`}))
-    return (page.Contents ?? []).map((o) => o.Key as string).filter((k) => k.endsWith(`_${name}.snappy.parquet`)).sort()
+    return (page.Contents ?? [])
+      .map(o => o.Key as string)
+      .filter(k => k.endsWith(`_${name}.snappy.parquet`))
+      .sort()
   }
 
   async function assertWritten(name: string): Promise<void> {
@@ -71,7 +90,22 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
   // Through --s3-endpoint: path-style, checksums only when required, so Content-MD5 is what protects the body.
   const viaEndpoint = (proxy: S3Proxy, name: string, extra: string[] = []) =>
     runCli(
-      ['export', '--cluster-arn', arn(name), '--bucket', BUCKET, '--s3-endpoint', proxy.endpoint, '--kubecost-url', kubecost.url, '--backfill-days', '2', '--now', NOW, ...extra],
+      [
+        'export',
+        '--cluster-arn',
+        arn(name),
+        '--bucket',
+        BUCKET,
+        '--s3-endpoint',
+        proxy.endpoint,
+        '--kubecost-url',
+        kubecost.url,
+        '--backfill-days',
+        '2',
+        '--now',
+        NOW,
+        ...extra,
+      ],
       {...CREDENTIALS, AWS_REGION: 'us-east-1'},
     )
 
@@ -92,13 +126,29 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
     // regions apart by the region each request is signed for.
     const viaAws = (proxy: S3Proxy, name: string, env: Record<string, string>) =>
       runCli(
-        ['export', '--cluster-arn', arn(name), '--bucket', BUCKET, '--kubecost-url', kubecost.url, '--backfill-days', '2', '--now', NOW],
+        [
+          'export',
+          '--cluster-arn',
+          arn(name),
+          '--bucket',
+          BUCKET,
+          '--kubecost-url',
+          kubecost.url,
+          '--backfill-days',
+          '2',
+          '--now',
+          NOW,
+        ],
         {...CREDENTIALS, AWS_ENDPOINT_URL_S3: proxy.endpoint, ...env},
       )
 
     for (const [title, env, source] of [
       ['with AWS_REGION=us-east-1', {AWS_REGION: 'us-east-1'}, /\(AWS_REGION\)/],
-      ['without AWS_REGION (starting from the cluster\'s region)', {}, /\(the cluster's region, as AWS_REGION is not set\)/],
+      [
+        "without AWS_REGION (starting from the cluster's region)",
+        {},
+        /\(the cluster's region, as AWS_REGION is not set\)/,
+      ],
     ] as const) {
       it(`${title}: learns the region from the first redirect and writes every day there`, async () => {
         const name = cluster(title)
@@ -109,8 +159,11 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
           assert.equal(result.code, 0, result.stderr)
           await assertWritten(name)
           // One redirect for the run (the listing), then every call signed for the bucket's region.
-          assert.equal(proxy.requests.filter((r) => r.outcome === 'redirected').length, 1)
-          assert.deepEqual(proxy.stored.map((r) => [r.key, r.region]), DAYS.map((d) => [keyOf(d, name), 'eu-west-1']))
+          assert.equal(proxy.requests.filter(r => r.outcome === 'redirected').length, 1)
+          assert.deepEqual(
+            proxy.stored.map(r => [r.key, r.region]),
+            DAYS.map(d => [keyOf(d, name), 'eu-west-1']),
+          )
           assert.match(result.stderr, /INFO .*Bucket kubecost-data-111122223333 is in region eu-west-1, not us-east-1 /)
           assert.match(result.stderr, source)
           assert.match(result.stderr, /Set AWS_REGION=eu-west-1 in the exporter's environment to save the redirect/)
@@ -120,7 +173,7 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
       })
     }
 
-    it('with AWS_REGION set to the bucket\'s region: no redirect and no region message', async () => {
+    it("with AWS_REGION set to the bucket's region: no redirect and no region message", async () => {
       const name = cluster('right region')
       expected = await localFiles(name)
       const proxy = await S3Proxy.start({target: s3.endpoint, bucketRegion: 'eu-west-1'})
@@ -128,20 +181,23 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
         const result = await viaAws(proxy, name, {AWS_REGION: 'eu-west-1'})
         assert.equal(result.code, 0, result.stderr)
         await assertWritten(name)
-        assert.equal(proxy.requests.filter((r) => r.outcome === 'redirected').length, 0)
+        assert.equal(proxy.requests.filter(r => r.outcome === 'redirected').length, 0)
         assert.doesNotMatch(result.stderr, /is in region/)
       } finally {
         await proxy.close()
       }
     })
 
-    it('an endpoint that cannot serve the bucket\'s region: exit 1 naming the region and AWS_REGION, nothing stored', async () => {
+    it("an endpoint that cannot serve the bucket's region: exit 1 naming the region and AWS_REGION, nothing stored", async () => {
       const name = cluster('redirect always')
       const proxy = await S3Proxy.start({target: s3.endpoint, bucketRegion: 'eu-west-1', redirectAlways: true})
       try {
         const result = await viaAws(proxy, name, {AWS_REGION: 'us-east-1'})
         assert.equal(result.code, 1)
-        assert.match(result.stderr, /S3 says the bucket is in region eu-west-1: s3:ListBucket on s3:\/\/kubecost-data-111122223333\/account_id=111122223333\/region=us-east-1\/ failed \(HTTP 301 PermanentRedirect/)
+        assert.match(
+          result.stderr,
+          /S3 says the bucket is in region eu-west-1: s3:ListBucket on s3:\/\/kubecost-data-111122223333\/account_id=111122223333\/region=us-east-1\/ failed \(HTTP 301 PermanentRedirect/,
+        )
         assert.match(result.stderr, /Set AWS_REGION=eu-west-1 \(the bucket's region\)/)
         assert.deepEqual(await keysOf(name), [])
       } finally {
@@ -158,8 +214,11 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
         const result = await viaAws(proxy, name, {AWS_REGION: 'us-east-1'})
         assert.equal(result.code, 0, result.stderr)
         await assertWritten(name)
-        assert.equal(proxy.requests.filter((r) => r.outcome === 'bad-digest').length, 1)
-        assert.match(result.stderr, /WARNING .*S3 PutObject of s3:\/\/kubecost-data-111122223333\/.*_c\d+\.snappy\.parquet failed \(HTTP 400 BadDigest\), attempt 1 of 5; retrying in \d+\.\d s/)
+        assert.equal(proxy.requests.filter(r => r.outcome === 'bad-digest').length, 1)
+        assert.match(
+          result.stderr,
+          /WARNING .*S3 PutObject of s3:\/\/kubecost-data-111122223333\/.*_c\d+\.snappy\.parquet failed \(HTTP 400 BadDigest\), attempt 1 of 5; retrying in \d+\.\d s/,
+        )
       } finally {
         await proxy.close()
       }
@@ -177,14 +236,22 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
       assert.equal(result.code, 0, result.stderr)
       await assertWritten(name)
       const first = keyOf(DAYS[0] as string, name)
-      assert.deepEqual(proxy.requests.filter((r) => r.key === first && r.operation === 'put').map((r) => [r.attempt, r.outcome]), [
-        ['attempt=1; max=5', 'status'],
-        ['attempt=2; max=5', 'status'],
-        ['attempt=3; max=5', 'forwarded'],
-      ])
-      const retries = result.stderr.split('\n').filter((l) => l.includes('retrying in'))
+      assert.deepEqual(
+        proxy.requests.filter(r => r.key === first && r.operation === 'put').map(r => [r.attempt, r.outcome]),
+        [
+          ['attempt=1; max=5', 'status'],
+          ['attempt=2; max=5', 'status'],
+          ['attempt=3; max=5', 'forwarded'],
+        ],
+      )
+      const retries = result.stderr.split('\n').filter(l => l.includes('retrying in'))
       assert.equal(retries.length, 2)
-      assert.match(retries[0] as string, new RegExp(`S3 PutObject of s3://${BUCKET}/${first} failed \\(HTTP 503 SlowDown\\), attempt 1 of 5; retrying in \\d+\\.\\d s`))
+      assert.match(
+        retries[0] as string,
+        new RegExp(
+          `S3 PutObject of s3://${BUCKET}/${first} failed \\(HTTP 503 SlowDown\\), attempt 1 of 5; retrying in \\d+\\.\\d s`,
+        ),
+      )
       assert.match(retries[1] as string, /attempt 2 of 5/)
     } finally {
       await proxy.close()
@@ -194,14 +261,20 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
   it('an upload cut after 4 KB, then success: the day is written, byte-identical', async () => {
     const name = cluster('cut')
     expected = await localFiles(name)
-    assert.ok((expected.get(DAYS[0] as string) as Buffer).length > 16 * 1024, 'the file is large enough to be cut mid-body')
+    assert.ok(
+      (expected.get(DAYS[0] as string) as Buffer).length > 16 * 1024,
+      'the file is large enough to be cut mid-body',
+    )
     const proxy = await S3Proxy.start({target: s3.endpoint})
     proxy.addFault('put', {kind: 'cut', afterBytes: 4096})
     try {
       const result = await viaEndpoint(proxy, name)
       assert.equal(result.code, 0, result.stderr)
       await assertWritten(name)
-      assert.deepEqual(proxy.requests.filter((r) => r.operation === 'put').map((r) => r.outcome), ['cut', 'forwarded', 'forwarded'])
+      assert.deepEqual(
+        proxy.requests.filter(r => r.operation === 'put').map(r => r.outcome),
+        ['cut', 'forwarded', 'forwarded'],
+      )
       assert.match(result.stderr, /PutObject of .* failed \((ECONNRESET|EPIPE)\), attempt 1 of 5/)
     } finally {
       await proxy.close()
@@ -217,7 +290,10 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
       const result = await viaEndpoint(proxy, name)
       assert.equal(result.code, 0, result.stderr)
       await assertWritten(name)
-      assert.deepEqual(proxy.requests.filter((r) => r.operation === 'put').map((r) => r.outcome), ['bad-digest', 'forwarded', 'forwarded'])
+      assert.deepEqual(
+        proxy.requests.filter(r => r.operation === 'put').map(r => r.outcome),
+        ['bad-digest', 'forwarded', 'forwarded'],
+      )
     } finally {
       await proxy.close()
     }
@@ -253,9 +329,17 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
       const result = await viaEndpoint(proxy, name, ['--log-format', 'json'])
       assert.equal(result.code, 1, result.stderr)
       const first = keyOf(DAYS[0] as string, name)
-      assert.match(result.stderr, new RegExp(`S3 failed: s3:PutObject on s3://${BUCKET}/${first} failed after 5 attempts \\(HTTP 500 InternalError: Injected InternalError\\)`))
-      assert.match(result.stderr, new RegExp(`Nothing was stored at s3://${BUCKET}/${first}; the next run collects the day again`))
-      assert.equal(proxy.requests.filter((r) => r.key === first).length, 5)
+      assert.match(
+        result.stderr,
+        new RegExp(
+          `S3 failed: s3:PutObject on s3://${BUCKET}/${first} failed after 5 attempts \\(HTTP 500 InternalError: Injected InternalError\\)`,
+        ),
+      )
+      assert.match(
+        result.stderr,
+        new RegExp(`Nothing was stored at s3://${BUCKET}/${first}; the next run collects the day again`),
+      )
+      assert.equal(proxy.requests.filter(r => r.key === first).length, 5)
       assert.deepEqual(await keysOf(name), [])
 
       proxy.clearFaults()
@@ -274,7 +358,10 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
     try {
       const result = await viaEndpoint(proxy, name, ['--s3-timeout', '0.5'])
       assert.equal(result.code, 1, result.stderr)
-      assert.match(result.stderr, /S3 did not answer in time: s3:PutObject on s3:\/\/.* timed out after 5 attempts, each attempt waiting 0.5 s \(--s3-timeout \(S3_REQUEST_TIMEOUT\)\) \(TimeoutError/)
+      assert.match(
+        result.stderr,
+        /S3 did not answer in time: s3:PutObject on s3:\/\/.* timed out after 5 attempts, each attempt waiting 0.5 s \(--s3-timeout \(S3_REQUEST_TIMEOUT\)\) \(TimeoutError/,
+      )
       assert.deepEqual(await keysOf(name), [])
     } finally {
       await proxy.close()
@@ -282,7 +369,10 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
   })
 
   it('rejects a --s3-timeout that is not a positive number of seconds (exit 2, naming the flag and variable)', async () => {
-    const result = await runCli(['export', '--cluster-arn', arn('x'), '--bucket', BUCKET, '--kubecost-url', kubecost.url], {...CREDENTIALS, S3_REQUEST_TIMEOUT: '0'})
+    const result = await runCli(
+      ['export', '--cluster-arn', arn('x'), '--bucket', BUCKET, '--kubecost-url', kubecost.url],
+      {...CREDENTIALS, S3_REQUEST_TIMEOUT: '0'},
+    )
     assert.equal(result.code, 2)
     assert.match(result.stderr, /Invalid --s3-timeout \(S3_REQUEST_TIMEOUT\) "0"/)
   })

@@ -23,7 +23,9 @@ async function allKeys(s3: S3Fake, prefix = ''): Promise<string[]> {
   const keys: string[] = []
   let token: string | undefined
   do {
-    const page = await s3.client.send(new ListObjectsV2Command({Bucket: BUCKET, Prefix: prefix, ContinuationToken: token}))
+    const page = await s3.client.send(
+      new ListObjectsV2Command({Bucket: BUCKET, Prefix: prefix, ContinuationToken: token}),
+    )
     for (const o of page.Contents ?? []) keys.push(o.Key as string)
     token = page.NextContinuationToken
   } while (token)
@@ -34,8 +36,22 @@ describe('export to S3 (s3rver over real HTTP)', () => {
   let s3: S3Fake
   let fake: FakeKubecost
   const args = (extra: string[] = [], arn = ARN) => [
-    'export', '--cluster-arn', arn, '--bucket', BUCKET, '--prefix', '/kubecost/', '--s3-endpoint', s3.endpoint,
-    '--kubecost-url', fake.url, '--backfill-days', '5', '--now', NOW, ...extra,
+    'export',
+    '--cluster-arn',
+    arn,
+    '--bucket',
+    BUCKET,
+    '--prefix',
+    '/kubecost/',
+    '--s3-endpoint',
+    s3.endpoint,
+    '--kubecost-url',
+    fake.url,
+    '--backfill-days',
+    '5',
+    '--now',
+    NOW,
+    ...extra,
   ]
 
   before(async () => {
@@ -48,14 +64,34 @@ describe('export to S3 (s3rver over real HTTP)', () => {
     for (let i = 0; i < 1_050; i++) {
       const day = `2025-${String((i % 12) + 1).padStart(2, '0')}-${String((i % 28) + 1).padStart(2, '0')}`
       const cluster = ['prod-eu', 'eu-prod', 'preprod'][i % 3] as string
-      puts.push(s3.client.send(new PutObjectCommand({Bucket: BUCKET, Key: `kubecost/${PARTITION}/year=2025/month=${day.slice(5, 7)}/${day}_${cluster}-${i}.snappy.parquet`, Body: body})))
+      puts.push(
+        s3.client.send(
+          new PutObjectCommand({
+            Bucket: BUCKET,
+            Key: `kubecost/${PARTITION}/year=2025/month=${day.slice(5, 7)}/${day}_${cluster}-${i}.snappy.parquet`,
+            Body: body,
+          }),
+        ),
+      )
       if (puts.length >= 50) await Promise.all(puts.splice(0))
     }
 
     puts.push(
-      s3.client.send(new PutObjectCommand({Bucket: BUCKET, Key: `kubecost/${PARTITION}/year=2026/month=03/2026-03-01_prod-eu.snappy.parquet`, Body: body})),
+      s3.client.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: `kubecost/${PARTITION}/year=2026/month=03/2026-03-01_prod-eu.snappy.parquet`,
+          Body: body,
+        }),
+      ),
       s3.client.send(new PutObjectCommand({Bucket: BUCKET, Key: `kubecost/${PARTITION}/README.txt`, Body: body})),
-      s3.client.send(new PutObjectCommand({Bucket: BUCKET, Key: `other/${PARTITION}/year=2026/month=02/2026-02-27_prod.snappy.parquet`, Body: body})),
+      s3.client.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: `other/${PARTITION}/year=2026/month=02/2026-02-27_prod.snappy.parquet`,
+          Body: body,
+        }),
+      ),
       s3.client.send(new PutObjectCommand({Bucket: BUCKET, Key: keyOf('2026-03-02'), Body: body})),
     )
     await Promise.all(puts)
@@ -69,8 +105,11 @@ describe('export to S3 (s3rver over real HTTP)', () => {
     const result = await runCli(args(), s3.env)
     assert.equal(result.code, 0, result.stderr)
     assert.match(result.stderr, /present at destination: 1, to collect: 4/)
-    const ours = (await allKeys(s3, 'kubecost/')).filter((k) => k.endsWith('_prod.snappy.parquet'))
-    assert.deepEqual(ours, DAYS.map((d) => keyOf(d)))
+    const ours = (await allKeys(s3, 'kubecost/')).filter(k => k.endsWith('_prod.snappy.parquet'))
+    assert.deepEqual(
+      ours,
+      DAYS.map(d => keyOf(d)),
+    )
     // The present day was not rewritten.
     const kept = await s3.client.send(new GetObjectCommand({Bucket: BUCKET, Key: keyOf('2026-03-02')}))
     assert.equal(await kept.Body?.transformToString(), 'not ours')
@@ -113,18 +152,37 @@ describe('export to S3 (s3rver over real HTTP)', () => {
     other.addFault({kind: 'truncate', api: 'allocation', day: '2026-02-28'})
     try {
       const result = await runCli(
-        ['export', '--cluster-arn', 'arn:aws:eks:us-east-1:111122223333:cluster/staging', '--bucket', BUCKET, '--s3-endpoint', s3.endpoint, '--kubecost-url', other.url, '--backfill-days', '5', '--now', NOW],
+        [
+          'export',
+          '--cluster-arn',
+          'arn:aws:eks:us-east-1:111122223333:cluster/staging',
+          '--bucket',
+          BUCKET,
+          '--s3-endpoint',
+          s3.endpoint,
+          '--kubecost-url',
+          other.url,
+          '--backfill-days',
+          '5',
+          '--now',
+          NOW,
+        ],
         s3.env,
       )
       assert.equal(result.code, 1)
-      const staging = (await allKeys(s3, `${PARTITION}/`)).filter((k) => k.includes('_staging.'))
-      assert.deepEqual(staging, ['2026-02-26', '2026-02-27', '2026-03-01', '2026-03-02'].map((d) => `${PARTITION}/year=${d.slice(0, 4)}/month=${d.slice(5, 7)}/${d}_staging.snappy.parquet`))
+      const staging = (await allKeys(s3, `${PARTITION}/`)).filter(k => k.includes('_staging.'))
+      assert.deepEqual(
+        staging,
+        ['2026-02-26', '2026-02-27', '2026-03-01', '2026-03-02'].map(
+          d => `${PARTITION}/year=${d.slice(0, 4)}/month=${d.slice(5, 7)}/${d}_staging.snappy.parquet`,
+        ),
+      )
     } finally {
       await other.close()
     }
   })
 
-  it('works without AWS_REGION, starting from the cluster\'s region', async () => {
+  it("works without AWS_REGION, starting from the cluster's region", async () => {
     const withoutRegion = Object.fromEntries(Object.entries(s3.env).filter(([name]) => name !== 'AWS_REGION'))
     const result = await runCli(args(['--dry-run']), withoutRegion)
     assert.equal(result.code, 0, result.stderr)
@@ -133,10 +191,25 @@ describe('export to S3 (s3rver over real HTTP)', () => {
 
   it('exits 1 naming the bucket and action when the bucket does not exist', async () => {
     const result = await runCli(
-      ['export', '--cluster-arn', ARN, '--bucket', 'no-such-bucket-here', '--s3-endpoint', s3.endpoint, '--kubecost-url', fake.url, '--now', NOW],
+      [
+        'export',
+        '--cluster-arn',
+        ARN,
+        '--bucket',
+        'no-such-bucket-here',
+        '--s3-endpoint',
+        s3.endpoint,
+        '--kubecost-url',
+        fake.url,
+        '--now',
+        NOW,
+      ],
       s3.env,
     )
     assert.equal(result.code, 1)
-    assert.match(result.stderr, /Bucket not found: s3:ListBucket on s3:\/\/no-such-bucket-here\/account_id=111122223333\/region=us-east-1\//)
+    assert.match(
+      result.stderr,
+      /Bucket not found: s3:ListBucket on s3:\/\/no-such-bucket-here\/account_id=111122223333\/region=us-east-1\//,
+    )
   })
 })

@@ -19,28 +19,88 @@ const keyOf = (day: string, cluster = 'prod') =>
   `account_id=111122223333/region=us-east-1/year=${day.slice(0, 4)}/month=${day.slice(5, 7)}/${day}_${cluster}.snappy.parquet`
 
 const NUMERIC = [
-  'minutes', 'cpuCores', 'cpuCoreRequestAverage', 'cpuCoreUsageAverage', 'cpuCoreHours', 'cpuCost', 'cpuCostAdjustment',
-  'cpuEfficiency', 'gpuCount', 'gpuHours', 'gpuCost', 'gpuCostAdjustment', 'networkTransferBytes', 'networkReceiveBytes',
-  'networkCost', 'networkCrossZoneCost', 'networkCrossRegionCost', 'networkInternetCost', 'networkCostAdjustment',
-  'loadBalancerCost', 'loadBalancerCostAdjustment', 'pvBytes', 'pvByteHours', 'pvCost', 'pvCostAdjustment', 'ramBytes',
-  'ramByteRequestAverage', 'ramByteUsageAverage', 'ramByteHours', 'ramCost', 'ramCostAdjustment', 'ramEfficiency',
-  'sharedCost', 'externalCost', 'totalCost', 'totalEfficiency',
+  'minutes',
+  'cpuCores',
+  'cpuCoreRequestAverage',
+  'cpuCoreUsageAverage',
+  'cpuCoreHours',
+  'cpuCost',
+  'cpuCostAdjustment',
+  'cpuEfficiency',
+  'gpuCount',
+  'gpuHours',
+  'gpuCost',
+  'gpuCostAdjustment',
+  'networkTransferBytes',
+  'networkReceiveBytes',
+  'networkCost',
+  'networkCrossZoneCost',
+  'networkCrossRegionCost',
+  'networkInternetCost',
+  'networkCostAdjustment',
+  'loadBalancerCost',
+  'loadBalancerCostAdjustment',
+  'pvBytes',
+  'pvByteHours',
+  'pvCost',
+  'pvCostAdjustment',
+  'ramBytes',
+  'ramByteRequestAverage',
+  'ramByteUsageAverage',
+  'ramByteHours',
+  'ramCost',
+  'ramCostAdjustment',
+  'ramEfficiency',
+  'sharedCost',
+  'externalCost',
+  'totalCost',
+  'totalEfficiency',
 ]
 const STRINGS = [
-  'provider', 'region', 'cluster', 'clusterid', 'eksClusterName', 'container', 'namespace', 'pod', 'node',
-  'node_instance_type', 'node_availability_zone', 'node_capacity_type', 'node_architecture', 'node_os', 'node_nodegroup',
-  'node_nodegroup_image', 'controller', 'controllerKind', 'providerID',
-].map((f) => `properties.${f}`)
+  'provider',
+  'region',
+  'cluster',
+  'clusterid',
+  'eksClusterName',
+  'container',
+  'namespace',
+  'pod',
+  'node',
+  'node_instance_type',
+  'node_availability_zone',
+  'node_capacity_type',
+  'node_architecture',
+  'node_os',
+  'node_nodegroup',
+  'node_nodegroup_image',
+  'controller',
+  'controllerKind',
+  'providerID',
+].map(f => `properties.${f}`)
 
 function exportArgs(fake: FakeKubecost, out: string, extra: string[] = []): string[] {
   return [
-    'export', '--cluster-arn', ARN, '--output-dir', out, '--kubecost-url', fake.url, '--backfill-days', '5', '--now', NOW,
-    '--labels', LABELS, '--annotations', ANNOTATIONS, ...extra,
+    'export',
+    '--cluster-arn',
+    ARN,
+    '--output-dir',
+    out,
+    '--kubecost-url',
+    fake.url,
+    '--backfill-days',
+    '5',
+    '--now',
+    NOW,
+    '--labels',
+    LABELS,
+    '--annotations',
+    ANNOTATIONS,
+    ...extra,
   ]
 }
 
 function expectedSums(day: string, fake: FakeKubecost): Record<string, number> {
-  const sums = Object.fromEntries(NUMERIC.map((f) => [f, 0]))
+  const sums = Object.fromEntries(NUMERIC.map(f => [f, 0]))
   for (const a of dayAllocations(day, fake.dataOptions)) {
     for (const f of NUMERIC) {
       const v = a[f]
@@ -68,8 +128,11 @@ describe('export to a local directory', () => {
 
   it('writes one file per available missing day in the Hive layout, and exits 0', async () => {
     assert.equal(first.code, 0, first.stderr)
-    const available = CANDIDATES.filter((d) => KUBECOST_DAYS.includes(d))
-    assert.deepEqual(await listFiles(out.path), available.map((d) => keyOf(d)))
+    const available = CANDIDATES.filter(d => KUBECOST_DAYS.includes(d))
+    assert.deepEqual(
+      await listFiles(out.path),
+      available.map(d => keyOf(d)),
+    )
   })
 
   it('sends exactly the availability, assets and allocation requests of the spec, oldest day first', () => {
@@ -77,13 +140,22 @@ describe('export to a local directory', () => {
     assert.deepEqual(requests[0], {
       path: '/model/allocation',
       api: 'availability',
-      params: {window: '2026-02-26T00:00:00Z,2026-03-03T00:00:00Z', aggregate: 'cluster', step: '1d', accumulate: 'false'},
+      params: {
+        window: '2026-02-26T00:00:00Z,2026-03-03T00:00:00Z',
+        aggregate: 'cluster',
+        step: '1d',
+        accumulate: 'false',
+      },
     })
     const days = ['2026-02-26', '2026-02-28', '2026-03-01', '2026-03-02']
     days.forEach((day, i) => {
       const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().replace('.000Z', 'Z')
       const window = `${day}T00:00:00Z,${next}`
-      assert.deepEqual(requests[1 + 2 * i], {path: '/model/assets', api: 'assets', params: {window, accumulate: 'true', filterTypes: 'Node'}})
+      assert.deepEqual(requests[1 + 2 * i], {
+        path: '/model/assets',
+        api: 'assets',
+        params: {window, accumulate: 'true', filterTypes: 'Node'},
+      })
       assert.deepEqual(requests[2 + 2 * i], {
         path: '/model/allocation',
         api: 'allocation',
@@ -104,10 +176,10 @@ describe('export to a local directory', () => {
 
   it('writes the contract columns in order with their Parquet types, Snappy and dictionary-encoded', async () => {
     const facts = await readParquet(join(out.path, keyOf('2026-03-01')))
-    const labelColumns = ['app', 'app.kubernetes.io/name', 'team'].map((k) => `properties.labels.${k}`)
-    const annotationColumns = ['prometheus.io/scrape', 'owner'].map((k) => `properties.annotations.${k}`)
+    const labelColumns = ['app', 'app.kubernetes.io/name', 'team'].map(k => `properties.labels.${k}`)
+    const annotationColumns = ['prometheus.io/scrape', 'owner'].map(k => `properties.annotations.${k}`)
     assert.deepEqual(
-      facts.schema.map((c) => c.name),
+      facts.schema.map(c => c.name),
       ['name', 'window.start', 'window.end', ...NUMERIC, ...STRINGS, ...labelColumns, ...annotationColumns],
     )
     for (const column of facts.schema) {
@@ -124,20 +196,26 @@ describe('export to a local directory', () => {
     }
 
     assert.deepEqual(facts.compressions, ['SNAPPY'])
-    assert.ok(facts.encodings.some((e) => e.includes('DICTIONARY')), facts.encodings.join())
+    assert.ok(
+      facts.encodings.some(e => e.includes('DICTIONARY')),
+      facts.encodings.join(),
+    )
   })
 
-  it('keeps every allocation, idle and unmounted rows included, with per-day sums equal to Kubecost\'s', async () => {
+  it("keeps every allocation, idle and unmounted rows included, with per-day sums equal to Kubecost's", async () => {
     for (const day of ['2026-02-26', '2026-03-02']) {
       const {rows} = await readParquet(join(out.path, keyOf(day)))
       const allocations = [...dayAllocations(day, fake.dataOptions)]
       assert.equal(rows.length, allocations.length)
-      assert.ok(rows.some((r) => String(r.name).endsWith('/__idle__')))
-      assert.ok(rows.some((r) => String(r.name).includes('__unmounted__')))
+      assert.ok(rows.some(r => String(r.name).endsWith('/__idle__')))
+      assert.ok(rows.some(r => String(r.name).includes('__unmounted__')))
       const expected = expectedSums(day, fake)
       for (const field of NUMERIC) {
         const actual = rows.reduce((sum, r) => sum + (r[field] as number), 0)
-        assert.ok(Math.abs(actual - (expected[field] as number)) <= 1e-9 * Math.max(1, Math.abs(expected[field] as number)), `${day} ${field}: ${actual} != ${expected[field]}`)
+        assert.ok(
+          Math.abs(actual - (expected[field] as number)) <= 1e-9 * Math.max(1, Math.abs(expected[field] as number)),
+          `${day} ${field}: ${actual} != ${expected[field]}`,
+        )
       }
     }
   })
@@ -145,10 +223,10 @@ describe('export to a local directory', () => {
   it('writes values unchanged, absent and null numbers as 0, absent strings as empty', async () => {
     const day = '2026-03-01'
     const {rows} = await readParquet(join(out.path, keyOf(day)))
-    const byName = new Map(rows.map((r) => [r.name as string, r]))
+    const byName = new Map(rows.map(r => [r.name as string, r]))
     const allocations = [...dayAllocations(day, fake.dataOptions)]
-    const withNull = allocations.find((a) => a.ramEfficiency === null) as Allocation
-    const withoutGpuCost = allocations.find((a) => !('gpuCost' in a)) as Allocation
+    const withNull = allocations.find(a => a.ramEfficiency === null) as Allocation
+    const withoutGpuCost = allocations.find(a => !('gpuCost' in a)) as Allocation
     assert.equal(byName.get(withNull.name)?.ramEfficiency, 0)
     assert.equal(byName.get(withoutGpuCost.name)?.gpuCost, 0)
     const sample = allocations[7] as Allocation
@@ -156,7 +234,10 @@ describe('export to a local directory', () => {
     for (const field of NUMERIC) assert.equal(row[field], typeof sample[field] === 'number' ? sample[field] : 0, field)
     assert.equal((row['window.start'] as Date).toISOString(), `${day}T00:00:00.000Z`)
     assert.equal((row['window.end'] as Date).toISOString(), '2026-03-02T00:00:00.000Z')
-    const unmounted = [...byName.values()].find((r) => String(r.name).includes('__unmounted__')) as Record<string, unknown>
+    const unmounted = [...byName.values()].find(r => String(r.name).includes('__unmounted__')) as Record<
+      string,
+      unknown
+    >
     assert.equal(unmounted['properties.controller'], '')
     assert.equal(unmounted['properties.providerID'], '')
     assert.equal(unmounted.cpuCost, 0)
@@ -165,7 +246,7 @@ describe('export to a local directory', () => {
   it('puts labels and annotations under their original keys', async () => {
     const day = '2026-03-01'
     const {rows} = await readParquet(join(out.path, keyOf(day)))
-    const byName = new Map(rows.map((r) => [r.name as string, r]))
+    const byName = new Map(rows.map(r => [r.name as string, r]))
     for (const a of [...dayAllocations(day, fake.dataOptions)].slice(0, 12)) {
       const labels = a.properties.labels as Record<string, string>
       const annotations = a.properties.annotations as Record<string, string>
@@ -180,43 +261,99 @@ describe('export to a local directory', () => {
 
   it('coalesces node fields from allocation labels, then the Assets API node, never concatenating', async () => {
     const {rows} = await readParquet(join(out.path, keyOf('2026-03-01')))
-    const containerRow = (node: string) => rows.find((r) => r['properties.node'] === node && !String(r.name).endsWith('__idle__')) as Record<string, unknown>
+    const containerRow = (node: string) =>
+      rows.find(r => r['properties.node'] === node && !String(r.name).endsWith('__idle__')) as Record<string, unknown>
     const pick = (row: Record<string, unknown>) =>
       Object.fromEntries(
-        ['region', 'node_instance_type', 'node_availability_zone', 'node_capacity_type', 'node_architecture', 'node_os', 'node_nodegroup', 'node_nodegroup_image', 'provider', 'providerID', 'clusterid', 'eksClusterName', 'cluster'].map(
-          (f) => [f, row[`properties.${f}`]],
-        ),
+        [
+          'region',
+          'node_instance_type',
+          'node_availability_zone',
+          'node_capacity_type',
+          'node_architecture',
+          'node_os',
+          'node_nodegroup',
+          'node_nodegroup_image',
+          'provider',
+          'providerID',
+          'clusterid',
+          'eksClusterName',
+          'cluster',
+        ].map(f => [f, row[`properties.${f}`]]),
       )
-    const [eks, karpenter, legacy, both] = FAKE_NODES.map((n) => pick(containerRow(n.name)))
-    const common = {region: 'us-east-1', provider: 'AWS', clusterid: ARN, eksClusterName: 'prod', cluster: 'prod', node_os: 'linux'}
+    const [eks, karpenter, legacy, both] = FAKE_NODES.map(n => pick(containerRow(n.name)))
+    const common = {
+      region: 'us-east-1',
+      provider: 'AWS',
+      clusterid: ARN,
+      eksClusterName: 'prod',
+      cluster: 'prod',
+      node_os: 'linux',
+    }
     // From the allocation's own labels:
-    assert.deepEqual(eks, {...common, node_instance_type: 'm5.large', node_availability_zone: 'us-east-1a', node_capacity_type: 'ON_DEMAND', node_architecture: 'amd64', node_nodegroup: 'ng-general', node_nodegroup_image: 'ami-0abc1230000000001', providerID: 'aws:///us-east-1a/i-0a1b2c3d4e5f60001'})
+    assert.deepEqual(eks, {
+      ...common,
+      node_instance_type: 'm5.large',
+      node_availability_zone: 'us-east-1a',
+      node_capacity_type: 'ON_DEMAND',
+      node_architecture: 'amd64',
+      node_nodegroup: 'ng-general',
+      node_nodegroup_image: 'ami-0abc1230000000001',
+      providerID: 'aws:///us-east-1a/i-0a1b2c3d4e5f60001',
+    })
     // From the Assets API node's labels (joined on the bare instance id):
-    assert.deepEqual(karpenter, {...common, node_instance_type: 'c6g.xlarge', node_availability_zone: 'us-east-1b', node_capacity_type: 'spot', node_architecture: 'arm64', node_nodegroup: 'default', node_nodegroup_image: 'ami-0def4560000000002', providerID: 'i-0a1b2c3d4e5f60002'})
+    assert.deepEqual(karpenter, {
+      ...common,
+      node_instance_type: 'c6g.xlarge',
+      node_availability_zone: 'us-east-1b',
+      node_capacity_type: 'spot',
+      node_architecture: 'arm64',
+      node_nodegroup: 'default',
+      node_nodegroup_image: 'ami-0def4560000000002',
+      providerID: 'i-0a1b2c3d4e5f60002',
+    })
     // Instance type from the asset's nodeType, node group from the older provisioner-name label:
-    assert.deepEqual(legacy, {...common, node_instance_type: 'r5.2xlarge', node_availability_zone: 'us-east-1c', node_capacity_type: 'on-demand', node_architecture: 'amd64', node_nodegroup: 'legacy', node_nodegroup_image: '', providerID: 'aws:///us-east-1c/i-0a1b2c3d4e5f60003'})
+    assert.deepEqual(legacy, {
+      ...common,
+      node_instance_type: 'r5.2xlarge',
+      node_availability_zone: 'us-east-1c',
+      node_capacity_type: 'on-demand',
+      node_architecture: 'amd64',
+      node_nodegroup: 'legacy',
+      node_nodegroup_image: '',
+      providerID: 'aws:///us-east-1c/i-0a1b2c3d4e5f60003',
+    })
     // EKS and Karpenter labels both present: the first wins, never "SPOTspot":
     assert.equal(both?.node_capacity_type, 'SPOT')
     assert.equal(both?.node_nodegroup, 'ng-spot')
   })
 
   it('writes nothing the second time', async () => {
-    const before = await Promise.all((await listFiles(out.path)).map(async (f) => (await stat(join(out.path, f))).mtimeMs))
+    const before = await Promise.all(
+      (await listFiles(out.path)).map(async f => (await stat(join(out.path, f))).mtimeMs),
+    )
     const requestsBefore = fake.requests.length
     const second = await runCli(exportArgs(fake, out.path))
     assert.equal(second.code, 0, second.stderr)
-    const after = await Promise.all((await listFiles(out.path)).map(async (f) => (await stat(join(out.path, f))).mtimeMs))
+    const after = await Promise.all((await listFiles(out.path)).map(async f => (await stat(join(out.path, f))).mtimeMs))
     assert.deepEqual(after, before)
-    assert.deepEqual(fake.requests.slice(requestsBefore).map((r) => r.api), ['availability'])
+    assert.deepEqual(
+      fake.requests.slice(requestsBefore).map(r => r.api),
+      ['availability'],
+    )
     assert.match(second.stderr, /to collect: 0/)
   })
 
-  it('logs in the old exporter\'s line format, one line per step and a summary', () => {
+  it("logs in the old exporter's line format, one line per step and a summary", () => {
     const lines = first.stderr.trim().split('\n')
-    for (const line of lines) assert.match(line, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z (INFO|WARNING|ERROR) kubecost-s3-exporter: /)
+    for (const line of lines)
+      assert.match(line, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z (INFO|WARNING|ERROR) kubecost-s3-exporter: /)
     assert.match(first.stderr, /Candidate days 2026-02-26 to 2026-03-02 \(5\)/)
     assert.match(first.stderr, /Days available in Kubecost: 4, present at destination: 0, to collect: 4/)
-    assert.match(first.stderr, new RegExp(`Wrote ${60 + FAKE_NODES.length + 1} rows for 2026-03-01 to .*2026-03-01_prod\\.snappy\\.parquet`))
+    assert.match(
+      first.stderr,
+      new RegExp(`Wrote ${60 + FAKE_NODES.length + 1} rows for 2026-03-01 to .*2026-03-01_prod\\.snappy\\.parquet`),
+    )
     assert.match(first.stderr, /Summary: 4 written, 0 failed, 1 skipped/)
   })
 })
@@ -228,7 +365,7 @@ describe('export configuration', () => {
   })
   after(async () => fake.close())
 
-  it('is configured by the old exporter\'s environment variables alone', async () => {
+  it("is configured by the old exporter's environment variables alone", async () => {
     const out = await tempDir()
     try {
       const result = await runCli(['export', '--now', NOW], {
@@ -240,7 +377,9 @@ describe('export configuration', () => {
         LABELS: 'app',
       })
       assert.equal(result.code, 0, result.stderr)
-      assert.deepEqual(await listFiles(out.path), ['account_id=210987654321/region=me-south-1/year=2026/month=03/2026-03-02_bahrain_1.snappy.parquet'])
+      assert.deepEqual(await listFiles(out.path), [
+        'account_id=210987654321/region=me-south-1/year=2026/month=03/2026-03-02_bahrain_1.snappy.parquet',
+      ])
       const last = fake.requests.at(-1)
       assert.equal(last?.params.aggregate, 'cluster,namespace')
       const facts = await readParquet(join(out.path, (await listFiles(out.path))[0] as string))
@@ -258,9 +397,15 @@ describe('export configuration', () => {
       assert.equal(result.code, 0, result.stderr)
       assert.deepEqual(await listFiles(out.path), [])
       assert.match(result.stdout, /2026-02-27\s+unavailable/)
-      assert.match(result.stdout, /2026-03-02\s+collect\s+account_id=111122223333\/region=us-east-1\/year=2026\/month=03\/2026-03-02_prod\.snappy\.parquet/)
+      assert.match(
+        result.stdout,
+        /2026-03-02\s+collect\s+account_id=111122223333\/region=us-east-1\/year=2026\/month=03\/2026-03-02_prod\.snappy\.parquet/,
+      )
       assert.match(result.stdout, /5 candidate days: 0 present, 4 to collect, 1 unavailable/)
-      assert.deepEqual(fake.requests.slice(mark).map((r) => r.api), ['availability'])
+      assert.deepEqual(
+        fake.requests.slice(mark).map(r => r.api),
+        ['availability'],
+      )
     } finally {
       await out.remove()
     }
@@ -281,19 +426,74 @@ describe('export configuration', () => {
   })
 
   const usage: Array<[string, string[], Record<string, string>, RegExp]> = [
-    ['a malformed cluster ARN', ['--cluster-arn', 'arn:aws:ec2:us-east-1:111122223333:cluster/x'], {}, /--cluster-arn \(CLUSTER_ID\) "arn:aws:ec2:us-east-1:111122223333:cluster\/x": not an EKS cluster ARN/],
+    [
+      'a malformed cluster ARN',
+      ['--cluster-arn', 'arn:aws:ec2:us-east-1:111122223333:cluster/x'],
+      {},
+      /--cluster-arn \(CLUSTER_ID\) "arn:aws:ec2:us-east-1:111122223333:cluster\/x": not an EKS cluster ARN/,
+    ],
     ['a malformed CLUSTER_ID', [], {CLUSTER_ID: 'prod'}, /--cluster-arn \(CLUSTER_ID\) "prod"/],
     ['a missing cluster ARN', [], {}, /Missing --cluster-arn \(CLUSTER_ID\)/],
-    ['a bad bucket name', ['--cluster-arn', ARN, '--bucket', 'My_Bucket'], {}, /--bucket \(S3_BUCKET_NAME\) "My_Bucket"/],
-    ['a bad label key', ['--cluster-arn', ARN, '--output-dir', '/tmp/x', '--labels', 'app,bad key'], {}, /--labels \(LABELS\) "app,bad key": "bad key" is not a Kubernetes key/],
-    ['a bad annotation key from the environment', ['--cluster-arn', ARN, '--output-dir', '/tmp/x'], {ANNOTATIONS: '-x'}, /--annotations \(ANNOTATIONS\) "-x"/],
-    ['zero back-fill days', ['--cluster-arn', ARN, '--output-dir', '/tmp/x', '--backfill-days', '0'], {}, /--backfill-days \(BACKFILL_PERIOD_DAYS\) "0": must be a whole number from 1 to 400/],
-    ['a negative timeout', ['--cluster-arn', ARN, '--output-dir', '/tmp/x'], {CONNECTION_TIMEOUT: '-1'}, /--connect-timeout \(CONNECTION_TIMEOUT\) "-1"/],
-    ['a zero read timeout', ['--cluster-arn', ARN, '--output-dir', '/tmp/x', '--allocation-read-timeout', '0'], {}, /--allocation-read-timeout \(KUBECOST_ALLOCATION_API_READ_TIMEOUT\) "0"/],
-    ['an unsupported URL scheme', ['--cluster-arn', ARN, '--output-dir', '/tmp/x'], {KUBECOST_API_ENDPOINT: 'ftp://kubecost:9090'}, /--kubecost-url \(KUBECOST_API_ENDPOINT\) "ftp:\/\/kubecost:9090": scheme "ftp" is not supported/],
-    ['an unknown aggregation', ['--cluster-arn', ARN, '--output-dir', '/tmp/x'], {AGGREGATION: 'deployment'}, /--aggregation \(AGGREGATION\) "deployment": must be one of: container, pod/],
-    ['neither destination', ['--cluster-arn', ARN], {}, /No destination: set --bucket \(S3_BUCKET_NAME\) or --output-dir \(OUTPUT_DIR\)/],
-    ['both destinations', ['--cluster-arn', ARN], {S3_BUCKET_NAME: 'kubecost-data', OUTPUT_DIR: '/tmp/x'}, /Both --bucket \(S3_BUCKET_NAME\) "kubecost-data" and --output-dir \(OUTPUT_DIR\) "\/tmp\/x" are set/],
+    [
+      'a bad bucket name',
+      ['--cluster-arn', ARN, '--bucket', 'My_Bucket'],
+      {},
+      /--bucket \(S3_BUCKET_NAME\) "My_Bucket"/,
+    ],
+    [
+      'a bad label key',
+      ['--cluster-arn', ARN, '--output-dir', '/tmp/x', '--labels', 'app,bad key'],
+      {},
+      /--labels \(LABELS\) "app,bad key": "bad key" is not a Kubernetes key/,
+    ],
+    [
+      'a bad annotation key from the environment',
+      ['--cluster-arn', ARN, '--output-dir', '/tmp/x'],
+      {ANNOTATIONS: '-x'},
+      /--annotations \(ANNOTATIONS\) "-x"/,
+    ],
+    [
+      'zero back-fill days',
+      ['--cluster-arn', ARN, '--output-dir', '/tmp/x', '--backfill-days', '0'],
+      {},
+      /--backfill-days \(BACKFILL_PERIOD_DAYS\) "0": must be a whole number from 1 to 400/,
+    ],
+    [
+      'a negative timeout',
+      ['--cluster-arn', ARN, '--output-dir', '/tmp/x'],
+      {CONNECTION_TIMEOUT: '-1'},
+      /--connect-timeout \(CONNECTION_TIMEOUT\) "-1"/,
+    ],
+    [
+      'a zero read timeout',
+      ['--cluster-arn', ARN, '--output-dir', '/tmp/x', '--allocation-read-timeout', '0'],
+      {},
+      /--allocation-read-timeout \(KUBECOST_ALLOCATION_API_READ_TIMEOUT\) "0"/,
+    ],
+    [
+      'an unsupported URL scheme',
+      ['--cluster-arn', ARN, '--output-dir', '/tmp/x'],
+      {KUBECOST_API_ENDPOINT: 'ftp://kubecost:9090'},
+      /--kubecost-url \(KUBECOST_API_ENDPOINT\) "ftp:\/\/kubecost:9090": scheme "ftp" is not supported/,
+    ],
+    [
+      'an unknown aggregation',
+      ['--cluster-arn', ARN, '--output-dir', '/tmp/x'],
+      {AGGREGATION: 'deployment'},
+      /--aggregation \(AGGREGATION\) "deployment": must be one of: container, pod/,
+    ],
+    [
+      'neither destination',
+      ['--cluster-arn', ARN],
+      {},
+      /No destination: set --bucket \(S3_BUCKET_NAME\) or --output-dir \(OUTPUT_DIR\)/,
+    ],
+    [
+      'both destinations',
+      ['--cluster-arn', ARN],
+      {S3_BUCKET_NAME: 'kubecost-data', OUTPUT_DIR: '/tmp/x'},
+      /Both --bucket \(S3_BUCKET_NAME\) "kubecost-data" and --output-dir \(OUTPUT_DIR\) "\/tmp\/x" are set/,
+    ],
     ['an unknown flag', ['--cluster-arn', ARN, '--output-dir', '/tmp/x', '--bogus'], {}, /Nonexistent flag: --bogus/],
   ]
   for (const [what, args, env, message] of usage) {
@@ -312,15 +512,24 @@ describe('export configuration', () => {
     assert.match(body.error.message, /"nope"/)
   })
 
-  for (const [flag, env] of [['kubecost-url', 'KUBECOST_API_ENDPOINT'], ['s3-endpoint', 'S3_ENDPOINT_URL']] as const) {
+  for (const [flag, env] of [
+    ['kubecost-url', 'KUBECOST_API_ENDPOINT'],
+    ['s3-endpoint', 'S3_ENDPOINT_URL'],
+  ] as const) {
     it(`never repeats the credentials of an invalid --${flag}, in text or JSON`, async () => {
-      const args = ['export', '--cluster-arn', ARN, ...(flag === 's3-endpoint' ? ['--bucket', 'kubecost-data'] : ['--output-dir', '/tmp/x'])]
+      const args = [
+        'export',
+        '--cluster-arn',
+        ARN,
+        ...(flag === 's3-endpoint' ? ['--bucket', 'kubecost-data'] : ['--output-dir', '/tmp/x']),
+      ]
       const text = await runCli(args, {[env]: 'htp//user:TOKEN@kubecost'})
       assert.equal(text.code, 2, text.stderr)
       assert.match(text.stderr, new RegExp(`Invalid --${flag} \\(${env}\\) "htp//\\*\\*\\*@kubecost": not a URL`))
       const json = await runCli([...args, '--json'], {[env]: 'htp//user:TOKEN@kubecost'})
       assert.equal(json.code, 2)
-      for (const output of [text.stdout, text.stderr, json.stdout, json.stderr]) assert.doesNotMatch(output, /TOKEN|user:/)
+      for (const output of [text.stdout, text.stderr, json.stdout, json.stderr])
+        assert.doesNotMatch(output, /TOKEN|user:/)
     })
   }
 })
@@ -342,8 +551,14 @@ describe('export failures', () => {
     try {
       const result = await run(fake)
       assert.equal(result.code, 1)
-      assert.deepEqual(result.files, ['2026-02-26', '2026-03-01', '2026-03-02'].map((d) => keyOf(d)))
-      assert.match(result.stderr, /Failed to export 2026-02-28: Kubecost Allocation API returned HTTP 504 Gateway Timeout for GET http:\/\/127\.0\.0\.1:\d+\/model\/allocation\?window=2026-02-28T00%3A00%3A00Z%2C2026-03-01T00%3A00%3A00Z.*: <html>/)
+      assert.deepEqual(
+        result.files,
+        ['2026-02-26', '2026-03-01', '2026-03-02'].map(d => keyOf(d)),
+      )
+      assert.match(
+        result.stderr,
+        /Failed to export 2026-02-28: Kubecost Allocation API returned HTTP 504 Gateway Timeout for GET http:\/\/127\.0\.0\.1:\d+\/model\/allocation\?window=2026-02-28T00%3A00%3A00Z%2C2026-03-01T00%3A00%3A00Z.*: <html>/,
+      )
       assert.match(result.stderr, /2026-02-28: failed/)
       assert.match(result.stderr, /1 of 4 days failed: 2026-02-28/)
     } finally {
@@ -352,11 +567,31 @@ describe('export failures', () => {
   })
 
   const failures: Array<[string, Parameters<FakeKubecost['addFault']>[0], RegExp]> = [
-    ['a plain-text 400 on the availability call', {kind: 'text-400', api: 'availability'}, /Kubecost Allocation API returned HTTP 400 Bad Request for GET http:\/\/127\.0\.0\.1:\d+\/model\/allocation\?window=2026-02-26T00%3A00%3A00Z%2C2026-03-03T00%3A00%3A00Z&aggregate=cluster.*: error parsing window/],
-    ['a 200 body that is not JSON', {kind: 'not-json', api: 'availability'}, /with a body that is not JSON \(the body is not a JSON object\): <!DOCTYPE html>/],
-    ['an error envelope', {kind: 'error-envelope', api: 'availability'}, /answered GET .* with error code 500: Error: failed to query Prometheus/],
-    ['truncated JSON', {kind: 'truncate', api: 'allocation'}, /Kubecost Allocation API (response to GET .* was cut off|connection to 127\.0\.0\.1:\d+ failed)/],
-    ['a day that comes back empty', {kind: 'empty-sets', api: 'allocation'}, /Kubecost reported data for 2026-02-26 in the availability call, but GET .* returned no allocations/],
+    [
+      'a plain-text 400 on the availability call',
+      {kind: 'text-400', api: 'availability'},
+      /Kubecost Allocation API returned HTTP 400 Bad Request for GET http:\/\/127\.0\.0\.1:\d+\/model\/allocation\?window=2026-02-26T00%3A00%3A00Z%2C2026-03-03T00%3A00%3A00Z&aggregate=cluster.*: error parsing window/,
+    ],
+    [
+      'a 200 body that is not JSON',
+      {kind: 'not-json', api: 'availability'},
+      /with a body that is not JSON \(the body is not a JSON object\): <!DOCTYPE html>/,
+    ],
+    [
+      'an error envelope',
+      {kind: 'error-envelope', api: 'availability'},
+      /answered GET .* with error code 500: Error: failed to query Prometheus/,
+    ],
+    [
+      'truncated JSON',
+      {kind: 'truncate', api: 'allocation'},
+      /Kubecost Allocation API (response to GET .* was cut off|connection to 127\.0\.0\.1:\d+ failed)/,
+    ],
+    [
+      'a day that comes back empty',
+      {kind: 'empty-sets', api: 'allocation'},
+      /Kubecost reported data for 2026-02-26 in the availability call, but GET .* returned no allocations/,
+    ],
     ['an assets failure', {kind: 'status-503', api: 'assets'}, /Kubecost Assets API returned HTTP 503/],
   ]
   for (const [what, fault, message] of failures) {
@@ -368,7 +603,7 @@ describe('export failures', () => {
         assert.equal(result.code, 1, result.stderr)
         assert.match(result.stderr, message)
         assert.ok(!result.files.includes(keyOf('2026-02-26')), result.files.join())
-        assert.ok(result.files.every((f) => !f.includes('partial')))
+        assert.ok(result.files.every(f => !f.includes('partial')))
       } finally {
         await fake.close()
       }
@@ -383,7 +618,12 @@ describe('export failures', () => {
       await writeFile(notADirectory, 'x')
       const result = await runCli(exportArgs(fake, notADirectory))
       assert.equal(result.code, 1)
-      assert.match(result.stderr, new RegExp(`Could not list ${notADirectory.replaceAll('/', '\\/')}/account_id=111122223333/region=us-east-1 \\(ENOTDIR: a part of the path is a file`))
+      assert.match(
+        result.stderr,
+        new RegExp(
+          `Could not list ${notADirectory.replaceAll('/', '\\/')}/account_id=111122223333/region=us-east-1 \\(ENOTDIR: a part of the path is a file`,
+        ),
+      )
       assert.match(result.stderr, /Try: Give an --output-dir \(OUTPUT_DIR\) that is a directory or can be created/)
     } finally {
       await fake.close()
@@ -396,9 +636,22 @@ describe('export failures', () => {
     const url = 'http://127.0.0.1:81'
     const out = await tempDir()
     try {
-      const result = await runCli(['export', '--cluster-arn', ARN, '--output-dir', out.path, '--kubecost-url', url, '--now', NOW])
+      const result = await runCli([
+        'export',
+        '--cluster-arn',
+        ARN,
+        '--output-dir',
+        out.path,
+        '--kubecost-url',
+        url,
+        '--now',
+        NOW,
+      ])
       assert.equal(result.code, 1)
-      assert.match(result.stderr, /Kubecost Allocation API connection refused by 127\.0\.0\.1:\d+: GET http:\/\/127\.0\.0\.1:\d+\/model\/allocation\?/)
+      assert.match(
+        result.stderr,
+        /Kubecost Allocation API connection refused by 127\.0\.0\.1:\d+: GET http:\/\/127\.0\.0\.1:\d+\/model\/allocation\?/,
+      )
       assert.match(result.stderr, /Helm release prefix/)
       assert.deepEqual(await listFiles(out.path), [])
     } finally {

@@ -37,8 +37,9 @@ interface ReportJson {
   checks: CheckJson[]
 }
 
-const statusOf = (report: ReportJson) => Object.fromEntries(report.checks.map((c) => [c.id, c.status]))
-const verify = (args: string[], env: Record<string, string> = {}) => runCli(['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, ...args], env)
+const statusOf = (report: ReportJson) => Object.fromEntries(report.checks.map(c => [c.id, c.status]))
+const verify = (args: string[], env: Record<string, string> = {}) =>
+  runCli(['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, ...args], env)
 
 describe('verify-bucket-policy with --policy-file', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
@@ -55,15 +56,32 @@ describe('verify-bucket-policy with --policy-file', () => {
     assert.equal(result.code, 1, result.stderr)
     const lines = result.stdout.split('\n')
     assert.match(lines[0] ?? '', /^STATUS {3}CHECK {16}REASON$/)
-    assert.match(lines[1] ?? '', /^FAIL {5}https-only {11}the deny conditions are in one statement \(#1\) and IAM ANDs them, so it denies only a request that is at once over plain HTTP, .* and on TLS older than 1\.2/)
-    assert.match(lines[2] ?? '', /^FAIL {5}tls-1\.2 {14}the deny conditions are in one statement \(#1\) and IAM ANDs them/)
+    assert.match(
+      lines[1] ?? '',
+      /^FAIL {5}https-only {11}the deny conditions are in one statement \(#1\) and IAM ANDs them, so it denies only a request that is at once over plain HTTP, .* and on TLS older than 1\.2/,
+    )
+    assert.match(
+      lines[2] ?? '',
+      /^FAIL {5}tls-1\.2 {14}the deny conditions are in one statement \(#1\) and IAM ANDs them/,
+    )
     assert.match(lines[3] ?? '', /^FAIL {5}expected-principals/)
     assert.match(lines[4] ?? '', /^PASS {5}no-public-allow/)
     assert.match(lines[5] ?? '', /^PASS {5}policy-size {10}\d+ of the 20480 bytes S3 accepts/)
     assert.match(lines[6] ?? '', /^SKIPPED {2}default-encryption {3}a policy file was analysed/)
-    assert.match(result.stdout, /\nFixes:\n {2}https-only: Add a statement of its own: .*"Bool": \{"aws:SecureTransport": "false"\}/)
-    assert.match(result.stdout, new RegExp(`\\nVerdict: FAIL for bucket ${BUCKET} \\(policy file .*original-single-statement\\.json\\): 2 passed, 3 failed, 0 warned, 3 skipped\\n$`))
-    assert.match(result.stderr, /Error: 3 of 8 checks failed for bucket kubecost-data-collection-bucket: https-only, tls-1\.2, expected-principals/)
+    assert.match(
+      result.stdout,
+      /\nFixes:\n {2}https-only: Add a statement of its own: .*"Bool": \{"aws:SecureTransport": "false"\}/,
+    )
+    assert.match(
+      result.stdout,
+      new RegExp(
+        `\\nVerdict: FAIL for bucket ${BUCKET} \\(policy file .*original-single-statement\\.json\\): 2 passed, 3 failed, 0 warned, 3 skipped\\n$`,
+      ),
+    )
+    assert.match(
+      result.stderr,
+      /Error: 3 of 8 checks failed for bucket kubecost-data-collection-bucket: https-only, tls-1\.2, expected-principals/,
+    )
   })
 
   it('gives the checks as objects with --json, still exit 1', async () => {
@@ -95,7 +113,10 @@ describe('verify-bucket-policy with --policy-file', () => {
     const printed = await verify(['--print-recommended'])
     assert.equal(printed.code, 0, printed.stderr)
     const policy = JSON.parse(printed.stdout) as {Statement: Array<{Sid: string}>}
-    assert.deepEqual(policy.Statement.map((s) => s.Sid), ['DenyPlainHttp', 'DenyTlsOlderThan12', 'DenyOutsideKubecostPipeline', 'DenyOtherAccountsUnlessNamed'])
+    assert.deepEqual(
+      policy.Statement.map(s => s.Sid),
+      ['DenyPlainHttp', 'DenyTlsOlderThan12', 'DenyOutsideKubecostPipeline', 'DenyOtherAccountsUnlessNamed'],
+    )
     await writeFile(recommendedFile, printed.stdout)
 
     const checked = await verify(['--policy-file', recommendedFile])
@@ -117,9 +138,24 @@ describe('verify-bucket-policy with --policy-file', () => {
 
   describe('exits 2 for a file that is not a policy, saying where', () => {
     const cases: Array<[string, string, RegExp]> = [
-      ['invalid JSON', '{\n  "Version": "2012-10-17",\n  "Statement": [\n    {"Effect": "Deny",}\n  ]\n}\n', /is not valid JSON: line 4, column 23 \(Statement\[0\]\): expected a double-quoted property name, found "}"/],
-      ['a duplicated operator', '{"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*", "Condition": {"Bool": {"a": "1"}, "Bool": {"b": "2"}}}]}', /is ambiguous JSON: line 1, column 122 \(Statement\[0\]\.Condition\): "Bool" appears twice in the same object/],
-      ['a bad Effect', JSON.stringify({Version: '2012-10-17', Statement: [{Effect: 'Permit', Principal: '*', Action: 's3:*', Resource: '*'}]}), /is not a bucket policy: Statement\[0\]\.Effect: must be "Allow" or "Deny", got string "Permit"/],
+      [
+        'invalid JSON',
+        '{\n  "Version": "2012-10-17",\n  "Statement": [\n    {"Effect": "Deny",}\n  ]\n}\n',
+        /is not valid JSON: line 4, column 23 \(Statement\[0\]\): expected a double-quoted property name, found "}"/,
+      ],
+      [
+        'a duplicated operator',
+        '{"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*", "Condition": {"Bool": {"a": "1"}, "Bool": {"b": "2"}}}]}',
+        /is ambiguous JSON: line 1, column 122 \(Statement\[0\]\.Condition\): "Bool" appears twice in the same object/,
+      ],
+      [
+        'a bad Effect',
+        JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{Effect: 'Permit', Principal: '*', Action: 's3:*', Resource: '*'}],
+        }),
+        /is not a bucket policy: Statement\[0\]\.Effect: must be "Allow" or "Deny", got string "Permit"/,
+      ],
       ['a JSON list', '[{"Effect": "Deny"}]', /is not a bucket policy: \(top level\): must be an object/],
     ]
     for (const [what, text, pattern] of cases) {
@@ -129,7 +165,10 @@ describe('verify-bucket-policy with --policy-file', () => {
         const result = await verify(['--policy-file', file])
         assert.equal(result.code, 2, result.stderr)
         assert.equal(result.stdout, '')
-        assert.match(result.stderr, new RegExp(`Error: --policy-file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} ${pattern.source}`))
+        assert.match(
+          result.stderr,
+          new RegExp(`Error: --policy-file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} ${pattern.source}`),
+        )
       })
     }
 
@@ -152,12 +191,32 @@ describe('verify-bucket-policy with --policy-file', () => {
 
   describe('exits 2 on bad usage', () => {
     const cases: Array<[string, string[], RegExp]> = [
-      ['no expected principals', ['verify-bucket-policy', '--bucket', BUCKET, '--policy-file', ORIGINAL], /No expected principals given/],
+      [
+        'no expected principals',
+        ['verify-bucket-policy', '--bucket', BUCKET, '--policy-file', ORIGINAL],
+        /No expected principals given/,
+      ],
       ['no bucket', ['verify-bucket-policy', ...ROLES, '--policy-file', ORIGINAL], /Missing required flag bucket/],
-      ['a bad bucket name', ['verify-bucket-policy', '--bucket', 'Bad_Bucket', ...ROLES], /Invalid --bucket \(S3_BUCKET_NAME\) "Bad_Bucket"/],
-      ['a crawler ARN that is not a role', ['verify-bucket-policy', '--bucket', BUCKET, '--crawler-role-arn', 'arn:aws:s3:::x'], /Invalid --crawler-role-arn \(CRAWLER_ROLE_ARN\) "arn:aws:s3:::x": not an IAM role ARN/],
-      ['a bad exporter tag', ['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--exporter-tag', 'justakey'], /Invalid --exporter-tag \(EXPORTER_TAG\) "justakey": must be KEY=VALUE/],
-      ['--print-recommended with --policy-file', ['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--print-recommended', '--policy-file', ORIGINAL], /cannot also be provided/],
+      [
+        'a bad bucket name',
+        ['verify-bucket-policy', '--bucket', 'Bad_Bucket', ...ROLES],
+        /Invalid --bucket \(S3_BUCKET_NAME\) "Bad_Bucket"/,
+      ],
+      [
+        'a crawler ARN that is not a role',
+        ['verify-bucket-policy', '--bucket', BUCKET, '--crawler-role-arn', 'arn:aws:s3:::x'],
+        /Invalid --crawler-role-arn \(CRAWLER_ROLE_ARN\) "arn:aws:s3:::x": not an IAM role ARN/,
+      ],
+      [
+        'a bad exporter tag',
+        ['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--exporter-tag', 'justakey'],
+        /Invalid --exporter-tag \(EXPORTER_TAG\) "justakey": must be KEY=VALUE/,
+      ],
+      [
+        '--print-recommended with --policy-file',
+        ['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--print-recommended', '--policy-file', ORIGINAL],
+        /cannot also be provided/,
+      ],
     ]
     for (const [what, args, pattern] of cases) {
       it(what, async () => {
@@ -173,7 +232,10 @@ describe('verify-bucket-policy against a bucket (s3rver with the settings handle
   let fake: S3SettingsFake
   const live = (args: string[] = []) => verify(['--s3-endpoint', fake.endpoint, ...args], fake.env)
   const liveJson = async (bucket = BUCKET) => {
-    const result = await runCli(['verify-bucket-policy', '--bucket', bucket, ...ROLES, '--s3-endpoint', fake.endpoint, '--json'], fake.env)
+    const result = await runCli(
+      ['verify-bucket-policy', '--bucket', bucket, ...ROLES, '--s3-endpoint', fake.endpoint, '--json'],
+      fake.env,
+    )
     return {code: result.code, report: JSON.parse(result.stdout) as ReportJson, stderr: result.stderr}
   }
 
@@ -186,18 +248,45 @@ describe('verify-bucket-policy against a bucket (s3rver with the settings handle
     const Bucket = BUCKET
     const policy = await verify(['--print-recommended'])
     await fake.client.send(new PutBucketPolicyCommand({Bucket, Policy: policy.stdout}))
-    await fake.client.send(new PutBucketEncryptionCommand({Bucket, ServerSideEncryptionConfiguration: {Rules: [{ApplyServerSideEncryptionByDefault: {SSEAlgorithm: 'aws:kms'}, BucketKeyEnabled: true}]}}))
     await fake.client.send(
-      new PutPublicAccessBlockCommand({Bucket, PublicAccessBlockConfiguration: {BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true}}),
+      new PutBucketEncryptionCommand({
+        Bucket,
+        ServerSideEncryptionConfiguration: {
+          Rules: [{ApplyServerSideEncryptionByDefault: {SSEAlgorithm: 'aws:kms'}, BucketKeyEnabled: true}],
+        },
+      }),
     )
-    await fake.client.send(new PutBucketOwnershipControlsCommand({Bucket, OwnershipControls: {Rules: [{ObjectOwnership: 'BucketOwnerEnforced'}]}}))
+    await fake.client.send(
+      new PutPublicAccessBlockCommand({
+        Bucket,
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          IgnorePublicAcls: true,
+          BlockPublicPolicy: true,
+          RestrictPublicBuckets: true,
+        },
+      }),
+    )
+    await fake.client.send(
+      new PutBucketOwnershipControlsCommand({
+        Bucket,
+        OwnershipControls: {Rules: [{ObjectOwnership: 'BucketOwnerEnforced'}]},
+      }),
+    )
 
     const result = await live()
     assert.equal(result.code, 0, result.stderr)
-    assert.equal(result.stdout.split('\n').filter((l) => l.startsWith('PASS ')).length, 8)
-    assert.match(result.stdout, /^PASS +default-encryption +default encryption is SSE-KMS \(aws:kms, AWS managed key\)$/m)
-    assert.match(result.stdout, /Verdict: PASS for bucket kubecost-data-collection-bucket \(live bucket settings\): 8 passed, 0 failed, 0 warned, 0 skipped\n$/)
-    for (const setting of ['policy', 'encryption', 'publicAccessBlock', 'ownershipControls']) assert.ok(fake.requests.includes(`GET ${BUCKET}?${setting}`), setting)
+    assert.equal(result.stdout.split('\n').filter(l => l.startsWith('PASS ')).length, 8)
+    assert.match(
+      result.stdout,
+      /^PASS +default-encryption +default encryption is SSE-KMS \(aws:kms, AWS managed key\)$/m,
+    )
+    assert.match(
+      result.stdout,
+      /Verdict: PASS for bucket kubecost-data-collection-bucket \(live bucket settings\): 8 passed, 0 failed, 0 warned, 0 skipped\n$/,
+    )
+    for (const setting of ['policy', 'encryption', 'publicAccessBlock', 'ownershipControls'])
+      assert.ok(fake.requests.includes(`GET ${BUCKET}?${setting}`), setting)
   })
 
   it('reports a bucket with nothing configured: no policy, no encryption, no public access block, ACLs on', async () => {
@@ -214,29 +303,55 @@ describe('verify-bucket-policy against a bucket (s3rver with the settings handle
       'public-access-block': 'fail',
       'object-ownership': 'warn',
     })
-    const reason = (id: string) => report.checks.find((c) => c.id === id)?.reason
+    const reason = (id: string) => report.checks.find(c => c.id === id)?.reason
     assert.equal(reason('https-only'), 'the bucket has no policy, so nothing denies plain-HTTP requests')
     assert.equal(reason('default-encryption'), 'the bucket has no default encryption configuration')
-    assert.equal(reason('public-access-block'), 'the bucket has no public access block configuration (an account-level block is not checked)')
+    assert.equal(
+      reason('public-access-block'),
+      'the bucket has no public access block configuration (an account-level block is not checked)',
+    )
     assert.match(reason('object-ownership') ?? '', /no ownership controls, so ACLs are enabled/)
   })
 
   it('reports public access left open: a public Allow and the public access block off', async () => {
     const Bucket = 'open-bucket'
-    const recommended = JSON.parse((await runCli(['verify-bucket-policy', '--bucket', Bucket, ...ROLES, '--print-recommended'])).stdout) as {Statement: object[]}
-    recommended.Statement.push({Sid: 'PublicRead', Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${Bucket}/*`})
+    const recommended = JSON.parse(
+      (await runCli(['verify-bucket-policy', '--bucket', Bucket, ...ROLES, '--print-recommended'])).stdout,
+    ) as {Statement: object[]}
+    recommended.Statement.push({
+      Sid: 'PublicRead',
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 's3:GetObject',
+      Resource: `arn:aws:s3:::${Bucket}/*`,
+    })
     await fake.client.send(new PutBucketPolicyCommand({Bucket, Policy: JSON.stringify(recommended)}))
     fake.set(Bucket, 'encryption', settingXml.encryption('AES256'))
-    fake.set(Bucket, 'publicAccessBlock', settingXml.publicAccessBlock({BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: false}))
+    fake.set(
+      Bucket,
+      'publicAccessBlock',
+      settingXml.publicAccessBlock({
+        BlockPublicAcls: false,
+        IgnorePublicAcls: false,
+        BlockPublicPolicy: false,
+        RestrictPublicBuckets: false,
+      }),
+    )
     fake.set(Bucket, 'ownershipControls', settingXml.ownershipControls('ObjectWriter'))
 
     const {code, report} = await liveJson(Bucket)
     assert.equal(code, 1)
-    const byId = Object.fromEntries(report.checks.map((c) => [c.id, c]))
+    const byId = Object.fromEntries(report.checks.map(c => [c.id, c]))
     assert.equal(byId['no-public-allow']?.status, 'fail')
-    assert.match(byId['no-public-allow']?.reason ?? '', /statement "PublicRead" \(#5\) allows Principal "\*" and it has no condition/)
+    assert.match(
+      byId['no-public-allow']?.reason ?? '',
+      /statement "PublicRead" \(#5\) allows Principal "\*" and it has no condition/,
+    )
     assert.equal(byId['public-access-block']?.status, 'fail')
-    assert.equal(byId['public-access-block']?.reason, 'BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy and RestrictPublicBuckets are off')
+    assert.equal(
+      byId['public-access-block']?.reason,
+      'BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy and RestrictPublicBuckets are off',
+    )
     assert.match(byId['public-access-block']?.fix ?? '', /put-public-access-block --bucket open-bucket/)
     assert.equal(byId['default-encryption']?.status, 'pass')
     assert.equal(byId['object-ownership']?.status, 'warn')
@@ -249,11 +364,17 @@ describe('verify-bucket-policy against a bucket (s3rver with the settings handle
     const {code, report} = await liveJson('bare-bucket')
     assert.equal(code, 1) // still no encryption and no public access block
     assert.equal(report.checks[0]?.status, 'warn')
-    assert.match(report.checks[0]?.reason ?? '', /cannot read the bucket policy: s3:GetBucketPolicy was denied \(AccessDenied\)/)
+    assert.match(
+      report.checks[0]?.reason ?? '',
+      /cannot read the bucket policy: s3:GetBucketPolicy was denied \(AccessDenied\)/,
+    )
   })
 
   it('exits 1 naming the bucket when it does not exist', async () => {
-    const result = await runCli(['verify-bucket-policy', '--bucket', 'no-such-bucket', ...ROLES, '--s3-endpoint', fake.endpoint], fake.env)
+    const result = await runCli(
+      ['verify-bucket-policy', '--bucket', 'no-such-bucket', ...ROLES, '--s3-endpoint', fake.endpoint],
+      fake.env,
+    )
     assert.equal(result.code, 1)
     assert.equal(result.stdout, '')
     // The four settings are read at once; whichever answers first names its action.
@@ -261,13 +382,19 @@ describe('verify-bucket-policy against a bucket (s3rver with the settings handle
   })
 
   it('takes the endpoint from S3_ENDPOINT_URL', async () => {
-    const result = await runCli(['verify-bucket-policy', '--bucket', BUCKET, ...ROLES], {...fake.env, S3_ENDPOINT_URL: fake.endpoint})
+    const result = await runCli(['verify-bucket-policy', '--bucket', BUCKET, ...ROLES], {
+      ...fake.env,
+      S3_ENDPOINT_URL: fake.endpoint,
+    })
     assert.equal(result.code, 0, result.stderr)
   })
 
   it('works without AWS_REGION', async () => {
     const withoutRegion = Object.fromEntries(Object.entries(fake.env).filter(([name]) => name !== 'AWS_REGION'))
-    const result = await runCli(['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--s3-endpoint', fake.endpoint], withoutRegion)
+    const result = await runCli(
+      ['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--s3-endpoint', fake.endpoint],
+      withoutRegion,
+    )
     assert.equal(result.code, 0, result.stderr)
   })
 })
@@ -297,14 +424,24 @@ describe('verify-bucket-policy: --strict, --exporter-account, environment variab
 
   it('exits 1 on a warning only with --strict (or VERIFY_STRICT)', async () => {
     const policy = JSON.parse((await verify(['--print-recommended'])).stdout) as {Statement: object[]}
-    policy.Statement.push({Sid: 'Office', Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*`, Condition: {IpAddress: {'aws:SourceIp': '203.0.113.0/24'}}})
+    policy.Statement.push({
+      Sid: 'Office',
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 's3:GetObject',
+      Resource: `arn:aws:s3:::${BUCKET}/*`,
+      Condition: {IpAddress: {'aws:SourceIp': '203.0.113.0/24'}},
+    })
     const file = await write('office.json', policy)
     const lenient = await verify(['--policy-file', file])
     assert.equal(lenient.code, 0, lenient.stderr)
     assert.match(lenient.stdout, /^WARN +no-public-allow +cannot tell whether statement "Office" \(#5\)/m)
     const strict = await verify(['--policy-file', file, '--strict'])
     assert.equal(strict.code, 1)
-    assert.match(strict.stderr, /Error: 1 of 8 checks warned for bucket kubecost-data-collection-bucket and --strict is set: no-public-allow/)
+    assert.match(
+      strict.stderr,
+      /Error: 1 of 8 checks warned for bucket kubecost-data-collection-bucket and --strict is set: no-public-allow/,
+    )
     assert.equal((await verify(['--policy-file', file], {VERIFY_STRICT: 'true'})).code, 1)
   })
 
@@ -317,12 +454,26 @@ describe('verify-bucket-policy: --strict, --exporter-account, environment variab
       EXPORTER_ACCOUNTS: '444455556666,555566667777',
     })
     assert.equal(printed.code, 0, printed.stderr)
-    const policy = JSON.parse(printed.stdout) as {Statement: Array<{Sid: string; Condition: Record<string, Record<string, unknown>>; Principal: unknown}>}
-    const deny = policy.Statement.find((s) => s.Sid === 'DenyOtherAccountsUnlessNamed')
-    assert.deepEqual(deny?.Condition.ArnNotLike?.['aws:PrincipalArn'], [ADMIN, 'arn:aws:iam::111122223333:role/second-admin', CRAWLER, 'arn:aws:iam::111122223333:role/my-quicksight'])
-    assert.deepEqual(deny?.Condition.StringNotEquals?.['aws:PrincipalAccount'], ['111122223333', '444455556666', '555566667777'])
-    assert.ok(policy.Statement.some((s) => s.Condition.StringNotEquals?.['aws:PrincipalTag/team'] === 'kubecost'))
-    const bad = await runCli(['verify-bucket-policy', '--bucket', BUCKET, '--print-recommended'], {CRAWLER_ROLE_ARN: CRAWLER, EXPORTER_ACCOUNTS: '12345'})
+    const policy = JSON.parse(printed.stdout) as {
+      Statement: Array<{Sid: string; Condition: Record<string, Record<string, unknown>>; Principal: unknown}>
+    }
+    const deny = policy.Statement.find(s => s.Sid === 'DenyOtherAccountsUnlessNamed')
+    assert.deepEqual(deny?.Condition.ArnNotLike?.['aws:PrincipalArn'], [
+      ADMIN,
+      'arn:aws:iam::111122223333:role/second-admin',
+      CRAWLER,
+      'arn:aws:iam::111122223333:role/my-quicksight',
+    ])
+    assert.deepEqual(deny?.Condition.StringNotEquals?.['aws:PrincipalAccount'], [
+      '111122223333',
+      '444455556666',
+      '555566667777',
+    ])
+    assert.ok(policy.Statement.some(s => s.Condition.StringNotEquals?.['aws:PrincipalTag/team'] === 'kubecost'))
+    const bad = await runCli(['verify-bucket-policy', '--bucket', BUCKET, '--print-recommended'], {
+      CRAWLER_ROLE_ARN: CRAWLER,
+      EXPORTER_ACCOUNTS: '12345',
+    })
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /Invalid --exporter-account \(EXPORTER_ACCOUNTS\) "12345": an AWS account id is 12 digits/)
   })
@@ -330,27 +481,52 @@ describe('verify-bucket-policy: --strict, --exporter-account, environment variab
   it('catches case 1 (a cross-account grant) and case 3 (a Deny on one region) in the human output', async () => {
     const arn = `arn:aws:s3:::${BUCKET}`
     const old = JSON.parse(await readFile(OLD_RECOMMENDED, 'utf8')) as {Statement: object[]}
-    old.Statement.push({Effect: 'Allow', Principal: {AWS: 'arn:aws:iam::999988887777:root'}, Action: 's3:GetObject', Resource: `${arn}/*`})
+    old.Statement.push({
+      Effect: 'Allow',
+      Principal: {AWS: 'arn:aws:iam::999988887777:root'},
+      Action: 's3:GetObject',
+      Resource: `${arn}/*`,
+    })
     const case1 = await verify(['--policy-file', await write('case1.json', old)])
     assert.equal(case1.code, 1)
-    assert.match(case1.stdout, /^FAIL {5}expected-principals +s3:GetObject on its objects over TLS 1\.3 by a session of a role of another account \(999988887777\) tagged irsa-kubecost-s3-exporter=true is allowed by statement #4 and no Deny applies/m)
-    const regional = JSON.parse((await verify(['--print-recommended'])).stdout) as {Statement: Array<{Resource: string[]}>}
+    assert.match(
+      case1.stdout,
+      /^FAIL {5}expected-principals +s3:GetObject on its objects over TLS 1\.3 by a session of a role of another account \(999988887777\) tagged irsa-kubecost-s3-exporter=true is allowed by statement #4 and no Deny applies/m,
+    )
+    const regional = JSON.parse((await verify(['--print-recommended'])).stdout) as {
+      Statement: Array<{Resource: string[]}>
+    }
     for (const s of regional.Statement) s.Resource = [arn, `${arn}/account_id=111122223333/region=us-east-1/*`]
     const case3 = await verify(['--policy-file', await write('case3.json', regional)])
     assert.equal(case3.code, 1)
-    assert.match(case3.stdout, /^FAIL {5}https-only +statement "DenyPlainHttp" \(#1\) is meant to deny plain-HTTP requests but its Resource .* does not cover every key the exporter writes/m)
+    assert.match(
+      case3.stdout,
+      /^FAIL {5}https-only +statement "DenyPlainHttp" \(#1\) is meant to deny plain-HTTP requests but its Resource .* does not cover every key the exporter writes/m,
+    )
   })
 
   it('exits 2 with a location for absurd nesting, and fails a policy over 20 KB', async () => {
     const deep = await verify(['--policy-file', await write('deep.json', `{"Statement": ${'['.repeat(20_000)}]}`)])
     assert.equal(deep.code, 2, deep.stderr)
-    assert.match(deep.stderr, /is not valid JSON: line 1, column \d+ \(Statement(\[0\])+\): nested more than 64 levels deep/)
+    assert.match(
+      deep.stderr,
+      /is not valid JSON: line 1, column \d+ \(Statement(\[0\])+\): nested more than 64 levels deep/,
+    )
     assert.doesNotMatch(deep.stderr, /RangeError/)
     const policy = JSON.parse((await verify(['--print-recommended'])).stdout) as {Statement: Array<{Sid: string}>}
-    const padding = Array.from({length: 80}, (_, i) => ({...policy.Statement[0], Sid: `DenyPlainHttp${i}${'x'.repeat(300)}`}))
-    const big = await verify(['--policy-file', await write('big.json', {...policy, Statement: [...policy.Statement, ...padding]})])
+    const padding = Array.from({length: 80}, (_, i) => ({
+      ...policy.Statement[0],
+      Sid: `DenyPlainHttp${i}${'x'.repeat(300)}`,
+    }))
+    const big = await verify([
+      '--policy-file',
+      await write('big.json', {...policy, Statement: [...policy.Statement, ...padding]}),
+    ])
     assert.equal(big.code, 1)
-    assert.match(big.stdout, /^FAIL {5}policy-size +the policy is \d+ bytes without whitespace; S3 refuses bucket policies over 20480 bytes/m)
+    assert.match(
+      big.stdout,
+      /^FAIL {5}policy-size +the policy is \d+ bytes without whitespace; S3 refuses bucket policies over 20480 bytes/m,
+    )
   })
 })
 
@@ -360,17 +536,28 @@ describe('verify-bucket-policy on a store without some bucket-settings APIs', ()
     fake = await startS3WithSettings(['minio-bucket', 'locked-bucket'])
   })
   after(() => fake.close())
-  const live = (bucket: string, args: string[] = []) => runCli(['verify-bucket-policy', '--bucket', bucket, ...ROLES, '--s3-endpoint', fake.endpoint, ...args], fake.env)
+  const live = (bucket: string, args: string[] = []) =>
+    runCli(['verify-bucket-policy', '--bucket', bucket, ...ROLES, '--s3-endpoint', fake.endpoint, ...args], fake.env)
 
   it('warns on each setting the endpoint does not implement, and still reports the rest', async () => {
     const policy = (await verify(['--print-recommended'])).stdout.replaceAll(BUCKET, 'minio-bucket')
     await fake.client.send(new PutBucketPolicyCommand({Bucket: 'minio-bucket', Policy: policy}))
-    for (const setting of ['encryption', 'publicAccessBlock', 'ownershipControls'] as const) fake.notImplemented('minio-bucket', setting)
+    for (const setting of ['encryption', 'publicAccessBlock', 'ownershipControls'] as const)
+      fake.notImplemented('minio-bucket', setting)
     const result = await live('minio-bucket')
     assert.equal(result.code, 0, result.stderr)
-    assert.match(result.stdout, /^WARN +default-encryption +cannot read the encryption configuration: s3:GetEncryptionConfiguration is not implemented by this S3 endpoint \(NotImplemented\)$/m)
-    assert.match(result.stdout, /^WARN +public-access-block +cannot read the public access block: s3:GetBucketPublicAccessBlock is not implemented by this S3 endpoint \(NotImplemented\)$/m)
-    assert.match(result.stdout, /^WARN +object-ownership +cannot read the ownership controls: s3:GetBucketOwnershipControls is not implemented/m)
+    assert.match(
+      result.stdout,
+      /^WARN +default-encryption +cannot read the encryption configuration: s3:GetEncryptionConfiguration is not implemented by this S3 endpoint \(NotImplemented\)$/m,
+    )
+    assert.match(
+      result.stdout,
+      /^WARN +public-access-block +cannot read the public access block: s3:GetBucketPublicAccessBlock is not implemented by this S3 endpoint \(NotImplemented\)$/m,
+    )
+    assert.match(
+      result.stdout,
+      /^WARN +object-ownership +cannot read the ownership controls: s3:GetBucketOwnershipControls is not implemented/m,
+    )
     assert.match(result.stdout, /^PASS +https-only/m)
     assert.match(result.stdout, /Verdict: PASS with warnings .*: 5 passed, 0 failed, 3 warned, 0 skipped/)
     assert.equal((await live('minio-bucket', ['--strict'])).code, 1)
@@ -378,7 +565,16 @@ describe('verify-bucket-policy on a store without some bucket-settings APIs', ()
 
   it('warns on the policy checks when GetBucketPolicy is not implemented or denied', async () => {
     fake.set('locked-bucket', 'encryption', settingXml.encryption('AES256'))
-    fake.set('locked-bucket', 'publicAccessBlock', settingXml.publicAccessBlock({BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true}))
+    fake.set(
+      'locked-bucket',
+      'publicAccessBlock',
+      settingXml.publicAccessBlock({
+        BlockPublicAcls: true,
+        IgnorePublicAcls: true,
+        BlockPublicPolicy: true,
+        RestrictPublicBuckets: true,
+      }),
+    )
     fake.set('locked-bucket', 'ownershipControls', settingXml.ownershipControls('BucketOwnerEnforced'))
     fake.notImplemented('locked-bucket', 'policy')
     const result = await live('locked-bucket', ['--json'])
@@ -394,6 +590,9 @@ describe('verify-bucket-policy on a store without some bucket-settings APIs', ()
       'public-access-block': 'pass',
       'object-ownership': 'pass',
     })
-    assert.match(report.checks[0]?.reason ?? '', /cannot read the bucket policy: s3:GetBucketPolicy is not implemented by this S3 endpoint \(NotImplemented\)/)
+    assert.match(
+      report.checks[0]?.reason ?? '',
+      /cannot read the bucket policy: s3:GetBucketPolicy is not implemented by this S3 endpoint \(NotImplemented\)/,
+    )
   })
 })

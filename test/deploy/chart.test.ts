@@ -48,7 +48,11 @@ const EVERY_VALUE = {
     maxEntryMb: 128,
     maxResponseMb: 4096,
     tlsVerify: false,
-    caCert: {secretName: 'kubecost-ca', secretRegion: 'eu-central-1', configMap: {name: 'kubecost-ca', key: 'bundle.pem'}},
+    caCert: {
+      secretName: 'kubecost-ca',
+      secretRegion: 'eu-central-1',
+      configMap: {name: 'kubecost-ca', key: 'bundle.pem'},
+    },
   },
   extraEnv: [
     {name: 'AWS_REGION', value: 'eu-west-1'},
@@ -73,11 +77,22 @@ const EVERY_VALUE = {
   podLabels: {team: 'finops'},
   nodeSelector: {'kubernetes.io/os': 'linux'},
   tolerations: [{key: 'dedicated', operator: 'Equal', value: 'batch', effect: 'NoSchedule'}],
-  affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: 'kubernetes.io/arch', operator: 'In', values: ['amd64', 'arm64']}]}]}}},
+  affinity: {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [
+          {matchExpressions: [{key: 'kubernetes.io/arch', operator: 'In', values: ['amd64', 'arm64']}]},
+        ],
+      },
+    },
+  },
   priorityClassName: 'low',
 }
 
-type Manifest = Record<string, unknown> & {kind: string; metadata: {name: string; namespace?: string; annotations?: Record<string, string>}}
+type Manifest = Record<string, unknown> & {
+  kind: string
+  metadata: {name: string; namespace?: string; annotations?: Record<string, string>}
+}
 
 let dir: {path: string; remove(): Promise<void>}
 let n = 0
@@ -102,12 +117,12 @@ async function template(values: unknown, extra: string[] = []): Promise<Manifest
 /** The objects as rendered, plain: no client library's deserialisation, which would drop unknown fields. */
 function parseManifests(text: string): Manifest[] {
   return parseAllDocuments(text)
-    .map((d) => d.toJS() as Manifest | null)
+    .map(d => d.toJS() as Manifest | null)
     .filter((m): m is Manifest => m !== null)
 }
 
 function cronJob(manifests: Manifest[]) {
-  const found = manifests.filter((m) => m.kind === 'CronJob')
+  const found = manifests.filter(m => m.kind === 'CronJob')
   assert.equal(found.length, 1)
   return found[0] as unknown as {
     metadata: {name: string; namespace: string}
@@ -122,15 +137,20 @@ const containerOf = (manifests: Manifest[]) => podOf(manifests).containers[0] as
 function unknownFields(value: unknown, type: string, path: string): string[] {
   if (value === null || value === undefined) return []
   const array = /^Array<(.+)>$/.exec(type)
-  if (array) return Array.isArray(value) ? value.flatMap((v, i) => unknownFields(v, array[1] as string, `${path}[${i}]`)) : [`${path}: not a list`]
+  if (array)
+    return Array.isArray(value)
+      ? value.flatMap((v, i) => unknownFields(v, array[1] as string, `${path}[${i}]`))
+      : [`${path}: not a list`]
   const map = /^\{ \[key: string\]: (.+); \}$/.exec(type)
   if (map) return Object.entries(value).flatMap(([key, v]) => unknownFields(v, map[1] as string, `${path}.${key}`))
-  const model = (k8s as unknown as Record<string, {getAttributeTypeMap?: () => Array<{baseName: string; type: string}>}>)[type]
+  const model = (
+    k8s as unknown as Record<string, {getAttributeTypeMap?: () => Array<{baseName: string; type: string}>}>
+  )[type]
   if (!model?.getAttributeTypeMap) return []
   if (typeof value !== 'object' || Array.isArray(value)) return [`${path}: not an object`]
   const attributes = model.getAttributeTypeMap()
   return Object.entries(value).flatMap(([key, v]) => {
-    const attribute = attributes.find((a) => a.baseName === key)
+    const attribute = attributes.find(a => a.baseName === key)
     return attribute ? unknownFields(v, attribute.type, `${path}.${key}`) : [`${path}.${key}: not a field of ${type}`]
   })
 }
@@ -154,8 +174,10 @@ function validate(manifests: Manifest[]): void {
 
 /** The env var names every CLI flag reads, from the built commands' own flag definitions. */
 async function cliEnvVars(): Promise<Set<string>> {
-  const {default: Export} = (await import(join(ROOT, 'dist', 'commands', 'export.js'))) as {default: {flags: Record<string, {env?: string}>}}
-  return new Set(Object.values(Export.flags).flatMap((f) => (f.env ? [f.env] : [])))
+  const {default: Export} = (await import(join(ROOT, 'dist', 'commands', 'export.js'))) as {
+    default: {flags: Record<string, {env?: string}>}
+  }
+  return new Set(Object.values(Export.flags).flatMap(f => (f.env ? [f.env] : [])))
 }
 
 describe('chart: helm lint --strict', () => {
@@ -186,25 +208,65 @@ describe('chart: helm lint --strict', () => {
 describe('chart: values.schema.json rejects bad values', () => {
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
     ['an unknown top-level key', {bucketName: 'x'}, /additional properties 'bucketName' not allowed/],
-    ['an unknown nested key', {serviceAccount: {name: 'x', roleARN: ROLE}}, /at '\/serviceAccount': additional properties 'roleARN' not allowed/],
-    ['an unknown Kubecost key', {kubecost: {readTimeout: 5}}, /at '\/kubecost': additional properties 'readTimeout' not allowed/],
+    [
+      'an unknown nested key',
+      {serviceAccount: {name: 'x', roleARN: ROLE}},
+      /at '\/serviceAccount': additional properties 'roleARN' not allowed/,
+    ],
+    [
+      'an unknown Kubecost key',
+      {kubecost: {readTimeout: 5}},
+      /at '\/kubecost': additional properties 'readTimeout' not allowed/,
+    ],
     ['a cluster name instead of its ARN', {clusterArn: 'prod'}, /at '\/clusterArn': 'prod' does not match pattern/],
-    ['an s3:// URL as bucket', {bucket: 's3://kubecost-data'}, /at '\/bucket': 's3:\/\/kubecost-data' does not match pattern/],
+    [
+      'an s3:// URL as bucket',
+      {bucket: 's3://kubecost-data'},
+      /at '\/bucket': 's3:\/\/kubecost-data' does not match pattern/,
+    ],
     ['back-fill days as a string', {backfillDays: '15'}, /at '\/backfillDays': got string, want integer/],
     ['zero back-fill days', {backfillDays: 0}, /at '\/backfillDays': minimum: got 0, want 1/],
     ['an unknown aggregation', {aggregation: 'pods'}, /at '\/aggregation': value must be one of 'container', 'pod'/],
     ['labels as one string', {labels: 'app,team'}, /at '\/labels': got string, want array/],
     ['a label that is no Kubernetes key', {labels: ['a b']}, /at '\/labels\/0': 'a b' does not match pattern/],
-    ['a timeout of 0', {kubecost: {connectTimeoutSeconds: 0}}, /at '\/kubecost\/connectTimeoutSeconds': exclusiveMinimum: got 0, want 0/],
+    [
+      'a timeout of 0',
+      {kubecost: {connectTimeoutSeconds: 0}},
+      /at '\/kubecost\/connectTimeoutSeconds': exclusiveMinimum: got 0, want 0/,
+    ],
     ['tlsVerify as a string', {kubecost: {tlsVerify: 'no'}}, /at '\/kubecost\/tlsVerify': got string, want boolean/],
     ['an unknown log format', {logFormat: 'yaml'}, /at '\/logFormat': value must be one of 'text', 'json'/],
-    ['a user ARN as parent role', {parentRoleArn: 'arn:aws:iam::444455556666:user/x'}, /at '\/parentRoleArn': .* does not match pattern/],
-    ['an unknown pull policy', {image: {repository: 'x', pullPolicy: 'Sometimes'}}, /at '\/image\/pullPolicy': value must be one of 'Always', 'IfNotPresent', 'Never'/],
+    [
+      'a user ARN as parent role',
+      {parentRoleArn: 'arn:aws:iam::444455556666:user/x'},
+      /at '\/parentRoleArn': .* does not match pattern/,
+    ],
+    [
+      'an unknown pull policy',
+      {image: {repository: 'x', pullPolicy: 'Sometimes'}},
+      /at '\/image\/pullPolicy': value must be one of 'Always', 'IfNotPresent', 'Never'/,
+    ],
     ['an extra env var without a name', {extraEnv: [{value: 'x'}]}, /at '\/extraEnv\/0': missing property 'name'/],
-    ['an unknown resource', {resources: {limits: {gpu: 1}}}, /at '\/resources\/limits': additional properties 'gpu' not allowed/],
-    ['a memory limit that is no quantity', {resources: {limits: {memory: '512 MB'}}}, /at '\/resources\/limits\/memory': '512 MB' does not match pattern/],
-    ['a grace period the CLI cannot stop within', {terminationGracePeriodSeconds: 5}, /at '\/terminationGracePeriodSeconds': minimum: got 5, want 11/],
-    ['serviceAccount.create as a string', {serviceAccount: {name: 'x', create: 'yes'}}, /at '\/serviceAccount\/create': got string, want boolean/],
+    [
+      'an unknown resource',
+      {resources: {limits: {gpu: 1}}},
+      /at '\/resources\/limits': additional properties 'gpu' not allowed/,
+    ],
+    [
+      'a memory limit that is no quantity',
+      {resources: {limits: {memory: '512 MB'}}},
+      /at '\/resources\/limits\/memory': '512 MB' does not match pattern/,
+    ],
+    [
+      'a grace period the CLI cannot stop within',
+      {terminationGracePeriodSeconds: 5},
+      /at '\/terminationGracePeriodSeconds': minimum: got 5, want 11/,
+    ],
+    [
+      'serviceAccount.create as a string',
+      {serviceAccount: {name: 'x', create: 'yes'}},
+      /at '\/serviceAccount\/create': got string, want boolean/,
+    ],
   ]
   for (const [what, values, message] of cases) {
     it(`rejects ${what}`, async () => {
@@ -219,16 +281,18 @@ describe('chart: values.schema.json rejects bad values', () => {
 describe('chart: rendered manifests', () => {
   it('are valid Kubernetes objects with the required values, and with every value set', async () => {
     const minimal = await template(REQUIRED)
-    assert.deepEqual(minimal.map((m) => m.kind).sort(), ['CronJob', 'ServiceAccount'])
+    assert.deepEqual(minimal.map(m => m.kind).sort(), ['CronJob', 'ServiceAccount'])
     validate(minimal)
     validate(await template(EVERY_VALUE))
   })
 
   it('the validation itself rejects an unknown field, a wrong enum and a missing required field', async () => {
-    const [good] = (await template(REQUIRED)).filter((m) => m.kind === 'CronJob')
+    const [good] = (await template(REQUIRED)).filter(m => m.kind === 'CronJob')
     const copy = () => JSON.parse(JSON.stringify(good)) as ReturnType<typeof cronJob> & Manifest
     const unknown = copy()
-    ;(unknown.spec.jobTemplate.spec.template.spec.containers[0] as unknown as Record<string, unknown>).securityContexts = {}
+    ;(
+      unknown.spec.jobTemplate.spec.template.spec.containers[0] as unknown as Record<string, unknown>
+    ).securityContexts = {}
     assert.throws(() => validate([unknown]), /securityContexts: not a field of V1Container/)
     const badEnum = copy()
     badEnum.spec.concurrencyPolicy = 'Never'
@@ -240,7 +304,8 @@ describe('chart: rendered manifests', () => {
 
   it('put every object in the release namespace', async () => {
     for (const values of [REQUIRED, EVERY_VALUE]) {
-      for (const m of await template(values)) assert.equal(m.metadata.namespace, 'finops', `${m.kind} ${m.metadata.name}`)
+      for (const m of await template(values))
+        assert.equal(m.metadata.namespace, 'finops', `${m.kind} ${m.metadata.name}`)
     }
   })
 
@@ -283,7 +348,8 @@ describe('chart: rendered manifests', () => {
       assert.deepEqual(c.securityContext?.capabilities, {drop: ['ALL']})
       assert.equal(c.securityContext?.seccompProfile?.type, 'RuntimeDefault')
       // Restricted allows only these volume types.
-      for (const v of pod.volumes ?? []) assert.ok(v.emptyDir ?? v.configMap ?? v.secret ?? v.projected, `volume ${v.name}`)
+      for (const v of pod.volumes ?? [])
+        assert.ok(v.emptyDir ?? v.configMap ?? v.secret ?? v.projected, `volume ${v.name}`)
     }
   })
 
@@ -291,11 +357,11 @@ describe('chart: rendered manifests', () => {
     const manifests = await template(REQUIRED)
     const pod = podOf(manifests)
     const c = containerOf(manifests)
-    assert.deepEqual(pod.volumes?.find((v) => v.name === 'tmp')?.emptyDir, {sizeLimit: '1Gi'})
-    assert.deepEqual(c.volumeMounts?.find((m) => m.mountPath === '/tmp')?.name, 'tmp')
+    assert.deepEqual(pod.volumes?.find(v => v.name === 'tmp')?.emptyDir, {sizeLimit: '1Gi'})
+    assert.deepEqual(c.volumeMounts?.find(m => m.mountPath === '/tmp')?.name, 'tmp')
     assert.deepEqual(c.resources, {requests: {cpu: '250m', memory: '256Mi'}, limits: {cpu: '1', memory: '512Mi'}})
     const all = await template(EVERY_VALUE)
-    assert.deepEqual(podOf(all).volumes?.find((v) => v.name === 'tmp')?.emptyDir, {sizeLimit: '2Gi'})
+    assert.deepEqual(podOf(all).volumes?.find(v => v.name === 'tmp')?.emptyDir, {sizeLimit: '2Gi'})
     assert.deepEqual(containerOf(all).resources, EVERY_VALUE.resources)
   })
 
@@ -311,7 +377,7 @@ describe('chart: rendered manifests', () => {
 describe('chart: the service account', () => {
   it('is created with the IRSA role annotation, and used by the pod', async () => {
     const manifests = await template(EVERY_VALUE)
-    const sa = manifests.find((m) => m.kind === 'ServiceAccount')
+    const sa = manifests.find(m => m.kind === 'ServiceAccount')
     assert.equal(sa?.metadata.name, 'cost-exporter')
     assert.deepEqual(sa?.metadata.annotations, {'eks.amazonaws.com/role-arn': ROLE, 'example.com/owner': 'finops'})
     assert.equal(podOf(manifests).serviceAccountName, 'cost-exporter')
@@ -320,14 +386,19 @@ describe('chart: the service account', () => {
 
   it('is not created when serviceAccount.create is false, and its name is still used', async () => {
     const manifests = await template({...REQUIRED, serviceAccount: {create: false, name: 'existing-sa'}})
-    assert.deepEqual(manifests.map((m) => m.kind), ['CronJob'])
+    assert.deepEqual(
+      manifests.map(m => m.kind),
+      ['CronJob'],
+    )
     assert.equal(podOf(manifests).serviceAccountName, 'existing-sa')
   })
 })
 
 describe('chart: environment', () => {
   it('renders every setting as the env var the CLI reads for it', async () => {
-    const env = Object.fromEntries((containerOf(await template(EVERY_VALUE)).env ?? []).map((e) => [e.name, e.value ?? e.valueFrom]))
+    const env = Object.fromEntries(
+      (containerOf(await template(EVERY_VALUE)).env ?? []).map(e => [e.name, e.value ?? e.valueFrom]),
+    )
     assert.deepEqual(env, {
       CLUSTER_ID: ARN,
       S3_BUCKET_NAME: 'kubecost-data-111122223333',
@@ -361,44 +432,78 @@ describe('chart: environment', () => {
     })
   })
 
-  it('renders only env vars that the CLI\'s export flags declare (besides extraEnv)', async () => {
+  it("renders only env vars that the CLI's export flags declare (besides extraEnv)", async () => {
     const cli = await cliEnvVars()
     assert.ok(cli.has('CLUSTER_ID') && cli.size > 10, 'the flag definitions were read')
-    const extra = new Set(EVERY_VALUE.extraEnv.map((e) => e.name))
+    const extra = new Set(EVERY_VALUE.extraEnv.map(e => e.name))
     for (const values of [REQUIRED, EVERY_VALUE]) {
-      const names = (containerOf(await template(values)).env ?? []).map((e) => e.name).filter((name) => !extra.has(name))
-      assert.deepEqual(names.filter((name) => !cli.has(name)), [], 'env vars the CLI does not read')
+      const names = (containerOf(await template(values)).env ?? []).map(e => e.name).filter(name => !extra.has(name))
+      assert.deepEqual(
+        names.filter(name => !cli.has(name)),
+        [],
+        'env vars the CLI does not read',
+      )
     }
   })
 
   it('has a value for every env var of the export flags, or the gap is named', async () => {
     // OUTPUT_DIR is the local destination, for trying the CLI out; a CronJob writes to S3.
     const notForTheCronJob = new Set(['OUTPUT_DIR'])
-    const rendered = new Set((containerOf(await template(EVERY_VALUE)).env ?? []).map((e) => e.name))
-    const missing = [...(await cliEnvVars())].filter((name) => !rendered.has(name) && !notForTheCronJob.has(name))
-    assert.deepEqual(missing, [], 'export reads these env vars but the chart has no value for them: add one to values.yaml, values.schema.json and templates/cronjob.yaml')
+    const rendered = new Set((containerOf(await template(EVERY_VALUE)).env ?? []).map(e => e.name))
+    const missing = [...(await cliEnvVars())].filter(name => !rendered.has(name) && !notForTheCronJob.has(name))
+    assert.deepEqual(
+      missing,
+      [],
+      'export reads these env vars but the chart has no value for them: add one to values.yaml, values.schema.json and templates/cronjob.yaml',
+    )
   })
 
-  it('leaves out empty settings, so the CLI\'s defaults apply', async () => {
-    const names = (containerOf(await template(REQUIRED)).env ?? []).map((e) => e.name)
-    for (const name of ['S3_PREFIX', 'LABELS', 'ANNOTATIONS', 'IRSA_PARENT_IAM_ROLE_ARN', 'S3_ENDPOINT_URL', 'RUN_DEADLINE', 'KUBECOST_ALLOCATION_API_DEADLINE', 'KUBECOST_ASSETS_API_DEADLINE', 'KUBECOST_CA_CERTIFICATE_SECRET_NAME', 'KUBECOST_CA_CERTIFICATE_FILE']) {
+  it("leaves out empty settings, so the CLI's defaults apply", async () => {
+    const names = (containerOf(await template(REQUIRED)).env ?? []).map(e => e.name)
+    for (const name of [
+      'S3_PREFIX',
+      'LABELS',
+      'ANNOTATIONS',
+      'IRSA_PARENT_IAM_ROLE_ARN',
+      'S3_ENDPOINT_URL',
+      'RUN_DEADLINE',
+      'KUBECOST_ALLOCATION_API_DEADLINE',
+      'KUBECOST_ASSETS_API_DEADLINE',
+      'KUBECOST_CA_CERTIFICATE_SECRET_NAME',
+      'KUBECOST_CA_CERTIFICATE_FILE',
+    ]) {
       assert.ok(!names.includes(name), name)
     }
   })
 
   it('mounts the CA ConfigMap read-only where KUBECOST_CA_CERTIFICATE_FILE points', async () => {
     const manifests = await template(EVERY_VALUE)
-    const mount = containerOf(manifests).volumeMounts?.find((m) => m.name === 'kubecost-ca')
+    const mount = containerOf(manifests).volumeMounts?.find(m => m.name === 'kubecost-ca')
     assert.deepEqual(mount, {name: 'kubecost-ca', mountPath: '/etc/kubecost-ca', readOnly: true})
-    assert.deepEqual(podOf(manifests).volumes?.find((v) => v.name === 'kubecost-ca')?.configMap, {name: 'kubecost-ca', items: [{key: 'bundle.pem', path: 'bundle.pem'}]})
+    assert.deepEqual(podOf(manifests).volumes?.find(v => v.name === 'kubecost-ca')?.configMap, {
+      name: 'kubecost-ca',
+      items: [{key: 'bundle.pem', path: 'bundle.pem'}],
+    })
   })
 })
 
 describe('chart: NOTES.txt', () => {
   it('gives the command that runs the job now, in the release namespace', async () => {
-    const r = await helm(['install', 'cost', CHART, '--dry-run=client', '--namespace', 'finops', '-f', await valuesFile(REQUIRED)])
+    const r = await helm([
+      'install',
+      'cost',
+      CHART,
+      '--dry-run=client',
+      '--namespace',
+      'finops',
+      '-f',
+      await valuesFile(REQUIRED),
+    ])
     assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stdout, /kubectl create job --from=cronjob\/cost-kubecost-s3-exporter cost-kubecost-s3-exporter-manual-\$\(date \+%s\) -n finops/)
+    assert.match(
+      r.stdout,
+      /kubectl create job --from=cronjob\/cost-kubecost-s3-exporter cost-kubecost-s3-exporter-manual-\$\(date \+%s\) -n finops/,
+    )
     assert.match(r.stdout, /kubectl logs -n finops -l app\.kubernetes\.io\/instance=cost/)
   })
 })

@@ -59,7 +59,13 @@ export async function helmBinary(): Promise<string> {
     const {size, mtimeMs} = await stat(layer)
     const dir = join(ROOT, 'node_modules', '.cache', 'kubecost-cid-helm', `${size}-${Math.trunc(mtimeMs)}`)
     const binary = join(dir, 'helm')
-    if (await stat(binary).then((s) => s.size > 0, () => false)) return binary
+    if (
+      await stat(binary).then(
+        s => s.size > 0,
+        () => false,
+      )
+    )
+      return binary
     await mkdir(dir, {recursive: true})
     // Written aside and renamed, so a test file running at the same time never sees half a binary.
     const partial = `${binary}.${process.pid}.partial`
@@ -78,10 +84,17 @@ export interface HelmResult {
 
 export async function helm(args: string[]): Promise<HelmResult> {
   const binary = await helmBinary()
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     // No cluster and no user configuration: every call here is offline.
     const home = join(ROOT, 'node_modules', '.cache', 'helm-home')
-    const env = {PATH: process.env.PATH ?? '', HOME: home, HELM_CACHE_HOME: join(home, 'cache'), HELM_CONFIG_HOME: join(home, 'config'), HELM_DATA_HOME: join(home, 'data'), KUBECONFIG: '/nonexistent/kubeconfig'}
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
+      HELM_CACHE_HOME: join(home, 'cache'),
+      HELM_CONFIG_HOME: join(home, 'config'),
+      HELM_DATA_HOME: join(home, 'data'),
+      KUBECONFIG: '/nonexistent/kubeconfig',
+    }
     execFile(binary, args, {env, maxBuffer: 16 * 1024 * 1024}, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
       resolve({code, stdout, stderr})

@@ -48,13 +48,24 @@ const BUCKET = 'kubecost-data-444455556666'
 const PARENT = 'arn:aws:iam::444455556666:role/kubecost-s3-exporter'
 const DAYS: Day[] = ['2026-01-01', '2026-02-28', '2026-12-31'] as Day[]
 
-const base: IamInput = {cluster: CLUSTER, oidcProvider: PROVIDER, bucket: BUCKET, prefix: 'exports/kubecost', namespace: 'kubecost', serviceAccount: 'kubecost-s3-exporter'}
+const base: IamInput = {
+  cluster: CLUSTER,
+  oidcProvider: PROVIDER,
+  bucket: BUCKET,
+  prefix: 'exports/kubecost',
+  namespace: 'kubecost',
+  serviceAccount: 'kubecost-s3-exporter',
+}
 
 /** Every S3 call `export` makes for this cluster, built from the exporter's own Layout. */
 function exporterCalls(layout: Layout): Array<[string, string, Record<string, string>]> {
   return [
     ['s3:ListBucket', `arn:aws:s3:::${BUCKET}`, {'s3:prefix': layout.listingPrefix}],
-    ...DAYS.map((d): [string, string, Record<string, string>] => ['s3:PutObject', `arn:aws:s3:::${BUCKET}/${layout.key(d)}`, {}]),
+    ...DAYS.map((d): [string, string, Record<string, string>] => [
+      's3:PutObject',
+      `arn:aws:s3:::${BUCKET}/${layout.key(d)}`,
+      {},
+    ]),
   ]
 }
 
@@ -64,31 +75,72 @@ function foreignCalls(layout: Layout): Array<[string, string, string, Record<str
   const day = DAYS[0] as Day
   const key = layout.key(day)
   return [
-    ['another cluster of the account', 's3:PutObject', `arn:aws:s3:::${BUCKET}/${other('arn:aws:eks:eu-west-1:111122223333:cluster/staging').key(day)}`, {}],
-    ['a cluster whose name ends in this one\'s', 's3:PutObject', `arn:aws:s3:::${BUCKET}/${other('arn:aws:eks:eu-west-1:111122223333:cluster/x_prod').key(day)}`, {}],
-    ['a cluster whose name starts with this one\'s', 's3:PutObject', `arn:aws:s3:::${BUCKET}/${other('arn:aws:eks:eu-west-1:111122223333:cluster/prod-eu').key(day)}`, {}],
-    ['the same cluster name in another region', 's3:PutObject', `arn:aws:s3:::${BUCKET}/${other('arn:aws:eks:us-east-1:111122223333:cluster/prod').key(day)}`, {}],
-    ['the same cluster name in another account', 's3:PutObject', `arn:aws:s3:::${BUCKET}/${other('arn:aws:eks:eu-west-1:999999999999:cluster/prod').key(day)}`, {}],
+    [
+      'another cluster of the account',
+      's3:PutObject',
+      `arn:aws:s3:::${BUCKET}/${other('arn:aws:eks:eu-west-1:111122223333:cluster/staging').key(day)}`,
+      {},
+    ],
+    [
+      "a cluster whose name ends in this one's",
+      's3:PutObject',
+      `arn:aws:s3:::${BUCKET}/${other('arn:aws:eks:eu-west-1:111122223333:cluster/x_prod').key(day)}`,
+      {},
+    ],
+    [
+      "a cluster whose name starts with this one's",
+      's3:PutObject',
+      `arn:aws:s3:::${BUCKET}/${other('arn:aws:eks:eu-west-1:111122223333:cluster/prod-eu').key(day)}`,
+      {},
+    ],
+    [
+      'the same cluster name in another region',
+      's3:PutObject',
+      `arn:aws:s3:::${BUCKET}/${other('arn:aws:eks:us-east-1:111122223333:cluster/prod').key(day)}`,
+      {},
+    ],
+    [
+      'the same cluster name in another account',
+      's3:PutObject',
+      `arn:aws:s3:::${BUCKET}/${other('arn:aws:eks:eu-west-1:999999999999:cluster/prod').key(day)}`,
+      {},
+    ],
     ['another bucket', 's3:PutObject', `arn:aws:s3:::other-bucket/${key}`, {}],
     ['outside the prefix', 's3:PutObject', `arn:aws:s3:::${BUCKET}/${new Layout(CLUSTER).key(day)}`, {}],
-    ['another folder of the partition', 's3:PutObject', `arn:aws:s3:::${BUCKET}/${layout.listingPrefix}tmp/${layout.fileName(day)}`, {}],
+    [
+      'another folder of the partition',
+      's3:PutObject',
+      `arn:aws:s3:::${BUCKET}/${layout.listingPrefix}tmp/${layout.fileName(day)}`,
+      {},
+    ],
     ['reading its own file back', 's3:GetObject', `arn:aws:s3:::${BUCKET}/${key}`, {}],
     ['deleting its own file', 's3:DeleteObject', `arn:aws:s3:::${BUCKET}/${key}`, {}],
     ['listing the whole bucket', 's3:ListBucket', `arn:aws:s3:::${BUCKET}`, {}],
-    ['listing another region', 's3:ListBucket', `arn:aws:s3:::${BUCKET}`, {'s3:prefix': other('arn:aws:eks:us-east-1:111122223333:cluster/prod').listingPrefix}],
+    [
+      'listing another region',
+      's3:ListBucket',
+      `arn:aws:s3:::${BUCKET}`,
+      {'s3:prefix': other('arn:aws:eks:us-east-1:111122223333:cluster/prod').listingPrefix},
+    ],
     ['listing another bucket', 's3:ListBucket', 'arn:aws:s3:::other-bucket', {'s3:prefix': layout.listingPrefix}],
     ['changing the bucket policy', 's3:PutBucketPolicy', `arn:aws:s3:::${BUCKET}`, {}],
   ]
 }
 
 function actionsOf(policy: PolicyJson): string[] {
-  return policy.Statement.flatMap((s) => [s.Action].flat()).sort()
+  return policy.Statement.flatMap(s => [s.Action].flat()).sort()
 }
 
 function allPolicies(p: IamPolicies): Array<[string, PolicyJson]> {
-  const roles = [['exporter', p.exporterRole], ['parent', p.parentRole], ['crawler', p.crawlerRole]] as const
+  const roles = [
+    ['exporter', p.exporterRole],
+    ['parent', p.parentRole],
+    ['crawler', p.crawlerRole],
+  ] as const
   return [
-    ...roles.flatMap(([name, role]) => (role ? [[`${name} permissions`, role.permissionsPolicy] as [string, PolicyJson]] : [])),
+    ...roles.flatMap(([name, role]) =>
+      role ? [[`${name} permissions`, role.permissionsPolicy] as [string, PolicyJson]] : [],
+    ),
     ...p.operators.map((o): [string, PolicyJson] => [o.command, o.policy]),
   ]
 }
@@ -121,7 +173,8 @@ describe('iam-policy: the exporter role without role chaining', () => {
   it('works without a prefix', () => {
     const plain = iamPolicies({...base, prefix: ''}).exporterRole.permissionsPolicy
     const l = new Layout(CLUSTER)
-    for (const [action, resource, keys] of exporterCalls(l)) assert.equal(decide(plain, action, resource, keys), 'allow', `${action} ${resource}`)
+    for (const [action, resource, keys] of exporterCalls(l))
+      assert.equal(decide(plain, action, resource, keys), 'allow', `${action} ${resource}`)
     assert.equal(decide(plain, 's3:PutObject', `arn:aws:s3:::${BUCKET}/${layout.key(DAYS[0] as Day)}`), 'implicit-deny')
   })
 })
@@ -132,20 +185,30 @@ describe('iam-policy: the IRSA trust policy', () => {
   const role = `arn:aws:iam::111122223333:role/kubecost-s3-exporter-prod`
   const web = (keys: Record<string, string>) => decide(trust, 'sts:AssumeRoleWithWebIdentity', role, keys)
 
-  it('trusts the cluster\'s OIDC provider, in the cluster\'s account, for web identity only', () => {
+  it("trusts the cluster's OIDC provider, in the cluster's account, for web identity only", () => {
     assert.equal(trust.Statement.length, 1)
     assert.deepEqual(statement?.Principal, {Federated: `arn:aws:iam::111122223333:oidc-provider/${PROVIDER}`})
     assert.equal(statement?.Action, 'sts:AssumeRoleWithWebIdentity')
   })
 
-  it('lets the exporter\'s service account in, with the sts.amazonaws.com audience', () => {
-    assert.equal(web({[`${PROVIDER}:aud`]: 'sts.amazonaws.com', [`${PROVIDER}:sub`]: 'system:serviceaccount:kubecost:kubecost-s3-exporter'}), 'allow')
+  it("lets the exporter's service account in, with the sts.amazonaws.com audience", () => {
+    assert.equal(
+      web({
+        [`${PROVIDER}:aud`]: 'sts.amazonaws.com',
+        [`${PROVIDER}:sub`]: 'system:serviceaccount:kubecost:kubecost-s3-exporter',
+      }),
+      'allow',
+    )
   })
 
   for (const [what, sub, aud] of [
     ['another service account of the namespace', 'system:serviceaccount:kubecost:default', 'sts.amazonaws.com'],
     ['the same name in another namespace', 'system:serviceaccount:default:kubecost-s3-exporter', 'sts.amazonaws.com'],
-    ['a subject that only starts like it', 'system:serviceaccount:kubecost:kubecost-s3-exporter-2', 'sts.amazonaws.com'],
+    [
+      'a subject that only starts like it',
+      'system:serviceaccount:kubecost:kubecost-s3-exporter-2',
+      'sts.amazonaws.com',
+    ],
     ['another audience', 'system:serviceaccount:kubecost:kubecost-s3-exporter', 'example.com'],
   ] as const) {
     it(`keeps out ${what}`, () => {
@@ -159,7 +222,12 @@ describe('iam-policy: the IRSA trust policy', () => {
 })
 
 describe('iam-policy: role chaining', () => {
-  const policies = iamPolicies({...base, parentRoleArn: PARENT, caSecret: 'kubecost-ca', kmsKeyArn: 'arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab'})
+  const policies = iamPolicies({
+    ...base,
+    parentRoleArn: PARENT,
+    caSecret: 'kubecost-ca',
+    kmsKeyArn: 'arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  })
   const child = policies.exporterRole.permissionsPolicy
   const parent = policies.parentRole
   const layout = new Layout(CLUSTER, 'exports/kubecost')
@@ -168,7 +236,8 @@ describe('iam-policy: role chaining', () => {
     assert.deepEqual(actionsOf(child), ['sts:AssumeRole'])
     assert.equal(decide(child, 'sts:AssumeRole', PARENT), 'allow')
     assert.equal(decide(child, 'sts:AssumeRole', 'arn:aws:iam::444455556666:role/admin'), 'implicit-deny')
-    for (const [action, resource, keys] of exporterCalls(layout)) assert.equal(decide(child, action, resource, keys), 'implicit-deny', `${action} ${resource}`)
+    for (const [action, resource, keys] of exporterCalls(layout))
+      assert.equal(decide(child, action, resource, keys), 'implicit-deny', `${action} ${resource}`)
   })
 
   it('tags the parent role, not the exporter role, as the exporter', () => {
@@ -176,40 +245,66 @@ describe('iam-policy: role chaining', () => {
     assert.deepEqual(policies.exporterRole.tags, {})
   })
 
-  it('lets only the exporter role assume the parent role, with the exporter\'s session name', () => {
+  it("lets only the exporter role assume the parent role, with the exporter's session name", () => {
     assert.ok(parent)
-    assert.deepEqual(parent.trustPolicy.Statement[0]?.Principal, {AWS: 'arn:aws:iam::111122223333:role/kubecost-s3-exporter-prod'})
+    assert.deepEqual(parent.trustPolicy.Statement[0]?.Principal, {
+      AWS: 'arn:aws:iam::111122223333:role/kubecost-s3-exporter-prod',
+    })
     assert.equal(decide(parent.trustPolicy, 'sts:AssumeRole', PARENT, {'sts:RoleSessionName': SESSION_NAME}), 'allow')
-    assert.equal(decide(parent.trustPolicy, 'sts:AssumeRole', PARENT, {'sts:RoleSessionName': 'someone-else'}), 'implicit-deny')
+    assert.equal(
+      decide(parent.trustPolicy, 'sts:AssumeRole', PARENT, {'sts:RoleSessionName': 'someone-else'}),
+      'implicit-deny',
+    )
   })
 
   it('gives the parent role every S3 call of the exporter and none of the foreign ones', () => {
     assert.ok(parent)
-    for (const [action, resource, keys] of exporterCalls(layout)) assert.equal(decide(parent.permissionsPolicy, action, resource, keys), 'allow', `${action} ${resource}`)
-    for (const [what, action, resource, keys] of foreignCalls(layout)) assert.equal(decide(parent.permissionsPolicy, action, resource, keys), 'implicit-deny', what)
+    for (const [action, resource, keys] of exporterCalls(layout))
+      assert.equal(decide(parent.permissionsPolicy, action, resource, keys), 'allow', `${action} ${resource}`)
+    for (const [what, action, resource, keys] of foreignCalls(layout))
+      assert.equal(decide(parent.permissionsPolicy, action, resource, keys), 'implicit-deny', what)
   })
 
   it('lets the parent role read the CA secret (any suffix Secrets Manager gave it) in the bucket account, and no other secret', () => {
     assert.ok(parent)
-    const secret = (name: string, account = '444455556666') => `arn:aws:secretsmanager:eu-west-1:${account}:secret:${name}`
-    assert.equal(decide(parent.permissionsPolicy, 'secretsmanager:GetSecretValue', secret('kubecost-ca-AbC123')), 'allow')
-    assert.equal(decide(parent.permissionsPolicy, 'secretsmanager:GetSecretValue', secret('kubecost-ca-old-AbC123')), 'implicit-deny')
-    assert.equal(decide(parent.permissionsPolicy, 'secretsmanager:GetSecretValue', secret('kubecost-ca-AbC123', '111122223333')), 'implicit-deny')
-    assert.equal(decide(parent.permissionsPolicy, 'secretsmanager:PutSecretValue', secret('kubecost-ca-AbC123')), 'implicit-deny')
+    const secret = (name: string, account = '444455556666') =>
+      `arn:aws:secretsmanager:eu-west-1:${account}:secret:${name}`
+    assert.equal(
+      decide(parent.permissionsPolicy, 'secretsmanager:GetSecretValue', secret('kubecost-ca-AbC123')),
+      'allow',
+    )
+    assert.equal(
+      decide(parent.permissionsPolicy, 'secretsmanager:GetSecretValue', secret('kubecost-ca-old-AbC123')),
+      'implicit-deny',
+    )
+    assert.equal(
+      decide(parent.permissionsPolicy, 'secretsmanager:GetSecretValue', secret('kubecost-ca-AbC123', '111122223333')),
+      'implicit-deny',
+    )
+    assert.equal(
+      decide(parent.permissionsPolicy, 'secretsmanager:PutSecretValue', secret('kubecost-ca-AbC123')),
+      'implicit-deny',
+    )
   })
 
   it('lets the parent role ask KMS for a data key through S3 only', () => {
     assert.ok(parent)
     const key = 'arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab'
-    assert.equal(decide(parent.permissionsPolicy, 'kms:GenerateDataKey', key, {'kms:ViaService': 's3.eu-west-1.amazonaws.com'}), 'allow')
+    assert.equal(
+      decide(parent.permissionsPolicy, 'kms:GenerateDataKey', key, {'kms:ViaService': 's3.eu-west-1.amazonaws.com'}),
+      'allow',
+    )
     assert.equal(decide(parent.permissionsPolicy, 'kms:GenerateDataKey', key), 'implicit-deny')
-    assert.equal(decide(parent.permissionsPolicy, 'kms:Decrypt', key, {'kms:ViaService': 's3.eu-west-1.amazonaws.com'}), 'implicit-deny')
+    assert.equal(
+      decide(parent.permissionsPolicy, 'kms:Decrypt', key, {'kms:ViaService': 's3.eu-west-1.amazonaws.com'}),
+      'implicit-deny',
+    )
   })
 
   it('names a secret given by ARN exactly', () => {
     const arn = 'arn:aws:secretsmanager:eu-west-1:444455556666:secret:kubecost-ca-AbC123'
     const p = iamPolicies({...base, caSecret: arn}).exporterRole.permissionsPolicy
-    assert.equal(p.Statement.find((s) => s.Sid === 'ReadKubecostCaBundle')?.Resource, arn)
+    assert.equal(p.Statement.find(s => s.Sid === 'ReadKubecostCaBundle')?.Resource, arn)
   })
 })
 
@@ -217,7 +312,7 @@ describe('iam-policy: the Glue crawler role and the operator commands', () => {
   const policies = iamPolicies({...base, parentRoleArn: PARENT, workgroup: 'kubecost'})
   const glue = (r: string) => `arn:aws:glue:eu-west-1:444455556666:${r}`
   const op = (command: string) => {
-    const found = policies.operators.find((o) => o.command === command)
+    const found = policies.operators.find(o => o.command === command)
     assert.ok(found, command)
     return found.policy
   }
@@ -227,26 +322,46 @@ describe('iam-policy: the Glue crawler role and the operator commands', () => {
     assert.equal(policies.crawlerRole.arn, 'arn:aws:iam::444455556666:role/kubecost_glue_crawler_role')
   })
 
-  it('lets the crawler read the exported files and update the table\'s partitions, nothing else', () => {
+  it("lets the crawler read the exported files and update the table's partitions, nothing else", () => {
     const p = policies.crawlerRole.permissionsPolicy
     const key = new Layout(CLUSTER, 'exports/kubecost').key(DAYS[0] as Day)
     assert.equal(decide(p, 's3:GetObject', `arn:aws:s3:::${BUCKET}/${key}`), 'allow')
     assert.equal(decide(p, 's3:GetObject', `arn:aws:s3:::${BUCKET}/elsewhere/file`), 'implicit-deny')
     assert.equal(decide(p, 's3:PutObject', `arn:aws:s3:::${BUCKET}/${key}`), 'implicit-deny')
     assert.equal(decide(p, 's3:ListBucket', `arn:aws:s3:::${BUCKET}`, {'s3:prefix': 'exports/kubecost/'}), 'allow')
-    for (const action of ['glue:GetTable', 'glue:BatchCreatePartition', 'glue:BatchUpdatePartition', 'glue:GetPartition']) {
+    for (const action of [
+      'glue:GetTable',
+      'glue:BatchCreatePartition',
+      'glue:BatchUpdatePartition',
+      'glue:GetPartition',
+    ]) {
       assert.equal(decide(p, action, glue('table/kubecost_db/kubecost_table')), 'allow', action)
       assert.equal(decide(p, action, glue('table/kubecost_db/other_table')), 'implicit-deny', action)
     }
 
     assert.equal(decide(p, 'glue:DeleteTable', glue('table/kubecost_db/kubecost_table')), 'implicit-deny')
-    assert.equal(decide(p, 'logs:PutLogEvents', 'arn:aws:logs:eu-west-1:444455556666:log-group:/aws-glue/crawlers:log-stream:kubecost_crawler'), 'allow')
-    assert.equal(decide(p, 'logs:PutLogEvents', 'arn:aws:logs:eu-west-1:444455556666:log-group:/other:log-stream:x'), 'implicit-deny')
+    assert.equal(
+      decide(
+        p,
+        'logs:PutLogEvents',
+        'arn:aws:logs:eu-west-1:444455556666:log-group:/aws-glue/crawlers:log-stream:kubecost_crawler',
+      ),
+      'allow',
+    )
+    assert.equal(
+      decide(p, 'logs:PutLogEvents', 'arn:aws:logs:eu-west-1:444455556666:log-group:/other:log-stream:x'),
+      'implicit-deny',
+    )
   })
 
   it('verify-bucket-policy reads the four bucket settings and changes nothing', () => {
     const p = op('verify-bucket-policy')
-    for (const a of ['s3:GetBucketPolicy', 's3:GetEncryptionConfiguration', 's3:GetBucketPublicAccessBlock', 's3:GetBucketOwnershipControls']) {
+    for (const a of [
+      's3:GetBucketPolicy',
+      's3:GetEncryptionConfiguration',
+      's3:GetBucketPublicAccessBlock',
+      's3:GetBucketOwnershipControls',
+    ]) {
       assert.equal(decide(p, a, `arn:aws:s3:::${BUCKET}`), 'allow', a)
       assert.equal(decide(p, a, 'arn:aws:s3:::other-bucket'), 'implicit-deny', a)
     }
@@ -254,7 +369,7 @@ describe('iam-policy: the Glue crawler role and the operator commands', () => {
     assert.equal(decide(p, 's3:PutBucketPolicy', `arn:aws:s3:::${BUCKET}`), 'implicit-deny')
   })
 
-  it('backfill-plan lists this cluster\'s partition only, and writes nothing', () => {
+  it("backfill-plan lists this cluster's partition only, and writes nothing", () => {
     const p = op('backfill-plan')
     const layout = new Layout(CLUSTER, 'exports/kubecost')
     assert.deepEqual(actionsOf(p), ['s3:ListBucket'])
@@ -268,12 +383,21 @@ describe('iam-policy: the Glue crawler role and the operator commands', () => {
     assert.equal(decide(p, 'glue:UpdateTable', glue('table/kubecost_db/kubecost_table')), 'allow')
     assert.equal(decide(p, 'glue:DeleteTable', glue('table/kubecost_db/kubecost_table')), 'implicit-deny')
     assert.equal(decide(p, 'glue:CreateCrawler', glue('crawler/kubecost_crawler')), 'allow')
-    assert.equal(decide(p, 'athena:UpdateWorkGroup', 'arn:aws:athena:eu-west-1:444455556666:workgroup/kubecost'), 'allow')
-    assert.equal(decide(p, 'athena:UpdateWorkGroup', 'arn:aws:athena:eu-west-1:444455556666:workgroup/primary'), 'implicit-deny')
+    assert.equal(
+      decide(p, 'athena:UpdateWorkGroup', 'arn:aws:athena:eu-west-1:444455556666:workgroup/kubecost'),
+      'allow',
+    )
+    assert.equal(
+      decide(p, 'athena:UpdateWorkGroup', 'arn:aws:athena:eu-west-1:444455556666:workgroup/primary'),
+      'implicit-deny',
+    )
     const role = policies.crawlerRole.arn
     assert.equal(decide(p, 'iam:PassRole', role, {'iam:PassedToService': 'glue.amazonaws.com'}), 'allow')
     assert.equal(decide(p, 'iam:PassRole', role, {'iam:PassedToService': 'ec2.amazonaws.com'}), 'implicit-deny')
-    assert.equal(decide(p, 'iam:PassRole', 'arn:aws:iam::444455556666:role/admin', {'iam:PassedToService': 'glue.amazonaws.com'}), 'implicit-deny')
+    assert.equal(
+      decide(p, 'iam:PassRole', 'arn:aws:iam::444455556666:role/admin', {'iam:PassedToService': 'glue.amazonaws.com'}),
+      'implicit-deny',
+    )
   })
 
   it('crawl starts and watches the one crawler', () => {
@@ -287,20 +411,33 @@ describe('iam-policy: the Glue crawler role and the operator commands', () => {
     const p = op('refresh-dataset')
     const ds = 'arn:aws:quicksight:eu-west-1:444455556666:dataset/e88edf48-f2cd-4c23-b6a4-e2b3034e2c41'
     assert.equal(decide(p, 'quicksight:CreateIngestion', `${ds}/ingestion/run-1`), 'allow')
-    assert.equal(decide(p, 'quicksight:CreateIngestion', 'arn:aws:quicksight:eu-west-1:444455556666:dataset/other/ingestion/run-1'), 'implicit-deny')
+    assert.equal(
+      decide(
+        p,
+        'quicksight:CreateIngestion',
+        'arn:aws:quicksight:eu-west-1:444455556666:dataset/other/ingestion/run-1',
+      ),
+      'implicit-deny',
+    )
     assert.equal(decide(p, 'quicksight:CreateRefreshSchedule', ds), 'allow')
     assert.equal(decide(p, 'quicksight:DeleteDataSet', ds), 'implicit-deny')
   })
 
   it('leaves out the workgroup statement when deploy-glue uses the default workgroup', () => {
-    const p = iamPolicies(base).operators.find((o) => o.command === 'deploy-glue')?.policy
+    const p = iamPolicies(base).operators.find(o => o.command === 'deploy-glue')?.policy
     assert.ok(p)
-    assert.ok(!actionsOf(p).some((a) => a.startsWith('athena:')))
+    assert.ok(!actionsOf(p).some(a => a.startsWith('athena:')))
   })
 })
 
 describe('iam-policy: resources', () => {
-  const full = iamPolicies({...base, parentRoleArn: PARENT, caSecret: 'kubecost-ca', kmsKeyArn: 'arn:aws:kms:eu-west-1:444455556666:key/k', workgroup: 'kubecost'})
+  const full = iamPolicies({
+    ...base,
+    parentRoleArn: PARENT,
+    caSecret: 'kubecost-ca',
+    kmsKeyArn: 'arn:aws:kms:eu-west-1:444455556666:key/k',
+    workgroup: 'kubecost',
+  })
 
   it('names a resource in every permission statement, and never "*"', () => {
     for (const [name, policy] of allPolicies(full)) {
@@ -311,7 +448,7 @@ describe('iam-policy: resources', () => {
     }
   })
 
-  it('uses wildcards only where the names are made at run time: the day in a key, a secret\'s suffix, log streams, ingestions, the crawled files', () => {
+  it("uses wildcards only where the names are made at run time: the day in a key, a secret's suffix, log streams, ingestions, the crawled files", () => {
     const allowed = [
       /^arn:aws:s3:::kubecost-data-444455556666\/exports\/kubecost\/account_id=111122223333\/region=eu-west-1\/year=\?{4}\/month=\?{2}\/\?{4}-\?{2}-\?{2}_prod\.snappy\.parquet$/,
       /^arn:aws:secretsmanager:eu-west-1:444455556666:secret:kubecost-ca-\?{6}$/,
@@ -320,8 +457,12 @@ describe('iam-policy: resources', () => {
       /^arn:aws:s3:::kubecost-data-444455556666\/exports\/kubecost\/\*$/,
     ]
     for (const [name, policy] of allPolicies(full)) {
-      for (const resource of policy.Statement.flatMap((s) => [s.Resource ?? []].flat())) {
-        if (/[*?]/.test(resource)) assert.ok(allowed.some((re) => re.test(resource)), `${name}: unexpected wildcard in ${resource}`)
+      for (const resource of policy.Statement.flatMap(s => [s.Resource ?? []].flat())) {
+        if (/[*?]/.test(resource))
+          assert.ok(
+            allowed.some(re => re.test(resource)),
+            `${name}: unexpected wildcard in ${resource}`,
+          )
       }
     }
   })
@@ -331,12 +472,34 @@ describe('iam-policy command', () => {
   const args = ['iam-policy', '--cluster-arn', CLUSTER.arn, '--bucket', BUCKET, '--prefix', 'exports/kubecost']
 
   it('prints every document as valid IAM JSON under --json', async () => {
-    const r = await runCli([...args, '--oidc-issuer', `https://${PROVIDER}`, '--parent-role-arn', PARENT, '--ca-cert-secret', 'kubecost-ca', '--json'])
+    const r = await runCli([
+      ...args,
+      '--oidc-issuer',
+      `https://${PROVIDER}`,
+      '--parent-role-arn',
+      PARENT,
+      '--ca-cert-secret',
+      'kubecost-ca',
+      '--json',
+    ])
     assert.equal(r.code, 0, r.stderr)
     const out = JSON.parse(r.stdout) as IamPolicies
     assert.equal(out.oidcProvider, PROVIDER)
-    assert.deepEqual(out, iamPolicies({...base, parentRoleArn: PARENT, caSecret: 'kubecost-ca', datasetId: 'e88edf48-f2cd-4c23-b6a4-e2b3034e2c41'}))
-    const docs = [out.exporterRole.trustPolicy, out.parentRole?.trustPolicy, out.crawlerRole.trustPolicy, ...allPolicies(out).map(([, p]) => p)]
+    assert.deepEqual(
+      out,
+      iamPolicies({
+        ...base,
+        parentRoleArn: PARENT,
+        caSecret: 'kubecost-ca',
+        datasetId: 'e88edf48-f2cd-4c23-b6a4-e2b3034e2c41',
+      }),
+    )
+    const docs = [
+      out.exporterRole.trustPolicy,
+      out.parentRole?.trustPolicy,
+      out.crawlerRole.trustPolicy,
+      ...allPolicies(out).map(([, p]) => p),
+    ]
     for (const doc of docs) {
       assert.ok(doc)
       assert.equal(doc.Version, '2012-10-17')
@@ -344,7 +507,10 @@ describe('iam-policy command', () => {
       for (const s of doc.Statement) {
         assert.equal(s.Effect, 'Allow')
         assert.match(s.Sid, /^[A-Za-z0-9]+$/, 'IAM Sids are alphanumeric')
-        assert.ok(s.Principal ? !s.Resource : s.Resource, 'a trust statement names a principal, a permission statement a resource')
+        assert.ok(
+          s.Principal ? !s.Resource : s.Resource,
+          'a trust statement names a principal, a permission statement a resource',
+        )
       }
     }
   })
@@ -355,7 +521,8 @@ describe('iam-policy command', () => {
     assert.match(plain.stdout, /^== Exporter role .*: arn:aws:iam::111122223333:role\/kubecost-s3-exporter-prod$/m)
     assert.match(plain.stdout, /^-- Trust policy$/m)
     assert.match(plain.stdout, /^== Glue crawler role: /m)
-    for (const c of ['verify-bucket-policy', 'backfill-plan', 'deploy-glue', 'crawl', 'refresh-dataset']) assert.match(plain.stdout, new RegExp(`^== Operator: ${c}$`, 'm'))
+    for (const c of ['verify-bucket-policy', 'backfill-plan', 'deploy-glue', 'crawl', 'refresh-dataset'])
+      assert.match(plain.stdout, new RegExp(`^== Operator: ${c}$`, 'm'))
     assert.doesNotMatch(plain.stdout, /Parent role/)
     const chained = await runCli([...args, '--oidc-provider', PROVIDER, '--parent-role-arn', PARENT])
     assert.match(chained.stdout, /^== Parent role .*: arn:aws:iam::444455556666:role\/kubecost-s3-exporter$/m)
@@ -363,11 +530,27 @@ describe('iam-policy command', () => {
 
   for (const [what, extra, message] of [
     ['no OIDC provider', [], /Exactly one of the following must be provided: --oidc-issuer, --oidc-provider/],
-    ['both OIDC flags', ['--oidc-provider', PROVIDER, '--oidc-issuer', `https://${PROVIDER}`], /--oidc-issuer|--oidc-provider/],
-    ['an issuer that is not EKS\'s', ['--oidc-issuer', 'https://example.com/id/X'], /Invalid --oidc-issuer "https:\/\/example.com\/id\/X": not an EKS OIDC issuer/],
-    ['a KMS alias', ['--oidc-provider', PROVIDER, '--kms-key', 'alias/s3'], /Invalid --kms-key "alias\/s3": not a KMS key ARN/],
+    [
+      'both OIDC flags',
+      ['--oidc-provider', PROVIDER, '--oidc-issuer', `https://${PROVIDER}`],
+      /--oidc-issuer|--oidc-provider/,
+    ],
+    [
+      "an issuer that is not EKS's",
+      ['--oidc-issuer', 'https://example.com/id/X'],
+      /Invalid --oidc-issuer "https:\/\/example.com\/id\/X": not an EKS OIDC issuer/,
+    ],
+    [
+      'a KMS alias',
+      ['--oidc-provider', PROVIDER, '--kms-key', 'alias/s3'],
+      /Invalid --kms-key "alias\/s3": not a KMS key ARN/,
+    ],
     ['a bad namespace', ['--oidc-provider', PROVIDER, '--namespace', 'Kube_Cost'], /Invalid --namespace "Kube_Cost"/],
-    ['a bad parent role', ['--oidc-provider', PROVIDER, '--parent-role-arn', 'arn:aws:iam::1:user/x'], /Invalid --parent-role-arn \(IRSA_PARENT_IAM_ROLE_ARN\)/],
+    [
+      'a bad parent role',
+      ['--oidc-provider', PROVIDER, '--parent-role-arn', 'arn:aws:iam::1:user/x'],
+      /Invalid --parent-role-arn \(IRSA_PARENT_IAM_ROLE_ARN\)/,
+    ],
   ] as const) {
     it(`exits 2 on ${what}, naming the flag`, async () => {
       const r = await runCli([...args, ...extra])

@@ -32,7 +32,10 @@ export class AthenaFake {
     fake.workgroups.set('primary', {
       Name: 'primary',
       State: 'ENABLED',
-      Configuration: {EnforceWorkGroupConfiguration: false, ...(options.primaryOutput ? {ResultConfiguration: {OutputLocation: options.primaryOutput}} : {})},
+      Configuration: {
+        EnforceWorkGroupConfiguration: false,
+        ...(options.primaryOutput ? {ResultConfiguration: {OutputLocation: options.primaryOutput}} : {}),
+      },
     })
     onRequestBody(server, (req, body, res) => fake.handle(req, body, res))
     return fake
@@ -47,12 +50,12 @@ export class AthenaFake {
   }
 
   writes(): string[] {
-    return this.requests.map((r) => r.op).filter((op) => !/^(Get|List)/.test(op))
+    return this.requests.map(r => r.op).filter(op => !/^(Get|List)/.test(op))
   }
 
   async close(): Promise<void> {
     this.server.closeAllConnections()
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+    await new Promise<void>(resolve => this.server.close(() => resolve()))
   }
 
   private handle(req: IncomingMessage, raw: string, res: ServerResponse): void {
@@ -65,7 +68,7 @@ export class AthenaFake {
     }
 
     const invalid = (message: string) => send(400, {__type: 'InvalidRequestException', Message: message})
-    const fault = this.faults.findIndex((f) => f.op === op)
+    const fault = this.faults.findIndex(f => f.op === op)
     if (fault !== -1) {
       const [f] = this.faults.splice(fault, 1)
       send(400, {__type: f?.type, Message: `injected ${f?.type ?? ''}`})
@@ -74,7 +77,7 @@ export class AthenaFake {
 
     switch (op) {
       case 'ListWorkGroups':
-        send(200, {WorkGroups: [...this.workgroups.values()].map((w) => ({Name: w.Name, State: w.State}))})
+        send(200, {WorkGroups: [...this.workgroups.values()].map(w => ({Name: w.Name, State: w.State}))})
         return
       case 'GetWorkGroup': {
         const w = this.workgroups.get(String(body.WorkGroup))
@@ -90,7 +93,13 @@ export class AthenaFake {
           return
         }
 
-        this.workgroups.set(name, {Name: name, State: 'ENABLED', Description: body.Description, Configuration: body.Configuration, CreationTime: Date.now() / 1000})
+        this.workgroups.set(name, {
+          Name: name,
+          State: 'ENABLED',
+          Description: body.Description,
+          Configuration: body.Configuration,
+          CreationTime: Date.now() / 1000,
+        })
         send(200, {})
         return
       }
@@ -104,8 +113,17 @@ export class AthenaFake {
 
         const updates = (body.ConfigurationUpdates ?? {}) as Json
         const config = (w.Configuration ?? {}) as Json
-        const result = {...(config.ResultConfiguration as Json | undefined), ...(updates.ResultConfigurationUpdates as Json | undefined)}
-        w.Configuration = {...config, ResultConfiguration: result, ...(updates.EnforceWorkGroupConfiguration === undefined ? {} : {EnforceWorkGroupConfiguration: updates.EnforceWorkGroupConfiguration})}
+        const result = {
+          ...(config.ResultConfiguration as Json | undefined),
+          ...(updates.ResultConfigurationUpdates as Json | undefined),
+        }
+        w.Configuration = {
+          ...config,
+          ResultConfiguration: result,
+          ...(updates.EnforceWorkGroupConfiguration === undefined
+            ? {}
+            : {EnforceWorkGroupConfiguration: updates.EnforceWorkGroupConfiguration}),
+        }
         send(200, {})
         return
       }

@@ -49,11 +49,11 @@ export class AwsFake {
   }
 
   assumeRoleCalls(): AwsFakeRequest[] {
-    return this.requests.filter((r) => r.service === 'sts' && r.params.Action === 'AssumeRole')
+    return this.requests.filter(r => r.service === 'sts' && r.params.Action === 'AssumeRole')
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+    await new Promise<void>(resolve => this.server.close(() => resolve()))
   }
 
   private handle(req: IncomingMessage, body: string, res: ServerResponse): void {
@@ -61,16 +61,31 @@ export class AwsFake {
     const target = req.headers['x-amz-target'] as string | undefined
     if (target?.startsWith('secretsmanager.')) {
       const params = JSON.parse(body || '{}') as Record<string, string>
-      this.requests.push({service: 'secretsmanager', params: {Action: target.split('.')[1] ?? '', ...params}, sessionToken: token})
+      this.requests.push({
+        service: 'secretsmanager',
+        params: {Action: target.split('.')[1] ?? '', ...params},
+        sessionToken: token,
+      })
       const secret = this.options.secrets?.[params.SecretId ?? '']
       if (secret === undefined) {
         res.writeHead(400, {'content-type': 'application/x-amz-json-1.1'})
-        res.end(JSON.stringify({__type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret."}))
+        res.end(
+          JSON.stringify({
+            __type: 'ResourceNotFoundException',
+            message: "Secrets Manager can't find the specified secret.",
+          }),
+        )
         return
       }
 
       res.writeHead(200, {'content-type': 'application/x-amz-json-1.1'})
-      res.end(JSON.stringify({ARN: `arn:aws:secretsmanager:us-east-1:111122223333:secret:${params.SecretId}-AbCdEf`, Name: params.SecretId, SecretString: secret}))
+      res.end(
+        JSON.stringify({
+          ARN: `arn:aws:secretsmanager:us-east-1:111122223333:secret:${params.SecretId}-AbCdEf`,
+          Name: params.SecretId,
+          SecretString: secret,
+        }),
+      )
       return
     }
 
@@ -83,7 +98,9 @@ export class AwsFake {
 
     if (this.options.denyRoles?.includes(params.RoleArn ?? '')) {
       res.writeHead(403, {'content-type': 'text/xml'})
-      res.end(stsError('AccessDenied', `User is not authorized to perform: sts:AssumeRole on resource: ${params.RoleArn}`))
+      res.end(
+        stsError('AccessDenied', `User is not authorized to perform: sts:AssumeRole on resource: ${params.RoleArn}`),
+      )
       return
     }
 

@@ -71,7 +71,7 @@ export class GlueFake {
 
   /** Operations that changed something, in order. */
   writes(): string[] {
-    return this.requests.map((r) => r.op).filter((op) => !/^(Get|List)/.test(op))
+    return this.requests.map(r => r.op).filter(op => !/^(Get|List)/.test(op))
   }
 
   table(database: string, name: string): Json | undefined {
@@ -87,7 +87,7 @@ export class GlueFake {
 
   async close(): Promise<void> {
     this.server.closeAllConnections()
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+    await new Promise<void>(resolve => this.server.close(() => resolve()))
   }
 
   private begin(c: CrawlerRecord): void {
@@ -107,7 +107,7 @@ export class GlueFake {
     }
 
     const error = (type: string, message: string, status = 400) => send(status, {__type: type, Message: message})
-    const fault = this.faults.find((f) => f.op === op && f.times > 0)
+    const fault = this.faults.find(f => f.op === op && f.times > 0)
     if (fault) {
       fault.times--
       error(fault.type, `injected ${fault.type}`, fault.status)
@@ -155,7 +155,8 @@ export class GlueFake {
         const input = body.TableInput as Json
         const key = `${db}.${lower(input.Name)}`
         const existing = this.tables.get(key)
-        if (op === 'CreateTable' && existing) return {__type: 'AlreadyExistsException', Message: 'Table already exists.'}
+        if (op === 'CreateTable' && existing)
+          return {__type: 'AlreadyExistsException', Message: 'Table already exists.'}
         if (op === 'UpdateTable' && !existing) return notFound(`Table ${String(input.Name)}`)
         this.tables.set(key, this.stored(db, input, existing, now))
         return {}
@@ -183,17 +184,28 @@ export class GlueFake {
       case 'UpdateCrawler': {
         const name = String(body.Name)
         const existing = this.crawlers.get(name)
-        if (op === 'CreateCrawler' && existing) return {__type: 'AlreadyExistsException', Message: `${name} already exists`}
+        if (op === 'CreateCrawler' && existing)
+          return {__type: 'AlreadyExistsException', Message: `${name} already exists`}
         if (op === 'UpdateCrawler' && !existing) return notFound(`Crawler ${name}`)
-        if (existing && existing.state !== 'READY') return {__type: 'CrawlerRunningException', Message: `Crawler with name ${name} has already started`}
-        this.crawlers.set(name, existing ? {...existing, input: {...existing.input, ...body}} : {input: body, state: 'READY', pollsLeft: 0, crawls: 0})
+        if (existing && existing.state !== 'READY')
+          return {__type: 'CrawlerRunningException', Message: `Crawler with name ${name} has already started`}
+        this.crawlers.set(
+          name,
+          existing
+            ? {...existing, input: {...existing.input, ...body}}
+            : {input: body, state: 'READY', pollsLeft: 0, crawls: 0},
+        )
         return {}
       }
 
       case 'StartCrawler': {
         const c = this.crawlers.get(String(body.Name))
         if (!c) return notFound(`Crawler with name ${String(body.Name)}`)
-        if (c.state !== 'READY') return {__type: 'CrawlerRunningException', Message: `Crawler with name ${String(body.Name)} has already started`}
+        if (c.state !== 'READY')
+          return {
+            __type: 'CrawlerRunningException',
+            Message: `Crawler with name ${String(body.Name)} has already started`,
+          }
         this.begin(c)
         return {}
       }
@@ -201,7 +213,11 @@ export class GlueFake {
       case 'GetCrawlerMetrics': {
         const names = (body.CrawlerNameList as string[] | undefined) ?? []
         const m = this.crawl.metrics ?? {TablesCreated: 0, TablesUpdated: 1, TablesDeleted: 0}
-        return {CrawlerMetricsList: names.filter((n) => this.crawlers.has(n)).map((CrawlerName) => ({CrawlerName, ...m, LastRuntimeSeconds: 42, StillEstimating: false}))}
+        return {
+          CrawlerMetricsList: names
+            .filter(n => this.crawlers.has(n))
+            .map(CrawlerName => ({CrawlerName, ...m, LastRuntimeSeconds: 42, StillEstimating: false})),
+        }
       }
 
       default:
@@ -231,14 +247,19 @@ export class GlueFake {
     for (const target of ((c.input.Targets as Json | undefined)?.CatalogTargets as Json[] | undefined) ?? []) {
       for (const t of (target.Tables as string[] | undefined) ?? []) {
         const table = this.tables.get(`${String(target.DatabaseName).toLowerCase()}.${t.toLowerCase()}`)
-        if (table && !failed) table.Parameters = {...(table.Parameters as Json), UPDATED_BY_CRAWLER: c.input.Name, CrawlerSchemaSerializerVersion: '1.0'}
+        if (table && !failed)
+          table.Parameters = {
+            ...(table.Parameters as Json),
+            UPDATED_BY_CRAWLER: c.input.Name,
+            CrawlerSchemaSerializerVersion: '1.0',
+          }
       }
     }
   }
 
   private stored(db: string, input: Json, existing: Json | undefined, now: number): Json {
     const sd = (input.StorageDescriptor ?? {}) as Json
-    const lowerCols = (cols: unknown) => ((cols ?? []) as Json[]).map((c) => ({...c, Name: String(c.Name).toLowerCase()}))
+    const lowerCols = (cols: unknown) => ((cols ?? []) as Json[]).map(c => ({...c, Name: String(c.Name).toLowerCase()}))
     return {
       ...input,
       Name: String(input.Name).toLowerCase(),
@@ -249,7 +270,15 @@ export class GlueFake {
       VersionId: String(++this.version),
       IsRegisteredWithLakeFormation: false,
       Retention: 0,
-      StorageDescriptor: {Compressed: false, NumberOfBuckets: -1, StoredAsSubDirectories: false, BucketColumns: [], SortColumns: [], ...sd, Columns: lowerCols(sd.Columns)},
+      StorageDescriptor: {
+        Compressed: false,
+        NumberOfBuckets: -1,
+        StoredAsSubDirectories: false,
+        BucketColumns: [],
+        SortColumns: [],
+        ...sd,
+        Columns: lowerCols(sd.Columns),
+      },
       PartitionKeys: lowerCols(input.PartitionKeys),
     }
   }
@@ -257,6 +286,14 @@ export class GlueFake {
 
 function sortedJson(text: string): string {
   const sort = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(sort) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v as Json).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sort(x)])) : v
+    Array.isArray(v)
+      ? v.map(sort)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v as Json)
+              .sort(([a], [b]) => a.localeCompare(b))
+              .map(([k, x]) => [k, sort(x)]),
+          )
+        : v
   return JSON.stringify(sort(JSON.parse(text)))
 }

@@ -4,12 +4,15 @@ import type {AddressInfo} from 'node:net'
 
 /** Listens on 127.0.0.1, port 0 (never assumed free), and gives the endpoint URL. */
 export async function listenOnLoopback(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
 /** Hands each request to `handle` once its whole body has arrived. */
-export function onRequestBody(server: Server, handle: (req: IncomingMessage, body: string, res: ServerResponse) => unknown): void {
+export function onRequestBody(
+  server: Server,
+  handle: (req: IncomingMessage, body: string, res: ServerResponse) => unknown,
+): void {
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     let body = ''
     req.on('data', (d: Buffer) => (body += d.toString()))

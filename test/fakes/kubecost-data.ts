@@ -167,7 +167,17 @@ function costFields(rand: () => number, scale: number): Record<string, number> {
     ramEfficiency: round(rand() * 3),
     sharedCost,
     externalCost: 0,
-    totalCost: round(cpuCost + ramCost + pvCost + networkCost + loadBalancerCost + gpuCost + cpuCostAdjustment + ramCostAdjustment + sharedCost),
+    totalCost: round(
+      cpuCost +
+        ramCost +
+        pvCost +
+        networkCost +
+        loadBalancerCost +
+        gpuCost +
+        cpuCostAdjustment +
+        ramCostAdjustment +
+        sharedCost,
+    ),
     totalEfficiency: round(rand() * 1.2),
   }
 }
@@ -246,7 +256,13 @@ export function* dayAllocations(day: string, options: DayDataOptions): Generator
 
   yield {
     name: `${options.cluster}/__unmounted__/__unmounted__/__unmounted__`,
-    properties: {cluster: options.cluster, node: '', namespace: '__unmounted__', container: '__unmounted__', pod: '__unmounted__'},
+    properties: {
+      cluster: options.cluster,
+      node: '',
+      namespace: '__unmounted__',
+      container: '__unmounted__',
+      pod: '__unmounted__',
+    },
     window: win,
     start: win.start,
     end: win.end,
@@ -263,7 +279,15 @@ export function clusterAggregate(day: string, options: DayDataOptions): Allocati
   let totalCost = 0
   for (const a of dayAllocations(day, options)) totalCost += typeof a.totalCost === 'number' ? a.totalCost : 0
   const win = window(day)
-  return {name: options.cluster, properties: {cluster: options.cluster}, window: win, start: win.start, end: win.end, minutes: 1440, totalCost}
+  return {
+    name: options.cluster,
+    properties: {cluster: options.cluster},
+    window: win,
+    start: win.start,
+    end: win.end,
+    minutes: 1440,
+    totalCost,
+  }
 }
 
 /** Assets API entries for the day: every node, plus a Disk that a correct client must drop. */
@@ -301,7 +325,13 @@ export function dayAssets(day: string, options: {cluster: string; includeNonNode
   if (options.includeNonNodes) {
     assets[`AWS/${FAKE_ACCOUNT}/${FAKE_ACCOUNT}/Storage/${options.cluster}/Disk/Kubernetes/vol-0123/pvc-1`] = {
       type: 'Disk',
-      properties: {category: 'Storage', provider: 'AWS', cluster: options.cluster, name: 'pvc-1', providerID: FAKE_NODES[1]?.providerID},
+      properties: {
+        category: 'Storage',
+        provider: 'AWS',
+        cluster: options.cluster,
+        name: 'pvc-1',
+        providerID: FAKE_NODES[1]?.providerID,
+      },
       labels: {label_node_kubernetes_io_instance_type: 'WRONG-disk-label'},
       nodeType: 'WRONG',
       window: win,

@@ -110,7 +110,7 @@ export class FakeKubecost {
 
   static async start(options: FakeKubecostOptions, port = 0): Promise<FakeKubecost> {
     const server = options.tls ? createHttpsServer(options.tls) : createHttpServer()
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+    await new Promise<void>(resolve => server.listen(port, '127.0.0.1', resolve))
     const {port: bound} = server.address() as AddressInfo
     const fake = new FakeKubecost(server, options, `${options.tls ? 'https' : 'http'}://127.0.0.1:${bound}`)
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -130,7 +130,7 @@ export class FakeKubecost {
 
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy()
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+    await new Promise<void>(resolve => this.server.close(() => resolve()))
   }
 
   private aggregate(day: string) {
@@ -144,7 +144,9 @@ export class FakeKubecost {
   }
 
   private takeFault(api: FakeApi, day: string): Fault | undefined {
-    const fault = this.faults.find((f) => (f.api === undefined || f.api === api) && (f.day === undefined || f.day === day) && f.times !== 0)
+    const fault = this.faults.find(
+      f => (f.api === undefined || f.api === api) && (f.day === undefined || f.day === day) && f.times !== 0,
+    )
     if (fault?.times !== undefined) fault.times--
     return fault
   }
@@ -171,14 +173,17 @@ export class FakeKubecost {
 
     const days = daysOfWindow(start, end)
     if (api === 'availability') {
-      const sets = days.map((d) => (this.options.days.includes(d) ? {[this.cluster]: this.aggregate(d)} : {}))
+      const sets = days.map(d => (this.options.days.includes(d) ? {[this.cluster]: this.aggregate(d)} : {}))
       json(res, {code: 200, data: sets})
       return
     }
 
     if (api === 'assets') {
       const assets = this.options.days.includes(firstDay)
-        ? dayAssets(firstDay, {cluster: this.cluster, includeNonNodes: this.options.ignoreAssetFilter === true || params.filterTypes !== 'Node'})
+        ? dayAssets(firstDay, {
+            cluster: this.cluster,
+            includeNonNodes: this.options.ignoreAssetFilter === true || params.filterTypes !== 'Node',
+          })
         : {}
       json(res, {code: 200, data: [assets]})
       return
@@ -206,7 +211,7 @@ export class FakeKubecost {
       buffer += `${first ? '' : ','}${JSON.stringify(allocation.name)}:${JSON.stringify(allocation)}`
       first = false
       if (++count % chunk === 0) {
-        if (!res.write(buffer)) await new Promise((resolve) => res.once('drain', resolve))
+        if (!res.write(buffer)) await new Promise(resolve => res.once('drain', resolve))
         buffer = ''
       }
     }
@@ -221,7 +226,7 @@ export class FakeKubecost {
     let padding = size - shell.length
     if (padding < 0) throw new Error(`huge-entry: size ${size} is below the allocation's own ${shell.length} bytes`)
     const write = async (text: string) => {
-      if (!res.write(text)) await new Promise((resolve) => res.once('drain', resolve))
+      if (!res.write(text)) await new Promise(resolve => res.once('drain', resolve))
     }
 
     res.writeHead(200, {'content-type': 'application/json'})
@@ -242,7 +247,9 @@ export class FakeKubecost {
     switch (fault.kind) {
       case 'html-504': {
         res.writeHead(504, {'content-type': 'text/html'})
-        res.end('<html><head><title>504 Gateway Time-out</title></head><body><center><h1>504 Gateway Time-out</h1></center><hr><center>nginx</center></body></html>')
+        res.end(
+          '<html><head><title>504 Gateway Time-out</title></head><body><center><h1>504 Gateway Time-out</h1></center><hr><center>nginx</center></body></html>',
+        )
         return true
       }
 
@@ -257,7 +264,9 @@ export class FakeKubecost {
       }
 
       case 'status': {
-        res.writeHead(fault.status ?? 500, {'content-type': 'text/plain'}).end(`status ${fault.status ?? 500} from the fake`)
+        res
+          .writeHead(fault.status ?? 500, {'content-type': 'text/plain'})
+          .end(`status ${fault.status ?? 500} from the fake`)
         return true
       }
 
@@ -281,13 +290,25 @@ export class FakeKubecost {
 
       case 'gzip-garbage': {
         const text = '{"code":200,"data":[{}]}'
-        res.writeHead(200, {'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': text.length}).end(text)
+        res
+          .writeHead(200, {
+            'content-type': 'application/json',
+            'content-encoding': 'gzip',
+            'content-length': text.length,
+          })
+          .end(text)
         return true
       }
 
       case 'gzip-bomb': {
         const body = await gzipBomb(fault.size ?? 100 * 1024 * 1024)
-        res.writeHead(200, {'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length}).end(body)
+        res
+          .writeHead(200, {
+            'content-type': 'application/json',
+            'content-encoding': 'gzip',
+            'content-length': body.length,
+          })
+          .end(body)
         return true
       }
 
@@ -297,7 +318,9 @@ export class FakeKubecost {
       }
 
       case 'redirect': {
-        res.writeHead(fault.status ?? 302, {location: (fault.location ?? '/').replace('{path}', res.req.url ?? '/')}).end('moved')
+        res
+          .writeHead(fault.status ?? 302, {location: (fault.location ?? '/').replace('{path}', res.req.url ?? '/')})
+          .end('moved')
         return true
       }
 
@@ -361,7 +384,8 @@ async function gzipBomb(size: number): Promise<Buffer> {
       const block = Buffer.alloc(1024 * 1024, 'x')
       gzip.write('{"code":200,"data":[{"bomb":"')
       for (let left = size; left > 0; left -= block.length) {
-        if (!gzip.write(left >= block.length ? block : block.subarray(0, left))) await new Promise((resolve) => gzip.once('drain', resolve))
+        if (!gzip.write(left >= block.length ? block : block.subarray(0, left)))
+          await new Promise(resolve => gzip.once('drain', resolve))
       }
 
       gzip.end('"}]}')

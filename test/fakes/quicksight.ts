@@ -97,7 +97,7 @@ export class QuickSightFake {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+    await new Promise<void>(resolve => this.server.close(() => resolve()))
   }
 
   private list(dataSetId: string): FakeIngestion[] {
@@ -114,9 +114,15 @@ export class QuickSightFake {
 
   private handle(req: IncomingMessage, body: string, res: ServerResponse): void {
     const target = req.headers['x-amz-target']
-    if (typeof target === 'string' && target.startsWith('AWSGlue.')) { this.glue(target, body, res); return; }
-    if (req.method === 'POST' && (req.url ?? '/') === '/' && body.includes('Action=')) { this.sts(body, res); return; }
-    this.quicksight(req.method ?? 'GET', new URL(req.url ?? '/', 'http://fake').pathname, body, res);
+    if (typeof target === 'string' && target.startsWith('AWSGlue.')) {
+      this.glue(target, body, res)
+      return
+    }
+    if (req.method === 'POST' && (req.url ?? '/') === '/' && body.includes('Action=')) {
+      this.sts(body, res)
+      return
+    }
+    this.quicksight(req.method ?? 'GET', new URL(req.url ?? '/', 'http://fake').pathname, body, res)
   }
 
   private sts(body: string, res: ServerResponse): void {
@@ -134,13 +140,23 @@ export class QuickSightFake {
     const crawlers = this.options.crawlers ?? {}
     if (target !== 'AWSGlue.GetCrawler' || !(name in crawlers)) {
       res.writeHead(400, {'content-type': 'application/x-amz-json-1.1'})
-      res.end(JSON.stringify({__type: 'EntityNotFoundException', Message: `Crawler entry with name ${name} does not exist`}))
+      res.end(
+        JSON.stringify({__type: 'EntityNotFoundException', Message: `Crawler entry with name ${name} does not exist`}),
+      )
       return
     }
 
     const expression = crawlers[name]
     res.writeHead(200, {'content-type': 'application/x-amz-json-1.1'})
-    res.end(JSON.stringify({Crawler: {Name: name, State: 'READY', ...(expression ? {Schedule: {ScheduleExpression: expression, State: 'SCHEDULED'}} : {})}}))
+    res.end(
+      JSON.stringify({
+        Crawler: {
+          Name: name,
+          State: 'READY',
+          ...(expression ? {Schedule: {ScheduleExpression: expression, State: 'SCHEDULED'}} : {}),
+        },
+      }),
+    )
   }
 
   private quicksight(method: string, path: string, body: string, res: ServerResponse): void {
@@ -155,27 +171,50 @@ export class QuickSightFake {
     }
 
     const fail = (status: number, type: string, message: string) => send(status, {Message: message}, type)
-    if (this.options.deny?.includes(`quicksight:${action}`)) { fail(403, 'AccessDeniedException', `User is not authorized to perform quicksight:${action}`); return; }
-    if (this.options.subscribed === false || account !== this.accountId) { fail(404, 'ResourceNotFoundException', `Directory information for account ${account} is not found`); return; }
+    if (this.options.deny?.includes(`quicksight:${action}`)) {
+      fail(403, 'AccessDeniedException', `User is not authorized to perform quicksight:${action}`)
+      return
+    }
+    if (this.options.subscribed === false || account !== this.accountId) {
+      fail(404, 'ResourceNotFoundException', `Directory information for account ${account} is not found`)
+      return
+    }
     const datasets = this.options.datasets ?? {}
     if (action === 'ListDataSets') {
-      send(200, {DataSetSummaries: Object.entries(datasets).map(([id, name]) => ({DataSetId: id, Name: name, ImportMode: 'SPICE', Arn: `arn:aws:quicksight:us-east-1:${account}:dataset/${id}`}))}); return;
+      send(200, {
+        DataSetSummaries: Object.entries(datasets).map(([id, name]) => ({
+          DataSetId: id,
+          Name: name,
+          ImportMode: 'SPICE',
+          Arn: `arn:aws:quicksight:us-east-1:${account}:dataset/${id}`,
+        })),
+      })
+      return
     }
 
-    if (!dataSetId || !(dataSetId in datasets)) { fail(404, 'ResourceNotFoundException', `Dataset ${dataSetId} not found`); return; }
-    const editionRefused = () => fail(403, 'UnsupportedUserEditionException', 'This operation is not supported for STANDARD edition')
+    if (!dataSetId || !(dataSetId in datasets)) {
+      fail(404, 'ResourceNotFoundException', `Dataset ${dataSetId} not found`)
+      return
+    }
+    const editionRefused = () =>
+      fail(403, 'UnsupportedUserEditionException', 'This operation is not supported for STANDARD edition')
     switch (action) {
       case 'DescribeDataSet': {
-        send(200, {DataSet: {DataSetId: dataSetId, Name: datasets[dataSetId], ImportMode: 'SPICE'}}); return;
+        send(200, {DataSet: {DataSetId: dataSetId, Name: datasets[dataSetId], ImportMode: 'SPICE'}})
+        return
       }
 
       case 'ListIngestions': {
-        send(200, {Ingestions: [...this.list(dataSetId)].reverse().map((i) => this.describe(i))}); return;
+        send(200, {Ingestions: [...this.list(dataSetId)].reverse().map(i => this.describe(i))})
+        return
       }
 
       case 'DescribeIngestion': {
-        const found = this.list(dataSetId).find((i) => i.id === subId)
-        if (!found) { fail(404, 'ResourceNotFoundException', `Ingestion ${subId} not found`); return; }
+        const found = this.list(dataSetId).find(i => i.id === subId)
+        if (!found) {
+          fail(404, 'ResourceNotFoundException', `Ingestion ${subId} not found`)
+          return
+        }
         const next = NEXT[found.status]
         if (next) found.status = next
         else if (found.status === 'RUNNING' && !this.options.stall) {
@@ -183,26 +222,47 @@ export class QuickSightFake {
           if (this.options.failWith && !this.options.cancel) found.error = this.options.failWith
         }
 
-        send(200, {Ingestion: this.describe(found)}); return;
+        send(200, {Ingestion: this.describe(found)})
+        return
       }
 
       case 'CreateIngestion': {
         const list = this.list(dataSetId)
-        if (this.options.raceWith && !list.some((i) => i.id === this.options.raceWith)) this.addIngestion(dataSetId, this.options.raceWith, 'QUEUED')
-        if (list.some((i) => i.id === subId)) { fail(409, 'ResourceExistsException', `Ingestion ${subId} already exists`); return; }
-        if (list.some((i) => ACTIVE.has(i.status))) { fail(409, 'ResourceExistsException', 'An ingestion is already in progress for this dataset'); return; }
+        if (this.options.raceWith && !list.some(i => i.id === this.options.raceWith))
+          this.addIngestion(dataSetId, this.options.raceWith, 'QUEUED')
+        if (list.some(i => i.id === subId)) {
+          fail(409, 'ResourceExistsException', `Ingestion ${subId} already exists`)
+          return
+        }
+        if (list.some(i => ACTIVE.has(i.status))) {
+          fail(409, 'ResourceExistsException', 'An ingestion is already in progress for this dataset')
+          return
+        }
         if (this.options.dailyLimit !== undefined && this.created >= this.options.dailyLimit) {
-          fail(409, 'LimitExceededException', 'You have reached the maximum number of refreshes for this dataset in 24 hours'); return;
+          fail(
+            409,
+            'LimitExceededException',
+            'You have reached the maximum number of refreshes for this dataset in 24 hours',
+          )
+          return
         }
 
         this.created++
         const type = (JSON.parse(body || '{}') as {IngestionType?: string}).IngestionType ?? 'FULL_REFRESH'
         list.push({id: subId ?? '', status: 'QUEUED', type, created: Date.now() / 1000})
-        send(201, {IngestionId: subId, IngestionStatus: 'QUEUED', Arn: `arn:aws:quicksight:us-east-1:${account}:dataset/${dataSetId}/ingestion/${subId}`}); return;
+        send(201, {
+          IngestionId: subId,
+          IngestionStatus: 'QUEUED',
+          Arn: `arn:aws:quicksight:us-east-1:${account}:dataset/${dataSetId}/ingestion/${subId}`,
+        })
+        return
       }
 
       case 'DescribeDataSetRefreshProperties': {
-        if (this.options.edition === 'STANDARD') { editionRefused(); return; }
+        if (this.options.edition === 'STANDARD') {
+          editionRefused()
+          return
+        }
         const props = this.refreshProperties.get(dataSetId)
         if (props) send(200, {DataSetRefreshProperties: props})
         else fail(404, 'ResourceNotFoundException', 'No refresh properties for the dataset')
@@ -210,28 +270,47 @@ export class QuickSightFake {
       }
 
       case 'PutDataSetRefreshProperties': {
-        if (this.options.edition === 'STANDARD') { editionRefused(); return; }
-        this.refreshProperties.set(dataSetId, (JSON.parse(body) as {DataSetRefreshProperties: unknown}).DataSetRefreshProperties)
-        send(200, {}); return;
+        if (this.options.edition === 'STANDARD') {
+          editionRefused()
+          return
+        }
+        this.refreshProperties.set(
+          dataSetId,
+          (JSON.parse(body) as {DataSetRefreshProperties: unknown}).DataSetRefreshProperties,
+        )
+        send(200, {})
+        return
       }
 
       case 'ListRefreshSchedules': {
-        send(200, {RefreshSchedules: [...this.scheduleMap(dataSetId).values()]}); return;
+        send(200, {RefreshSchedules: [...this.scheduleMap(dataSetId).values()]})
+        return
       }
 
       case 'CreateRefreshSchedule':
       case 'UpdateRefreshSchedule': {
-        if (this.options.edition === 'STANDARD') { editionRefused(); return; }
+        if (this.options.edition === 'STANDARD') {
+          editionRefused()
+          return
+        }
         const schedule = (JSON.parse(body) as {Schedule: Schedule}).Schedule
         const map = this.scheduleMap(dataSetId)
-        if (action === 'CreateRefreshSchedule' && map.has(schedule.ScheduleId)) { fail(409, 'ResourceExistsException', 'Schedule exists'); return; }
-        if (action === 'UpdateRefreshSchedule' && !map.has(schedule.ScheduleId)) { fail(404, 'ResourceNotFoundException', 'No such schedule'); return; }
+        if (action === 'CreateRefreshSchedule' && map.has(schedule.ScheduleId)) {
+          fail(409, 'ResourceExistsException', 'Schedule exists')
+          return
+        }
+        if (action === 'UpdateRefreshSchedule' && !map.has(schedule.ScheduleId)) {
+          fail(404, 'ResourceNotFoundException', 'No such schedule')
+          return
+        }
         map.set(schedule.ScheduleId, schedule)
-        send(200, {ScheduleId: schedule.ScheduleId}); return;
+        send(200, {ScheduleId: schedule.ScheduleId})
+        return
       }
 
       default: {
-        fail(400, 'InvalidParameterValueException', `the fake does not serve ${method} ${path}`); return;
+        fail(400, 'InvalidParameterValueException', `the fake does not serve ${method} ${path}`)
+        return
       }
     }
   }
@@ -244,7 +323,12 @@ export class QuickSightFake {
       RequestSource: 'MANUAL',
       RequestType: i.type,
       CreatedTime: i.created,
-      ...(i.status === 'COMPLETED' ? {RowInfo: {RowsIngested: rows.ingested, RowsDropped: rows.dropped, TotalRowsInDataset: rows.total}, IngestionTimeInSeconds: 42} : {}),
+      ...(i.status === 'COMPLETED'
+        ? {
+            RowInfo: {RowsIngested: rows.ingested, RowsDropped: rows.dropped, TotalRowsInDataset: rows.total},
+            IngestionTimeInSeconds: 42,
+          }
+        : {}),
       ...(i.error ? {ErrorInfo: i.error} : {}),
     }
   }
@@ -253,8 +337,15 @@ export class QuickSightFake {
 function actionOf(method: string, depth: number, sub: string | undefined): string {
   if (depth === 3) return 'ListDataSets'
   if (depth === 4) return 'DescribeDataSet'
-  if (sub === 'ingestions') return depth === 5 ? 'ListIngestions' : method === 'PUT' ? 'CreateIngestion' : 'DescribeIngestion'
-  if (sub === 'refresh-properties') return method === 'PUT' ? 'PutDataSetRefreshProperties' : 'DescribeDataSetRefreshProperties'
-  if (sub === 'refresh-schedules') return method === 'POST' ? 'CreateRefreshSchedule' : method === 'PUT' ? 'UpdateRefreshSchedule' : 'ListRefreshSchedules'
+  if (sub === 'ingestions')
+    return depth === 5 ? 'ListIngestions' : method === 'PUT' ? 'CreateIngestion' : 'DescribeIngestion'
+  if (sub === 'refresh-properties')
+    return method === 'PUT' ? 'PutDataSetRefreshProperties' : 'DescribeDataSetRefreshProperties'
+  if (sub === 'refresh-schedules')
+    return method === 'POST'
+      ? 'CreateRefreshSchedule'
+      : method === 'PUT'
+        ? 'UpdateRefreshSchedule'
+        : 'ListRefreshSchedules'
   return 'Unknown'
 }

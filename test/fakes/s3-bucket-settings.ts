@@ -30,11 +30,16 @@ import {TEST_ENV, testClient} from './s3.js'
 export const SETTINGS = ['policy', 'encryption', 'publicAccessBlock', 'ownershipControls'] as const
 export type Setting = (typeof SETTINGS)[number]
 
-
 const NOT_FOUND: Record<Setting, {code: string; message: string}> = {
   policy: {code: 'NoSuchBucketPolicy', message: 'The bucket policy does not exist'},
-  encryption: {code: 'ServerSideEncryptionConfigurationNotFoundError', message: 'The server side encryption configuration was not found'},
-  publicAccessBlock: {code: 'NoSuchPublicAccessBlockConfiguration', message: 'The public access block configuration was not found'},
+  encryption: {
+    code: 'ServerSideEncryptionConfigurationNotFoundError',
+    message: 'The server side encryption configuration was not found',
+  },
+  publicAccessBlock: {
+    code: 'NoSuchPublicAccessBlockConfiguration',
+    message: 'The public access block configuration was not found',
+  },
   ownershipControls: {code: 'OwnershipControlsNotFoundError', message: 'The bucket ownership controls were not found'},
 }
 
@@ -53,7 +58,12 @@ export const settingXml = {
     `<ServerSideEncryptionConfiguration xmlns="${S3_NS}"><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>${algorithm}</SSEAlgorithm>${
       kmsKeyId ? `<KMSMasterKeyID>${kmsKeyId}</KMSMasterKeyID>` : ''
     }</ApplyServerSideEncryptionByDefault><BucketKeyEnabled>${algorithm !== 'AES256'}</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>`,
-  publicAccessBlock: (flags: {BlockPublicAcls: boolean; IgnorePublicAcls: boolean; BlockPublicPolicy: boolean; RestrictPublicBuckets: boolean}) =>
+  publicAccessBlock: (flags: {
+    BlockPublicAcls: boolean
+    IgnorePublicAcls: boolean
+    BlockPublicPolicy: boolean
+    RestrictPublicBuckets: boolean
+  }) =>
     `<PublicAccessBlockConfiguration xmlns="${S3_NS}">${Object.entries(flags)
       .map(([name, on]) => `<${name}>${on}</${name}>`)
       .join('')}</PublicAccessBlockConfiguration>`,
@@ -93,7 +103,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 export async function startS3WithSettings(buckets: string[]): Promise<S3SettingsFake> {
   const directory = await mkdtemp(join(tmpdir(), 's3rver-settings-'))
-  const s3rver = new S3rver({silent: true, directory, configureBuckets: buckets.map((name) => ({name}))})
+  const s3rver = new S3rver({silent: true, directory, configureBuckets: buckets.map(name => ({name}))})
   // run() would start s3rver's own server; this one wraps its listener instead, so buckets are made here.
   await (s3rver as unknown as {configureBuckets(): Promise<void>}).configureBuckets()
   const store = (s3rver as unknown as {store: {getBucket(name: string): Promise<unknown>}}).store
@@ -102,19 +112,38 @@ export async function startS3WithSettings(buckets: string[]): Promise<S3Settings
   const denied = new Set<string>()
   const unimplemented = new Set<string>()
   const requests: string[] = []
-  const stateOf = (bucket: string) => state.get(bucket) ?? state.set(bucket, new Map()).get(bucket) ?? new Map<Setting, string>()
+  const stateOf = (bucket: string) =>
+    state.get(bucket) ?? state.set(bucket, new Map()).get(bucket) ?? new Map<Setting, string>()
 
   async function answer(req: IncomingMessage, res: ServerResponse, bucket: string, setting: Setting): Promise<void> {
     const method = req.method ?? 'GET'
     requests.push(`${method} ${bucket}?${setting}`)
     const body = method === 'PUT' ? await readBody(req) : ''
-    if (!(await store.getBucket(bucket))) { sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', bucket); return; }
+    if (!(await store.getBucket(bucket))) {
+      sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', bucket)
+      return
+    }
     const settings = stateOf(bucket)
-    if (unimplemented.has(`${bucket}?${setting}`)) { sendError(res, 501, 'NotImplemented', 'A header you provided implies functionality that is not implemented', bucket); return; }
+    if (unimplemented.has(`${bucket}?${setting}`)) {
+      sendError(
+        res,
+        501,
+        'NotImplemented',
+        'A header you provided implies functionality that is not implemented',
+        bucket,
+      )
+      return
+    }
     if (method === 'GET') {
-      if (denied.has(`${bucket}?${setting}`)) { sendError(res, 403, 'AccessDenied', 'Access Denied', bucket); return; }
+      if (denied.has(`${bucket}?${setting}`)) {
+        sendError(res, 403, 'AccessDenied', 'Access Denied', bucket)
+        return
+      }
       const stored = settings.get(setting)
-      if (stored === undefined) { sendError(res, 404, NOT_FOUND[setting].code, NOT_FOUND[setting].message, bucket); return; }
+      if (stored === undefined) {
+        sendError(res, 404, NOT_FOUND[setting].code, NOT_FOUND[setting].message, bucket)
+        return
+      }
       if (setting === 'policy') {
         res.writeHead(200, {'content-type': 'application/json'})
         res.end(stored)
@@ -131,10 +160,18 @@ export async function startS3WithSettings(buckets: string[]): Promise<S3Settings
         try {
           JSON.parse(body)
         } catch {
-          sendError(res, 400, 'MalformedPolicy', 'Policies must be valid JSON and the first byte must be \'{\'', bucket); return;
+          sendError(res, 400, 'MalformedPolicy', "Policies must be valid JSON and the first byte must be '{'", bucket)
+          return
         }
       } else if (!new RegExp(`<${XML_ROOT[setting]}[\\s>]`).test(body)) {
-        sendError(res, 400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', bucket); return;
+        sendError(
+          res,
+          400,
+          'MalformedXML',
+          'The XML you provided was not well-formed or did not validate against our published schema',
+          bucket,
+        )
+        return
       }
 
       settings.set(setting, body)
@@ -150,13 +187,13 @@ export async function startS3WithSettings(buckets: string[]): Promise<S3Settings
       return undefined
     }
 
-    sendError(res, 405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.', bucket);
+    sendError(res, 405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.', bucket)
   }
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
-    const path = url.pathname.split('/').filter((s) => s !== '')
-    const setting = SETTINGS.find((s) => url.searchParams.has(s))
+    const path = url.pathname.split('/').filter(s => s !== '')
+    const setting = SETTINGS.find(s => url.searchParams.has(s))
     const bucket = path[0]
     if (!setting || bucket === undefined || path.length !== 1) {
       passOn(req, res)
@@ -167,7 +204,7 @@ export async function startS3WithSettings(buckets: string[]): Promise<S3Settings
       if (!res.headersSent) sendError(res, 500, 'InternalError', String(error), bucket)
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   const {port} = server.address() as AddressInfo
   const endpoint = `http://127.0.0.1:${port}`
   const client = testClient(endpoint)
@@ -186,7 +223,7 @@ export async function startS3WithSettings(buckets: string[]): Promise<S3Settings
     async close() {
       client.destroy()
       server.closeAllConnections()
-      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())))
+      await new Promise<void>((resolve, reject) => server.close(error => (error ? reject(error) : resolve())))
       await rm(directory, {recursive: true, force: true})
     },
   }

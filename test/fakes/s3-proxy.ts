@@ -65,7 +65,7 @@ export class S3Proxy {
 
   static async start(options: S3ProxyOptions): Promise<S3Proxy> {
     const server = createServer()
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
     const {port} = server.address() as AddressInfo
     const proxy = new S3Proxy(options, server, `http://127.0.0.1:${port}`)
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -88,20 +88,32 @@ export class S3Proxy {
 
   /** Successful uploads, by key, with the region each was signed for. */
   get stored(): ProxiedRequest[] {
-    return this.requests.filter((r) => r.operation === 'put' && r.outcome === 'forwarded' && r.status === 200)
+    return this.requests.filter(r => r.operation === 'put' && r.outcome === 'forwarded' && r.status === 200)
   }
 
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy()
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+    await new Promise<void>(resolve => this.server.close(() => resolve()))
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://proxy')
-    const operation: Operation = req.method === 'PUT' && !url.searchParams.has('uploadId') ? 'put' : req.method === 'GET' && url.searchParams.get('list-type') === '2' ? 'list' : 'other'
+    const operation: Operation =
+      req.method === 'PUT' && !url.searchParams.has('uploadId')
+        ? 'put'
+        : req.method === 'GET' && url.searchParams.get('list-type') === '2'
+          ? 'list'
+          : 'other'
     const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(req.headers.authorization ?? '')?.[1]
     const attempt = typeof req.headers['amz-sdk-request'] === 'string' ? req.headers['amz-sdk-request'] : undefined
-    const record: ProxiedRequest = {operation, method: req.method ?? '', key: decodeURIComponent(url.pathname.split('/').slice(2).join('/')), region, attempt, outcome: 'forwarded'}
+    const record: ProxiedRequest = {
+      operation,
+      method: req.method ?? '',
+      key: decodeURIComponent(url.pathname.split('/').slice(2).join('/')),
+      region,
+      attempt,
+      outcome: 'forwarded',
+    }
     this.requests.push(record)
     const fault = this.takeFault(operation)
 
@@ -125,7 +137,13 @@ export class S3Proxy {
     const {bucketRegion, redirectAlways} = this.options
     if (bucketRegion && (redirectAlways || region !== bucketRegion)) {
       record.outcome = 'redirected'
-      sendError(res, 301, 'PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.', {'x-amz-bucket-region': bucketRegion})
+      sendError(
+        res,
+        301,
+        'PermanentRedirect',
+        'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.',
+        {'x-amz-bucket-region': bucketRegion},
+      )
       return
     }
 
@@ -145,9 +163,17 @@ export class S3Proxy {
     const crc = req.headers['x-amz-checksum-crc32']
     const crcOfBody = Buffer.alloc(4)
     crcOfBody.writeUInt32BE(crc32(body))
-    if ((typeof md5 === 'string' && md5 !== createHash('md5').update(body).digest('base64')) || (typeof crc === 'string' && crc !== crcOfBody.toString('base64'))) {
+    if (
+      (typeof md5 === 'string' && md5 !== createHash('md5').update(body).digest('base64')) ||
+      (typeof crc === 'string' && crc !== crcOfBody.toString('base64'))
+    ) {
       record.outcome = 'bad-digest'
-      sendError(res, 400, 'BadDigest', 'The Content-MD5 or checksum value that you specified did not match what the server received.')
+      sendError(
+        res,
+        400,
+        'BadDigest',
+        'The Content-MD5 or checksum value that you specified did not match what the server received.',
+      )
       return
     }
 
@@ -161,12 +187,23 @@ export class S3Proxy {
     return fault
   }
 
-  private async forward(req: IncomingMessage, body: Buffer, res: ServerResponse, record: ProxiedRequest): Promise<void> {
+  private async forward(
+    req: IncomingMessage,
+    body: Buffer,
+    res: ServerResponse,
+    record: ProxiedRequest,
+  ): Promise<void> {
     const target = new URL(this.options.target)
     // The Host header stays the proxy's: it is part of what the client signed, and s3rver checks the signature.
-    const upstream = httpRequest({host: target.hostname, port: target.port, method: req.method, path: req.url, headers: {...req.headers, 'content-length': String(body.length)}})
-    await new Promise<void>((resolve) => {
-      upstream.on('response', (answer) => {
+    const upstream = httpRequest({
+      host: target.hostname,
+      port: target.port,
+      method: req.method,
+      path: req.url,
+      headers: {...req.headers, 'content-length': String(body.length)},
+    })
+    await new Promise<void>(resolve => {
+      upstream.on('response', answer => {
         record.status = answer.statusCode
         res.writeHead(answer.statusCode ?? 502, answer.headers)
         answer.pipe(res)
@@ -187,8 +224,18 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks)
 }
 
-function sendError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>proxy</RequestId></Error>`
-  res.writeHead(status, {'content-type': 'application/xml', 'content-length': String(Buffer.byteLength(body)), ...headers})
+  res.writeHead(status, {
+    'content-type': 'application/xml',
+    'content-length': String(Buffer.byteLength(body)),
+    ...headers,
+  })
   res.end(body)
 }

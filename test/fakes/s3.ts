@@ -42,7 +42,13 @@ export const TEST_ENV: Record<string, string> = {
 
 export async function startS3(buckets: string[]): Promise<S3Fake> {
   const directory = await mkdtemp(join(tmpdir(), 's3rver-'))
-  const server = new S3rver({address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: buckets.map((name) => ({name}))})
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: buckets.map(name => ({name})),
+  })
   const {port} = await server.run()
   const endpoint = `http://127.0.0.1:${port}`
   const client = testClient(endpoint)

@@ -4,48 +4,80 @@ import {describe, it} from 'node:test'
 import {redirectRegion} from '../../src/lib/aws/clients.js'
 import {classifyAwsError} from '../../src/lib/aws/errors.js'
 
-const PUT = {action: 's3:PutObject', resource: 's3://b/k.parquet', region: 'us-east-1', afterFailure: ['Nothing was stored at s3://b/k.parquet.']}
+const PUT = {
+  action: 's3:PutObject',
+  resource: 's3://b/k.parquet',
+  region: 'us-east-1',
+  afterFailure: ['Nothing was stored at s3://b/k.parquet.'],
+}
 
 function sdkError(name: string, fields: Record<string, unknown> = {}): Error {
   return Object.assign(new Error(`${name} from S3`), {name, ...fields})
 }
 
 describe('classifyAwsError for failures worth another run', () => {
-  it('a wrong region from an AuthorizationHeaderMalformed body names the bucket\'s region and AWS_REGION', () => {
-    const error = classifyAwsError(sdkError('AuthorizationHeaderMalformed', {Region: 'ap-southeast-2', $metadata: {httpStatusCode: 400}}), PUT)
+  it("a wrong region from an AuthorizationHeaderMalformed body names the bucket's region and AWS_REGION", () => {
+    const error = classifyAwsError(
+      sdkError('AuthorizationHeaderMalformed', {Region: 'ap-southeast-2', $metadata: {httpStatusCode: 400}}),
+      PUT,
+    )
     assert.equal(error.code, 'AWS_WRONG_REGION')
     assert.equal(error.exitCode, 1)
-    assert.match(error.message, /^S3 says the bucket is in region ap-southeast-2, not us-east-1: s3:PutObject on s3:\/\/b\/k\.parquet failed \(HTTP 400 AuthorizationHeaderMalformed/)
+    assert.match(
+      error.message,
+      /^S3 says the bucket is in region ap-southeast-2, not us-east-1: s3:PutObject on s3:\/\/b\/k\.parquet failed \(HTTP 400 AuthorizationHeaderMalformed/,
+    )
     assert.match(error.suggestions[0] as string, /Set AWS_REGION=ap-southeast-2/)
   })
 
   it('throttling, with the number of attempts and what becomes of the day', () => {
     const error = classifyAwsError(sdkError('SlowDown', {$metadata: {httpStatusCode: 503, attempts: 5}}), PUT)
     assert.equal(error.code, 'AWS_THROTTLED')
-    assert.equal(error.message, 'S3 is throttling requests: s3:PutObject on s3://b/k.parquet failed after 5 attempts (HTTP 503 SlowDown: SlowDown from S3)')
+    assert.equal(
+      error.message,
+      'S3 is throttling requests: s3:PutObject on s3://b/k.parquet failed after 5 attempts (HTTP 503 SlowDown: SlowDown from S3)',
+    )
     assert.equal(error.suggestions[0], 'Nothing was stored at s3://b/k.parquet.')
   })
 
   it('a connection reset (which the SDK names TimeoutError) is a network failure, not a timeout', () => {
     const reset = classifyAwsError(sdkError('TimeoutError', {code: 'ECONNRESET', $metadata: {attempts: 3}}), PUT)
     assert.equal(reset.code, 'AWS_NETWORK')
-    assert.match(reset.message, /^The connection to S3 failed: s3:PutObject on s3:\/\/b\/k\.parquet failed after 3 attempts \(ECONNRESET: /)
-    const idle = classifyAwsError(sdkError('TimeoutError', {$metadata: {attempts: 3}}), {...PUT, timeout: {setting: '--s3-timeout (S3_REQUEST_TIMEOUT)', seconds: 120}})
+    assert.match(
+      reset.message,
+      /^The connection to S3 failed: s3:PutObject on s3:\/\/b\/k\.parquet failed after 3 attempts \(ECONNRESET: /,
+    )
+    const idle = classifyAwsError(sdkError('TimeoutError', {$metadata: {attempts: 3}}), {
+      ...PUT,
+      timeout: {setting: '--s3-timeout (S3_REQUEST_TIMEOUT)', seconds: 120},
+    })
     assert.equal(idle.code, 'AWS_TIMEOUT')
-    assert.match(idle.message, /timed out after 3 attempts, each attempt waiting 120 s \(--s3-timeout \(S3_REQUEST_TIMEOUT\)\)/)
-    assert.ok(idle.suggestions.some((s) => s.includes('raise --s3-timeout (S3_REQUEST_TIMEOUT) (now 120 s)')))
+    assert.match(
+      idle.message,
+      /timed out after 3 attempts, each attempt waiting 120 s \(--s3-timeout \(S3_REQUEST_TIMEOUT\)\)/,
+    )
+    assert.ok(idle.suggestions.some(s => s.includes('raise --s3-timeout (S3_REQUEST_TIMEOUT) (now 120 s)')))
   })
 
   it('a body corrupted in transit, a 5xx, and an abort each have their own code', () => {
     assert.equal(classifyAwsError(sdkError('BadDigest', {$metadata: {httpStatusCode: 400}}), PUT).code, 'AWS_CORRUPTED')
     const server = classifyAwsError(sdkError('InternalError', {$metadata: {httpStatusCode: 500, attempts: 5}}), PUT)
     assert.equal(server.code, 'AWS_SERVER_ERROR')
-    assert.match(server.message, /^S3 failed: s3:PutObject on s3:\/\/b\/k\.parquet failed after 5 attempts \(HTTP 500 InternalError/)
+    assert.match(
+      server.message,
+      /^S3 failed: s3:PutObject on s3:\/\/b\/k\.parquet failed after 5 attempts \(HTTP 500 InternalError/,
+    )
     assert.equal(classifyAwsError(sdkError('AbortError'), PUT).code, 'AWS_ABORTED')
   })
 
   it('one attempt says no count; other services keep their generic message', () => {
-    assert.equal(classifyAwsError(sdkError('ValidationException', {$metadata: {httpStatusCode: 400, attempts: 1}}), {action: 'glue:GetTable', resource: 'table t'}).message, 'glue:GetTable on table t failed: ValidationException: ValidationException from S3')
+    assert.equal(
+      classifyAwsError(sdkError('ValidationException', {$metadata: {httpStatusCode: 400, attempts: 1}}), {
+        action: 'glue:GetTable',
+        resource: 'table t',
+      }).message,
+      'glue:GetTable on table t failed: ValidationException: ValidationException from S3',
+    )
   })
 })
 

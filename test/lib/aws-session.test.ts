@@ -12,11 +12,21 @@ const FALLBACK = {region: 'eu-west-1', described: "the cluster's region"}
 
 describe('resolveRegion: one rule for every command', () => {
   const cases: Array<[string, {flag?: string; env: Record<string, string>}, string, string]> = [
-    ['the flag wins over everything', {flag: 'ap-south-2', env: {AWS_REGION: 'us-west-2', AWS_DEFAULT_REGION: 'us-east-2'}}, 'ap-south-2', '--region'],
+    [
+      'the flag wins over everything',
+      {flag: 'ap-south-2', env: {AWS_REGION: 'us-west-2', AWS_DEFAULT_REGION: 'us-east-2'}},
+      'ap-south-2',
+      '--region',
+    ],
     ['then AWS_REGION', {env: {AWS_REGION: 'us-west-2', AWS_DEFAULT_REGION: 'us-east-2'}}, 'us-west-2', 'AWS_REGION'],
     ['then AWS_DEFAULT_REGION', {env: {AWS_DEFAULT_REGION: 'us-east-2'}}, 'us-east-2', 'AWS_DEFAULT_REGION'],
-    ['then the command\'s fallback', {env: {}}, 'eu-west-1', "the cluster's region, as AWS_REGION is not set"],
-    ['an empty variable counts as unset', {env: {AWS_REGION: ''}}, 'eu-west-1', "the cluster's region, as AWS_REGION is not set"],
+    ["then the command's fallback", {env: {}}, 'eu-west-1', "the cluster's region, as AWS_REGION is not set"],
+    [
+      'an empty variable counts as unset',
+      {env: {AWS_REGION: ''}},
+      'eu-west-1',
+      "the cluster's region, as AWS_REGION is not set",
+    ],
   ]
   for (const [what, inputs, region, described] of cases) {
     it(what, () => {
@@ -30,9 +40,13 @@ describe('resolveRegion: one rule for every command', () => {
 describe('AwsSession', () => {
   afterEach(() => mock.restoreAll())
 
-  it('makes each client once, in the session\'s region, and destroys every one at the end', async () => {
+  it("makes each client once, in the session's region, and destroys every one at the end", async () => {
     const destroyed: string[] = []
-    for (const [name, Client] of [['s3', S3Client], ['sts', STSClient], ['secretsmanager', SecretsManagerClient]] as const) {
+    for (const [name, Client] of [
+      ['s3', S3Client],
+      ['sts', STSClient],
+      ['secretsmanager', SecretsManagerClient],
+    ] as const) {
       mock.method(Client.prototype, 'destroy', () => destroyed.push(name))
     }
 
@@ -57,11 +71,15 @@ describe('AwsSession', () => {
     const session = await AwsSession.open({env: {AWS_PROFILE: 'finops'}, fallback: FALLBACK})
     const denied = Object.assign(new Error('no'), {name: 'AccessDeniedException', $metadata: {httpStatusCode: 400}})
     await assert.rejects(
-      session.send(async () => Promise.reject(denied), {action: 'glue:GetTable', resource: 'table kubecost_db.kubecost_table'}),
+      session.send(async () => Promise.reject(denied), {
+        action: 'glue:GetTable',
+        resource: 'table kubecost_db.kubecost_table',
+      }),
       (error: unknown) =>
         error instanceof AwsError &&
         error.code === 'AWS_ACCESS_DENIED' &&
-        error.summary === 'Access denied: glue:GetTable on table kubecost_db.kubecost_table as profile finops (AWS_PROFILE) (AccessDeniedException)',
+        error.summary ===
+          'Access denied: glue:GetTable on table kubecost_db.kubecost_table as profile finops (AWS_PROFILE) (AccessDeniedException)',
     )
     assert.equal(await session.send(async () => 'ok', {action: 'x', resource: 'y'}), 'ok')
     await session.destroy()

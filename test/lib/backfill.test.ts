@@ -12,7 +12,7 @@ function plan(input: PlanInput): PlannedDay[] {
 
 /** Just `date status` pairs, for compact expectations. */
 function statuses(days: readonly PlannedDay[]): string[] {
-  return days.map((d) => `${d.date} ${d.status}`)
+  return days.map(d => `${d.date} ${d.status}`)
 }
 
 describe('planDays', () => {
@@ -31,7 +31,11 @@ describe('planDays', () => {
   })
 
   it('marks a day neither available nor present as unavailable', () => {
-    const days = plan({candidates: ['2024-05-01', '2024-05-02'], available: new Set(['2024-05-02']), present: new Set()})
+    const days = plan({
+      candidates: ['2024-05-01', '2024-05-02'],
+      available: new Set(['2024-05-02']),
+      present: new Set(),
+    })
     assert.deepEqual(statuses(days), ['2024-05-01 unavailable', '2024-05-02 collect'])
   })
 
@@ -39,7 +43,7 @@ describe('planDays', () => {
     const candidates = daysBetween('2024-05-01', '2024-05-15')
     const days = plan({candidates, available: new Set(candidates), present: new Set(candidates)})
     assert.equal(days.length, 15)
-    assert.ok(days.every((d) => d.status === 'present'))
+    assert.ok(days.every(d => d.status === 'present'))
     assert.deepEqual(daysToCollect(days), [])
   })
 
@@ -57,7 +61,10 @@ describe('planDays', () => {
       available: new Set(candidates),
       present: new Set(['2024-05-01', '2024-05-02', '2024-05-06', '2024-05-07']),
     })
-    assert.deepEqual(daysToCollect(days).map((d) => d.date), ['2024-05-03', '2024-05-04', '2024-05-05'])
+    assert.deepEqual(
+      daysToCollect(days).map(d => d.date),
+      ['2024-05-03', '2024-05-04', '2024-05-05'],
+    )
   })
 
   it('keeps a present day present even when Kubecost no longer has it', () => {
@@ -81,15 +88,27 @@ describe('planDays', () => {
   it('handles --backfill-days 1', () => {
     const candidates = candidateDays(new Date('2024-05-20T05:00:00Z'), 1)
     assert.deepEqual(candidates, ['2024-05-17'])
-    assert.deepEqual(statuses(plan({candidates, available: new Set(['2024-05-17']), present: new Set()})), ['2024-05-17 collect'])
-    assert.deepEqual(statuses(plan({candidates, available: new Set(['2024-05-17']), present: new Set(['2024-05-17'])})), ['2024-05-17 present'])
-    assert.deepEqual(statuses(plan({candidates, available: new Set(['2024-05-16']), present: new Set()})), ['2024-05-17 unavailable'])
+    assert.deepEqual(statuses(plan({candidates, available: new Set(['2024-05-17']), present: new Set()})), [
+      '2024-05-17 collect',
+    ])
+    assert.deepEqual(
+      statuses(plan({candidates, available: new Set(['2024-05-17']), present: new Set(['2024-05-17'])})),
+      ['2024-05-17 present'],
+    )
+    assert.deepEqual(statuses(plan({candidates, available: new Set(['2024-05-16']), present: new Set()})), [
+      '2024-05-17 unavailable',
+    ])
   })
 
   it('crosses a month boundary', () => {
     const candidates = candidateDays(new Date('2024-05-04T00:00:00Z'), 4)
     const days = plan({candidates, available: new Set(candidates), present: new Set(['2024-04-29', '2024-05-01'])})
-    assert.deepEqual(statuses(days), ['2024-04-28 collect', '2024-04-29 present', '2024-04-30 collect', '2024-05-01 present'])
+    assert.deepEqual(statuses(days), [
+      '2024-04-28 collect',
+      '2024-04-29 present',
+      '2024-04-30 collect',
+      '2024-05-01 present',
+    ])
   })
 
   it('crosses a year boundary', () => {
@@ -107,12 +126,15 @@ describe('planDays', () => {
       '2026-12-30 unavailable',
       '2026-12-31 collect',
     ])
-    assert.deepEqual(days.map((d) => d.key), candidates.map(keyOf))
+    assert.deepEqual(
+      days.map(d => d.key),
+      candidates.map(keyOf),
+    )
   })
 
   it('uses the key function for every day', () => {
     const seen: string[] = []
-    planDays({candidates: ['2024-05-01', '2024-05-02'], available: new Set(), present: new Set()}, (d) => {
+    planDays({candidates: ['2024-05-01', '2024-05-02'], available: new Set(), present: new Set()}, d => {
       seen.push(d)
       return d
     })
@@ -139,9 +161,15 @@ describe('planDays with force', () => {
 
   it('includes both ends of the range', () => {
     const days = plan({candidates, available, present, force: {from: '2024-05-01', to: '2024-05-01'}})
-    assert.deepEqual(daysToCollect(days).map((d) => `${d.date} ${d.status}`), ['2024-05-01 recollect', '2024-05-05 collect'])
+    assert.deepEqual(
+      daysToCollect(days).map(d => `${d.date} ${d.status}`),
+      ['2024-05-01 recollect', '2024-05-05 collect'],
+    )
     const last = plan({candidates, available, present, force: {from: '2024-05-06', to: '2024-05-06'}})
-    assert.deepEqual(daysToCollect(last).map((d) => `${d.date} ${d.status}`), ['2024-05-05 collect', '2024-05-06 recollect'])
+    assert.deepEqual(
+      daysToCollect(last).map(d => `${d.date} ${d.status}`),
+      ['2024-05-05 collect', '2024-05-06 recollect'],
+    )
   })
 
   it('does not change missing days', () => {
@@ -163,8 +191,18 @@ describe('planDays with force', () => {
 
   it('compares days across a month boundary', () => {
     const across = daysBetween('2024-04-29', '2024-05-02')
-    const days = plan({candidates: across, available: new Set(across), present: new Set(across), force: {from: '2024-04-30', to: '2024-05-01'}})
-    assert.deepEqual(statuses(days), ['2024-04-29 present', '2024-04-30 recollect', '2024-05-01 recollect', '2024-05-02 present'])
+    const days = plan({
+      candidates: across,
+      available: new Set(across),
+      present: new Set(across),
+      force: {from: '2024-04-30', to: '2024-05-01'},
+    })
+    assert.deepEqual(statuses(days), [
+      '2024-04-29 present',
+      '2024-04-30 recollect',
+      '2024-05-01 recollect',
+      '2024-05-02 present',
+    ])
   })
 
   it('does nothing for an empty (reversed) range', () => {

@@ -35,13 +35,34 @@ describe('parseClusterArn', () => {
   })
 
   const cases: Array<[string, Omit<ClusterIdentity, 'arn'>]> = [
-    ['arn:aws-cn:eks:cn-north-1:123456789012:cluster/china', {partition: 'aws-cn', region: 'cn-north-1', accountId: '123456789012', name: 'china'}],
-    ['arn:aws-us-gov:eks:us-gov-west-1:000000000001:cluster/gov_cluster', {partition: 'aws-us-gov', region: 'us-gov-west-1', accountId: '000000000001', name: 'gov_cluster'}],
-    ['arn:aws-iso-b:eks:us-isob-east-1:111122223333:cluster/isob', {partition: 'aws-iso-b', region: 'us-isob-east-1', accountId: '111122223333', name: 'isob'}],
-    ['arn:aws:eks:me-south-1:111122223333:cluster/bahrain', {partition: 'aws', region: 'me-south-1', accountId: '111122223333', name: 'bahrain'}],
-    ['arn:aws:eks:il-central-1:111122223333:cluster/tel-aviv', {partition: 'aws', region: 'il-central-1', accountId: '111122223333', name: 'tel-aviv'}],
-    ['arn:aws:eks:af-south-1:111122223333:cluster/cape-town', {partition: 'aws', region: 'af-south-1', accountId: '111122223333', name: 'cape-town'}],
-    ['arn:aws:eks:ap-southeast-5:111122223333:cluster/Malaysia01', {partition: 'aws', region: 'ap-southeast-5', accountId: '111122223333', name: 'Malaysia01'}],
+    [
+      'arn:aws-cn:eks:cn-north-1:123456789012:cluster/china',
+      {partition: 'aws-cn', region: 'cn-north-1', accountId: '123456789012', name: 'china'},
+    ],
+    [
+      'arn:aws-us-gov:eks:us-gov-west-1:000000000001:cluster/gov_cluster',
+      {partition: 'aws-us-gov', region: 'us-gov-west-1', accountId: '000000000001', name: 'gov_cluster'},
+    ],
+    [
+      'arn:aws-iso-b:eks:us-isob-east-1:111122223333:cluster/isob',
+      {partition: 'aws-iso-b', region: 'us-isob-east-1', accountId: '111122223333', name: 'isob'},
+    ],
+    [
+      'arn:aws:eks:me-south-1:111122223333:cluster/bahrain',
+      {partition: 'aws', region: 'me-south-1', accountId: '111122223333', name: 'bahrain'},
+    ],
+    [
+      'arn:aws:eks:il-central-1:111122223333:cluster/tel-aviv',
+      {partition: 'aws', region: 'il-central-1', accountId: '111122223333', name: 'tel-aviv'},
+    ],
+    [
+      'arn:aws:eks:af-south-1:111122223333:cluster/cape-town',
+      {partition: 'aws', region: 'af-south-1', accountId: '111122223333', name: 'cape-town'},
+    ],
+    [
+      'arn:aws:eks:ap-southeast-5:111122223333:cluster/Malaysia01',
+      {partition: 'aws', region: 'ap-southeast-5', accountId: '111122223333', name: 'Malaysia01'},
+    ],
   ]
   for (const [arn, expected] of cases) {
     it(`accepts ${arn}`, () => {

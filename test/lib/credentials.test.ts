@@ -17,7 +17,12 @@ function stsReturning(lifetimeMs: number, clock: {now: number}) {
   sts.on(AssumeRoleCommand).callsFake(async () => {
     n++
     return {
-      Credentials: {AccessKeyId: `AKIA${n}`, SecretAccessKey: `secret-${n}`, SessionToken: `token-${n}`, Expiration: new Date(clock.now + lifetimeMs)},
+      Credentials: {
+        AccessKeyId: `AKIA${n}`,
+        SecretAccessKey: `secret-${n}`,
+        SessionToken: `token-${n}`,
+        Expiration: new Date(clock.now + lifetimeMs),
+      },
     }
   })
   return sts
@@ -35,20 +40,32 @@ describe('assumedRoleCredentials', () => {
     assert.equal(second.accessKeyId, 'AKIA1')
     const calls = sts.commandCalls(AssumeRoleCommand)
     assert.equal(calls.length, 1)
-    assert.deepEqual(calls[0]?.args[0].input, {RoleArn: ROLE, RoleSessionName: 'kubecost-s3-exporter', DurationSeconds: 3600})
+    assert.deepEqual(calls[0]?.args[0].input, {
+      RoleArn: ROLE,
+      RoleSessionName: 'kubecost-s3-exporter',
+      DurationSeconds: 3600,
+    })
     sts.restore()
   })
 
   it('assumes the role again when the session is within the refresh margin of expiry, as in a long back-fill', async () => {
     const clock = {now: Date.parse('2026-03-05T00:00:00Z')}
     const sts = stsReturning(HOUR, clock)
-    const provider = assumedRoleCredentials({sts: new STSClient({}), roleArn: ROLE, now: () => clock.now, refreshMarginMs: 5 * 60_000})
+    const provider = assumedRoleCredentials({
+      sts: new STSClient({}),
+      roleArn: ROLE,
+      now: () => clock.now,
+      refreshMarginMs: 5 * 60_000,
+    })
     const seen: string[] = []
     // A day exported every 20 minutes for 3 hours.
     for (let minute = 0; minute <= 180; minute += 20) {
       clock.now = Date.parse('2026-03-05T00:00:00Z') + minute * 60_000
       const credentials = await provider()
-      assert.ok((credentials.expiration?.getTime() ?? 0) - clock.now > 5 * 60_000, `stale credentials at minute ${minute}`)
+      assert.ok(
+        (credentials.expiration?.getTime() ?? 0) - clock.now > 5 * 60_000,
+        `stale credentials at minute ${minute}`,
+      )
       seen.push(credentials.accessKeyId)
     }
 
@@ -84,10 +101,16 @@ describe('assumedRoleCredentials', () => {
 
 describe('describeDefaultIdentity', () => {
   it('names what the default chain will use, in its order, without secrets', () => {
-    assert.equal(describeDefaultIdentity({AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 's3cr3t', AWS_PROFILE: 'dev'}), 'the access key in AWS_ACCESS_KEY_ID')
+    assert.equal(
+      describeDefaultIdentity({AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 's3cr3t', AWS_PROFILE: 'dev'}),
+      'the access key in AWS_ACCESS_KEY_ID',
+    )
     assert.equal(describeDefaultIdentity({AWS_PROFILE: 'dev'}), 'profile dev (AWS_PROFILE)')
     assert.equal(
-      describeDefaultIdentity({AWS_ROLE_ARN: 'arn:aws:iam::111122223333:role/exporter', AWS_WEB_IDENTITY_TOKEN_FILE: '/var/run/secrets/token'}),
+      describeDefaultIdentity({
+        AWS_ROLE_ARN: 'arn:aws:iam::111122223333:role/exporter',
+        AWS_WEB_IDENTITY_TOKEN_FILE: '/var/run/secrets/token',
+      }),
       'role arn:aws:iam::111122223333:role/exporter (web identity, e.g. IRSA)',
     )
     assert.match(describeDefaultIdentity({}), /the default credentials/)

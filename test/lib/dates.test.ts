@@ -21,13 +21,35 @@ describe('isDay', () => {
   })
 
   it('rejects days that do not exist (no roll-over to the next month)', () => {
-    for (const day of ['2025-02-30', '2025-02-29', '1900-02-29', '2025-04-31', '2025-06-31', '2025-13-01', '2025-00-10', '2025-01-00', '2025-01-32']) {
+    for (const day of [
+      '2025-02-30',
+      '2025-02-29',
+      '1900-02-29',
+      '2025-04-31',
+      '2025-06-31',
+      '2025-13-01',
+      '2025-00-10',
+      '2025-01-00',
+      '2025-01-32',
+    ]) {
       assert.equal(isDay(day), false, day)
     }
   })
 
   it('rejects anything that is not exactly YYYY-MM-DD', () => {
-    for (const value of ['', '2025-1-01', '2025-01-1', '25-01-01', '2025/01/01', '2025-01-01T00:00:00Z', ' 2025-01-01', '2025-01-01 ', '20250101', 'yesterday', '+02025-01-01']) {
+    for (const value of [
+      '',
+      '2025-1-01',
+      '2025-01-1',
+      '25-01-01',
+      '2025/01/01',
+      '2025-01-01T00:00:00Z',
+      ' 2025-01-01',
+      '2025-01-01 ',
+      '20250101',
+      'yesterday',
+      '+02025-01-01',
+    ]) {
       assert.equal(isDay(value), false, JSON.stringify(value))
     }
   })
@@ -56,7 +78,13 @@ describe('day arithmetic', () => {
   })
 
   it('daysBetween is inclusive and oldest first', () => {
-    assert.deepEqual(daysBetween('2024-02-27', '2024-03-02'), ['2024-02-27', '2024-02-28', '2024-02-29', '2024-03-01', '2024-03-02'])
+    assert.deepEqual(daysBetween('2024-02-27', '2024-03-02'), [
+      '2024-02-27',
+      '2024-02-28',
+      '2024-02-29',
+      '2024-03-01',
+      '2024-03-02',
+    ])
     assert.deepEqual(daysBetween('2024-05-01', '2024-05-01'), ['2024-05-01'])
     assert.deepEqual(daysBetween('2024-05-02', '2024-05-01'), [])
   })
@@ -73,7 +101,13 @@ describe('newestCollectableDay', () => {
 
 describe('candidateDays', () => {
   it('gives N days ending at today-3, oldest first', () => {
-    assert.deepEqual(candidateDays(new Date('2024-05-20T05:00:00Z'), 5), ['2024-05-13', '2024-05-14', '2024-05-15', '2024-05-16', '2024-05-17'])
+    assert.deepEqual(candidateDays(new Date('2024-05-20T05:00:00Z'), 5), [
+      '2024-05-13',
+      '2024-05-14',
+      '2024-05-15',
+      '2024-05-16',
+      '2024-05-17',
+    ])
   })
 
   it('gives exactly N days (not N-3, the old exporter bug) for the default of 15', () => {
@@ -89,12 +123,22 @@ describe('candidateDays', () => {
   })
 
   it('crosses a month boundary', () => {
-    assert.deepEqual(candidateDays(new Date('2024-05-04T12:00:00Z'), 4), ['2024-04-28', '2024-04-29', '2024-04-30', '2024-05-01'])
+    assert.deepEqual(candidateDays(new Date('2024-05-04T12:00:00Z'), 4), [
+      '2024-04-28',
+      '2024-04-29',
+      '2024-04-30',
+      '2024-05-01',
+    ])
   })
 
   it('crosses a year boundary, today-3 itself in the previous year', () => {
     assert.deepEqual(candidateDays(new Date('2027-01-03T05:00:00Z'), 6), [
-      '2026-12-26', '2026-12-27', '2026-12-28', '2026-12-29', '2026-12-30', '2026-12-31',
+      '2026-12-26',
+      '2026-12-27',
+      '2026-12-28',
+      '2026-12-29',
+      '2026-12-30',
+      '2026-12-31',
     ])
     assert.deepEqual(candidateDays(new Date('2027-01-02T00:00:00Z'), 2), ['2026-12-29', '2026-12-30'])
   })

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
-import {type Entry, EnvelopeError, type EnvelopeProblem, EnvelopeSplitter} from '../../src/lib/kubecost/envelope-splitter.js'
+import {
+  type Entry,
+  EnvelopeError,
+  type EnvelopeProblem,
+  EnvelopeSplitter,
+} from '../../src/lib/kubecost/envelope-splitter.js'
 
 const encoder = new TextEncoder()
 
@@ -57,7 +62,7 @@ function assertSplitInvariant(body: string): Result {
   }
 
   // Copies, not views of one buffer, as a network stream hands them out.
-  assert.deepEqual(feed(cutAt(bytes, [3, 7, 11]).map((c) => c.slice())), expected, 'copied chunks')
+  assert.deepEqual(feed(cutAt(bytes, [3, 7, 11]).map(c => c.slice())), expected, 'copied chunks')
   return expected
 }
 
@@ -119,7 +124,9 @@ describe('EnvelopeSplitter: well-formed envelopes', () => {
   it('streams every entry of every set with its set index and key', () => {
     const sets = [
       {
-        'prod/ip-10-0-1-23/payments/deployment/api/api-7d9f8b6c5-x2x4z/api': allocation('prod/ip-10-0-1-23/payments/deployment/api/api-7d9f8b6c5-x2x4z/api'),
+        'prod/ip-10-0-1-23/payments/deployment/api/api-7d9f8b6c5-x2x4z/api': allocation(
+          'prod/ip-10-0-1-23/payments/deployment/api/api-7d9f8b6c5-x2x4z/api',
+        ),
         __idle__: allocation('__idle__', {properties: {cluster: 'prod'}, totalCost: -0.25}),
       },
       {__unmounted__: allocation('__unmounted__', {pvCost: 2})},
@@ -127,7 +134,11 @@ describe('EnvelopeSplitter: well-formed envelopes', () => {
     const body = JSON.stringify({code: 200, data: sets})
     const result = assertSplitInvariant(body)
     assert.deepEqual(result.entries, [
-      {set: 0, key: 'prod/ip-10-0-1-23/payments/deployment/api/api-7d9f8b6c5-x2x4z/api', value: sets[0]?.['prod/ip-10-0-1-23/payments/deployment/api/api-7d9f8b6c5-x2x4z/api']},
+      {
+        set: 0,
+        key: 'prod/ip-10-0-1-23/payments/deployment/api/api-7d9f8b6c5-x2x4z/api',
+        value: sets[0]?.['prod/ip-10-0-1-23/payments/deployment/api/api-7d9f8b6c5-x2x4z/api'],
+      },
       {set: 0, key: '__idle__', value: sets[0]?.__idle__},
       {set: 1, key: '__unmounted__', value: sets[1]?.__unmounted__},
     ])
@@ -159,9 +170,24 @@ describe('EnvelopeSplitter: well-formed envelopes', () => {
   })
 
   it('hands out scalar entries, null and arrays as they are', () => {
-    const set = {a: 1, b: -2.5e-7, c: null, d: true, e: false, f: 'str', g: [], h: {}, i: [1, [2, [3, {x: null}]]], j: 0, k: 1e300}
+    const set = {
+      a: 1,
+      b: -2.5e-7,
+      c: null,
+      d: true,
+      e: false,
+      f: 'str',
+      g: [],
+      h: {},
+      i: [1, [2, [3, {x: null}]]],
+      j: 0,
+      k: 1e300,
+    }
     const result = assertSplitInvariant(JSON.stringify({code: 200, data: [set]}))
-    assert.deepEqual(result.entries, Object.entries(set).map(([key, value]) => ({set: 0, key, value})))
+    assert.deepEqual(
+      result.entries,
+      Object.entries(set).map(([key, value]) => ({set: 0, key, value})),
+    )
   })
 
   it('reads a pretty-printed envelope with all kinds of whitespace', () => {
@@ -176,7 +202,9 @@ describe('EnvelopeSplitter: well-formed envelopes', () => {
   })
 
   it('counts {} sets as empty steps', () => {
-    const result = assertSplitInvariant(JSON.stringify({code: 200, data: [{}, {a: {name: 'a'}}, {}, {}, {b: {name: 'b'}}]}))
+    const result = assertSplitInvariant(
+      JSON.stringify({code: 200, data: [{}, {a: {name: 'a'}}, {}, {}, {b: {name: 'b'}}]}),
+    )
     assert.deepEqual(result.entries, [
       {set: 1, key: 'a', value: {name: 'a'}},
       {set: 4, key: 'b', value: {name: 'b'}},
@@ -205,11 +233,19 @@ describe('EnvelopeSplitter: well-formed envelopes', () => {
 
   it('accepts data as a single object of entries (OpenCost assets shape) as set 0', () => {
     const assets = {
-      'AWS/111122223333/__undefined__/Compute/prod/Node/Kubernetes/aws:///us-east-1a/i-0abc/ip-10-0-1-23': {type: 'Node', properties: {providerID: 'i-0abc'}, labels: {label_app: 'x'}, nodeType: 'm5.large'},
+      'AWS/111122223333/__undefined__/Compute/prod/Node/Kubernetes/aws:///us-east-1a/i-0abc/ip-10-0-1-23': {
+        type: 'Node',
+        properties: {providerID: 'i-0abc'},
+        labels: {label_app: 'x'},
+        nodeType: 'm5.large',
+      },
       'AWS/111122223333/__undefined__/Storage/prod/Disk/Kubernetes/vol-1/vol-1': {type: 'Disk'},
     }
     const result = assertSplitInvariant(JSON.stringify({code: 200, status: 'success', data: assets, message: 'ok'}))
-    assert.deepEqual(result.entries, Object.entries(assets).map(([key, value]) => ({set: 0, key, value})))
+    assert.deepEqual(
+      result.entries,
+      Object.entries(assets).map(([key, value]) => ({set: 0, key, value})),
+    )
     assert.equal(result.sets, 1)
     assert.deepEqual(result.meta, {code: 200, status: 'success', message: 'ok'})
   })
@@ -273,7 +309,10 @@ describe('EnvelopeSplitter: well-formed envelopes', () => {
 
   it('gives the same entries for a large realistic day fed in random chunk sizes', () => {
     const set: Record<string, unknown> = {}
-    for (let i = 0; i < 200; i++) set[`prod/node-${i % 7}/ns-${i % 5}/deployment/app-${i}/pod-${i}/c-☕-${i}`] = allocation(`alloc-${i} "q" \\`, {totalCost: i / 3})
+    for (let i = 0; i < 200; i++)
+      set[`prod/node-${i % 7}/ns-${i % 5}/deployment/app-${i}/pod-${i}/c-☕-${i}`] = allocation(`alloc-${i} "q" \\`, {
+        totalCost: i / 3,
+      })
     const body = JSON.stringify({code: 200, data: [set, {}, set]})
     const bytes = encoder.encode(body)
     const expected = feed([bytes])
@@ -293,7 +332,9 @@ describe('EnvelopeSplitter: well-formed envelopes', () => {
 
   it('returns entries from push() as soon as they are complete', () => {
     const splitter = new EnvelopeSplitter()
-    assert.deepEqual(splitter.push(encoder.encode('{"code":200,"data":[{"a":{"x":1},"b":{"x"')), [{set: 0, key: 'a', value: {x: 1}}])
+    assert.deepEqual(splitter.push(encoder.encode('{"code":200,"data":[{"a":{"x":1},"b":{"x"')), [
+      {set: 0, key: 'a', value: {x: 1}},
+    ])
     assert.deepEqual(splitter.push(encoder.encode(':2}}')), [{set: 0, key: 'b', value: {x: 2}}])
     assert.deepEqual(splitter.push(encoder.encode(']}')), [])
     splitter.end()
@@ -312,7 +353,10 @@ describe('EnvelopeSplitter: well-formed envelopes', () => {
 
 describe('EnvelopeSplitter: bodies that are not the expected JSON', () => {
   it('rejects an HTML error page as not-json', () => {
-    assertBodyFails('<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>', 'not-json')
+    assertBodyFails(
+      '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>',
+      'not-json',
+    )
   })
 
   it('rejects a plain-text error as not-json', () => {
@@ -345,7 +389,10 @@ describe('EnvelopeSplitter: bodies that are not the expected JSON', () => {
       splitter.push(bytes.subarray(0, cut))
       assert.throws(
         () => splitter.end(),
-        (error: unknown) => error instanceof EnvelopeError && error.problem === 'truncated' && error.message.includes(`after ${cut} bytes`),
+        (error: unknown) =>
+          error instanceof EnvelopeError &&
+          error.problem === 'truncated' &&
+          error.message.includes(`after ${cut} bytes`),
         `cut at ${cut}`,
       )
     }
@@ -387,19 +434,27 @@ describe('EnvelopeSplitter: bodies that are not the expected JSON', () => {
 describe('EnvelopeSplitter null sets', () => {
   it('rejects a bare word other than null where a set belongs', () => {
     const splitter = new EnvelopeSplitter()
-    assert.throws(() => splitter.push(new TextEncoder().encode('{"data":[nope]}')), (error: unknown) => error instanceof EnvelopeError && error.problem === 'unexpected-shape')
+    assert.throws(
+      () => splitter.push(new TextEncoder().encode('{"data":[nope]}')),
+      (error: unknown) => error instanceof EnvelopeError && error.problem === 'unexpected-shape',
+    )
   })
 })
 
 /** `{"code":200,"data":[{"big":{"name":"big","padding":"xxx…"}}]}` with an entry of exactly `entryBytes` bytes. */
 function bodyWithEntryOf(entryBytes: number): {prefix: string; entry: string; suffix: string} {
   const shell = '{"name":"big","padding":""}'
-  return {prefix: '{"code":200,"data":[{"big":', entry: `{"name":"big","padding":"${'x'.repeat(entryBytes - shell.length)}"}`, suffix: '}]}'}
+  return {
+    prefix: '{"code":200,"data":[{"big":',
+    entry: `{"name":"big","padding":"${'x'.repeat(entryBytes - shell.length)}"}`,
+    suffix: '}]}',
+  }
 }
 
 function feedInChunks(splitter: EnvelopeSplitter, body: Uint8Array, chunkBytes: number): Entry[] {
   const entries: Entry[] = []
-  for (let at = 0; at < body.length; at += chunkBytes) entries.push(...splitter.push(body.subarray(at, at + chunkBytes)))
+  for (let at = 0; at < body.length; at += chunkBytes)
+    entries.push(...splitter.push(body.subarray(at, at + chunkBytes)))
   splitter.end()
   return entries
 }
@@ -422,7 +477,10 @@ describe('EnvelopeSplitter: large entries and limits', () => {
 
   it('accepts an entry of exactly the cap and rejects one byte more, whole or one byte at a time', () => {
     const max = 300
-    for (const [size, ok] of [[max, true], [max + 1, false]] as const) {
+    for (const [size, ok] of [
+      [max, true],
+      [max + 1, false],
+    ] as const) {
       const {prefix, entry, suffix} = bodyWithEntryOf(size)
       const bytes = encoder.encode(prefix + entry + suffix)
       for (const chunkBytes of [bytes.length, 7, 1]) {
@@ -432,13 +490,23 @@ describe('EnvelopeSplitter: large entries and limits', () => {
           continue
         }
 
-        assert.throws(run, (error: unknown) => {
-          assert.ok(error instanceof EnvelopeError)
-          assert.equal(error.problem, 'too-large')
-          assert.deepEqual(error.size, {limit: 'entry', maxBytes: max, offset: prefix.length, key: 'big', what: 'entry'})
-          assert.match(error.message, new RegExp(`the entry at byte ${prefix.length} is larger than 300 bytes`))
-          return true
-        }, `chunks of ${chunkBytes}`)
+        assert.throws(
+          run,
+          (error: unknown) => {
+            assert.ok(error instanceof EnvelopeError)
+            assert.equal(error.problem, 'too-large')
+            assert.deepEqual(error.size, {
+              limit: 'entry',
+              maxBytes: max,
+              offset: prefix.length,
+              key: 'big',
+              what: 'entry',
+            })
+            assert.match(error.message, new RegExp(`the entry at byte ${prefix.length} is larger than 300 bytes`))
+            return true
+          },
+          `chunks of ${chunkBytes}`,
+        )
       }
     }
   })
@@ -457,11 +525,22 @@ describe('EnvelopeSplitter: large entries and limits', () => {
 
   it('applies the cap to an envelope field and to a key as well', () => {
     assert.throws(
-      () => feedInChunks(new EnvelopeSplitter({maxEntryBytes: 50}), encoder.encode(`{"message":"${'m'.repeat(60)}","data":[]}`), 16),
-      (error: unknown) => error instanceof EnvelopeError && error.size?.what === 'envelope field "message"' && error.size.offset === 11,
+      () =>
+        feedInChunks(
+          new EnvelopeSplitter({maxEntryBytes: 50}),
+          encoder.encode(`{"message":"${'m'.repeat(60)}","data":[]}`),
+          16,
+        ),
+      (error: unknown) =>
+        error instanceof EnvelopeError && error.size?.what === 'envelope field "message"' && error.size.offset === 11,
     )
     assert.throws(
-      () => feedInChunks(new EnvelopeSplitter({maxEntryBytes: 50}), encoder.encode(`{"data":[{"${'k'.repeat(60)}":1}]}`), 16),
+      () =>
+        feedInChunks(
+          new EnvelopeSplitter({maxEntryBytes: 50}),
+          encoder.encode(`{"data":[{"${'k'.repeat(60)}":1}]}`),
+          16,
+        ),
       (error: unknown) => error instanceof EnvelopeError && error.size?.what === 'key' && error.size.key === undefined,
     )
   })
@@ -505,8 +584,11 @@ describe('EnvelopeSplitter: messages never quote the body', () => {
     for (const body of ['{"data":[{\u001b', '{"code":200 \u0007}']) {
       assert.throws(
         () => feed([encoder.encode(body)]),
-        // eslint-disable-next-line no-control-regex
-        (error: unknown) => error instanceof EnvelopeError && /\\x(1b|07)/.test(error.message) && !/[\u0000-\u001f]/.test(error.message),
+        (error: unknown) =>
+          error instanceof EnvelopeError &&
+          /\\x(1b|07)/.test(error.message) &&
+          // eslint-disable-next-line no-control-regex
+          !/[\u0000-\u001f]/.test(error.message),
       )
     }
   })

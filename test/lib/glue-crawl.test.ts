@@ -6,7 +6,10 @@ import {type CrawlerApi, type LastCrawl, runCrawl} from '../../src/lib/glue/craw
 import {FakeClock} from '../fakes/clock.js'
 
 /** A crawler whose states are scripted, one per GetCrawler. */
-function scripted(states: Array<{State: string; LastCrawl?: LastCrawl}>, start: () => 'started' | 'running'): CrawlerApi & {starts: number} {
+function scripted(
+  states: Array<{State: string; LastCrawl?: LastCrawl}>,
+  start: () => 'started' | 'running',
+): CrawlerApi & {starts: number} {
   const api = {
     starts: 0,
     getCrawler: async () => (states.length > 1 ? states.shift() : states[0]),
@@ -21,12 +24,26 @@ function scripted(states: Array<{State: string; LastCrawl?: LastCrawl}>, start: 
 
 const OLD = {Status: 'SUCCEEDED', StartTime: new Date('2026-11-30T01:00:00Z'), MessagePrefix: 'a'}
 const NEW = {Status: 'SUCCEEDED', StartTime: new Date('2026-12-01T01:00:00Z'), MessagePrefix: 'b'}
-const options = (clock: FakeClock) => ({wait: true, timeoutMs: 60_000, poll: {initialMs: 1000, maxMs: 8000}, timeoutSetting: '--timeout (CRAWL_TIMEOUT)', clock})
+const options = (clock: FakeClock) => ({
+  wait: true,
+  timeoutMs: 60_000,
+  poll: {initialMs: 1000, maxMs: 8000},
+  timeoutSetting: '--timeout (CRAWL_TIMEOUT)',
+  clock,
+})
 
 describe('runCrawl', () => {
   it('waits past a READY that still shows the previous crawl, and reports the new one', async () => {
     const clock = new FakeClock()
-    const api = scripted([{State: 'READY', LastCrawl: OLD}, {State: 'READY', LastCrawl: OLD}, {State: 'RUNNING', LastCrawl: OLD}, {State: 'READY', LastCrawl: NEW}], () => 'started')
+    const api = scripted(
+      [
+        {State: 'READY', LastCrawl: OLD},
+        {State: 'READY', LastCrawl: OLD},
+        {State: 'RUNNING', LastCrawl: OLD},
+        {State: 'READY', LastCrawl: NEW},
+      ],
+      () => 'started',
+    )
     const outcome = await runCrawl(api, 'c', options(clock))
     assert.equal(outcome.how, 'started')
     assert.equal(outcome.status, 'SUCCEEDED')
@@ -35,7 +52,14 @@ describe('runCrawl', () => {
   })
 
   it('a crawl started by someone else between our read and our start is attached to (CrawlerRunningException)', async () => {
-    const api = scripted([{State: 'READY', LastCrawl: OLD}, {State: 'RUNNING', LastCrawl: OLD}, {State: 'READY', LastCrawl: NEW}], () => 'running')
+    const api = scripted(
+      [
+        {State: 'READY', LastCrawl: OLD},
+        {State: 'RUNNING', LastCrawl: OLD},
+        {State: 'READY', LastCrawl: NEW},
+      ],
+      () => 'running',
+    )
     const outcome = await runCrawl(api, 'c', options(new FakeClock()))
     assert.equal(outcome.how, 'attached')
     assert.equal(api.starts, 1)

@@ -7,7 +7,10 @@ import type {Entry} from '../../src/lib/kubecost/envelope-splitter.js'
 import {FakeKubecost} from '../fakes/kubecost-server.js'
 
 const DAY = '2026-03-02'
-const params = {window: `${DAY}T00:00:00Z,2026-03-03T00:00:00Z`, aggregate: 'cluster,node,namespace,controllerKind,controller,pod,container'}
+const params = {
+  window: `${DAY}T00:00:00Z,2026-03-03T00:00:00Z`,
+  aggregate: 'cluster,node,namespace,controllerKind,controller,pod,container',
+}
 
 function client(url: string, extra: Partial<ConstructorParameters<typeof KubecostClient>[0]> = {}) {
   return new KubecostClient({
@@ -30,11 +33,11 @@ describe('KubecostClient', () => {
   it('streams every entry with its set index and key', async () => {
     const kubecost = client(fake.url)
     const entries: Entry[] = []
-    const result = await kubecost.stream('allocation', params, {onEntry: (e) => entries.push(e)})
+    const result = await kubecost.stream('allocation', params, {onEntry: e => entries.push(e)})
     await kubecost.close()
     assert.equal(result.entries, entries.length)
     assert.equal(entries.length, 5 + 4 + 1)
-    assert.ok(entries.every((e) => e.set === 0 && e.key === (e.value as {name: string}).name))
+    assert.ok(entries.every(e => e.set === 0 && e.key === (e.value as {name: string}).name))
   })
 
   it('keeps a base URL path and sends credentials from the URL as basic auth, never in messages', async () => {
@@ -73,7 +76,7 @@ describe('KubecostClient', () => {
     let restarts = 0
     try {
       await kubecost.stream('allocation', params, {
-        onEntry: (e) => names.push(e.key),
+        onEntry: e => names.push(e.key),
         onRestart() {
           restarts++
           names = []
@@ -101,7 +104,10 @@ describe('KubecostClient', () => {
         assert.ok(error instanceof KubecostConnectionError)
         assert.equal(error.reason, 'dns')
         assert.equal(error.exitCode, 1)
-        assert.match(error.message, /Kubecost Allocation API host name kubecost-cost-analyzer\.kubecost could not be resolved: GET http:\/\/kubecost-cost-analyzer\.kubecost:9090\/model\/allocation\?/)
+        assert.match(
+          error.message,
+          /Kubecost Allocation API host name kubecost-cost-analyzer\.kubecost could not be resolved: GET http:\/\/kubecost-cost-analyzer\.kubecost:9090\/model\/allocation\?/,
+        )
         assert.match(error.suggestions.join(), /resolves only inside the cluster/)
         return true
       })
@@ -125,7 +131,7 @@ describe('KubecostClient back-off', () => {
       const kubecost = client(fake.url, {
         retry: {retries: 3, baseDelayMs: 1000, maxDelayMs: 3000},
         random: () => random,
-        sleep: async (ms) => {
+        sleep: async ms => {
           waits.push(ms)
         },
       })
@@ -175,7 +181,10 @@ describe('KubecostClient abort', () => {
         assert.ok(error instanceof KubecostError)
         assert.equal(error.transient, false)
         assert.equal(error.exitCode, 1)
-        assert.match(error.message, /^Kubecost Allocation API GET http:\/\/127\.0\.0\.1:\d+\/model\/allocation\?\S+ was aborted: the run is stopping$/)
+        assert.match(
+          error.message,
+          /^Kubecost Allocation API GET http:\/\/127\.0\.0\.1:\d+\/model\/allocation\?\S+ was aborted: the run is stopping$/,
+        )
         return true
       })
       assert.ok(performance.now() - started < 2000, `took ${performance.now() - started} ms`)
@@ -201,7 +210,7 @@ describe('KubecostClient abort', () => {
 })
 
 describe('KubecostClient and its consumer', () => {
-  it('passes a consumer\'s failure on as it is: not reported as Kubecost\'s, not retried', async () => {
+  it("passes a consumer's failure on as it is: not reported as Kubecost's, not retried", async () => {
     const fake = await FakeKubecost.start({cluster: 'prod', days: [DAY], containersPerDay: 5})
     const kubecost = client(fake.url)
     const full = Object.assign(new Error('ENOSPC: no space left on device, write'), {code: 'ENOSPC'})
@@ -231,7 +240,10 @@ describe('KubecostClient and its consumer', () => {
       await assert.rejects(kubecost.stream('assets', params, {onEntry() {}}), (error: unknown) => {
         assert.ok(error instanceof KubecostConnectionError)
         assert.equal(error.transient, false)
-        assert.match(error.message, /^Kubecost Assets API call did not complete within its 0\.3 s deadline \(\d+ bytes of the response received\): GET /)
+        assert.match(
+          error.message,
+          /^Kubecost Assets API call did not complete within its 0\.3 s deadline \(\d+ bytes of the response received\): GET /,
+        )
         return true
       })
       assert.ok(performance.now() - started < 2000)

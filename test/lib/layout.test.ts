@@ -17,10 +17,16 @@ describe('Layout.key', () => {
     assert.equal(layout.key('2024-05-01'), PROD_KEY)
   })
 
-  it('zero-pads the month and uses the day\'s own year and month', () => {
+  it("zero-pads the month and uses the day's own year and month", () => {
     const layout = new Layout(PROD)
-    assert.equal(layout.key('2024-12-31'), 'account_id=111122223333/region=us-east-1/year=2024/month=12/2024-12-31_prod.snappy.parquet')
-    assert.equal(layout.key('2025-01-01'), 'account_id=111122223333/region=us-east-1/year=2025/month=01/2025-01-01_prod.snappy.parquet')
+    assert.equal(
+      layout.key('2024-12-31'),
+      'account_id=111122223333/region=us-east-1/year=2024/month=12/2024-12-31_prod.snappy.parquet',
+    )
+    assert.equal(
+      layout.key('2025-01-01'),
+      'account_id=111122223333/region=us-east-1/year=2025/month=01/2025-01-01_prod.snappy.parquet',
+    )
   })
 
   it('puts the prefix in front', () => {
@@ -34,7 +40,7 @@ describe('Layout.key', () => {
     assert.equal(new Layout(PROD, 'exports/kubecost').key('2024-05-01'), `exports/kubecost/${PROD_KEY}`)
   })
 
-  it('uses the cluster\'s account, region and name from any partition', () => {
+  it("uses the cluster's account, region and name from any partition", () => {
     const gov = parseClusterArn('arn:aws-us-gov:eks:us-gov-west-1:000000000001:cluster/gov_1')
     assert.equal(
       new Layout(gov, 'p').key('2024-02-29'),
@@ -82,7 +88,7 @@ describe('normalizePrefix', () => {
 describe('Layout.dayOfKey', () => {
   const layout = new Layout(PROD)
 
-  it('returns the day of this layout\'s exact key', () => {
+  it("returns the day of this layout's exact key", () => {
     assert.equal(layout.dayOfKey(PROD_KEY), '2024-05-01')
     assert.equal(layout.dayOfKey(layout.key('2024-02-29')), '2024-02-29')
     assert.equal(layout.dayOfKey(layout.key('2026-12-31')), '2026-12-31')
@@ -104,16 +110,31 @@ describe('Layout.dayOfKey', () => {
   })
 
   it('does not match a file in the wrong year or month folder', () => {
-    assert.equal(layout.dayOfKey('account_id=111122223333/region=us-east-1/year=2024/month=06/2024-05-01_prod.snappy.parquet'), undefined)
-    assert.equal(layout.dayOfKey('account_id=111122223333/region=us-east-1/year=2023/month=05/2024-05-01_prod.snappy.parquet'), undefined)
-    assert.equal(layout.dayOfKey('account_id=111122223333/region=us-east-1/year=2024/month=5/2024-05-01_prod.snappy.parquet'), undefined)
+    assert.equal(
+      layout.dayOfKey('account_id=111122223333/region=us-east-1/year=2024/month=06/2024-05-01_prod.snappy.parquet'),
+      undefined,
+    )
+    assert.equal(
+      layout.dayOfKey('account_id=111122223333/region=us-east-1/year=2023/month=05/2024-05-01_prod.snappy.parquet'),
+      undefined,
+    )
+    assert.equal(
+      layout.dayOfKey('account_id=111122223333/region=us-east-1/year=2024/month=5/2024-05-01_prod.snappy.parquet'),
+      undefined,
+    )
     assert.equal(layout.dayOfKey('account_id=111122223333/region=us-east-1/2024-05-01_prod.snappy.parquet'), undefined)
     assert.equal(layout.dayOfKey('2024-05-01_prod.snappy.parquet'), undefined)
   })
 
   it('does not match another account or region', () => {
-    assert.equal(layout.dayOfKey('account_id=444455556666/region=us-east-1/year=2024/month=05/2024-05-01_prod.snappy.parquet'), undefined)
-    assert.equal(layout.dayOfKey('account_id=111122223333/region=eu-west-1/year=2024/month=05/2024-05-01_prod.snappy.parquet'), undefined)
+    assert.equal(
+      layout.dayOfKey('account_id=444455556666/region=us-east-1/year=2024/month=05/2024-05-01_prod.snappy.parquet'),
+      undefined,
+    )
+    assert.equal(
+      layout.dayOfKey('account_id=111122223333/region=eu-west-1/year=2024/month=05/2024-05-01_prod.snappy.parquet'),
+      undefined,
+    )
   })
 
   it('does not match a file that is not a Snappy Parquet file', () => {
@@ -133,10 +154,22 @@ describe('Layout.dayOfKey', () => {
   })
 
   it('does not match an invalid date', () => {
-    assert.equal(layout.dayOfKey('account_id=111122223333/region=us-east-1/year=2024/month=02/2024-02-30_prod.snappy.parquet'), undefined)
-    assert.equal(layout.dayOfKey('account_id=111122223333/region=us-east-1/year=2023/month=02/2023-02-29_prod.snappy.parquet'), undefined)
-    assert.equal(layout.dayOfKey('account_id=111122223333/region=us-east-1/year=2024/month=13/2024-13-01_prod.snappy.parquet'), undefined)
-    assert.equal(layout.dayOfKey('account_id=111122223333/region=us-east-1/year=2024/month=05/2024-5-01_prod.snappy.parquet'), undefined)
+    assert.equal(
+      layout.dayOfKey('account_id=111122223333/region=us-east-1/year=2024/month=02/2024-02-30_prod.snappy.parquet'),
+      undefined,
+    )
+    assert.equal(
+      layout.dayOfKey('account_id=111122223333/region=us-east-1/year=2023/month=02/2023-02-29_prod.snappy.parquet'),
+      undefined,
+    )
+    assert.equal(
+      layout.dayOfKey('account_id=111122223333/region=us-east-1/year=2024/month=13/2024-13-01_prod.snappy.parquet'),
+      undefined,
+    )
+    assert.equal(
+      layout.dayOfKey('account_id=111122223333/region=us-east-1/year=2024/month=05/2024-5-01_prod.snappy.parquet'),
+      undefined,
+    )
   })
 
   it('ignores the listing prefix itself and folder markers', () => {

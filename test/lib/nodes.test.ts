@@ -11,7 +11,13 @@ function assetKey(providerID: string, name: string): string {
 function nodeAsset(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     type: 'Node',
-    properties: {category: 'Compute', provider: 'AWS', cluster: 'prod', name: 'ip-10-0-1-23.ec2.internal', providerID: 'i-0abc'},
+    properties: {
+      category: 'Compute',
+      provider: 'AWS',
+      cluster: 'prod',
+      name: 'ip-10-0-1-23.ec2.internal',
+      providerID: 'i-0abc',
+    },
     labels: {
       label_node_kubernetes_io_instance_type: 'm5.large',
       label_topology_kubernetes_io_zone: 'us-east-1a',
@@ -46,7 +52,18 @@ describe('isEc2ProviderId', () => {
   })
 
   it('rejects everything else', () => {
-    for (const id of ['', 'i-', 'i-XYZ', 'node-1', 'aws:///i-0abc', 'aws://us-east-1a/i-0abc', 'gce://p/z/i-0abc', 'x-i-0abc', 'aws:///us-east-1a/i-0abc/extra', 'fargate-ip-10-0-0-1']) {
+    for (const id of [
+      '',
+      'i-',
+      'i-XYZ',
+      'node-1',
+      'aws:///i-0abc',
+      'aws://us-east-1a/i-0abc',
+      'gce://p/z/i-0abc',
+      'x-i-0abc',
+      'aws:///us-east-1a/i-0abc/extra',
+      'fargate-ip-10-0-0-1',
+    ]) {
       assert.equal(isEc2ProviderId(id), false, id)
     }
   })
@@ -89,7 +106,10 @@ describe('NodeIndex', () => {
 
   it('takes providerID and name from the key when properties lack them, even with slashes in the providerID', () => {
     const index = new NodeIndex()
-    index.add(assetKey('aws:///us-east-1a/i-0abc', 'ip-10-0-1-23.ec2.internal'), nodeAsset({properties: {provider: 'AWS'}}))
+    index.add(
+      assetKey('aws:///us-east-1a/i-0abc', 'ip-10-0-1-23.ec2.internal'),
+      nodeAsset({properties: {provider: 'AWS'}}),
+    )
     const info = index.lookup('i-0abc', '', 'prod')
     assert.ok(info)
     assert.equal(info.providerID, 'aws:///us-east-1a/i-0abc')
@@ -107,7 +127,10 @@ describe('NodeIndex', () => {
 
   it('prefers properties over the key', () => {
     const index = new NodeIndex()
-    index.add(assetKey('aws:///us-east-1a/i-0aaa', 'key-name'), nodeAsset({properties: {providerID: 'i-0bbb', name: 'prop-name'}}))
+    index.add(
+      assetKey('aws:///us-east-1a/i-0aaa', 'key-name'),
+      nodeAsset({properties: {providerID: 'i-0bbb', name: 'prop-name'}}),
+    )
     assert.equal(index.lookup('i-0aaa', '', 'prod'), undefined)
     assert.equal(index.lookup('i-0bbb', '', 'prod')?.name, 'prop-name')
     assert.equal(index.lookup('', 'key-name', 'prod'), undefined)
@@ -158,7 +181,19 @@ describe('NodeIndex', () => {
 
   it('strips the label_ prefix and keeps only string labels', () => {
     const index = new NodeIndex()
-    index.add('k', nodeAsset({labels: {label_kubernetes_io_arch: 'arm64', label_karpenter_sh_nodepool: 'default', kubernetes_io_os: 'linux', label_count: 3, label_none: null, label_label_x: 'y'}}))
+    index.add(
+      'k',
+      nodeAsset({
+        labels: {
+          label_kubernetes_io_arch: 'arm64',
+          label_karpenter_sh_nodepool: 'default',
+          kubernetes_io_os: 'linux',
+          label_count: 3,
+          label_none: null,
+          label_label_x: 'y',
+        },
+      }),
+    )
     assert.deepEqual(index.lookup('i-0abc', '', 'prod')?.labels, {
       kubernetes_io_arch: 'arm64',
       karpenter_sh_nodepool: 'default',
@@ -170,7 +205,13 @@ describe('NodeIndex', () => {
   it('copes with missing properties, labels and nodeType', () => {
     const index = new NodeIndex()
     index.add(assetKey('i-0abc', 'n1'), {type: 'Node'})
-    assert.deepEqual(index.lookup('i-0abc', '', 'prod'), {name: 'n1', providerID: 'i-0abc', provider: '', instanceType: '', labels: {}})
+    assert.deepEqual(index.lookup('i-0abc', '', 'prod'), {
+      name: 'n1',
+      providerID: 'i-0abc',
+      provider: '',
+      instanceType: '',
+      labels: {},
+    })
     index.add('k', {type: 'Node', properties: {providerID: 7, name: ['x']}, labels: 'nope', nodeType: 5})
     assert.equal(index.size, 2)
   })
@@ -197,7 +238,10 @@ describe('NodeIndex', () => {
 
   it('keeps only the labels it is told the rows read', () => {
     const index = new NodeIndex({labelKeys: ['kubernetes_io_arch']})
-    index.add('k', nodeAsset({labels: {label_kubernetes_io_arch: 'arm64', label_team: 'x', label_kubernetes_io_os: 'linux'}}))
+    index.add(
+      'k',
+      nodeAsset({labels: {label_kubernetes_io_arch: 'arm64', label_team: 'x', label_kubernetes_io_os: 'linux'}}),
+    )
     assert.deepEqual(index.lookup('i-0abc', '', 'prod')?.labels, {kubernetes_io_arch: 'arm64'})
   })
 })

@@ -96,7 +96,7 @@ describe('ParquetWriter', () => {
 
     const facts = await readParquet(path)
     assert.deepEqual(
-      facts.schema.map((c) => [c.name, c.type, c.converted_type]),
+      facts.schema.map(c => [c.name, c.type, c.converted_type]),
       [
         ['name', 'BYTE_ARRAY', 'UTF8'],
         ['window.start', 'INT64', 'TIMESTAMP_MILLIS'],
@@ -114,7 +114,7 @@ describe('ParquetWriter', () => {
     assert.equal(metadata.num_rows, 100n)
     assert.equal(metadata.created_by, 'kubecost-cid')
     assert.deepEqual(
-      metadata.schema.slice(1).map((e) => e.repetition_type),
+      metadata.schema.slice(1).map(e => e.repetition_type),
       ['OPTIONAL', 'OPTIONAL', 'OPTIONAL', 'OPTIONAL', 'OPTIONAL'],
     )
   })
@@ -126,9 +126,11 @@ describe('ParquetWriter', () => {
     const data = rows(12_000)
     writeRows(writer, data)
     writer.finish()
-    const encodings = await duckdb(`SELECT path_in_schema AS path, encodings FROM parquet_metadata('${path}') ORDER BY column_id`)
+    const encodings = await duckdb(
+      `SELECT path_in_schema AS path, encodings FROM parquet_metadata('${path}') ORDER BY column_id`,
+    )
     assert.deepEqual(
-      encodings.map((e) => [e.path, e.encodings]),
+      encodings.map(e => [e.path, e.encodings]),
       [
         // RLE: the definition levels
         ['name', 'PLAIN, RLE'],
@@ -148,8 +150,13 @@ describe('ParquetWriter', () => {
     const data = rows(2_500)
     writeRows(writer, data)
     writer.finish()
-    const groups = await duckdb(`SELECT row_group_id, max(row_group_num_rows)::INTEGER AS n FROM parquet_metadata('${path}') GROUP BY 1 ORDER BY 1`)
-    assert.deepEqual(groups.map((g) => g.n), [1000, 1000, 500])
+    const groups = await duckdb(
+      `SELECT row_group_id, max(row_group_num_rows)::INTEGER AS n FROM parquet_metadata('${path}') GROUP BY 1 ORDER BY 1`,
+    )
+    assert.deepEqual(
+      groups.map(g => g.n),
+      [1000, 1000, 500],
+    )
     expectRows(await duckdb(`SELECT * FROM read_parquet('${path}')`), data)
     expectRows(await hyparquetRows(path), data)
   })
@@ -158,7 +165,17 @@ describe('ParquetWriter', () => {
     const path = join(dir.path, 'strings.parquet')
     const writer = new ParquetWriter(COLUMNS)
     writer.open(path)
-    const tricky = ['', 'ünïcødé', '日本語', 'emoji 🚀', 'say "hi"', 'back\\slash', 'multi\nline', 'tab\there', ' padded ']
+    const tricky = [
+      '',
+      'ünïcødé',
+      '日本語',
+      'emoji 🚀',
+      'say "hi"',
+      'back\\slash',
+      'multi\nline',
+      'tab\there',
+      ' padded ',
+    ]
     const data = tricky.map((s, i) => ({name: s, start: 0, cost: -0.5 * i, namespace: s, app: s}))
     writeRows(writer, data)
     writer.finish()
@@ -185,26 +202,37 @@ describe('ParquetWriter', () => {
     expectRows(await duckdb(`SELECT * FROM read_parquet('${second}')`), other)
   })
 
-  it('reports a full device as a local I/O error naming the file, and can open the next file', {skip: !existsSync('/dev/full') && 'needs /dev/full'}, () => {
-    // A link to /dev/full: every write fails with ENOSPC, and discarding removes only the link.
-    const full = join(dir.path, 'full.parquet')
-    symlinkSync('/dev/full', full)
-    const writer = new ParquetWriter(COLUMNS)
-    assert.throws(
-      () => writer.open(full),
-      (error: unknown) => error instanceof LocalIoError && error.errno === 'ENOSPC' && error.summary === `Could not write ${full} (ENOSPC: no space left on the device)`,
-    )
-    assert.equal(existsSync(full), false)
-    const next = join(dir.path, 'after-full.parquet')
-    writer.open(next)
-    writeRows(writer, rows(2))
-    writer.finish()
-    assert.equal(writer.rows, 2)
-  })
+  it(
+    'reports a full device as a local I/O error naming the file, and can open the next file',
+    {skip: !existsSync('/dev/full') && 'needs /dev/full'},
+    () => {
+      // A link to /dev/full: every write fails with ENOSPC, and discarding removes only the link.
+      const full = join(dir.path, 'full.parquet')
+      symlinkSync('/dev/full', full)
+      const writer = new ParquetWriter(COLUMNS)
+      assert.throws(
+        () => writer.open(full),
+        (error: unknown) =>
+          error instanceof LocalIoError &&
+          error.errno === 'ENOSPC' &&
+          error.summary === `Could not write ${full} (ENOSPC: no space left on the device)`,
+      )
+      assert.equal(existsSync(full), false)
+      const next = join(dir.path, 'after-full.parquet')
+      writer.open(next)
+      writeRows(writer, rows(2))
+      writer.finish()
+      assert.equal(writer.rows, 2)
+    },
+  )
 
   it('reports a file it cannot create as a local I/O error', () => {
     const writer = new ParquetWriter(COLUMNS)
-    assert.throws(() => writer.open(join(dir.path, 'missing', 'x.parquet')), (error: unknown) => error instanceof LocalIoError && error.errno === 'ENOENT' && /Point TMPDIR/.test(error.suggestions.join()))
+    assert.throws(
+      () => writer.open(join(dir.path, 'missing', 'x.parquet')),
+      (error: unknown) =>
+        error instanceof LocalIoError && error.errno === 'ENOENT' && /Point TMPDIR/.test(error.suggestions.join()),
+    )
   })
 
   it('deletes the file on discard, and refuses a row of the wrong shape', () => {

@@ -30,20 +30,42 @@ describe('readBucketSettings against s3rver with the settings handler', () => {
     await fake.client.send(
       new PutBucketEncryptionCommand({
         Bucket,
-        ServerSideEncryptionConfiguration: {Rules: [{ApplyServerSideEncryptionByDefault: {SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'arn:aws:kms:us-east-1:111122223333:key/k1'}}]},
+        ServerSideEncryptionConfiguration: {
+          Rules: [
+            {
+              ApplyServerSideEncryptionByDefault: {
+                SSEAlgorithm: 'aws:kms',
+                KMSMasterKeyID: 'arn:aws:kms:us-east-1:111122223333:key/k1',
+              },
+            },
+          ],
+        },
       }),
     )
     await fake.client.send(
       new PutPublicAccessBlockCommand({
         Bucket,
-        PublicAccessBlockConfiguration: {BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: true},
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          IgnorePublicAcls: true,
+          BlockPublicPolicy: false,
+          RestrictPublicBuckets: true,
+        },
       }),
     )
-    await fake.client.send(new PutBucketOwnershipControlsCommand({Bucket, OwnershipControls: {Rules: [{ObjectOwnership: 'BucketOwnerPreferred'}]}}))
+    await fake.client.send(
+      new PutBucketOwnershipControlsCommand({
+        Bucket,
+        OwnershipControls: {Rules: [{ObjectOwnership: 'BucketOwnerPreferred'}]},
+      }),
+    )
 
     assert.deepEqual(await readBucketSettings(fake.client, Bucket), {
       policy: {state: 'configured', value: POLICY},
-      encryption: {state: 'configured', value: [{algorithm: 'aws:kms', kmsKeyId: 'arn:aws:kms:us-east-1:111122223333:key/k1'}]},
+      encryption: {
+        state: 'configured',
+        value: [{algorithm: 'aws:kms', kmsKeyId: 'arn:aws:kms:us-east-1:111122223333:key/k1'}],
+      },
       publicAccessBlock: {
         state: 'configured',
         value: {BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: true},
@@ -81,12 +103,17 @@ describe('readBucketSettings against s3rver with the settings handler', () => {
   })
 
   it('answers like S3: MalformedPolicy for a policy that is not JSON, objects still served by s3rver', async () => {
-    await assert.rejects(fake.client.send(new PutBucketPolicyCommand({Bucket: 'bare', Policy: '{not json'})), {name: 'MalformedPolicy'})
-    await assert.rejects(fake.client.send(new GetBucketEncryptionCommand({Bucket: 'bare'})), (error: Error & {$metadata?: {httpStatusCode?: number}}) => {
-      assert.equal(error.name, 'ServerSideEncryptionConfigurationNotFoundError')
-      assert.equal(error.$metadata?.httpStatusCode, 404)
-      return true
+    await assert.rejects(fake.client.send(new PutBucketPolicyCommand({Bucket: 'bare', Policy: '{not json'})), {
+      name: 'MalformedPolicy',
     })
+    await assert.rejects(
+      fake.client.send(new GetBucketEncryptionCommand({Bucket: 'bare'})),
+      (error: Error & {$metadata?: {httpStatusCode?: number}}) => {
+        assert.equal(error.name, 'ServerSideEncryptionConfigurationNotFoundError')
+        assert.equal(error.$metadata?.httpStatusCode, 404)
+        return true
+      },
+    )
     await fake.client.send(new PutObjectCommand({Bucket: 'bare', Key: 'a/b.txt', Body: 'x'}))
   })
 })

@@ -10,11 +10,20 @@ type Context = Record<string, string | string[]>
 
 function keys(context: Context, unmodelled: string[] = []): ConditionKeys {
   const lower = new Map(Object.entries(context).map(([k, v]) => [k.toLowerCase(), typeof v === 'string' ? [v] : v]))
-  return {get: (key) => lower.get(key), kind: (key) => (lower.has(key) ? 'known' : unmodelled.includes(key) ? 'unknown' : 'missing')}
+  return {
+    get: key => lower.get(key),
+    kind: key => (lower.has(key) ? 'known' : unmodelled.includes(key) ? 'unknown' : 'missing'),
+  }
 }
 
 /** One condition entry against a request context; a key absent from `context` is missing. */
-function cond(operator: string, key: string, values: string | string[], context: Context = {}, unmodelled: string[] = []): Tri {
+function cond(
+  operator: string,
+  key: string,
+  values: string | string[],
+  context: Context = {},
+  unmodelled: string[] = [],
+): Tri {
   return evaluateCondition({operator, key, values: [values].flat()}, keys(context, unmodelled)).result
 }
 
@@ -116,7 +125,12 @@ describe('condition operators', () => {
       ['ArnLike', 'arn:aws:iam::*:role/x', 'arn:aws:iam::1:2:role/x', false],
       ['ArnLike', 'arn:aws:iam::111122223333:role/*', 'not-an-arn', false],
       ['ArnNotEquals', 'arn:aws:iam::111122223333:role/admin', 'arn:aws:iam::111122223333:role/other', true],
-      ['ArnNotLike', ['arn:aws:iam::111122223333:role/admin', 'arn:aws:iam::111122223333:role/kubecost-*'], 'arn:aws:iam::111122223333:role/kubecost-x', false],
+      [
+        'ArnNotLike',
+        ['arn:aws:iam::111122223333:role/admin', 'arn:aws:iam::111122223333:role/kubecost-*'],
+        'arn:aws:iam::111122223333:role/kubecost-x',
+        false,
+      ],
       ['ArnNotLike', 'arn:aws:iam::111122223333:role/admin', 'not-an-arn', true],
     ])
   })
@@ -195,7 +209,12 @@ describe('condition operators', () => {
   })
 
   it('gives unknown, never true or false, for what it cannot decide', () => {
-    const unknown = (operator: string, values: string | string[], context: Context = {k: '1'}, unmodelled: string[] = []) => {
+    const unknown = (
+      operator: string,
+      values: string | string[],
+      context: Context = {k: '1'},
+      unmodelled: string[] = [],
+    ) => {
       const outcome = evaluateCondition({operator, key: 'k', values: [values].flat()}, keys(context, unmodelled))
       assert.equal(outcome.result, 'unknown', operator)
       return outcome
@@ -218,7 +237,12 @@ describe('condition operators', () => {
   })
 
   it('parses qualifiers and IfExists', () => {
-    assert.deepEqual(parseOperator('ForAllValues:StringNotLikeIfExists'), {set: 'all', ifExists: true, comparison: 'StringLike', negated: true})
+    assert.deepEqual(parseOperator('ForAllValues:StringNotLikeIfExists'), {
+      set: 'all',
+      ifExists: true,
+      comparison: 'StringLike',
+      negated: true,
+    })
     assert.deepEqual(parseOperator('NotIpAddress'), {ifExists: false, comparison: 'IpAddress', negated: true})
     assert.deepEqual(parseOperator('Null'), {ifExists: false, comparison: null, negated: false})
     assert.equal(parseOperator('StringLikeish'), undefined)
@@ -258,14 +282,26 @@ const OBJECT = 'arn:aws:s3:::data/a/b.parquet'
 const role = (arn = ROLE): Caller => ({kind: 'aws', arn, account: arn.split(':')[4] ?? ''})
 
 function request(overrides: Partial<Request> = {}): Request {
-  return {caller: role(), action: 's3:GetObject', resource: OBJECT, keys: {'aws:SecureTransport': 'true', 's3:TlsVersion': '1.3', 'aws:PrincipalArn': ROLE}, ...overrides}
+  return {
+    caller: role(),
+    action: 's3:GetObject',
+    resource: OBJECT,
+    keys: {'aws:SecureTransport': 'true', 's3:TlsVersion': '1.3', 'aws:PrincipalArn': ROLE},
+    ...overrides,
+  }
 }
 
 function policy(...statements: object[]) {
   return parsePolicy(JSON.stringify({Version: '2012-10-17', Statement: statements}), 'test policy')
 }
 
-const allow = (extra: object = {}) => ({Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: [BUCKET, `${BUCKET}/*`], ...extra})
+const allow = (extra: object = {}) => ({
+  Effect: 'Allow',
+  Principal: '*',
+  Action: 's3:*',
+  Resource: [BUCKET, `${BUCKET}/*`],
+  ...extra,
+})
 const deny = (extra: object = {}) => ({...allow(extra), Effect: 'Deny', ...extra})
 
 describe('evaluate', () => {
@@ -277,7 +313,8 @@ describe('evaluate', () => {
   })
 
   it('matches principals: *, {"AWS": "*"}, account id, account root, role ARN, service', () => {
-    const applies = (principal: unknown, caller: Caller = role()) => evaluate(policy(deny({Principal: principal})), request({caller})).deny
+    const applies = (principal: unknown, caller: Caller = role()) =>
+      evaluate(policy(deny({Principal: principal})), request({caller})).deny
     assert.equal(applies('*', {kind: 'anonymous'}), true)
     assert.equal(applies({AWS: '*'}, {kind: 'anonymous'}), true)
     assert.equal(applies({AWS: '111122223333'}), true)
@@ -286,7 +323,10 @@ describe('evaluate', () => {
     assert.equal(applies({AWS: ['arn:aws:iam::111122223333:role/other', ROLE]}), true)
     assert.equal(applies({AWS: 'arn:aws:iam::111122223333:role/other'}), false)
     assert.equal(applies({AWS: ROLE}, {kind: 'anonymous'}), false)
-    assert.equal(applies({Service: 'logging.s3.amazonaws.com'}, {kind: 'service', service: 'logging.s3.amazonaws.com'}), true)
+    assert.equal(
+      applies({Service: 'logging.s3.amazonaws.com'}, {kind: 'service', service: 'logging.s3.amazonaws.com'}),
+      true,
+    )
     assert.equal(applies({Service: 'logging.s3.amazonaws.com'}), false)
     assert.equal(applies({Federated: 'cognito-identity.amazonaws.com'}), false)
   })
@@ -315,7 +355,8 @@ describe('evaluate', () => {
   })
 
   it('matches actions case-insensitively with wildcards, resources case-sensitively', () => {
-    const denies = (extra: object, overrides: Partial<Request> = {}) => evaluate(policy(deny(extra)), request(overrides)).deny
+    const denies = (extra: object, overrides: Partial<Request> = {}) =>
+      evaluate(policy(deny(extra)), request(overrides)).deny
     assert.equal(denies({Action: 's3:Get*'}), true)
     assert.equal(denies({Action: 'S3:GETOBJECT'}), true)
     assert.equal(denies({Action: 's3:Get?bject'}), true)
@@ -328,14 +369,28 @@ describe('evaluate', () => {
 
   it('ANDs operators and keys of one statement, so a combined deny needs all of them at once', () => {
     const combined = policy(
-      deny({Condition: {Bool: {'aws:SecureTransport': 'false'}, NumericLessThan: {'s3:TlsVersion': '1.2'}, StringNotEquals: {'aws:PrincipalArn': 'arn:aws:iam::111122223333:role/admin', 'aws:PrincipalTag/team': 'data'}}}),
+      deny({
+        Condition: {
+          Bool: {'aws:SecureTransport': 'false'},
+          NumericLessThan: {'s3:TlsVersion': '1.2'},
+          StringNotEquals: {
+            'aws:PrincipalArn': 'arn:aws:iam::111122223333:role/admin',
+            'aws:PrincipalTag/team': 'data',
+          },
+        },
+      }),
     )
     const http = {'aws:SecureTransport': 'false', 'aws:PrincipalArn': ROLE}
     const decision = evaluate(combined, request({keys: http}))
     assert.equal(decision.deny, false)
     assert.deepEqual(
-      decision.statements[0]?.conditions.map((c) => [c.entry.key, c.result]),
-      [['aws:SecureTransport', true], ['s3:TlsVersion', false], ['aws:PrincipalArn', true], ['aws:PrincipalTag/team', true]],
+      decision.statements[0]?.conditions.map(c => [c.entry.key, c.result]),
+      [
+        ['aws:SecureTransport', true],
+        ['s3:TlsVersion', false],
+        ['aws:PrincipalArn', true],
+        ['aws:PrincipalTag/team', true],
+      ],
     )
     assert.match(decision.statements[0]?.conditions[1]?.note ?? '', /the request has no s3:TlsVersion/)
   })
@@ -346,15 +401,27 @@ describe('evaluate', () => {
     assert.equal(unknownOnly.deny, 'unknown')
     assert.equal(unknownOnly.outcome, 'unknown')
     // A Deny that applies for sure still decides.
-    const withSure = evaluate(policy(deny({Condition: {BoolEquals: {'aws:SecureTransport': 'false'}}}), deny({Condition: {Bool: {'aws:SecureTransport': 'false'}}})), request1)
+    const withSure = evaluate(
+      policy(
+        deny({Condition: {BoolEquals: {'aws:SecureTransport': 'false'}}}),
+        deny({Condition: {Bool: {'aws:SecureTransport': 'false'}}}),
+      ),
+      request1,
+    )
     assert.equal(withSure.outcome, 'explicit-deny')
     // Out of scope (another action) is false whatever the condition.
-    assert.equal(evaluate(policy(deny({Action: 's3:PutObject', Condition: {BoolEquals: {k: 'x'}}})), request1).deny, false)
+    assert.equal(
+      evaluate(policy(deny({Action: 's3:PutObject', Condition: {BoolEquals: {k: 'x'}}})), request1).deny,
+      false,
+    )
   })
 
   it('treats keys the caller cannot simulate as unknown, and other absent keys as missing', () => {
     const statement = deny({Condition: {NotIpAddress: {'aws:SourceIp': '10.0.0.0/8'}}})
     assert.equal(evaluate(policy(statement), request()).deny, true)
-    assert.equal(evaluate(policy(statement), request({keyKind: (k) => (k === 'aws:sourceip' ? 'unknown' : 'missing')})).deny, 'unknown')
+    assert.equal(
+      evaluate(policy(statement), request({keyKind: k => (k === 'aws:sourceip' ? 'unknown' : 'missing')})).deny,
+      'unknown',
+    )
   })
 })

@@ -12,7 +12,15 @@ const DAY_START = Date.parse('2024-05-01T00:00:00Z')
 const DAY_END = Date.parse('2024-05-02T00:00:00Z')
 
 function context(extra: Partial<RowContext> = {}): RowContext {
-  return {cluster: CLUSTER, labelKeys: [], annotationKeys: [], nodes: new NodeIndex(), windowStartMs: DAY_START, windowEndMs: DAY_END, ...extra}
+  return {
+    cluster: CLUSTER,
+    labelKeys: [],
+    annotationKeys: [],
+    nodes: new NodeIndex(),
+    windowStartMs: DAY_START,
+    windowEndMs: DAY_END,
+    ...extra,
+  }
 }
 
 /** The row as column name → value, after checking it has exactly the contract's columns. */
@@ -130,37 +138,42 @@ describe('RowBuilder.build', () => {
     assert.equal(row['window.start'], DAY_START)
     assert.equal(row['window.end'], DAY_END)
     for (const field of NUMERIC_FIELDS) assert.equal(row[field], allocation[field], field)
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(row).filter(([k]) => k.startsWith('properties.'))),
-      {
-        'properties.provider': 'AWS',
-        'properties.region': 'eu-west-1',
-        'properties.cluster': 'prod',
-        'properties.clusterid': 'arn:aws:eks:eu-west-1:111122223333:cluster/prod',
-        'properties.eksClusterName': 'prod',
-        'properties.container': 'api',
-        'properties.namespace': 'payments',
-        'properties.pod': 'api-7d9f8-x2x4z',
-        'properties.node': 'ip-10-0-1-23.eu-west-1.compute.internal',
-        'properties.node_instance_type': 'm6i.large',
-        'properties.node_availability_zone': 'eu-west-1a',
-        'properties.node_capacity_type': 'ON_DEMAND',
-        'properties.node_architecture': 'amd64',
-        'properties.node_os': 'linux',
-        'properties.node_nodegroup': 'ng-1',
-        'properties.node_nodegroup_image': 'ami-0123',
-        'properties.controller': 'api',
-        'properties.controllerKind': 'deployment',
-        'properties.providerID': 'aws:///eu-west-1a/i-0123456789abcdef0',
-        'properties.labels.app': 'api',
-        'properties.labels.app.kubernetes.io/name': 'payments-api',
-        'properties.annotations.example.com/owner': 'team-a',
-      },
-    )
+    assert.deepEqual(Object.fromEntries(Object.entries(row).filter(([k]) => k.startsWith('properties.'))), {
+      'properties.provider': 'AWS',
+      'properties.region': 'eu-west-1',
+      'properties.cluster': 'prod',
+      'properties.clusterid': 'arn:aws:eks:eu-west-1:111122223333:cluster/prod',
+      'properties.eksClusterName': 'prod',
+      'properties.container': 'api',
+      'properties.namespace': 'payments',
+      'properties.pod': 'api-7d9f8-x2x4z',
+      'properties.node': 'ip-10-0-1-23.eu-west-1.compute.internal',
+      'properties.node_instance_type': 'm6i.large',
+      'properties.node_availability_zone': 'eu-west-1a',
+      'properties.node_capacity_type': 'ON_DEMAND',
+      'properties.node_architecture': 'amd64',
+      'properties.node_os': 'linux',
+      'properties.node_nodegroup': 'ng-1',
+      'properties.node_nodegroup_image': 'ami-0123',
+      'properties.controller': 'api',
+      'properties.controllerKind': 'deployment',
+      'properties.providerID': 'aws:///eu-west-1a/i-0123456789abcdef0',
+      'properties.labels.app': 'api',
+      'properties.labels.app.kubernetes.io/name': 'payments-api',
+      'properties.annotations.example.com/owner': 'team-a',
+    })
   })
 
   it('has exactly as many values as contract columns, with and without labels and annotations', () => {
-    for (const [labelKeys, annotationKeys] of [[[], []], [['a'], []], [[], ['b']], [['a', 'b', 'c'], ['d', 'e']]] as const) {
+    for (const [labelKeys, annotationKeys] of [
+      [[], []],
+      [['a'], []],
+      [[], ['b']],
+      [
+        ['a', 'b', 'c'],
+        ['d', 'e'],
+      ],
+    ] as const) {
       const ctx = context({labelKeys, annotationKeys})
       const row = new RowBuilder(ctx).build('k', containerAllocation())
       assert.equal(row?.length, contractColumns({labels: labelKeys, annotations: annotationKeys}).length)
@@ -179,11 +192,17 @@ describe('RowBuilder.build', () => {
     for (const value of [Infinity, -Infinity, Number.NaN]) {
       assert.throws(
         () => builder.build('k', {name: 'ns/pod/c', totalCost: value}),
-        (error: unknown) => error instanceof KubecostResponseError && error.summary === `Kubecost reported totalCost = ${value} for allocation "ns/pod/c", a number out of range; the day is not written`,
+        (error: unknown) =>
+          error instanceof KubecostResponseError &&
+          error.summary ===
+            `Kubecost reported totalCost = ${value} for allocation "ns/pod/c", a number out of range; the day is not written`,
       )
     }
 
-    assert.throws(() => builder.build('k', JSON.parse('{"name": "x", "ramCost": 1e309}')), /ramCost = Infinity for allocation "x"/)
+    assert.throws(
+      () => builder.build('k', JSON.parse('{"name": "x", "ramCost": 1e309}')),
+      /ramCost = Infinity for allocation "x"/,
+    )
   })
 
   it('keeps negative numbers and efficiencies above 1 unchanged', () => {
@@ -279,7 +298,15 @@ describe('RowBuilder.build', () => {
     })
 
     it('defaults to the day window when the window is missing, null or unparsable', () => {
-      for (const window of [undefined, null, {}, {start: null, end: null}, {start: 'soon', end: ''}, {start: 1714521600000, end: 1714608000000}, 'x']) {
+      for (const window of [
+        undefined,
+        null,
+        {},
+        {start: null, end: null},
+        {start: 'soon', end: ''},
+        {start: 1714521600000, end: 1714608000000},
+        'x',
+      ]) {
         const row = build({name: 'x', window})
         assert.equal(row['window.start'], DAY_START, JSON.stringify(window))
         assert.equal(row['window.end'], DAY_END, JSON.stringify(window))
@@ -299,12 +326,21 @@ describe('RowBuilder.build', () => {
     })
 
     it('is AWS for aws:///<az>/i-…', () => {
-      assert.equal(build({name: 'x', properties: {providerID: 'aws:///us-east-1a/i-0abc'}})['properties.provider'], 'AWS')
+      assert.equal(
+        build({name: 'x', properties: {providerID: 'aws:///us-east-1a/i-0abc'}})['properties.provider'],
+        'AWS',
+      )
     })
 
     it('comes from the matched asset otherwise, and is empty without one', () => {
-      const nodes = nodeIndex(['k', {type: 'Node', properties: {providerID: 'fargate-1', name: 'fargate-ip-1', provider: 'custom'}}])
-      assert.equal(build({name: 'x', properties: {providerID: 'fargate-1'}}, context({nodes}))['properties.provider'], 'custom')
+      const nodes = nodeIndex([
+        'k',
+        {type: 'Node', properties: {providerID: 'fargate-1', name: 'fargate-ip-1', provider: 'custom'}},
+      ])
+      assert.equal(
+        build({name: 'x', properties: {providerID: 'fargate-1'}}, context({nodes}))['properties.provider'],
+        'custom',
+      )
       assert.equal(build({name: 'x', properties: {providerID: 'fargate-2'}})['properties.provider'], '')
       assert.equal(build({name: 'x', properties: {providerID: 'gce://p/z/n'}})['properties.provider'], '')
     })
@@ -351,7 +387,7 @@ describe('RowBuilder.build', () => {
       assert.equal(row['properties.providerID'], '')
     })
 
-    it('never come from another cluster\'s node of the same name', () => {
+    it("never come from another cluster's node of the same name", () => {
       const ctx = context({nodes: nodeIndex([assetKey, asset])})
       const row = build({name: 'x', properties: {cluster: 'staging', node: 'ip-10-0-9-9'}}, ctx)
       assert.equal(row['properties.node_availability_zone'], '')
@@ -360,13 +396,20 @@ describe('RowBuilder.build', () => {
 
     it('allocation labels win over asset labels, field by field', () => {
       const ctx = context({nodes: nodeIndex([assetKey, asset])})
-      const row = build({
-        name: 'x',
-        properties: {
-          providerID: 'aws:///eu-west-1b/i-0fff',
-          labels: {node_kubernetes_io_instance_type: 'm7g.large', karpenter_sh_capacity_type: 'on-demand', karpenter_sh_nodepool: ''},
+      const row = build(
+        {
+          name: 'x',
+          properties: {
+            providerID: 'aws:///eu-west-1b/i-0fff',
+            labels: {
+              node_kubernetes_io_instance_type: 'm7g.large',
+              karpenter_sh_capacity_type: 'on-demand',
+              karpenter_sh_nodepool: '',
+            },
+          },
         },
-      }, ctx)
+        ctx,
+      )
       assert.equal(row['properties.node_instance_type'], 'm7g.large')
       assert.equal(row['properties.node_capacity_type'], 'on-demand')
       assert.equal(row['properties.node_nodegroup'], 'default') // an empty allocation label does not count
@@ -374,7 +417,12 @@ describe('RowBuilder.build', () => {
     })
 
     it('fall back to the asset nodeType for the instance type', () => {
-      const bare = {type: 'Node', properties: {providerID: 'i-0eee', name: 'n'}, nodeType: 't3.medium', labels: {label_kubernetes_io_os: 'linux'}}
+      const bare = {
+        type: 'Node',
+        properties: {providerID: 'i-0eee', name: 'n'},
+        nodeType: 't3.medium',
+        labels: {label_kubernetes_io_os: 'linux'},
+      }
       const ctx = context({nodes: nodeIndex(['k', bare])})
       const row = build({name: 'x', properties: {providerID: 'i-0eee'}}, ctx)
       assert.equal(row['properties.node_instance_type'], 't3.medium')
@@ -383,13 +431,18 @@ describe('RowBuilder.build', () => {
     })
 
     it('use the beta labels when the stable ones are absent', () => {
-      const row = build({name: 'x', properties: {labels: {
-        beta_kubernetes_io_instance_type: 'm4.large',
-        failure_domain_beta_kubernetes_io_region: 'us-east-1',
-        failure_domain_beta_kubernetes_io_zone: 'us-east-1c',
-        beta_kubernetes_io_arch: 'amd64',
-        beta_kubernetes_io_os: 'linux',
-      }}})
+      const row = build({
+        name: 'x',
+        properties: {
+          labels: {
+            beta_kubernetes_io_instance_type: 'm4.large',
+            failure_domain_beta_kubernetes_io_region: 'us-east-1',
+            failure_domain_beta_kubernetes_io_zone: 'us-east-1c',
+            beta_kubernetes_io_arch: 'amd64',
+            beta_kubernetes_io_os: 'linux',
+          },
+        },
+      })
       assert.equal(row['properties.node_instance_type'], 'm4.large')
       assert.equal(row['properties.region'], 'us-east-1')
       assert.equal(row['properties.node_availability_zone'], 'us-east-1c')
@@ -398,22 +451,51 @@ describe('RowBuilder.build', () => {
     })
 
     it('EKS capacityType wins over Karpenter capacity-type, never concatenated', () => {
-      const row = build({name: 'x', properties: {labels: {karpenter_sh_capacity_type: 'spot', eks_amazonaws_com_capacityType: 'ON_DEMAND'}}})
+      const row = build({
+        name: 'x',
+        properties: {labels: {karpenter_sh_capacity_type: 'spot', eks_amazonaws_com_capacityType: 'ON_DEMAND'}},
+      })
       assert.equal(row['properties.node_capacity_type'], 'ON_DEMAND')
       const karpenter = build({name: 'x', properties: {labels: {karpenter_sh_capacity_type: 'spot'}}})
       assert.equal(karpenter['properties.node_capacity_type'], 'spot')
     })
 
     it('EKS nodegroup, then Karpenter nodepool, then provisioner-name', () => {
-      const all = {eks_amazonaws_com_nodegroup: 'ng', karpenter_sh_nodepool: 'pool', karpenter_sh_provisioner_name: 'prov'}
+      const all = {
+        eks_amazonaws_com_nodegroup: 'ng',
+        karpenter_sh_nodepool: 'pool',
+        karpenter_sh_provisioner_name: 'prov',
+      }
       assert.equal(build({name: 'x', properties: {labels: all}})['properties.node_nodegroup'], 'ng')
-      assert.equal(build({name: 'x', properties: {labels: {karpenter_sh_nodepool: 'pool', karpenter_sh_provisioner_name: 'prov'}}})['properties.node_nodegroup'], 'pool')
-      assert.equal(build({name: 'x', properties: {labels: {karpenter_sh_provisioner_name: 'prov'}}})['properties.node_nodegroup'], 'prov')
+      assert.equal(
+        build({
+          name: 'x',
+          properties: {labels: {karpenter_sh_nodepool: 'pool', karpenter_sh_provisioner_name: 'prov'}},
+        })['properties.node_nodegroup'],
+        'pool',
+      )
+      assert.equal(
+        build({name: 'x', properties: {labels: {karpenter_sh_provisioner_name: 'prov'}}})['properties.node_nodegroup'],
+        'prov',
+      )
     })
 
     it('EKS nodegroup-image, then Karpenter instance-ami-id', () => {
-      assert.equal(build({name: 'x', properties: {labels: {eks_amazonaws_com_nodegroup_image: 'ami-1', karpenter_k8s_aws_instance_ami_id: 'ami-2'}}})['properties.node_nodegroup_image'], 'ami-1')
-      assert.equal(build({name: 'x', properties: {labels: {karpenter_k8s_aws_instance_ami_id: 'ami-2'}}})['properties.node_nodegroup_image'], 'ami-2')
+      assert.equal(
+        build({
+          name: 'x',
+          properties: {
+            labels: {eks_amazonaws_com_nodegroup_image: 'ami-1', karpenter_k8s_aws_instance_ami_id: 'ami-2'},
+          },
+        })['properties.node_nodegroup_image'],
+        'ami-1',
+      )
+      assert.equal(
+        build({name: 'x', properties: {labels: {karpenter_k8s_aws_instance_ami_id: 'ami-2'}}})[
+          'properties.node_nodegroup_image'
+        ],
+        'ami-2',
+      )
     })
 
     it('resolveNodeFields gives every field, empty when unknown', () => {
@@ -432,7 +514,10 @@ describe('RowBuilder.build', () => {
 
   describe('label and annotation columns', () => {
     it('are looked up by sanitised key, in the order given', () => {
-      const ctx = context({labelKeys: ['team', 'app.kubernetes.io/name', 'app'], annotationKeys: ['example.com/cost-center', 'owner']})
+      const ctx = context({
+        labelKeys: ['team', 'app.kubernetes.io/name', 'app'],
+        annotationKeys: ['example.com/cost-center', 'owner'],
+      })
       const row = new RowBuilder(ctx).build('k', {
         name: 'x',
         properties: {
@@ -446,31 +531,52 @@ describe('RowBuilder.build', () => {
 
     it('fall back to the key as written, and are empty when absent', () => {
       const ctx = context({labelKeys: ['app.kubernetes.io/name', 'missing'], annotationKeys: ['a/b']})
-      const row = new RowBuilder(ctx).build('k', {name: 'x', properties: {labels: {'app.kubernetes.io/name': 'raw'}, annotations: {}}})
+      const row = new RowBuilder(ctx).build('k', {
+        name: 'x',
+        properties: {labels: {'app.kubernetes.io/name': 'raw'}, annotations: {}},
+      })
       assert.deepEqual(row?.slice(58), ['raw', '', ''])
     })
 
     it('prefer the sanitised key over the key as written', () => {
       const ctx = context({labelKeys: ['app.kubernetes.io/name']})
-      const row = new RowBuilder(ctx).build('k', {name: 'x', properties: {labels: {'app.kubernetes.io/name': 'raw', app_kubernetes_io_name: 'sanitised'}}})
+      const row = new RowBuilder(ctx).build('k', {
+        name: 'x',
+        properties: {labels: {'app.kubernetes.io/name': 'raw', app_kubernetes_io_name: 'sanitised'}},
+      })
       assert.deepEqual(row?.slice(58), ['sanitised'])
     })
 
     it('are empty when the allocation has no labels or annotations object', () => {
       const ctx = context({labelKeys: ['app'], annotationKeys: ['owner']})
-      for (const properties of [undefined, {}, {labels: null, annotations: null}, {labels: 'app=web', annotations: ['owner']}]) {
-        assert.deepEqual(new RowBuilder(ctx).build('k', {name: 'x', properties})?.slice(58), ['', ''], JSON.stringify(properties))
+      for (const properties of [
+        undefined,
+        {},
+        {labels: null, annotations: null},
+        {labels: 'app=web', annotations: ['owner']},
+      ]) {
+        assert.deepEqual(
+          new RowBuilder(ctx).build('k', {name: 'x', properties})?.slice(58),
+          ['', ''],
+          JSON.stringify(properties),
+        )
       }
     })
 
     it('write numbers and booleans as strings, and other values as empty', () => {
       const ctx = context({labelKeys: ['n', 'b', 'o', 'z']})
-      const row = new RowBuilder(ctx).build('k', {name: 'x', properties: {labels: {n: 3, b: false, o: {x: 1}, z: null}}})
+      const row = new RowBuilder(ctx).build('k', {
+        name: 'x',
+        properties: {labels: {n: 3, b: false, o: {x: 1}, z: null}},
+      })
       assert.deepEqual(row?.slice(58), ['3', 'false', '', ''])
     })
 
     it('do not pick up node labels from the Assets API', () => {
-      const nodes = nodeIndex(['k', {type: 'Node', properties: {providerID: 'i-0abc', name: 'n'}, labels: {label_app: 'from-node'}}])
+      const nodes = nodeIndex([
+        'k',
+        {type: 'Node', properties: {providerID: 'i-0abc', name: 'n'}, labels: {label_app: 'from-node'}},
+      ])
       const ctx = context({labelKeys: ['app'], nodes})
       const row = new RowBuilder(ctx).build('k', {name: 'x', properties: {providerID: 'i-0abc'}})
       assert.deepEqual(row?.slice(58), [''])

@@ -28,12 +28,20 @@ describe('S3Destination errors', () => {
     try {
       const file = join(dir.path, 'day.parquet')
       await writeFile(file, 'PAR1')
-      const destination = new S3Destination({bucket: 'data-bucket', region: 'us-east-1', client: async (region) => new S3Client({region}), identity: IDENTITY})
+      const destination = new S3Destination({
+        bucket: 'data-bucket',
+        region: 'us-east-1',
+        client: async region => new S3Client({region}),
+        identity: IDENTITY,
+      })
       await assert.rejects(destination.put('account_id=1/x.snappy.parquet', file), (error: unknown) => {
         assert.ok(error instanceof AwsError)
         assert.equal(error.code, 'AWS_ACCESS_DENIED')
         assert.equal(error.exitCode, 1)
-        assert.equal(error.message, `Access denied: s3:PutObject on s3://data-bucket/account_id=1/x.snappy.parquet as ${IDENTITY} (AccessDenied)`)
+        assert.equal(
+          error.message,
+          `Access denied: s3:PutObject on s3://data-bucket/account_id=1/x.snappy.parquet as ${IDENTITY} (AccessDenied)`,
+        )
         return true
       })
     } finally {
@@ -44,12 +52,26 @@ describe('S3Destination errors', () => {
 
   it('tells rejected credentials (also a 403) from a refusal, and a missing bucket from both', async () => {
     const s3 = mockClient(S3Client)
-    const destination = new S3Destination({bucket: 'data-bucket', region: 'us-east-1', client: async (region) => new S3Client({region}), identity: IDENTITY})
+    const destination = new S3Destination({
+      bucket: 'data-bucket',
+      region: 'us-east-1',
+      client: async region => new S3Client({region}),
+      identity: IDENTITY,
+    })
     try {
       s3.on(ListObjectsV2Command).rejects(sdkError('InvalidAccessKeyId', 403))
-      await assert.rejects(destination.listKeys('p/'), (error: unknown) => error instanceof AwsError && error.code === 'AWS_CREDENTIALS')
+      await assert.rejects(
+        destination.listKeys('p/'),
+        (error: unknown) => error instanceof AwsError && error.code === 'AWS_CREDENTIALS',
+      )
       s3.on(ListObjectsV2Command).rejects(sdkError('NoSuchBucket', 404))
-      await assert.rejects(destination.listKeys('p/'), (error: unknown) => error instanceof AwsError && error.code === 'AWS_NOT_FOUND' && /Bucket not found: s3:ListBucket on s3:\/\/data-bucket\/p\//.test(error.message))
+      await assert.rejects(
+        destination.listKeys('p/'),
+        (error: unknown) =>
+          error instanceof AwsError &&
+          error.code === 'AWS_NOT_FOUND' &&
+          /Bucket not found: s3:ListBucket on s3:\/\/data-bucket\/p\//.test(error.message),
+      )
     } finally {
       s3.restore()
     }
@@ -57,10 +79,21 @@ describe('S3Destination errors', () => {
 
   it('lists every page', async () => {
     const s3 = mockClient(S3Client)
-    s3.on(ListObjectsV2Command, {ContinuationToken: undefined}).resolves({Contents: [{Key: 'a'}], IsTruncated: true, NextContinuationToken: 't1'})
-    s3.on(ListObjectsV2Command, {ContinuationToken: 't1'}).resolves({Contents: [{Key: 'b'}, {Key: 'c'}], IsTruncated: false})
+    s3.on(ListObjectsV2Command, {ContinuationToken: undefined}).resolves({
+      Contents: [{Key: 'a'}],
+      IsTruncated: true,
+      NextContinuationToken: 't1',
+    })
+    s3.on(ListObjectsV2Command, {ContinuationToken: 't1'}).resolves({
+      Contents: [{Key: 'b'}, {Key: 'c'}],
+      IsTruncated: false,
+    })
     try {
-      const destination = new S3Destination({bucket: 'data-bucket', region: 'us-east-1', client: async (region) => new S3Client({region})})
+      const destination = new S3Destination({
+        bucket: 'data-bucket',
+        region: 'us-east-1',
+        client: async region => new S3Client({region}),
+      })
       assert.deepEqual(await destination.listKeys('p/'), ['a', 'b', 'c'])
     } finally {
       s3.restore()
@@ -75,18 +108,36 @@ describe('S3Destination over real HTTP (faulty proxy in front of s3rver)', () =>
     const s3 = await startS3([BUCKET])
     const proxy = await S3Proxy.start({target: s3.endpoint})
     const lines: string[] = []
-    const logger = {...silentLogger, warn: (m: string) => lines.push(`WARN ${m}`), info: (m: string) => lines.push(`INFO ${m}`)}
+    const logger = {
+      ...silentLogger,
+      warn: (m: string) => lines.push(`WARN ${m}`),
+      info: (m: string) => lines.push(`INFO ${m}`),
+    }
     const destination = new S3Destination({
       bucket: BUCKET,
       region: 'us-east-1',
-      client: async (region, hooks) => createS3Client({endpoint: proxy.endpoint, region, credentials: async () => TEST_CREDENTIALS, timeoutMs: 30_000, baseDelayMs: 10, ...hooks}),
+      client: async (region, hooks) =>
+        createS3Client({
+          endpoint: proxy.endpoint,
+          region,
+          credentials: async () => TEST_CREDENTIALS,
+          timeoutMs: 30_000,
+          baseDelayMs: 10,
+          ...hooks,
+        }),
       logger,
       contentMd5: true,
     })
-    return {s3, proxy, destination, lines, async close() {
-      await proxy.close()
-      await s3.close()
-    }}
+    return {
+      s3,
+      proxy,
+      destination,
+      lines,
+      async close() {
+        await proxy.close()
+        await s3.close()
+      },
+    }
   }
 
   it('aborts an upload in flight when the signal fires, and stores nothing', async () => {
@@ -122,7 +173,10 @@ describe('S3Destination over real HTTP (faulty proxy in front of s3rver)', () =>
       proxy.addFault('list', {kind: 'hold', always: true})
       const controller = new AbortController()
       setTimeout(() => controller.abort(), 200)
-      await assert.rejects(destination.listKeys('p/', {signal: controller.signal}), (error: unknown) => error instanceof AwsError && error.code === 'AWS_ABORTED')
+      await assert.rejects(
+        destination.listKeys('p/', {signal: controller.signal}),
+        (error: unknown) => error instanceof AwsError && error.code === 'AWS_ABORTED',
+      )
     } finally {
       await close()
     }
@@ -137,7 +191,10 @@ describe('S3Destination over real HTTP (faulty proxy in front of s3rver)', () =>
       proxy.addFault('put', {kind: 'status', status: 503, code: 'SlowDown'})
       await destination.put('p/day.parquet', file)
       assert.equal(lines.length, 1)
-      assert.match(lines[0] as string, /^WARN S3 PutObject of s3:\/\/abort-bucket\/p\/day\.parquet failed \(HTTP 503 SlowDown\), attempt 1 of 5; retrying in \d+\.\d s$/)
+      assert.match(
+        lines[0] as string,
+        /^WARN S3 PutObject of s3:\/\/abort-bucket\/p\/day\.parquet failed \(HTTP 503 SlowDown\), attempt 1 of 5; retrying in \d+\.\d s$/,
+      )
       const stored = await s3.client.send(new GetObjectCommand({Bucket: BUCKET, Key: 'p/day.parquet'}))
       assert.deepEqual(Buffer.from((await stored.Body?.transformToByteArray()) ?? []), await readFile(file))
     } finally {
@@ -146,7 +203,7 @@ describe('S3Destination over real HTTP (faulty proxy in front of s3rver)', () =>
     }
   })
 
-  it('sends again after S3\'s 400 RequestTimeout and 500 InternalError', async () => {
+  it("sends again after S3's 400 RequestTimeout and 500 InternalError", async () => {
     const {s3, proxy, destination, lines, close} = await setUp()
     const dir = await tempDir()
     try {
@@ -155,7 +212,13 @@ describe('S3Destination over real HTTP (faulty proxy in front of s3rver)', () =>
       proxy.addFault('put', {kind: 'status', status: 400, code: 'RequestTimeout'})
       proxy.addFault('put', {kind: 'status', status: 500, code: 'InternalError'})
       await destination.put('p/rt.parquet', file)
-      assert.deepEqual(lines.map((l) => /failed \((.*)\), attempt (\d)/.exec(l)?.slice(1)), [['HTTP 400 RequestTimeout', '1'], ['HTTP 500 InternalError', '2']])
+      assert.deepEqual(
+        lines.map(l => /failed \((.*)\), attempt (\d)/.exec(l)?.slice(1)),
+        [
+          ['HTTP 400 RequestTimeout', '1'],
+          ['HTTP 500 InternalError', '2'],
+        ],
+      )
       const stored = await s3.client.send(new GetObjectCommand({Bucket: BUCKET, Key: 'p/rt.parquet'}))
       assert.equal((await stored.Body?.transformToByteArray())?.length, 5000)
     } finally {
@@ -171,8 +234,11 @@ describe('S3Destination over real HTTP (faulty proxy in front of s3rver)', () =>
       const file = join(dir.path, 'day.parquet')
       await writeFile(file, 'PAR1')
       proxy.addFault('put', {kind: 'status', status: 403, code: 'AccessDenied', always: true})
-      await assert.rejects(destination.put('p/day.parquet', file), (error: unknown) => error instanceof AwsError && error.code === 'AWS_ACCESS_DENIED')
-      assert.equal(proxy.requests.filter((r) => r.operation === 'put').length, 1)
+      await assert.rejects(
+        destination.put('p/day.parquet', file),
+        (error: unknown) => error instanceof AwsError && error.code === 'AWS_ACCESS_DENIED',
+      )
+      assert.equal(proxy.requests.filter(r => r.operation === 'put').length, 1)
       assert.deepEqual(lines, [])
     } finally {
       await dir.remove()
@@ -183,8 +249,14 @@ describe('S3Destination over real HTTP (faulty proxy in front of s3rver)', () =>
   it('reports a file that cannot be read as a destination error naming it', async () => {
     const {destination, close} = await setUp()
     try {
-      await assert.rejects(destination.put('p/x.parquet', '/nonexistent/day.parquet'), (error: unknown) =>
-        error instanceof DestinationError && /Could not read \/nonexistent\/day\.parquet to upload it to s3:\/\/abort-bucket\/p\/x\.parquet/.test(error.message))
+      await assert.rejects(
+        destination.put('p/x.parquet', '/nonexistent/day.parquet'),
+        (error: unknown) =>
+          error instanceof DestinationError &&
+          /Could not read \/nonexistent\/day\.parquet to upload it to s3:\/\/abort-bucket\/p\/x\.parquet/.test(
+            error.message,
+          ),
+      )
     } finally {
       await close()
     }

@@ -36,13 +36,19 @@ describe('formatLine', () => {
   it('keeps a forged log line inside the message, in text', () => {
     const line = formatLine('text', 'error', 'bad body: {"x":\n2026-03-05T00:00:00.000Z ERROR pwned', {}, NOW)
     assert.equal(line.split('\n').length, 1)
-    assert.equal(line, '2026-03-05T00:00:00.000Z ERROR kubecost-s3-exporter: bad body: {"x":\\n2026-03-05T00:00:00.000Z ERROR pwned')
+    assert.equal(
+      line,
+      '2026-03-05T00:00:00.000Z ERROR kubecost-s3-exporter: bad body: {"x":\\n2026-03-05T00:00:00.000Z ERROR pwned',
+    )
   })
 
   it('writes JSON with no raw control character, which still parses to the original text', () => {
     const message = 'x\n\u001b\u0085\u2028y\u007f'
     const line = formatLine('json', 'warn', message, {day: '2026-03-02'}, NOW)
-    assert.ok(!Array.from(line).some((c) => c < ' ' || (c >= '\u007f' && c <= '\u009f') || c === '\u2028' || c === '\u2029'), line)
+    assert.ok(
+      !Array.from(line).some(c => c < ' ' || (c >= '\u007f' && c <= '\u009f') || c === '\u2028' || c === '\u2029'),
+      line,
+    )
     assert.equal((JSON.parse(line) as {message: string}).message, message)
   })
 })

@@ -5,7 +5,15 @@ import {parseClusterArn} from '../../src/lib/cluster.js'
 import {NodeIndex} from '../../src/lib/nodes.js'
 import {ParquetWriter} from '../../src/lib/parquet/writer.js'
 import {RowBuilder} from '../../src/lib/rows.js'
-import {BASE_COLUMNS, type Column, type ColumnShape, NUMERIC_FIELDS, PROPERTY_FIELDS, contractColumns, glueColumns} from '../../src/lib/schema.js'
+import {
+  BASE_COLUMNS,
+  type Column,
+  type ColumnShape,
+  NUMERIC_FIELDS,
+  PROPERTY_FIELDS,
+  contractColumns,
+  glueColumns,
+} from '../../src/lib/schema.js'
 import {tempDir} from '../helpers.js'
 import {readParquet} from '../parquet.js'
 
@@ -83,18 +91,24 @@ describe('schema', () => {
   it('has exactly the 58 base columns of the SPEC, in order, with their types', () => {
     assert.equal(BASE_COLUMNS.length, 58)
     assert.deepEqual(
-      BASE_COLUMNS.map((c) => [c.name, c.type]),
+      BASE_COLUMNS.map(c => [c.name, c.type]),
       EXPECTED_BASE,
     )
   })
 
   it('has no duplicate column names', () => {
-    assert.equal(new Set(BASE_COLUMNS.map((c) => c.name)).size, 58)
+    assert.equal(new Set(BASE_COLUMNS.map(c => c.name)).size, 58)
   })
 
   it('NUMERIC_FIELDS and PROPERTY_FIELDS match the double and properties.* columns', () => {
-    assert.deepEqual([...NUMERIC_FIELDS], EXPECTED_BASE.slice(3, 39).map(([n]) => n))
-    assert.deepEqual(PROPERTY_FIELDS.map((f) => `properties.${f}`), EXPECTED_BASE.slice(39).map(([n]) => n))
+    assert.deepEqual(
+      [...NUMERIC_FIELDS],
+      EXPECTED_BASE.slice(3, 39).map(([n]) => n),
+    )
+    assert.deepEqual(
+      PROPERTY_FIELDS.map(f => `properties.${f}`),
+      EXPECTED_BASE.slice(39).map(([n]) => n),
+    )
   })
 
   it('contractColumns without labels or annotations is the base columns', () => {
@@ -118,7 +132,9 @@ describe('schema', () => {
   })
 
   it('appends annotations even without labels', () => {
-    assert.deepEqual(shapes(contractColumns({labels: [], annotations: ['a']}).slice(58)), [{name: 'properties.annotations.a', type: 'string'}])
+    assert.deepEqual(shapes(contractColumns({labels: [], annotations: ['a']}).slice(58)), [
+      {name: 'properties.annotations.a', type: 'string'},
+    ])
   })
 
   it('returns a fresh array each time (callers cannot corrupt the base)', () => {
@@ -132,18 +148,30 @@ describe('schema', () => {
 describe('the column list drives rows, the Parquet schema and the Glue columns', () => {
   const cluster = parseClusterArn('arn:aws:eks:us-east-1:111122223333:cluster/prod', 'cluster-arn')
   // A copy of the contract with one column added in the middle and one moved: everything follows.
-  const extra: Column = {name: 'properties.team', type: 'string', source: {from: 'computed', value: (row) => `team-of-${row.name}`}}
+  const extra: Column = {
+    name: 'properties.team',
+    type: 'string',
+    source: {from: 'computed', value: row => `team-of-${row.name}`},
+  }
   const [first, ...rest] = contractColumns({labels: ['app'], annotations: []})
   const columns = [...rest.slice(0, 10), extra, ...rest.slice(10), first as Column]
 
   it('the row builder writes every column of the list, in its order', () => {
-    const builder = new RowBuilder({cluster, labelKeys: [], annotationKeys: [], nodes: new NodeIndex(), windowStartMs: 0, windowEndMs: 1, columns})
+    const builder = new RowBuilder({
+      cluster,
+      labelKeys: [],
+      annotationKeys: [],
+      nodes: new NodeIndex(),
+      windowStartMs: 0,
+      windowEndMs: 1,
+      columns,
+    })
     const row = builder.build('k', {name: 'ns/pod/c', totalCost: 2.5, properties: {labels: {app: 'web'}}})
     assert.equal(row?.length, columns.length)
     assert.equal(row[10], 'team-of-ns/pod/c')
     assert.equal(row.at(-1), 'ns/pod/c')
-    assert.equal(row[columns.findIndex((c) => c.name === 'totalCost')], 2.5)
-    assert.equal(row[columns.findIndex((c) => c.name === 'properties.labels.app')], 'web')
+    assert.equal(row[columns.findIndex(c => c.name === 'totalCost')], 2.5)
+    assert.equal(row[columns.findIndex(c => c.name === 'properties.labels.app')], 'web')
   })
 
   it('the Parquet writer writes that schema', async () => {
@@ -151,12 +179,23 @@ describe('the column list drives rows, the Parquet schema and the Glue columns',
     try {
       const path = `${dir.path}/x.parquet`
       const writer = new ParquetWriter(columns)
-      const builder = new RowBuilder({cluster, labelKeys: [], annotationKeys: [], nodes: new NodeIndex(), windowStartMs: 0, windowEndMs: 1, columns})
+      const builder = new RowBuilder({
+        cluster,
+        labelKeys: [],
+        annotationKeys: [],
+        nodes: new NodeIndex(),
+        windowStartMs: 0,
+        windowEndMs: 1,
+        columns,
+      })
       writer.open(path)
       builder.write('k', {name: 'a'}, writer)
       writer.finish()
       const facts = await readParquet(path)
-      assert.deepEqual(facts.schema.map((c) => c.name).filter((n) => n !== 'duckdb_schema'), columns.map((c) => c.name))
+      assert.deepEqual(
+        facts.schema.map(c => c.name).filter(n => n !== 'duckdb_schema'),
+        columns.map(c => c.name),
+      )
       assert.equal(facts.rows[0]?.['properties.team'], 'team-of-a')
     } finally {
       await dir.remove()
@@ -174,6 +213,6 @@ describe('the column list drives rows, the Parquet schema and the Glue columns',
       {Name: 'window.end', Type: 'timestamp'},
       {Name: 'minutes', Type: 'double'},
     ])
-    assert.ok(glueColumns(BASE_COLUMNS).some((c) => c.Name === 'properties.eksclustername'))
+    assert.ok(glueColumns(BASE_COLUMNS).some(c => c.Name === 'properties.eksclustername'))
   })
 })

@@ -36,13 +36,35 @@ function assertInvalid(fn: () => unknown, name: InputName, value: string, proble
 
 describe('isKubernetesKey', () => {
   it('accepts plain and prefixed keys', () => {
-    for (const key of ['app', 'a', 'app.kubernetes.io/name', 'eks.amazonaws.com/nodegroup', 'team_name', 'A-1.b_c', 'x/y', 'a'.repeat(63)]) {
+    for (const key of [
+      'app',
+      'a',
+      'app.kubernetes.io/name',
+      'eks.amazonaws.com/nodegroup',
+      'team_name',
+      'A-1.b_c',
+      'x/y',
+      'a'.repeat(63),
+    ]) {
       assert.equal(isKubernetesKey(key), true, key)
     }
   })
 
   it('rejects malformed keys', () => {
-    for (const key of ['', '-app', 'app-', 'a b', 'app/', '/app', 'Example.com/app', 'a_b.com/app', 'a/b/c', 'app=1', 'a'.repeat(64), `${'a'.repeat(254)}/x`]) {
+    for (const key of [
+      '',
+      '-app',
+      'app-',
+      'a b',
+      'app/',
+      '/app',
+      'Example.com/app',
+      'a_b.com/app',
+      'a/b/c',
+      'app=1',
+      'a'.repeat(64),
+      `${'a'.repeat(254)}/x`,
+    ]) {
       assert.equal(isKubernetesKey(key), false, key)
     }
   })
@@ -71,7 +93,12 @@ describe('parseKeyList', () => {
   })
 
   it('rejects an invalid key, naming it', () => {
-    assertInvalid(() => parseKeyList('app, not a key', name), name, 'app, not a key', /"not a key" is not a Kubernetes key/)
+    assertInvalid(
+      () => parseKeyList('app, not a key', name),
+      name,
+      'app, not a key',
+      /"not a key" is not a Kubernetes key/,
+    )
     assertInvalid(() => parseKeyList('app=web', name), name, 'app=web')
   })
 
@@ -125,7 +152,17 @@ describe('parseBucketName', () => {
   })
 
   it('rejects reserved prefixes and suffixes', () => {
-    for (const bucket of ['xn--bucket', 'sthree-bucket', 'sthree-configurator', 'amzn-s3-demo-bucket', 'bucket-s3alias', 'bucket--ol-s3', 'bucket.mrap', 'bucket--x-s3', 'bucket--table-s3']) {
+    for (const bucket of [
+      'xn--bucket',
+      'sthree-bucket',
+      'sthree-configurator',
+      'amzn-s3-demo-bucket',
+      'bucket-s3alias',
+      'bucket--ol-s3',
+      'bucket.mrap',
+      'bucket--x-s3',
+      'bucket--table-s3',
+    ]) {
       assertInvalid(() => parseBucketName(bucket, name), name, bucket, /reserves/)
     }
   })
@@ -179,14 +216,22 @@ describe('parseHttpUrl', () => {
   const name = {flag: 'kubecost-url', env: 'KUBECOST_API_ENDPOINT'}
 
   it('accepts http and https URLs, trimmed and otherwise unchanged', () => {
-    assert.equal(parseHttpUrl('http://kubecost-cost-analyzer.kubecost:9090', name), 'http://kubecost-cost-analyzer.kubecost:9090')
+    assert.equal(
+      parseHttpUrl('http://kubecost-cost-analyzer.kubecost:9090', name),
+      'http://kubecost-cost-analyzer.kubecost:9090',
+    )
     assert.equal(parseHttpUrl('https://kubecost.example.com/base/', name), 'https://kubecost.example.com/base/')
     assert.equal(parseHttpUrl(' HTTPS://kubecost.example.com ', name), 'HTTPS://kubecost.example.com')
     assert.equal(parseHttpUrl('http://127.0.0.1:9090', name), 'http://127.0.0.1:9090')
   })
 
   it('rejects other schemes, naming the scheme', () => {
-    assertInvalid(() => parseHttpUrl('ftp://kubecost:21', name), name, 'ftp://kubecost:21', /scheme "ftp" is not supported/)
+    assertInvalid(
+      () => parseHttpUrl('ftp://kubecost:21', name),
+      name,
+      'ftp://kubecost:21',
+      /scheme "ftp" is not supported/,
+    )
     assertInvalid(() => parseHttpUrl('file:///etc/passwd', name), name, 'file:///etc/passwd', /scheme "file"/)
   })
 
@@ -199,7 +244,12 @@ describe('parseHttpUrl', () => {
 
   it('never repeats the credentials of a URL it rejects, valid URL or not', () => {
     assertInvalid(() => parseHttpUrl('htp//user:TOKEN@kubecost', name), name, 'htp//***@kubecost', /not a URL/)
-    assertInvalid(() => parseHttpUrl('ftp://user:TOKEN@kubecost:21', name), name, 'ftp://***@kubecost:21', /scheme "ftp"/)
+    assertInvalid(
+      () => parseHttpUrl('ftp://user:TOKEN@kubecost:21', name),
+      name,
+      'ftp://***@kubecost:21',
+      /scheme "ftp"/,
+    )
     assertInvalid(() => parseHttpUrl('user:TOKEN@kubecost', name), name, '***@kubecost')
     assert.equal(redactCredentials('http://kubecost:9090'), 'http://kubecost:9090')
   })
@@ -224,7 +274,12 @@ describe('parseChoice', () => {
   })
 
   it('rejects anything else, listing the choices', () => {
-    assertInvalid(() => parseChoice('deployment', choices, name), name, 'deployment', /must be one of: container, pod, namespace, controller, controllerKind, node, cluster/)
+    assertInvalid(
+      () => parseChoice('deployment', choices, name),
+      name,
+      'deployment',
+      /must be one of: container, pod, namespace, controller, controllerKind, node, cluster/,
+    )
     assertInvalid(() => parseChoice('', choices, name), name, '')
   })
 })
@@ -233,7 +288,8 @@ describe('parseBoolean', () => {
   const name = {flag: 'tls-verify', env: 'TLS_VERIFY'}
 
   it('accepts true/false/yes/no/y/n/1/0 in any case', () => {
-    for (const v of ['true', 'TRUE', 'True', 'yes', 'YES', 'y', 'Y', '1', ' true ']) assert.equal(parseBoolean(v, name), true, v)
+    for (const v of ['true', 'TRUE', 'True', 'yes', 'YES', 'y', 'Y', '1', ' true '])
+      assert.equal(parseBoolean(v, name), true, v)
     for (const v of ['false', 'FALSE', 'no', 'No', 'n', 'N', '0', ' 0 ']) assert.equal(parseBoolean(v, name), false, v)
   })
 
@@ -247,9 +303,19 @@ describe('parseBoolean', () => {
 describe('parseRoleArn and parseRegion', () => {
   it('accepts role ARNs of any partition, with paths', () => {
     const name = {flag: 'parent-role-arn', env: 'IRSA_PARENT_IAM_ROLE_ARN'}
-    assert.equal(parseRoleArn('arn:aws:iam::111122223333:role/exporter', name), 'arn:aws:iam::111122223333:role/exporter')
-    assert.equal(parseRoleArn(' arn:aws-cn:iam::111122223333:role/path/to/exporter ', name), 'arn:aws-cn:iam::111122223333:role/path/to/exporter')
-    assertInvalid(() => parseRoleArn('arn:aws:iam::111122223333:user/bob', name), name, 'arn:aws:iam::111122223333:user/bob')
+    assert.equal(
+      parseRoleArn('arn:aws:iam::111122223333:role/exporter', name),
+      'arn:aws:iam::111122223333:role/exporter',
+    )
+    assert.equal(
+      parseRoleArn(' arn:aws-cn:iam::111122223333:role/path/to/exporter ', name),
+      'arn:aws-cn:iam::111122223333:role/path/to/exporter',
+    )
+    assertInvalid(
+      () => parseRoleArn('arn:aws:iam::111122223333:user/bob', name),
+      name,
+      'arn:aws:iam::111122223333:user/bob',
+    )
     assertInvalid(() => parseRoleArn('arn:aws:iam::11112222333:role/x', name), name, 'arn:aws:iam::11112222333:role/x')
   })
 
@@ -266,7 +332,9 @@ describe('parseRoleArn and parseRegion', () => {
   it('omits the env var from the message when the flag has none', () => {
     assert.throws(
       () => parseRegion('x', {flag: 'region'}),
-      (error: unknown) => error instanceof InvalidInputError && error.message === 'Invalid --region "x": not an AWS region name such as us-east-1',
+      (error: unknown) =>
+        error instanceof InvalidInputError &&
+        error.message === 'Invalid --region "x": not an AWS region name such as us-east-1',
     )
   })
 })
@@ -274,7 +342,10 @@ describe('parseRoleArn and parseRegion', () => {
 describe('parseSeconds edge cases', () => {
   for (const input of ['0.0001', '0x10', '1e3']) {
     it(`rejects ${input}`, () => {
-      assert.throws(() => parseSeconds(input, {flag: 'connect-timeout', env: 'CONNECTION_TIMEOUT'}), /must be a number of seconds greater than 0/)
+      assert.throws(
+        () => parseSeconds(input, {flag: 'connect-timeout', env: 'CONNECTION_TIMEOUT'}),
+        /must be a number of seconds greater than 0/,
+      )
     })
   }
 })

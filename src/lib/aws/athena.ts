@@ -1,11 +1,21 @@
-import {type AthenaClient, CreateWorkGroupCommand, type EncryptionOption, GetWorkGroupCommand, ListWorkGroupsCommand, UpdateWorkGroupCommand} from '@aws-sdk/client-athena'
+import {
+  type AthenaClient,
+  CreateWorkGroupCommand,
+  type EncryptionOption,
+  GetWorkGroupCommand,
+  ListWorkGroupsCommand,
+  UpdateWorkGroupCommand,
+} from '@aws-sdk/client-athena'
 
 import type {WorkgroupApi, WorkgroupSettings} from '../glue/workgroup.js'
 import type {Sender} from './glue.js'
 
 type Wanted = Parameters<WorkgroupApi['createWorkgroup']>[1]
 
-const encryption = (s: Wanted) => ({EncryptionOption: s.encryption as EncryptionOption, ...(s.kmsKey ? {KmsKey: s.kmsKey} : {})})
+const encryption = (s: Wanted) => ({
+  EncryptionOption: s.encryption as EncryptionOption,
+  ...(s.kmsKey ? {KmsKey: s.kmsKey} : {}),
+})
 
 /** Athena workgroup operations over the session's client. */
 export class AthenaWorkgroups implements WorkgroupApi {
@@ -17,7 +27,10 @@ export class AthenaWorkgroups implements WorkgroupApi {
   async getWorkgroup(name: string): Promise<WorkgroupSettings | undefined> {
     // Athena answers a missing workgroup with a generic InvalidRequestException: the listing says whether it exists.
     if (!(await this.names()).includes(name)) return undefined
-    const out = await this.sender.send(() => this.client.send(new GetWorkGroupCommand({WorkGroup: name})), {action: 'athena:GetWorkGroup', resource: `workgroup ${name}`})
+    const out = await this.sender.send(() => this.client.send(new GetWorkGroupCommand({WorkGroup: name})), {
+      action: 'athena:GetWorkGroup',
+      resource: `workgroup ${name}`,
+    })
     const config = out.WorkGroup?.Configuration
     const result = config?.ResultConfiguration
     return {
@@ -35,7 +48,11 @@ export class AthenaWorkgroups implements WorkgroupApi {
           new CreateWorkGroupCommand({
             Name: name,
             Description: 'Kubecost data for the Cloud Intelligence Dashboards',
-            Configuration: {ResultConfiguration: {OutputLocation: s.outputLocation, EncryptionConfiguration: encryption(s)}, EnforceWorkGroupConfiguration: true, PublishCloudWatchMetricsEnabled: true},
+            Configuration: {
+              ResultConfiguration: {OutputLocation: s.outputLocation, EncryptionConfiguration: encryption(s)},
+              EnforceWorkGroupConfiguration: true,
+              PublishCloudWatchMetricsEnabled: true,
+            },
           }),
         ),
       {action: 'athena:CreateWorkGroup', resource: `workgroup ${name}`},
@@ -48,7 +65,10 @@ export class AthenaWorkgroups implements WorkgroupApi {
         this.client.send(
           new UpdateWorkGroupCommand({
             WorkGroup: name,
-            ConfigurationUpdates: {ResultConfigurationUpdates: {OutputLocation: s.outputLocation, EncryptionConfiguration: encryption(s)}, EnforceWorkGroupConfiguration: true},
+            ConfigurationUpdates: {
+              ResultConfigurationUpdates: {OutputLocation: s.outputLocation, EncryptionConfiguration: encryption(s)},
+              EnforceWorkGroupConfiguration: true,
+            },
           }),
         ),
       {action: 'athena:UpdateWorkGroup', resource: `workgroup ${name}`},
@@ -59,7 +79,10 @@ export class AthenaWorkgroups implements WorkgroupApi {
     const names: string[] = []
     let token: string | undefined
     do {
-      const page = await this.sender.send(() => this.client.send(new ListWorkGroupsCommand({NextToken: token})), {action: 'athena:ListWorkGroups', resource: 'workgroups'})
+      const page = await this.sender.send(() => this.client.send(new ListWorkGroupsCommand({NextToken: token})), {
+        action: 'athena:ListWorkGroups',
+        resource: 'workgroups',
+      })
       for (const w of page.WorkGroups ?? []) if (w.Name) names.push(w.Name)
       token = page.NextToken
     } while (token)

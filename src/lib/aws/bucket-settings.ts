@@ -14,7 +14,8 @@ import {awsErrorName, classifyAwsError, isAccessDeniedError} from './errors.js'
  * read or the endpoint does not implement; a missing bucket or rejected credentials end the run.
  */
 
-export type Reading<T> = {state: 'configured'; value: T} | {state: 'not-configured'} | {state: 'unreadable'; reason: string}
+export type Reading<T> =
+  {state: 'configured'; value: T} | {state: 'not-configured'} | {state: 'unreadable'; reason: string}
 
 export interface EncryptionRule {
   algorithm?: string
@@ -53,7 +54,11 @@ async function read<T>(
     if (isAccessDeniedError(error)) return {state: 'unreadable', reason: `${action} was denied (${name || 'HTTP 403'})`}
     // S3-compatible stores (MinIO, Ceph, ...) leave some of these APIs out: that check cannot be made, the others can.
     const status = (error as {$metadata?: {httpStatusCode?: number}} | undefined)?.$metadata?.httpStatusCode
-    if (NOT_IMPLEMENTED.has(name) || status === 501) return {state: 'unreadable', reason: `${action} is not implemented by this S3 endpoint (${name || `HTTP ${status}`})`}
+    if (NOT_IMPLEMENTED.has(name) || status === 501)
+      return {
+        state: 'unreadable',
+        reason: `${action} is not implemented by this S3 endpoint (${name || `HTTP ${status}`})`,
+      }
     throw classifyAwsError(error, {action, resource: `s3://${bucket}`})
   }
 }
@@ -61,12 +66,22 @@ async function read<T>(
 export async function readBucketSettings(s3: S3Client, bucket: string): Promise<BucketSettings> {
   const Bucket = bucket
   const [policy, encryption, publicAccessBlock, objectOwnership] = await Promise.all([
-    read(bucket, 's3:GetBucketPolicy', 'NoSuchBucketPolicy', async () => (await s3.send(new GetBucketPolicyCommand({Bucket}))).Policy),
+    read(
+      bucket,
+      's3:GetBucketPolicy',
+      'NoSuchBucketPolicy',
+      async () => (await s3.send(new GetBucketPolicyCommand({Bucket}))).Policy,
+    ),
     read(bucket, 's3:GetEncryptionConfiguration', 'ServerSideEncryptionConfigurationNotFoundError', async () => {
-      const rules = (await s3.send(new GetBucketEncryptionCommand({Bucket}))).ServerSideEncryptionConfiguration?.Rules ?? []
-      return rules.map((r) => ({
-        ...(r.ApplyServerSideEncryptionByDefault?.SSEAlgorithm ? {algorithm: r.ApplyServerSideEncryptionByDefault.SSEAlgorithm} : {}),
-        ...(r.ApplyServerSideEncryptionByDefault?.KMSMasterKeyID ? {kmsKeyId: r.ApplyServerSideEncryptionByDefault.KMSMasterKeyID} : {}),
+      const rules =
+        (await s3.send(new GetBucketEncryptionCommand({Bucket}))).ServerSideEncryptionConfiguration?.Rules ?? []
+      return rules.map(r => ({
+        ...(r.ApplyServerSideEncryptionByDefault?.SSEAlgorithm
+          ? {algorithm: r.ApplyServerSideEncryptionByDefault.SSEAlgorithm}
+          : {}),
+        ...(r.ApplyServerSideEncryptionByDefault?.KMSMasterKeyID
+          ? {kmsKeyId: r.ApplyServerSideEncryptionByDefault.KMSMasterKeyID}
+          : {}),
       }))
     }),
     read(bucket, 's3:GetBucketPublicAccessBlock', 'NoSuchPublicAccessBlockConfiguration', async () => {

@@ -6,7 +6,6 @@ import {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import {STSClient} from '@aws-sdk/client-sts'
 import type {AwsCredentialIdentityProvider, RetryErrorInfo, RetryStrategyV2, RetryToken} from '@smithy/types'
 
-
 /**
  * The only place that constructs AWS SDK clients. Credentials, region and endpoints come from the
  * SDK's standard chain (IRSA web identity, profiles, AWS_REGION, AWS_ENDPOINT_URL[_<SERVICE>]) unless
@@ -78,7 +77,7 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
   if (onBucketRegion) {
     // Inside the retry loop, so every attempt's answer is seen, including the 301 the SDK then follows.
     client.middlewareStack.add(
-      (next) => async (args) => {
+      next => async args => {
         try {
           return await next(args)
         } catch (error) {
@@ -96,14 +95,22 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
 
 /** The region S3 says the bucket is in, from a redirect (301, or a 400 the SDK also follows) carrying `x-amz-bucket-region`. */
 export function redirectRegion(error: unknown): string | undefined {
-  const {$metadata, $response} = (error ?? {}) as {$metadata?: {httpStatusCode?: number}; $response?: {headers?: Record<string, string | undefined>}}
+  const {$metadata, $response} = (error ?? {}) as {
+    $metadata?: {httpStatusCode?: number}
+    $response?: {headers?: Record<string, string | undefined>}
+  }
   const region = $response?.headers?.['x-amz-bucket-region']
   const status = $metadata?.httpStatusCode
   return region && (status === 301 || status === 400) ? region : undefined
 }
 
 /** Errors S3 answers when the body it received does not match the checksum sent with it: sending it again is the fix. */
-const CORRUPTED_IN_TRANSIT = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch', 'XAmzContentChecksumMismatch'])
+const CORRUPTED_IN_TRANSIT = new Set([
+  'BadDigest',
+  'InvalidDigest',
+  'XAmzContentSHA256Mismatch',
+  'XAmzContentChecksumMismatch',
+])
 
 interface Token extends RetryToken {
   readonly attempt: number
@@ -118,7 +125,9 @@ interface Token extends RetryToken {
 class BackoffRetryStrategy implements RetryStrategyV2 {
   readonly mode = 'standard'
 
-  constructor(private readonly options: {maxAttempts: number; baseDelayMs: number; onRetry?: (event: RetryEvent) => void}) {}
+  constructor(
+    private readonly options: {maxAttempts: number; baseDelayMs: number; onRetry?: (event: RetryEvent) => void},
+  ) {}
 
   async acquireInitialRetryToken(): Promise<Token> {
     return token(1, 0)
@@ -127,7 +136,8 @@ class BackoffRetryStrategy implements RetryStrategyV2 {
   async refreshRetryTokenForRetry(previous: RetryToken, info: RetryErrorInfo): Promise<Token> {
     const attempt = (previous as Token).attempt
     const {maxAttempts, baseDelayMs, onRetry} = this.options
-    const retryable = info.errorType === 'THROTTLING' || info.errorType === 'TRANSIENT' || CORRUPTED_IN_TRANSIT.has(awsName(info.error))
+    const retryable =
+      info.errorType === 'THROTTLING' || info.errorType === 'TRANSIENT' || CORRUPTED_IN_TRANSIT.has(awsName(info.error))
     if (!retryable || attempt >= maxAttempts) throw info.error as Error
     const base = info.errorType === 'THROTTLING' ? baseDelayMs * 5 : baseDelayMs
     let delayMs = Math.floor(Math.random() * Math.min(20_000, base * 2 ** attempt))

@@ -42,7 +42,12 @@ export function assumedRoleCredentials(options: AssumedRoleOptions): AwsCredenti
         }),
       )
       if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('AssumeRole returned no credentials')
-      current = {accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration}
+      current = {
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        sessionToken: c.SessionToken,
+        expiration: c.Expiration,
+      }
       options.logger?.info(
         `Assumed role ${options.roleArn} (session ${options.sessionName ?? SESSION_NAME})${c.Expiration ? `, valid until ${c.Expiration.toISOString()}` : ''}`,
       )

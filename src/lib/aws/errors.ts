@@ -15,7 +15,13 @@ export interface AwsCallContext {
   afterFailure?: string[]
 }
 
-const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'Forbidden', 'AllAccessDisabled', 'AuthorizationError'])
+const ACCESS_DENIED = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'Forbidden',
+  'AllAccessDisabled',
+  'AuthorizationError',
+])
 const BAD_CREDENTIALS = new Set([
   'InvalidAccessKeyId',
   'SignatureDoesNotMatch',
@@ -28,17 +34,51 @@ const BAD_CREDENTIALS = new Set([
   'InvalidIdentityToken',
 ])
 const NOT_FOUND = new Set(['NoSuchBucket', 'ResourceNotFoundException', 'NoSuchEntity', 'EntityNotFoundException'])
-const WRONG_REGION = new Set(['PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException'])
+const WRONG_REGION = new Set([
+  'PermanentRedirect',
+  'AuthorizationHeaderMalformed',
+  'IllegalLocationConstraintException',
+])
 const CORRUPTED = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch', 'XAmzContentChecksumMismatch'])
-const THROTTLED = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottled', 'RequestThrottledException', 'TooManyRequestsException', 'RequestLimitExceeded'])
+const THROTTLED = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+])
 // --- Glue and Athena (deploy-glue, crawl) ---
 /** Another writer changed the resource, or the crawler is busy: the same call may pass once it is done. */
-const CONCURRENT = new Set(['ConcurrentModificationException', 'CrawlerRunningException', 'CrawlerStoppingException', 'SchedulerTransitioningException', 'ConcurrentRunsExceededException'])
+const CONCURRENT = new Set([
+  'ConcurrentModificationException',
+  'CrawlerRunningException',
+  'CrawlerStoppingException',
+  'SchedulerTransitioningException',
+  'ConcurrentRunsExceededException',
+])
 const ALREADY_EXISTS = new Set(['AlreadyExistsException'])
 const TIMED_OUT = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException'])
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH'])
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+])
 const SERVICES: Record<string, string> = {
-  s3: 'S3', glue: 'Glue', athena: 'Athena', quicksight: 'QuickSight', sts: 'STS', secretsmanager: 'Secrets Manager',
+  s3: 'S3',
+  glue: 'Glue',
+  athena: 'Athena',
+  quicksight: 'QuickSight',
+  sts: 'STS',
+  secretsmanager: 'Secrets Manager',
 }
 
 // --- QuickSight (refresh-dataset) ---
@@ -78,25 +118,39 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
   }
 
   if (UNSUPPORTED_EDITION.has(name)) {
-    return new AwsError('AWS_UNSUPPORTED_EDITION', `QuickSight refused ${where}: the account's edition or pricing plan does not support it (${name}: ${detail})`, {
-      cause: error,
-      suggestions: ['Incremental refresh and refresh schedules through the API need QuickSight Enterprise edition: upgrade under Manage QuickSight > Account settings, or use --type full.'],
-    })
+    return new AwsError(
+      'AWS_UNSUPPORTED_EDITION',
+      `QuickSight refused ${where}: the account's edition or pricing plan does not support it (${name}: ${detail})`,
+      {
+        cause: error,
+        suggestions: [
+          'Incremental refresh and refresh schedules through the API need QuickSight Enterprise edition: upgrade under Manage QuickSight > Account settings, or use --type full.',
+        ],
+      },
+    )
   }
   // --- end QuickSight ---
 
   if (isAccessDeniedError(error)) {
     return new AwsError('AWS_ACCESS_DENIED', `Access denied: ${where} as ${identity} (${name || `HTTP ${status}`})`, {
       cause: error,
-      suggestions: [`Allow ${context.action} on ${context.resource} for ${identity}, and check the resource's own policy (bucket policy, key policy, role trust policy).`],
+      suggestions: [
+        `Allow ${context.action} on ${context.resource} for ${identity}, and check the resource's own policy (bucket policy, key policy, role trust policy).`,
+      ],
     })
   }
 
   if (BAD_CREDENTIALS.has(name)) {
-    return new AwsError('AWS_CREDENTIALS', `AWS credentials were rejected or missing for ${where} (${name}): using ${identity}`, {
-      cause: error,
-      suggestions: ['In the pod: check the service account\'s eks.amazonaws.com/role-arn annotation and the role\'s trust policy. On a laptop: check AWS_PROFILE or run aws sso login.'],
-    })
+    return new AwsError(
+      'AWS_CREDENTIALS',
+      `AWS credentials were rejected or missing for ${where} (${name}): using ${identity}`,
+      {
+        cause: error,
+        suggestions: [
+          "In the pod: check the service account's eks.amazonaws.com/role-arn annotation and the role's trust policy. On a laptop: check AWS_PROFILE or run aws sso login.",
+        ],
+      },
+    )
   }
 
   const service = SERVICES[context.action.split(':')[0] ?? ''] ?? 'AWS'
@@ -119,68 +173,108 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
   if (WRONG_REGION.has(name) || status === 301) {
     const bucketRegion = bucketRegionOf(error)
     const where_ = bucketRegion ? `in region ${bucketRegion}` : 'in another region'
-    return new AwsError('AWS_WRONG_REGION', `${service} says the bucket is ${where_}${context.region && context.region !== bucketRegion ? `, not ${context.region}` : ''}: ${where} failed${tries} (${answer})`, {
-      cause: error,
-      suggestions: [
-        bucketRegion
-          ? `Set AWS_REGION=${bucketRegion} (the bucket's region) in the exporter's environment.`
-          : 'Set AWS_REGION to the bucket\'s region in the exporter\'s environment.',
-        'An endpoint override (AWS_ENDPOINT_URL_S3, --s3-endpoint, a VPC endpoint) must serve the bucket\'s region.',
-      ],
-    })
+    return new AwsError(
+      'AWS_WRONG_REGION',
+      `${service} says the bucket is ${where_}${context.region && context.region !== bucketRegion ? `, not ${context.region}` : ''}: ${where} failed${tries} (${answer})`,
+      {
+        cause: error,
+        suggestions: [
+          bucketRegion
+            ? `Set AWS_REGION=${bucketRegion} (the bucket's region) in the exporter's environment.`
+            : "Set AWS_REGION to the bucket's region in the exporter's environment.",
+          "An endpoint override (AWS_ENDPOINT_URL_S3, --s3-endpoint, a VPC endpoint) must serve the bucket's region.",
+        ],
+      },
+    )
   }
 
   if (name === 'AbortError') {
-    return new AwsError('AWS_ABORTED', `${where} was aborted: the run is being stopped`, {cause: error, suggestions: then})
+    return new AwsError('AWS_ABORTED', `${where} was aborted: the run is being stopped`, {
+      cause: error,
+      suggestions: then,
+    })
   }
 
   if (CORRUPTED.has(name)) {
-    return new AwsError('AWS_CORRUPTED', `${service} rejected the body as corrupted in transit (its checksum did not match): ${where} failed${tries} (${answer})`, {
-      cause: error,
-      suggestions: [...then, `If it persists, look for a proxy or network device that alters request bodies on the way to ${service}.`],
-    })
+    return new AwsError(
+      'AWS_CORRUPTED',
+      `${service} rejected the body as corrupted in transit (its checksum did not match): ${where} failed${tries} (${answer})`,
+      {
+        cause: error,
+        suggestions: [
+          ...then,
+          `If it persists, look for a proxy or network device that alters request bodies on the way to ${service}.`,
+        ],
+      },
+    )
   }
 
   if (THROTTLED.has(name) || status === 429) {
     return new AwsError('AWS_THROTTLED', `${service} is throttling requests: ${where} failed${tries} (${answer})`, {
       cause: error,
-      suggestions: [...then, 'If it happens every night, look for other heavy writers under the same prefix of the bucket.'],
+      suggestions: [
+        ...then,
+        'If it happens every night, look for other heavy writers under the same prefix of the bucket.',
+      ],
     })
   }
 
   // The SDK names a reset connection TimeoutError too; its code tells the two apart.
   const code = (error as {code?: unknown} | undefined)?.code
   if (typeof code === 'string' && NETWORK_CODES.has(code) && code !== 'ETIMEDOUT') {
-    return new AwsError('AWS_NETWORK', `The connection to ${service} failed: ${where} failed${tries} (${code}: ${detail})`, {
-      cause: error,
-      suggestions: [network, ...then],
-    })
+    return new AwsError(
+      'AWS_NETWORK',
+      `The connection to ${service} failed: ${where} failed${tries} (${code}: ${detail})`,
+      {
+        cause: error,
+        suggestions: [network, ...then],
+      },
+    )
   }
 
   if (TIMED_OUT.has(name) || code === 'ETIMEDOUT') {
-    return new AwsError('AWS_TIMEOUT', `${service} did not answer in time: ${where} timed out${tries}${context.timeout ? `, each attempt waiting ${context.timeout.seconds} s (${context.timeout.setting})` : ''} (${answer})`, {
-      cause: error,
-      suggestions: [
-        network,
-        ...(context.timeout ? [`If the calls are slow but progressing, raise ${context.timeout.setting} (now ${context.timeout.seconds} s).`] : []),
-        ...then,
-      ],
-    })
+    return new AwsError(
+      'AWS_TIMEOUT',
+      `${service} did not answer in time: ${where} timed out${tries}${context.timeout ? `, each attempt waiting ${context.timeout.seconds} s (${context.timeout.setting})` : ''} (${answer})`,
+      {
+        cause: error,
+        suggestions: [
+          network,
+          ...(context.timeout
+            ? [
+                `If the calls are slow but progressing, raise ${context.timeout.setting} (now ${context.timeout.seconds} s).`,
+              ]
+            : []),
+          ...then,
+        ],
+      },
+    )
   }
 
   // --- Glue and Athena (deploy-glue, crawl) ---
   if (CONCURRENT.has(name)) {
-    return new AwsError('AWS_CONCURRENT', `${where} failed: the resource is busy or was changed at the same time (${name}: ${detail})`, {
-      cause: error,
-      suggestions: [...then, 'Wait for the running crawl or the other change to finish (kubecost-cid crawl waits for a crawl), then run the command again.'],
-    })
+    return new AwsError(
+      'AWS_CONCURRENT',
+      `${where} failed: the resource is busy or was changed at the same time (${name}: ${detail})`,
+      {
+        cause: error,
+        suggestions: [
+          ...then,
+          'Wait for the running crawl or the other change to finish (kubecost-cid crawl waits for a crawl), then run the command again.',
+        ],
+      },
+    )
   }
 
   if (ALREADY_EXISTS.has(name)) {
-    return new AwsError('AWS_ALREADY_EXISTS', `${where} failed: it was created by someone else meanwhile (${name}: ${detail})`, {
-      cause: error,
-      suggestions: ['Run the command again: it then compares with what exists and updates it.'],
-    })
+    return new AwsError(
+      'AWS_ALREADY_EXISTS',
+      `${where} failed: it was created by someone else meanwhile (${name}: ${detail})`,
+      {
+        cause: error,
+        suggestions: ['Run the command again: it then compares with what exists and updates it.'],
+      },
+    )
   }
 
   if (status !== undefined && status >= 500) {
@@ -195,7 +289,10 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
 
 /** The bucket's region as S3 names it: the `x-amz-bucket-region` header, or the `Region` of an AuthorizationHeaderMalformed body. */
 function bucketRegionOf(error: unknown): string | undefined {
-  const {$response, Region} = (error ?? {}) as {$response?: {headers?: Record<string, string | undefined>}; Region?: unknown}
+  const {$response, Region} = (error ?? {}) as {
+    $response?: {headers?: Record<string, string | undefined>}
+    Region?: unknown
+  }
   return $response?.headers?.['x-amz-bucket-region'] ?? (typeof Region === 'string' ? Region : undefined)
 }
 

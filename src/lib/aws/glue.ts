@@ -37,7 +37,14 @@ async function orMissing<T>(work: Promise<T>): Promise<T | undefined> {
 
 export interface CrawlState extends ExistingCrawler {
   State?: string
-  LastCrawl?: {Status?: string; ErrorMessage?: string; LogGroup?: string; LogStream?: string; MessagePrefix?: string; StartTime?: Date}
+  LastCrawl?: {
+    Status?: string
+    ErrorMessage?: string
+    LogGroup?: string
+    LogStream?: string
+    MessagePrefix?: string
+    StartTime?: Date
+  }
 }
 
 export interface CrawlerMetrics {
@@ -55,59 +62,106 @@ export class GlueCatalog {
   ) {}
 
   async databaseExists(name: string): Promise<boolean> {
-    const found = await orMissing(this.sender.send(() => this.client.send(new GetDatabaseCommand({Name: name})), {action: 'glue:GetDatabase', resource: `database ${name}`}))
+    const found = await orMissing(
+      this.sender.send(() => this.client.send(new GetDatabaseCommand({Name: name})), {
+        action: 'glue:GetDatabase',
+        resource: `database ${name}`,
+      }),
+    )
     return found !== undefined
   }
 
   async createDatabase(name: string): Promise<void> {
-    await this.sender.send(() => this.client.send(new CreateDatabaseCommand({DatabaseInput: {Name: name}})), {action: 'glue:CreateDatabase', resource: `database ${name}`})
+    await this.sender.send(() => this.client.send(new CreateDatabaseCommand({DatabaseInput: {Name: name}})), {
+      action: 'glue:CreateDatabase',
+      resource: `database ${name}`,
+    })
   }
 
   async getTable(database: string, name: string): Promise<ExistingTable | undefined> {
-    const out = await orMissing(this.sender.send(() => this.client.send(new GetTableCommand({DatabaseName: database, Name: name})), {action: 'glue:GetTable', resource: `table ${database}.${name}`}))
+    const out = await orMissing(
+      this.sender.send(() => this.client.send(new GetTableCommand({DatabaseName: database, Name: name})), {
+        action: 'glue:GetTable',
+        resource: `table ${database}.${name}`,
+      }),
+    )
     return out?.Table
   }
 
   async createTable(database: string, table: TableDefinition): Promise<void> {
-    await this.sender.send(() => this.client.send(new CreateTableCommand({DatabaseName: database, TableInput: table})), {action: 'glue:CreateTable', resource: `table ${database}.${table.Name}`})
+    await this.sender.send(
+      () => this.client.send(new CreateTableCommand({DatabaseName: database, TableInput: table})),
+      {action: 'glue:CreateTable', resource: `table ${database}.${table.Name}`},
+    )
   }
 
   /** Replaces the table's definition; its partitions are left as they are. */
   async updateTable(database: string, table: TableDefinition): Promise<void> {
-    await this.sender.send(() => this.client.send(new UpdateTableCommand({DatabaseName: database, TableInput: table, SkipArchive: true})), {
-      action: 'glue:UpdateTable',
-      resource: `table ${database}.${table.Name}`,
-    })
+    await this.sender.send(
+      () => this.client.send(new UpdateTableCommand({DatabaseName: database, TableInput: table, SkipArchive: true})),
+      {
+        action: 'glue:UpdateTable',
+        resource: `table ${database}.${table.Name}`,
+      },
+    )
   }
 
   async getCrawler(name: string): Promise<CrawlState | undefined> {
-    const out = await orMissing(this.sender.send(() => this.client.send(new GetCrawlerCommand({Name: name})), {action: 'glue:GetCrawler', resource: `crawler ${name}`}))
+    const out = await orMissing(
+      this.sender.send(() => this.client.send(new GetCrawlerCommand({Name: name})), {
+        action: 'glue:GetCrawler',
+        resource: `crawler ${name}`,
+      }),
+    )
     return out?.Crawler
   }
 
   async createCrawler(crawler: CrawlerDefinition): Promise<void> {
-    await this.sender.send(() => this.client.send(new CreateCrawlerCommand(crawlerInput(crawler))), {action: 'glue:CreateCrawler', resource: `crawler ${crawler.Name}`})
+    await this.sender.send(() => this.client.send(new CreateCrawlerCommand(crawlerInput(crawler))), {
+      action: 'glue:CreateCrawler',
+      resource: `crawler ${crawler.Name}`,
+    })
   }
 
   async updateCrawler(crawler: CrawlerDefinition): Promise<void> {
-    await this.sender.send(() => this.client.send(new UpdateCrawlerCommand(crawlerInput(crawler))), {action: 'glue:UpdateCrawler', resource: `crawler ${crawler.Name}`})
+    await this.sender.send(() => this.client.send(new UpdateCrawlerCommand(crawlerInput(crawler))), {
+      action: 'glue:UpdateCrawler',
+      resource: `crawler ${crawler.Name}`,
+    })
   }
 
   /** Starts a crawl; `running` when one was already under way (CrawlerRunningException), which the caller attaches to. */
   async startCrawler(name: string): Promise<'started' | 'running'> {
     try {
-      await this.sender.send(() => this.client.send(new StartCrawlerCommand({Name: name})), {action: 'glue:StartCrawler', resource: `crawler ${name}`})
+      await this.sender.send(() => this.client.send(new StartCrawlerCommand({Name: name})), {
+        action: 'glue:StartCrawler',
+        resource: `crawler ${name}`,
+      })
       return 'started'
     } catch (error) {
-      if (error instanceof AwsError && error.code === 'AWS_CONCURRENT' && error.cause instanceof Error && error.cause.name === 'CrawlerRunningException') return 'running'
+      if (
+        error instanceof AwsError &&
+        error.code === 'AWS_CONCURRENT' &&
+        error.cause instanceof Error &&
+        error.cause.name === 'CrawlerRunningException'
+      )
+        return 'running'
       throw error
     }
   }
 
   async crawlerMetrics(name: string): Promise<CrawlerMetrics> {
-    const out = await this.sender.send(() => this.client.send(new GetCrawlerMetricsCommand({CrawlerNameList: [name]})), {action: 'glue:GetCrawlerMetrics', resource: `crawler ${name}`})
+    const out = await this.sender.send(
+      () => this.client.send(new GetCrawlerMetricsCommand({CrawlerNameList: [name]})),
+      {action: 'glue:GetCrawlerMetrics', resource: `crawler ${name}`},
+    )
     const m = out.CrawlerMetricsList?.[0]
-    return {tablesCreated: m?.TablesCreated, tablesUpdated: m?.TablesUpdated, tablesDeleted: m?.TablesDeleted, lastRuntimeSeconds: m?.LastRuntimeSeconds}
+    return {
+      tablesCreated: m?.TablesCreated,
+      tablesUpdated: m?.TablesUpdated,
+      tablesDeleted: m?.TablesDeleted,
+      lastRuntimeSeconds: m?.LastRuntimeSeconds,
+    }
   }
 }
 
@@ -123,14 +177,23 @@ function crawlerInput(c: CrawlerDefinition): CreateCrawlerCommandInput {
 }
 
 /** Keys under a table location, up to `limit` of them (a bound on the listing of a very large bucket). */
-export async function listLocationKeys(s3: S3Client, sender: Sender, bucket: string, prefix: string, limit: number): Promise<{keys: string[]; truncated: boolean}> {
+export async function listLocationKeys(
+  s3: S3Client,
+  sender: Sender,
+  bucket: string,
+  prefix: string,
+  limit: number,
+): Promise<{keys: string[]; truncated: boolean}> {
   const keys: string[] = []
   let token: string | undefined
   do {
-    const page = await sender.send(() => s3.send(new ListObjectsV2Command({Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token})), {
-      action: 's3:ListBucket',
-      resource: `s3://${bucket}/${prefix}`,
-    })
+    const page = await sender.send(
+      () => s3.send(new ListObjectsV2Command({Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token})),
+      {
+        action: 's3:ListBucket',
+        resource: `s3://${bucket}/${prefix}`,
+      },
+    )
     for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key)
     token = page.IsTruncated ? page.NextContinuationToken : undefined
   } while (token && keys.length < limit)

@@ -25,7 +25,10 @@ export async function resolveIdentity(options: {
   const base = describeDefaultIdentity(options.env ?? {})
   if (!options.parentRoleArn) return {description: base}
   // The STS client and the provider are loaded only for role chaining.
-  const [{createStsClient}, {assumedRoleCredentials}] = await Promise.all([import('./clients.js'), import('./credentials.js')])
+  const [{createStsClient}, {assumedRoleCredentials}] = await Promise.all([
+    import('./clients.js'),
+    import('./credentials.js'),
+  ])
   const sts = options.sts ?? createStsClient({region: options.region})
   return {
     credentials: assumedRoleCredentials({sts, roleArn: options.parentRoleArn, identity: base, logger: options.logger}),

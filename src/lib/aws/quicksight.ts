@@ -15,7 +15,17 @@ import {
 } from '@aws-sdk/client-quicksight'
 
 import {AwsError, CidError} from '../errors.js'
-import {type Change, type DailySchedule, INGESTION_TYPE, type Ingestion, type RefreshType, activeIngestion, dashboardCandidates, lookbackChange, planSchedule} from '../quicksight/refresh.js'
+import {
+  type Change,
+  type DailySchedule,
+  INGESTION_TYPE,
+  type Ingestion,
+  type RefreshType,
+  activeIngestion,
+  dashboardCandidates,
+  lookbackChange,
+  planSchedule,
+} from '../quicksight/refresh.js'
 import {LOOKBACK_COLUMN, type TimeOfDay, formatTimeOfDay} from '../quicksight/schedule.js'
 import type {AwsCallContext} from './errors.js'
 
@@ -43,21 +53,32 @@ export interface DataSet {
  */
 export async function describeDataSet(api: QuickSightApi, id: string): Promise<DataSet> {
   try {
-    const {DataSet: d} = await api.send(() => api.client.send(new DescribeDataSetCommand({AwsAccountId: api.accountId, DataSetId: id})), {
-      action: 'quicksight:DescribeDataSet',
-      resource: datasetArn(api, id),
-    })
+    const {DataSet: d} = await api.send(
+      () => api.client.send(new DescribeDataSetCommand({AwsAccountId: api.accountId, DataSetId: id})),
+      {
+        action: 'quicksight:DescribeDataSet',
+        resource: datasetArn(api, id),
+      },
+    )
     return {id, name: d?.Name ?? id, importMode: d?.ImportMode}
   } catch (error) {
     if (!hasCode(error, 'AWS_NOT_FOUND')) throw error
     const candidates = dashboardCandidates(await listDataSets(api))
-    throw new AwsError('QUICKSIGHT_DATASET_NOT_FOUND', `QuickSight dataset ${id} was not found in account ${api.accountId}, region ${api.region}`, {
-      cause: error,
-      suggestions:
-        candidates.length > 0
-          ? [`Datasets there that look like the dashboard's: ${candidates.map((c) => `${c.name} (${c.id})`).join(', ')}. Pass one with --dataset-id (QUICKSIGHT_DATASET_ID).`]
-          : ['No dataset there looks like the dashboard\'s (eks_insights, cca_kubecost_view, or a name with kubecost): check --region (the QuickSight region) and --account-id, or deploy the dashboard first.'],
-    })
+    throw new AwsError(
+      'QUICKSIGHT_DATASET_NOT_FOUND',
+      `QuickSight dataset ${id} was not found in account ${api.accountId}, region ${api.region}`,
+      {
+        cause: error,
+        suggestions:
+          candidates.length > 0
+            ? [
+                `Datasets there that look like the dashboard's: ${candidates.map(c => `${c.name} (${c.id})`).join(', ')}. Pass one with --dataset-id (QUICKSIGHT_DATASET_ID).`,
+              ]
+            : [
+                "No dataset there looks like the dashboard's (eks_insights, cca_kubecost_view, or a name with kubecost): check --region (the QuickSight region) and --account-id, or deploy the dashboard first.",
+              ],
+      },
+    )
   }
 }
 
@@ -66,7 +87,8 @@ export async function listDataSets(api: QuickSightApi): Promise<DataSet[]> {
   let token: string | undefined
   do {
     const page = await listDataSetsPage(api, token)
-    for (const d of page.DataSetSummaries ?? []) if (d.DataSetId) found.push({id: d.DataSetId, name: d.Name ?? '', importMode: d.ImportMode})
+    for (const d of page.DataSetSummaries ?? [])
+      if (d.DataSetId) found.push({id: d.DataSetId, name: d.Name ?? '', importMode: d.ImportMode})
     token = page.NextToken
   } while (token)
   return found
@@ -74,10 +96,13 @@ export async function listDataSets(api: QuickSightApi): Promise<DataSet[]> {
 
 async function listDataSetsPage(api: QuickSightApi, token: string | undefined) {
   try {
-    return await api.send(() => api.client.send(new ListDataSetsCommand({AwsAccountId: api.accountId, NextToken: token})), {
-      action: 'quicksight:ListDataSets',
-      resource: `arn:aws:quicksight:${api.region}:${api.accountId}:dataset/*`,
-    })
+    return await api.send(
+      () => api.client.send(new ListDataSetsCommand({AwsAccountId: api.accountId, NextToken: token})),
+      {
+        action: 'quicksight:ListDataSets',
+        resource: `arn:aws:quicksight:${api.region}:${api.accountId}:dataset/*`,
+      },
+    )
   } catch (error) {
     // The account itself is what is missing here: QuickSight holds nothing for it in this region.
     if (!hasCode(error, 'AWS_NOT_FOUND')) throw error
@@ -86,10 +111,16 @@ async function listDataSetsPage(api: QuickSightApi, token: string | undefined) {
 }
 
 function notSubscribed(api: QuickSightApi, cause: unknown): AwsError {
-  return new AwsError('QUICKSIGHT_NOT_SUBSCRIBED', `QuickSight is not set up for account ${api.accountId} in region ${api.region}`, {
-    cause,
-    suggestions: ['Sign up for QuickSight (Enterprise edition) in that account, or pass the region QuickSight runs in with --region (QUICKSIGHT_REGION).'],
-  })
+  return new AwsError(
+    'QUICKSIGHT_NOT_SUBSCRIBED',
+    `QuickSight is not set up for account ${api.accountId} in region ${api.region}`,
+    {
+      cause,
+      suggestions: [
+        'Sign up for QuickSight (Enterprise edition) in that account, or pass the region QuickSight runs in with --region (QUICKSIGHT_REGION).',
+      ],
+    },
+  )
 }
 
 const toIngestion = (i: SdkIngestion | undefined, id: string): Ingestion & {createdAt?: Date} => ({
@@ -106,36 +137,69 @@ const toIngestion = (i: SdkIngestion | undefined, id: string): Ingestion & {crea
 /** The ingestion of the dataset that is queued or running now, if there is one. */
 export async function findActiveIngestion(api: QuickSightApi, dataSetId: string): Promise<Ingestion | undefined> {
   // The one in flight is among the latest: the first page is enough.
-  const page = await api.send(() => api.client.send(new ListIngestionsCommand({AwsAccountId: api.accountId, DataSetId: dataSetId, MaxResults: 100})), {
-    action: 'quicksight:ListIngestions',
-    resource: datasetArn(api, dataSetId),
-  })
-  return activeIngestion((page.Ingestions ?? []).map((i) => toIngestion(i, '')))
+  const page = await api.send(
+    () =>
+      api.client.send(new ListIngestionsCommand({AwsAccountId: api.accountId, DataSetId: dataSetId, MaxResults: 100})),
+    {
+      action: 'quicksight:ListIngestions',
+      resource: datasetArn(api, dataSetId),
+    },
+  )
+  return activeIngestion((page.Ingestions ?? []).map(i => toIngestion(i, '')))
 }
 
-export async function describeIngestion(api: QuickSightApi, dataSetId: string, ingestionId: string): Promise<Ingestion> {
-  const {Ingestion: i} = await api.send(() => api.client.send(new DescribeIngestionCommand({AwsAccountId: api.accountId, DataSetId: dataSetId, IngestionId: ingestionId})), {
-    action: 'quicksight:DescribeIngestion',
-    resource: `${datasetArn(api, dataSetId)}/ingestion/${ingestionId}`,
-  })
+export async function describeIngestion(
+  api: QuickSightApi,
+  dataSetId: string,
+  ingestionId: string,
+): Promise<Ingestion> {
+  const {Ingestion: i} = await api.send(
+    () =>
+      api.client.send(
+        new DescribeIngestionCommand({AwsAccountId: api.accountId, DataSetId: dataSetId, IngestionId: ingestionId}),
+      ),
+    {
+      action: 'quicksight:DescribeIngestion',
+      resource: `${datasetArn(api, dataSetId)}/ingestion/${ingestionId}`,
+    },
+  )
   const ingestion: Ingestion & {createdAt?: Date} = toIngestion(i, ingestionId)
   delete ingestion.createdAt
   return ingestion
 }
 
-export async function createIngestion(api: QuickSightApi, dataSetId: string, ingestionId: string, type: RefreshType): Promise<Ingestion> {
+export async function createIngestion(
+  api: QuickSightApi,
+  dataSetId: string,
+  ingestionId: string,
+  type: RefreshType,
+): Promise<Ingestion> {
   try {
     const out = await api.send(
-      () => api.client.send(new CreateIngestionCommand({AwsAccountId: api.accountId, DataSetId: dataSetId, IngestionId: ingestionId, IngestionType: INGESTION_TYPE[type]})),
+      () =>
+        api.client.send(
+          new CreateIngestionCommand({
+            AwsAccountId: api.accountId,
+            DataSetId: dataSetId,
+            IngestionId: ingestionId,
+            IngestionType: INGESTION_TYPE[type],
+          }),
+        ),
       {action: 'quicksight:CreateIngestion', resource: `${datasetArn(api, dataSetId)}/ingestion/${ingestionId}`},
     )
     return {id: out.IngestionId ?? ingestionId, status: out.IngestionStatus ?? 'QUEUED'}
   } catch (error) {
     if (!hasCode(error, 'AWS_LIMIT_EXCEEDED')) throw error
-    throw new AwsError('QUICKSIGHT_INGESTION_LIMIT', `QuickSight refused a new ingestion of dataset ${dataSetId}: the dataset's ingestion limit (refreshes per 24 hours) is reached`, {
-      cause: error,
-      suggestions: ['Wait until the oldest refresh of the last 24 hours ages out, and refresh less often: the daily schedule (--configure-schedule) needs one refresh a day.'],
-    })
+    throw new AwsError(
+      'QUICKSIGHT_INGESTION_LIMIT',
+      `QuickSight refused a new ingestion of dataset ${dataSetId}: the dataset's ingestion limit (refreshes per 24 hours) is reached`,
+      {
+        cause: error,
+        suggestions: [
+          'Wait until the oldest refresh of the last 24 hours ages out, and refresh less often: the daily schedule (--configure-schedule) needs one refresh a day.',
+        ],
+      },
+    )
   }
 }
 
@@ -143,10 +207,16 @@ export async function createIngestion(api: QuickSightApi, dataSetId: string, ing
 export async function ensureLookback(api: QuickSightApi, dataSetId: string, days: number): Promise<Change> {
   let current: {column?: string; size?: number; unit?: string} | undefined
   try {
-    const out = await api.send(() => api.client.send(new DescribeDataSetRefreshPropertiesCommand({AwsAccountId: api.accountId, DataSetId: dataSetId})), {
-      action: 'quicksight:DescribeDataSetRefreshProperties',
-      resource: datasetArn(api, dataSetId),
-    })
+    const out = await api.send(
+      () =>
+        api.client.send(
+          new DescribeDataSetRefreshPropertiesCommand({AwsAccountId: api.accountId, DataSetId: dataSetId}),
+        ),
+      {
+        action: 'quicksight:DescribeDataSetRefreshProperties',
+        resource: datasetArn(api, dataSetId),
+      },
+    )
     const window = out.DataSetRefreshProperties?.RefreshConfiguration?.IncrementalRefresh?.LookbackWindow
     current = window ? {column: window.ColumnName, size: window.Size, unit: window.SizeUnit} : undefined
   } catch (error) {
@@ -162,7 +232,11 @@ export async function ensureLookback(api: QuickSightApi, dataSetId: string, days
         new PutDataSetRefreshPropertiesCommand({
           AwsAccountId: api.accountId,
           DataSetId: dataSetId,
-          DataSetRefreshProperties: {RefreshConfiguration: {IncrementalRefresh: {LookbackWindow: {ColumnName: LOOKBACK_COLUMN, Size: days, SizeUnit: 'DAY'}}}},
+          DataSetRefreshProperties: {
+            RefreshConfiguration: {
+              IncrementalRefresh: {LookbackWindow: {ColumnName: LOOKBACK_COLUMN, Size: days, SizeUnit: 'DAY'}},
+            },
+          },
         }),
       ),
     {action: 'quicksight:PutDataSetRefreshProperties', resource: datasetArn(api, dataSetId)},
@@ -185,30 +259,53 @@ export interface ScheduleOutcome {
 }
 
 /** One daily incremental refresh at `time` in `timezone`: created, left as it is, or updated in place. */
-export async function ensureDailySchedule(api: QuickSightApi, dataSetId: string, wanted: {time: TimeOfDay; timezone: string}): Promise<ScheduleOutcome> {
+export async function ensureDailySchedule(
+  api: QuickSightApi,
+  dataSetId: string,
+  wanted: {time: TimeOfDay; timezone: string},
+): Promise<ScheduleOutcome> {
   const resource = datasetArn(api, dataSetId)
-  const {RefreshSchedules: schedules = []} = await api.send(() => api.client.send(new ListRefreshSchedulesCommand({AwsAccountId: api.accountId, DataSetId: dataSetId})), {
-    action: 'quicksight:ListRefreshSchedules',
-    resource,
-  })
+  const {RefreshSchedules: schedules = []} = await api.send(
+    () => api.client.send(new ListRefreshSchedulesCommand({AwsAccountId: api.accountId, DataSetId: dataSetId})),
+    {
+      action: 'quicksight:ListRefreshSchedules',
+      resource,
+    },
+  )
   const plan = planSchedule(schedules.map(toDaily), wanted)
   if (plan.action === 'unchanged') return {id: plan.id, change: 'unchanged'}
   const schedule = {
     ScheduleId: plan.id,
     RefreshType: 'INCREMENTAL_REFRESH' as const,
-    ScheduleFrequency: {Interval: 'DAILY' as const, TimeOfTheDay: formatTimeOfDay(wanted.time), Timezone: wanted.timezone},
+    ScheduleFrequency: {
+      Interval: 'DAILY' as const,
+      TimeOfTheDay: formatTimeOfDay(wanted.time),
+      Timezone: wanted.timezone,
+    },
   }
   if (plan.action === 'create') {
-    await api.send(() => api.client.send(new CreateRefreshScheduleCommand({AwsAccountId: api.accountId, DataSetId: dataSetId, Schedule: schedule})), {
-      action: 'quicksight:CreateRefreshSchedule',
-      resource,
-    })
+    await api.send(
+      () =>
+        api.client.send(
+          new CreateRefreshScheduleCommand({AwsAccountId: api.accountId, DataSetId: dataSetId, Schedule: schedule}),
+        ),
+      {
+        action: 'quicksight:CreateRefreshSchedule',
+        resource,
+      },
+    )
     return {id: plan.id, change: 'created'}
   }
 
-  await api.send(() => api.client.send(new UpdateRefreshScheduleCommand({AwsAccountId: api.accountId, DataSetId: dataSetId, Schedule: schedule})), {
-    action: 'quicksight:UpdateRefreshSchedule',
-    resource,
-  })
+  await api.send(
+    () =>
+      api.client.send(
+        new UpdateRefreshScheduleCommand({AwsAccountId: api.accountId, DataSetId: dataSetId, Schedule: schedule}),
+      ),
+    {
+      action: 'quicksight:UpdateRefreshSchedule',
+      resource,
+    },
+  )
   return {id: plan.id, change: 'updated', previous: plan.from}
 }

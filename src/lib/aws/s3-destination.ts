@@ -74,7 +74,9 @@ export class S3Destination implements Destination {
       let page
       try {
         const command = new ListObjectsV2Command({Bucket: this.bucket, Prefix: prefix, ContinuationToken: token})
-        page = await this.send({operation: 'ListObjectsV2', target: this.locate(prefix)}, async (client) => client.send(command, {abortSignal: options.signal}))
+        page = await this.send({operation: 'ListObjectsV2', target: this.locate(prefix)}, async client =>
+          client.send(command, {abortSignal: options.signal}),
+        )
       } catch (error) {
         throw this.classify(error, 's3:ListBucket', this.locate(prefix), [])
       }
@@ -90,7 +92,10 @@ export class S3Destination implements Destination {
     try {
       body = await readFile(file)
     } catch (error) {
-      throw new DestinationError(`Could not read ${file} to upload it to ${this.locate(key)}: ${describeCause(error)}`, {cause: error})
+      throw new DestinationError(
+        `Could not read ${file} to upload it to ${this.locate(key)}: ${describeCause(error)}`,
+        {cause: error},
+      )
     }
 
     try {
@@ -102,9 +107,13 @@ export class S3Destination implements Destination {
         ContentType: 'application/vnd.apache.parquet',
         ...(this.options.contentMd5 ? {ContentMD5: createHash('md5').update(body).digest('base64')} : {}),
       })
-      await this.send({operation: 'PutObject', target: this.locate(key)}, async (client) => client.send(command, {abortSignal: options.signal}))
+      await this.send({operation: 'PutObject', target: this.locate(key)}, async client =>
+        client.send(command, {abortSignal: options.signal}),
+      )
     } catch (error) {
-      throw this.classify(error, 's3:PutObject', this.locate(key), [`Nothing was stored at ${this.locate(key)}; the next run collects the day again.`])
+      throw this.classify(error, 's3:PutObject', this.locate(key), [
+        `Nothing was stored at ${this.locate(key)}; the next run collects the day again.`,
+      ])
     }
   }
 
@@ -117,8 +126,8 @@ export class S3Destination implements Destination {
     let client = this.clients.get(region)
     if (!client) {
       client = this.options.client(region, {
-        onRetry: (event) => this.logRetry(event),
-        onBucketRegion: (bucketRegion) => this.learnRegion(bucketRegion),
+        onRetry: event => this.logRetry(event),
+        onBucketRegion: bucketRegion => this.learnRegion(bucketRegion),
       })
       this.clients.set(region, client)
     }
@@ -131,7 +140,9 @@ export class S3Destination implements Destination {
     const status = (error as {$metadata?: {httpStatusCode?: number}} | undefined)?.$metadata?.httpStatusCode
     const code = (error as {code?: unknown} | undefined)?.code
     // A Node.js network error's code (ECONNRESET) says more than the name the SDK gives it (TimeoutError).
-    const reason = [status ? `HTTP ${status}` : '', typeof code === 'string' ? code : awsErrorName(error)].filter(Boolean).join(' ')
+    const reason = [status ? `HTTP ${status}` : '', typeof code === 'string' ? code : awsErrorName(error)]
+      .filter(Boolean)
+      .join(' ')
     this.logger.warn(
       `S3 ${call?.operation ?? 'call'} of ${call?.target ?? this.description} failed (${reason || describeCause(error)}), attempt ${attempt} of ${maxAttempts}; retrying in ${(delayMs / 1000).toFixed(1)} s`,
       {operation: call?.operation, key: call?.target, reason, attempt, maxAttempts, delayMs},
@@ -151,6 +162,13 @@ export class S3Destination implements Destination {
   }
 
   private classify(error: unknown, action: string, resource: string, afterFailure: string[]) {
-    return classifyAwsError(error, {action, resource, identity: this.options.identity, region: this.region, timeout: this.options.timeout, afterFailure})
+    return classifyAwsError(error, {
+      action,
+      resource,
+      identity: this.options.identity,
+      region: this.region,
+      timeout: this.options.timeout,
+      afterFailure,
+    })
   }
 }

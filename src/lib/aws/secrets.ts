@@ -3,7 +3,11 @@ import {GetSecretValueCommand, type SecretsManagerClient} from '@aws-sdk/client-
 import {classifyAwsError} from './errors.js'
 
 /** A secret's SecretString (undefined for a binary secret), with a failure classified and naming the secret. */
-export async function readSecretString(client: SecretsManagerClient, name: string, identity?: string): Promise<string | undefined> {
+export async function readSecretString(
+  client: SecretsManagerClient,
+  name: string,
+  identity?: string,
+): Promise<string | undefined> {
   try {
     return (await client.send(new GetSecretValueCommand({SecretId: name}))).SecretString
   } catch (error) {

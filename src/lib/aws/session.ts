@@ -38,8 +38,13 @@ export function resolveRegion(inputs: RegionInputs): ResolvedRegion {
   if (inputs.flag) return {region: inputs.flag, source: 'flag', described: '--region'}
   const {AWS_REGION, AWS_DEFAULT_REGION} = inputs.env
   if (AWS_REGION) return {region: AWS_REGION, source: 'AWS_REGION', described: 'AWS_REGION'}
-  if (AWS_DEFAULT_REGION) return {region: AWS_DEFAULT_REGION, source: 'AWS_DEFAULT_REGION', described: 'AWS_DEFAULT_REGION'}
-  return {region: inputs.fallback.region, source: 'fallback', described: `${inputs.fallback.described}, as AWS_REGION is not set`}
+  if (AWS_DEFAULT_REGION)
+    return {region: AWS_DEFAULT_REGION, source: 'AWS_DEFAULT_REGION', described: 'AWS_DEFAULT_REGION'}
+  return {
+    region: inputs.fallback.region,
+    source: 'fallback',
+    described: `${inputs.fallback.described}, as AWS_REGION is not set`,
+  }
 }
 
 export interface SessionOptions extends RegionInputs {
@@ -67,7 +72,12 @@ export class AwsSession implements AsyncDisposable {
 
   static async open(options: SessionOptions): Promise<AwsSession> {
     const region = resolveRegion(options)
-    const identity = await resolveIdentity({parentRoleArn: options.parentRoleArn, region: region.region, env: options.env, logger: options.logger})
+    const identity = await resolveIdentity({
+      parentRoleArn: options.parentRoleArn,
+      region: region.region,
+      env: options.env,
+      logger: options.logger,
+    })
     return new AwsSession(region, identity)
   }
 
@@ -118,7 +128,10 @@ export class AwsSession implements AsyncDisposable {
   async accountId(): Promise<string> {
     this.account ??= (async () => {
       const [sts, {GetCallerIdentityCommand}] = await Promise.all([this.sts(), import('@aws-sdk/client-sts')])
-      const out = await this.send(() => sts.send(new GetCallerIdentityCommand({})), {action: 'sts:GetCallerIdentity', resource: 'the caller identity'})
+      const out = await this.send(() => sts.send(new GetCallerIdentityCommand({})), {
+        action: 'sts:GetCallerIdentity',
+        resource: 'the caller identity',
+      })
       if (!out.Account) throw new Error('STS GetCallerIdentity answered without an account')
       return out.Account
     })()

@@ -36,7 +36,13 @@ export class LocalDestination implements Destination {
       for (const entry of entries) {
         const path = join(dir, entry.name)
         if (entry.isDirectory()) await walk(path)
-        else if (entry.isFile()) keys.push(path.slice(this.root.length + 1).split(sep).join('/'))
+        else if (entry.isFile())
+          keys.push(
+            path
+              .slice(this.root.length + 1)
+              .split(sep)
+              .join('/'),
+          )
       }
     }
 

@@ -30,8 +30,11 @@ export async function openDestination(options: DestinationOptions): Promise<Dest
   if (options.outputDir) return new LocalDestination(options.outputDir)
   if (options.bucket) {
     const {session} = options
-    if (!session) throw new Error('an S3 destination needs the run\'s AWS session')
-    const [{DEFAULT_S3_TIMEOUT_MS}, {S3Destination}] = await Promise.all([import('../aws/clients.js'), import('../aws/s3-destination.js')])
+    if (!session) throw new Error("an S3 destination needs the run's AWS session")
+    const [{DEFAULT_S3_TIMEOUT_MS}, {S3Destination}] = await Promise.all([
+      import('../aws/clients.js'),
+      import('../aws/s3-destination.js'),
+    ])
     const s3 = options.s3 ?? {}
     return new S3Destination({
       bucket: options.bucket,
@@ -41,7 +44,9 @@ export async function openDestination(options: DestinationOptions): Promise<Dest
       logger: options.logger,
       // Without flexible checksums (an S3-compatible store), Content-MD5 is what lets the store refuse a corrupted body.
       contentMd5: s3.endpoint !== undefined,
-      timeout: options.timeoutSetting ? {setting: options.timeoutSetting, seconds: (s3.timeoutMs ?? DEFAULT_S3_TIMEOUT_MS) / 1000} : undefined,
+      timeout: options.timeoutSetting
+        ? {setting: options.timeoutSetting, seconds: (s3.timeoutMs ?? DEFAULT_S3_TIMEOUT_MS) / 1000}
+        : undefined,
       regionSource: session.region.described,
     })
   }

@@ -50,21 +50,28 @@ const norm = (value: string | undefined) => (value ?? '').trim().toLowerCase()
 const slash = (location: string | undefined) => (location ?? '').replace(/\/*$/, '/')
 
 function columns(list: ReadonlyArray<{Name?: string; Type?: string}> | undefined): GlueColumn[] {
-  return (list ?? []).map((c) => ({Name: norm(c.Name), Type: norm(c.Type)}))
+  return (list ?? []).map(c => ({Name: norm(c.Name), Type: norm(c.Type)}))
 }
 
 /** The differences between two column lists, as phrases, and the names the wanted list drops. */
-export function compareColumns(have: readonly GlueColumn[], want: readonly GlueColumn[], what = 'columns'): {changes: string[]; removed: string[]} {
-  const haveTypes = new Map(have.map((c) => [c.Name, c.Type]))
-  const wantTypes = new Map(want.map((c) => [c.Name, c.Type]))
-  const added = want.filter((c) => !haveTypes.has(c.Name)).map((c) => c.Name)
-  const removed = have.filter((c) => !wantTypes.has(c.Name)).map((c) => c.Name)
-  const retyped = want.filter((c) => haveTypes.has(c.Name) && haveTypes.get(c.Name) !== c.Type).map((c) => `${c.Name} (${haveTypes.get(c.Name) ?? ''} → ${c.Type})`)
+export function compareColumns(
+  have: readonly GlueColumn[],
+  want: readonly GlueColumn[],
+  what = 'columns',
+): {changes: string[]; removed: string[]} {
+  const haveTypes = new Map(have.map(c => [c.Name, c.Type]))
+  const wantTypes = new Map(want.map(c => [c.Name, c.Type]))
+  const added = want.filter(c => !haveTypes.has(c.Name)).map(c => c.Name)
+  const removed = have.filter(c => !wantTypes.has(c.Name)).map(c => c.Name)
+  const retyped = want
+    .filter(c => haveTypes.has(c.Name) && haveTypes.get(c.Name) !== c.Type)
+    .map(c => `${c.Name} (${haveTypes.get(c.Name) ?? ''} → ${c.Type})`)
   const changes: string[] = []
   if (added.length > 0) changes.push(`${what} added: ${added.join(', ')}`)
   if (removed.length > 0) changes.push(`${what} removed: ${removed.join(', ')}`)
   if (retyped.length > 0) changes.push(`${what} retyped: ${retyped.join(', ')}`)
-  if (changes.length === 0 && have.map((c) => c.Name).join() !== want.map((c) => c.Name).join()) changes.push(`${what} reordered`)
+  if (changes.length === 0 && have.map(c => c.Name).join() !== want.map(c => c.Name).join())
+    changes.push(`${what} reordered`)
   return {changes, removed}
 }
 
@@ -77,19 +84,27 @@ export function compareTable(existing: ExistingTable, wanted: TableDefinition): 
   const sd = existing.StorageDescriptor ?? {}
   const want = wanted.StorageDescriptor
   const changes: string[] = []
-  if (norm(existing.TableType) !== norm(wanted.TableType)) changes.push(`table type changed: ${existing.TableType ?? 'none'} → ${wanted.TableType}`)
+  if (norm(existing.TableType) !== norm(wanted.TableType))
+    changes.push(`table type changed: ${existing.TableType ?? 'none'} → ${wanted.TableType}`)
   if (!hasParameters(existing.Parameters, wanted.Parameters)) changes.push('table parameters changed')
-  if (want.Location !== undefined && slash(sd.Location) !== slash(want.Location)) changes.push(`location changed: ${sd.Location ?? 'none'} → ${want.Location}`)
+  if (want.Location !== undefined && slash(sd.Location) !== slash(want.Location))
+    changes.push(`location changed: ${sd.Location ?? 'none'} → ${want.Location}`)
   if (want.InputFormat !== undefined && sd.InputFormat !== want.InputFormat) changes.push('input format changed')
   if (want.OutputFormat !== undefined && sd.OutputFormat !== want.OutputFormat) changes.push('output format changed')
-  if (want.SerdeInfo && (sd.SerdeInfo?.SerializationLibrary !== want.SerdeInfo.SerializationLibrary || !hasParameters(sd.SerdeInfo?.Parameters, want.SerdeInfo.Parameters))) {
+  if (
+    want.SerdeInfo &&
+    (sd.SerdeInfo?.SerializationLibrary !== want.SerdeInfo.SerializationLibrary ||
+      !hasParameters(sd.SerdeInfo?.Parameters, want.SerdeInfo.Parameters))
+  ) {
     changes.push('SerDe changed')
   }
 
   if (!hasParameters(sd.Parameters, want.Parameters)) changes.push('storage parameters changed')
   const cols = compareColumns(columns(sd.Columns), columns(want.Columns))
   changes.push(...cols.changes)
-  changes.push(...compareColumns(columns(existing.PartitionKeys), columns(wanted.PartitionKeys), 'partition keys').changes)
+  changes.push(
+    ...compareColumns(columns(existing.PartitionKeys), columns(wanted.PartitionKeys), 'partition keys').changes,
+  )
   if (wanted.ViewOriginalText !== undefined) changes.push(...compareView(existing, wanted))
   const update: TableDefinition = {
     ...wanted,
@@ -108,7 +123,8 @@ function compareView(existing: ExistingTable, wanted: TableDefinition): string[]
   const changes: string[] = []
   if (have.originalSql !== want.originalSql) changes.push(`view SQL changed: ${have.originalSql} → ${want.originalSql}`)
   if (have.catalog !== want.catalog || have.schema !== want.schema) changes.push('view catalog or database changed')
-  const asGlue = (list: PrestoViewColumns) => (Array.isArray(list) ? list : []).map((c) => ({Name: norm(c.name), Type: norm(c.type)}))
+  const asGlue = (list: PrestoViewColumns) =>
+    (Array.isArray(list) ? list : []).map(c => ({Name: norm(c.name), Type: norm(c.type)}))
   changes.push(...compareColumns(asGlue(have.columns), asGlue(want.columns), 'view columns').changes)
   if (existing.ViewExpandedText !== wanted.ViewExpandedText) changes.push('view expanded text changed')
   return [...new Set(changes)]
@@ -122,17 +138,24 @@ type PrestoViewColumns = Array<{name?: string; type?: string}> | undefined
  */
 export function checkColumnRemoval(table: string, removed: readonly string[], allowed: boolean): void {
   if (removed.length === 0 || allowed) return
-  throw new ColumnRemovalError(`Table ${table} has columns that --labels/--annotations (LABELS/ANNOTATIONS) no longer list: ${removed.join(', ')}; removing them stops Athena from seeing that data`, {
-    suggestions: [
-      'Add the keys back to --labels/--annotations (the union of what every cluster exports), or',
-      'pass --allow-column-removal (ALLOW_COLUMN_REMOVAL=true) to remove them from the table (the files keep the data).',
-    ],
-  })
+  throw new ColumnRemovalError(
+    `Table ${table} has columns that --labels/--annotations (LABELS/ANNOTATIONS) no longer list: ${removed.join(', ')}; removing them stops Athena from seeing that data`,
+    {
+      suggestions: [
+        'Add the keys back to --labels/--annotations (the union of what every cluster exports), or',
+        'pass --allow-column-removal (ALLOW_COLUMN_REMOVAL=true) to remove them from the table (the files keep the data).',
+      ],
+    },
+  )
 }
 
 /** A role named either way (name, path/name, or ARN) is the same role. */
 function sameRole(a: string | undefined, b: string): boolean {
-  const name = (r: string) => r.replace(/^arn:[^:]+:iam::\d{12}:role\//, '').split('/').pop() ?? r
+  const name = (r: string) =>
+    r
+      .replace(/^arn:[^:]+:iam::\d{12}:role\//, '')
+      .split('/')
+      .pop() ?? r
   return a !== undefined && (a === b || name(a) === name(b))
 }
 
@@ -161,15 +184,24 @@ export function compareCrawler(existing: ExistingCrawler, wanted: CrawlerDefinit
   const targets = existing.Targets?.CatalogTargets ?? []
   const target = targets[0]
   const tables = (target?.Tables ?? []).map(norm)
-  if (targets.length !== 1 || (existing.Targets?.S3Targets ?? []).length > 0 || norm(target?.DatabaseName) !== norm(wanted.DatabaseName) || tables.length !== 1 || tables[0] !== norm(wanted.TableName)) {
+  if (
+    targets.length !== 1 ||
+    (existing.Targets?.S3Targets ?? []).length > 0 ||
+    norm(target?.DatabaseName) !== norm(wanted.DatabaseName) ||
+    tables.length !== 1 ||
+    tables[0] !== norm(wanted.TableName)
+  ) {
     changes.push(`target changed: → catalog table ${wanted.DatabaseName}.${wanted.TableName}`)
   }
 
   const schedule = existing.Schedule?.ScheduleExpression
-  if ((schedule ?? '').trim() !== wanted.Schedule) changes.push(`schedule changed: ${schedule ?? 'none'} → ${wanted.Schedule}`)
+  if ((schedule ?? '').trim() !== wanted.Schedule)
+    changes.push(`schedule changed: ${schedule ?? 'none'} → ${wanted.Schedule}`)
   const policy = existing.SchemaChangePolicy
   if (policy?.UpdateBehavior !== wanted.UpdateBehavior || policy.DeleteBehavior !== wanted.DeleteBehavior) {
-    changes.push(`schema change policy changed: update ${policy?.UpdateBehavior ?? 'none'}/delete ${policy?.DeleteBehavior ?? 'none'} → ${wanted.UpdateBehavior}/${wanted.DeleteBehavior}`)
+    changes.push(
+      `schema change policy changed: update ${policy?.UpdateBehavior ?? 'none'}/delete ${policy?.DeleteBehavior ?? 'none'} → ${wanted.UpdateBehavior}/${wanted.DeleteBehavior}`,
+    )
   }
 
   if (!sameJson(existing.Configuration, wanted.Configuration)) changes.push('configuration changed')

@@ -19,7 +19,9 @@ export interface LastCrawl {
 export interface CrawlerApi {
   getCrawler(name: string): Promise<{State?: string; LastCrawl?: LastCrawl} | undefined>
   startCrawler(name: string): Promise<'started' | 'running'>
-  crawlerMetrics(name: string): Promise<{tablesCreated?: number; tablesUpdated?: number; tablesDeleted?: number; lastRuntimeSeconds?: number}>
+  crawlerMetrics(
+    name: string,
+  ): Promise<{tablesCreated?: number; tablesUpdated?: number; tablesDeleted?: number; lastRuntimeSeconds?: number}>
 }
 
 export interface CrawlOutcome {
@@ -54,7 +56,10 @@ export async function runCrawl(api: CrawlerApi, name: string, options: CrawlOpti
   const current = await api.getCrawler(name)
   if (!current) {
     throw new AwsError('CRAWLER_NOT_FOUND', `Crawler ${name} does not exist`, {
-      suggestions: [`Create it with: kubecost-cid deploy-glue --bucket <bucket> --crawler ${name} --crawler-role-arn <role ARN>`, 'Or check the region (--region, AWS_REGION).'],
+      suggestions: [
+        `Create it with: kubecost-cid deploy-glue --bucket <bucket> --crawler ${name} --crawler-role-arn <role ARN>`,
+        'Or check the region (--region, AWS_REGION).',
+      ],
     })
   }
 
@@ -67,17 +72,31 @@ export async function runCrawl(api: CrawlerApi, name: string, options: CrawlOpti
     last = await waitFor(
       async () => {
         const crawler = await api.getCrawler(name)
-        if (crawler?.State === 'READY' && crawler.LastCrawl && crawlKey(crawler.LastCrawl) !== before) return {done: true, value: crawler.LastCrawl}
+        if (crawler?.State === 'READY' && crawler.LastCrawl && crawlKey(crawler.LastCrawl) !== before)
+          return {done: true, value: crawler.LastCrawl}
         return {done: false, state: crawler?.State ?? 'UNKNOWN'}
       },
-      {subject: `crawler ${name}`, timeoutMs: options.timeoutMs, poll: options.poll, clock: options.clock, signal: options.signal, onProgress: options.onProgress},
+      {
+        subject: `crawler ${name}`,
+        timeoutMs: options.timeoutMs,
+        poll: options.poll,
+        clock: options.clock,
+        signal: options.signal,
+        onProgress: options.onProgress,
+      },
     )
   } catch (error) {
     if (!(error instanceof WaitTimeoutError)) throw error
-    throw new AwsError('CRAWL_TIMEOUT', `Crawler ${name} was still ${error.lastState} after ${Math.round(options.timeoutMs / 1000)} s (${options.timeoutSetting})`, {
-      cause: error,
-      suggestions: [`The crawl goes on in Glue: run kubecost-cid crawl --crawler ${name} again to attach to it, or raise ${options.timeoutSetting}.`],
-    })
+    throw new AwsError(
+      'CRAWL_TIMEOUT',
+      `Crawler ${name} was still ${error.lastState} after ${Math.round(options.timeoutMs / 1000)} s (${options.timeoutSetting})`,
+      {
+        cause: error,
+        suggestions: [
+          `The crawl goes on in Glue: run kubecost-cid crawl --crawler ${name} again to attach to it, or raise ${options.timeoutSetting}.`,
+        ],
+      },
+    )
   }
 
   const metrics = await api.crawlerMetrics(name)
@@ -97,16 +116,24 @@ export async function runCrawl(api: CrawlerApi, name: string, options: CrawlOpti
 
 /** A crawl that did not succeed, with where its log is. */
 export function crawlFailure(outcome: CrawlOutcome): AwsError {
-  const logs = outcome.logGroup ? `CloudWatch log group ${outcome.logGroup}${outcome.logStream ? `, stream ${outcome.logStream}` : ''}` : undefined
+  const logs = outcome.logGroup
+    ? `CloudWatch log group ${outcome.logGroup}${outcome.logStream ? `, stream ${outcome.logStream}` : ''}`
+    : undefined
   return new AwsError(
     outcome.status === 'CANCELLED' ? 'CRAWL_CANCELLED' : 'CRAWL_FAILED',
     `Crawl of ${outcome.crawler} ${outcome.status}${outcome.errorMessage ? `: ${outcome.errorMessage}` : ''}`,
-    {suggestions: [...(logs ? [`Read the crawl's log: ${logs}.`] : []), 'Objects that are not exporter files under the table location break the crawler: deploy-glue --dry-run lists them.']},
+    {
+      suggestions: [
+        ...(logs ? [`Read the crawl's log: ${logs}.`] : []),
+        'Objects that are not exporter files under the table location break the crawler: deploy-glue --dry-run lists them.',
+      ],
+    },
   )
 }
 
 export function crawlLine(o: CrawlOutcome): string {
-  if (o.status === 'RUNNING') return `crawler ${o.crawler}: ${o.how === 'started' ? 'started' : 'already running'} (not waiting)`
+  if (o.status === 'RUNNING')
+    return `crawler ${o.crawler}: ${o.how === 'started' ? 'started' : 'already running'} (not waiting)`
   const duration = o.durationSeconds === undefined ? '' : ` in ${Math.round(o.durationSeconds)} s`
   const tables = `tables created ${o.tablesCreated ?? 0}, updated ${o.tablesUpdated ?? 0}, deleted ${o.tablesDeleted ?? 0}`
   return `crawler ${o.crawler}: ${o.status}${duration} (${o.how === 'started' ? 'started' : 'attached to a running crawl'}); ${tables}`

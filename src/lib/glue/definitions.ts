@@ -87,7 +87,7 @@ export function tableDefinition(config: DeployConfig): TableDefinition {
       SerdeInfo: {SerializationLibrary: PARQUET.serde, Parameters: {'serialization.format': '1'}},
       Parameters: {classification: 'parquet'},
     },
-    PartitionKeys: PARTITION_KEYS.map((Name) => ({Name, Type: 'string'})),
+    PartitionKeys: PARTITION_KEYS.map(Name => ({Name, Type: 'string'})),
   }
 }
 
@@ -106,13 +106,18 @@ export interface PrestoView {
 /** Every column the view returns, in order: the table's columns, then the partition keys, each with its Presto type. */
 export function viewColumns(extra: ExtraKeys): Array<{name: string; type: string}> {
   return [
-    ...contractColumns(extra).map((c) => ({name: c.name.toLowerCase(), type: COLUMN_TYPES[c.type].presto})),
-    ...PARTITION_KEYS.map((name) => ({name, type: COLUMN_TYPES.string.presto})),
+    ...contractColumns(extra).map(c => ({name: c.name.toLowerCase(), type: COLUMN_TYPES[c.type].presto})),
+    ...PARTITION_KEYS.map(name => ({name, type: COLUMN_TYPES.string.presto})),
   ]
 }
 
 export function prestoView(config: DeployConfig): PrestoView {
-  return {originalSql: viewSql(config.database, config.table, config.viewMonths), catalog: 'awsdatacatalog', schema: config.database, columns: viewColumns(config.extra)}
+  return {
+    originalSql: viewSql(config.database, config.table, config.viewMonths),
+    catalog: 'awsdatacatalog',
+    schema: config.database,
+    columns: viewColumns(config.extra),
+  }
 }
 
 const VIEW_TEXT = /^\/\* Presto View: ([A-Za-z0-9+/=]+) \*\/$/
@@ -134,12 +139,14 @@ export function decodeView(text: string | undefined): PrestoView | undefined {
 
 /** The Glue VIRTUAL_VIEW Athena reads as a view, in the form the original Terraform wrote. */
 export function viewDefinition(config: DeployConfig): TableDefinition {
-  const prestoToHive = Object.fromEntries(Object.values(COLUMN_TYPES).map((t) => [t.presto, t.glue]))
+  const prestoToHive = Object.fromEntries(Object.values(COLUMN_TYPES).map(t => [t.presto, t.glue]))
   return {
     Name: config.view,
     TableType: 'VIRTUAL_VIEW',
     Parameters: {presto_view: 'true', comment: 'Presto View'},
-    StorageDescriptor: {Columns: viewColumns(config.extra).map((c) => ({Name: c.name, Type: prestoToHive[c.type] ?? 'string'}))},
+    StorageDescriptor: {
+      Columns: viewColumns(config.extra).map(c => ({Name: c.name, Type: prestoToHive[c.type] ?? 'string'})),
+    },
     PartitionKeys: [],
     ViewOriginalText: encodeView(prestoView(config)),
     ViewExpandedText: '/* Presto View */',

@@ -5,7 +5,14 @@
  */
 import {ConfigError} from '../errors.js'
 import {type ExistingCrawler, type ExistingTable, checkColumnRemoval, compareCrawler, compareTable} from './compare.js'
-import {type CrawlerDefinition, type DeployConfig, type TableDefinition, crawlerDefinition, tableDefinition, viewDefinition} from './definitions.js'
+import {
+  type CrawlerDefinition,
+  type DeployConfig,
+  type TableDefinition,
+  crawlerDefinition,
+  tableDefinition,
+  viewDefinition,
+} from './definitions.js'
 
 /** The catalog operations the plan needs (src/lib/aws/glue.ts's GlueCatalog). */
 export interface Catalog {
@@ -40,17 +47,32 @@ export interface PlanOptions {
 
 const noop = async () => {}
 
-function step(kind: ResourceKind, name: string, action: ResourceAction, changes: string[], apply: () => Promise<void>): PlannedStep {
+function step(
+  kind: ResourceKind,
+  name: string,
+  action: ResourceAction,
+  changes: string[],
+  apply: () => Promise<void>,
+): PlannedStep {
   return {kind, name, action, changes, apply: action === 'unchanged' ? noop : apply}
 }
 
-export async function planDeployment(config: DeployConfig, catalog: Catalog, options: PlanOptions): Promise<PlannedStep[]> {
+export async function planDeployment(
+  config: DeployConfig,
+  catalog: Catalog,
+  options: PlanOptions,
+): Promise<PlannedStep[]> {
   const {database} = config
   const steps: PlannedStep[] = []
   const databaseExists = await catalog.databaseExists(database)
-  steps.push(step('database', database, databaseExists ? 'unchanged' : 'created', [], () => catalog.createDatabase(database)))
+  steps.push(
+    step('database', database, databaseExists ? 'unchanged' : 'created', [], () => catalog.createDatabase(database)),
+  )
 
-  for (const [kind, wanted] of [['table', tableDefinition(config)], ['view', viewDefinition(config)]] as const) {
+  for (const [kind, wanted] of [
+    ['table', tableDefinition(config)],
+    ['view', viewDefinition(config)],
+  ] as const) {
     const name = `${database}.${wanted.Name}`
     const existing = databaseExists ? await catalog.getTable(database, wanted.Name) : undefined
     if (!existing) {
@@ -61,21 +83,34 @@ export async function planDeployment(config: DeployConfig, catalog: Catalog, opt
     const {changes, removed, update} = compareTable(existing, wanted)
     // The view follows the table: dropping a column from the view alone hides nothing the table still has.
     if (kind === 'table') checkColumnRemoval(name, removed, options.allowColumnRemoval)
-    steps.push(step(kind, name, changes.length > 0 ? 'updated' : 'unchanged', changes, () => catalog.updateTable(database, update)))
+    steps.push(
+      step(kind, name, changes.length > 0 ? 'updated' : 'unchanged', changes, () =>
+        catalog.updateTable(database, update),
+      ),
+    )
   }
 
   const existing = await catalog.getCrawler(config.crawler)
   const role = config.crawlerRoleArn ?? existing?.Role
   if (role === undefined) {
-    throw new ConfigError(`Crawler ${config.crawler} does not exist, and creating it needs a role: --crawler-role-arn (CRAWLER_ROLE_ARN) is not set`, {
-      suggestions: ['Pass --crawler-role-arn arn:aws:iam::<account>:role/kubecost_glue_crawler_role (the role the crawler reads the bucket and writes partitions with).'],
-    })
+    throw new ConfigError(
+      `Crawler ${config.crawler} does not exist, and creating it needs a role: --crawler-role-arn (CRAWLER_ROLE_ARN) is not set`,
+      {
+        suggestions: [
+          'Pass --crawler-role-arn arn:aws:iam::<account>:role/kubecost_glue_crawler_role (the role the crawler reads the bucket and writes partitions with).',
+        ],
+      },
+    )
   }
 
   const crawler = crawlerDefinition(config, role)
   if (existing) {
     const changes = compareCrawler(existing, crawler)
-    steps.push(step('crawler', config.crawler, changes.length > 0 ? 'updated' : 'unchanged', changes, () => catalog.updateCrawler(crawler)))
+    steps.push(
+      step('crawler', config.crawler, changes.length > 0 ? 'updated' : 'unchanged', changes, () =>
+        catalog.updateCrawler(crawler),
+      ),
+    )
   } else {
     steps.push(step('crawler', config.crawler, 'created', [], () => catalog.createCrawler(crawler)))
   }
@@ -100,6 +135,8 @@ export function outcome(s: PlannedStep): ResourceOutcome {
 
 /** One line per resource: "table kubecost_db.kubecost_table: updated (columns added: ...)". */
 export function outcomeLine(o: ResourceOutcome, dryRun: boolean): string {
-  const verb = dryRun ? {created: 'would be created', updated: 'would be updated', unchanged: 'unchanged'}[o.action] : o.action
+  const verb = dryRun
+    ? {created: 'would be created', updated: 'would be updated', unchanged: 'unchanged'}[o.action]
+    : o.action
   return `${o.kind} ${o.name}: ${verb}${o.changes.length > 0 ? ` (${o.changes.join('; ')})` : ''}`
 }

@@ -15,8 +15,14 @@ export interface WorkgroupSettings {
 export interface WorkgroupApi {
   /** The workgroup's settings, or undefined when there is none of that name. */
   getWorkgroup(name: string): Promise<WorkgroupSettings | undefined>
-  createWorkgroup(name: string, settings: Required<Pick<WorkgroupSettings, 'outputLocation' | 'encryption'>> & WorkgroupSettings): Promise<void>
-  updateWorkgroup(name: string, settings: Required<Pick<WorkgroupSettings, 'outputLocation' | 'encryption'>> & WorkgroupSettings): Promise<void>
+  createWorkgroup(
+    name: string,
+    settings: Required<Pick<WorkgroupSettings, 'outputLocation' | 'encryption'>> & WorkgroupSettings,
+  ): Promise<void>
+  updateWorkgroup(
+    name: string,
+    settings: Required<Pick<WorkgroupSettings, 'outputLocation' | 'encryption'>> & WorkgroupSettings,
+  ): Promise<void>
 }
 
 export interface WantedWorkgroup {
@@ -28,15 +34,23 @@ export interface WantedWorkgroup {
 const slash = (location: string | undefined) => (location ?? '').replace(/\/*$/, '/')
 
 export function workgroupSettings(wanted: WantedWorkgroup) {
-  return {outputLocation: slash(wanted.outputLocation), encryption: wanted.kmsKey ? 'SSE_KMS' : 'SSE_S3', enforced: true, ...(wanted.kmsKey ? {kmsKey: wanted.kmsKey} : {})}
+  return {
+    outputLocation: slash(wanted.outputLocation),
+    encryption: wanted.kmsKey ? 'SSE_KMS' : 'SSE_S3',
+    enforced: true,
+    ...(wanted.kmsKey ? {kmsKey: wanted.kmsKey} : {}),
+  }
 }
 
 export function compareWorkgroup(have: WorkgroupSettings, wanted: WantedWorkgroup): string[] {
   const want = workgroupSettings(wanted)
   const changes: string[] = []
-  if (slash(have.outputLocation) !== want.outputLocation) changes.push(`result location changed: ${have.outputLocation ?? 'none'} → ${want.outputLocation}`)
+  if (slash(have.outputLocation) !== want.outputLocation)
+    changes.push(`result location changed: ${have.outputLocation ?? 'none'} → ${want.outputLocation}`)
   if (have.encryption !== want.encryption || (want.kmsKey ?? '') !== (have.kmsKey ?? '')) {
-    changes.push(`encryption changed: ${have.encryption ?? 'none'}${have.kmsKey ? ` ${have.kmsKey}` : ''} → ${want.encryption}${want.kmsKey ? ` ${want.kmsKey}` : ''}`)
+    changes.push(
+      `encryption changed: ${have.encryption ?? 'none'}${have.kmsKey ? ` ${have.kmsKey}` : ''} → ${want.encryption}${want.kmsKey ? ` ${want.kmsKey}` : ''}`,
+    )
   }
 
   if (have.enforced !== true) changes.push('configuration now enforced')
@@ -45,7 +59,8 @@ export function compareWorkgroup(have: WorkgroupSettings, wanted: WantedWorkgrou
 
 /** Why the user's own workgroup cannot run the dashboard's queries, or undefined when it can. */
 export function workgroupProblem(name: string, have: WorkgroupSettings | undefined): string | undefined {
-  if (!have) return `Athena workgroup ${name} does not exist: --athena-workgroup (ATHENA_WORKGROUP) names one that does, or --create-workgroup makes one`
+  if (!have)
+    return `Athena workgroup ${name} does not exist: --athena-workgroup (ATHENA_WORKGROUP) names one that does, or --create-workgroup makes one`
   if (!have.outputLocation) {
     return `Athena workgroup ${name} has no query result location, so Athena and QuickSight queries in it fail: set one in the workgroup, or pass --create-workgroup kubecost --results-location s3://<bucket>/athena-results/`
   }
@@ -54,13 +69,27 @@ export function workgroupProblem(name: string, have: WorkgroupSettings | undefin
 }
 
 /** The dedicated workgroup's step, or for the user's own workgroup only a warning when it cannot run queries. */
-export async function planWorkgroup(api: WorkgroupApi, spec: {create?: WantedWorkgroup; use: string}): Promise<{step?: PlannedStep; warning?: string}> {
+export async function planWorkgroup(
+  api: WorkgroupApi,
+  spec: {create?: WantedWorkgroup; use: string},
+): Promise<{step?: PlannedStep; warning?: string}> {
   const {create} = spec
   if (!create) return {warning: workgroupProblem(spec.use, await api.getWorkgroup(spec.use))}
   const have = await api.getWorkgroup(create.name)
   const settings = workgroupSettings(create)
-  if (!have) return {step: {kind: 'workgroup', name: create.name, action: 'created', changes: [], apply: () => api.createWorkgroup(create.name, settings)}}
+  if (!have)
+    return {
+      step: {
+        kind: 'workgroup',
+        name: create.name,
+        action: 'created',
+        changes: [],
+        apply: () => api.createWorkgroup(create.name, settings),
+      },
+    }
   const changes = compareWorkgroup(have, create)
   const apply = changes.length > 0 ? () => api.updateWorkgroup(create.name, settings) : async () => {}
-  return {step: {kind: 'workgroup', name: create.name, action: changes.length > 0 ? 'updated' : 'unchanged', changes, apply}}
+  return {
+    step: {kind: 'workgroup', name: create.name, action: changes.length > 0 ? 'updated' : 'unchanged', changes, apply},
+  }
 }

@@ -98,7 +98,8 @@ const KMS_KEY_ARN_RE = /^arn:aws[a-z-]*:kms:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:key\
 const SECRET_ARN_RE = /^arn:aws[a-z-]*:secretsmanager:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:secret:[\w/+=.@-]+$/
 const SECRET_NAME_RE = /^[\w/+=.@-]{1,512}$/
 const DNS_LABEL_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
-const DNS_SUBDOMAIN_RE = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
+const DNS_SUBDOMAIN_RE =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
 const ROLE_NAME_RE = /^[\w+=,.@-]{1,64}$/
 
 /** The provider from `--oidc-provider` (bare, or its IAM ARN) or from the issuer URL EKS reports. */
@@ -120,24 +121,44 @@ export function parseOidcProvider(input: string, name: InputName): string {
 }
 
 export function parseNamespace(input: string, name: InputName): string {
-  if (!DNS_LABEL_RE.test(input)) throw new InvalidInputError(name.flag, name.env, input, 'not a Kubernetes namespace name (lower-case letters, digits and "-", at most 63)')
+  if (!DNS_LABEL_RE.test(input))
+    throw new InvalidInputError(
+      name.flag,
+      name.env,
+      input,
+      'not a Kubernetes namespace name (lower-case letters, digits and "-", at most 63)',
+    )
   return input
 }
 
 export function parseServiceAccountName(input: string, name: InputName): string {
-  if (!DNS_SUBDOMAIN_RE.test(input)) throw new InvalidInputError(name.flag, name.env, input, 'not a Kubernetes service account name (a DNS subdomain: lower-case letters, digits, "-" and ".")')
+  if (!DNS_SUBDOMAIN_RE.test(input))
+    throw new InvalidInputError(
+      name.flag,
+      name.env,
+      input,
+      'not a Kubernetes service account name (a DNS subdomain: lower-case letters, digits, "-" and ".")',
+    )
   return input
 }
 
 export function parseRoleName(input: string, name: InputName): string {
-  if (!ROLE_NAME_RE.test(input)) throw new InvalidInputError(name.flag, name.env, input, 'not an IAM role name (1–64 of letters, digits and +=,.@_-)')
+  if (!ROLE_NAME_RE.test(input))
+    throw new InvalidInputError(
+      name.flag,
+      name.env,
+      input,
+      'not an IAM role name (1–64 of letters, digits and +=,.@_-)',
+    )
   return input
 }
 
 export function parseKmsKeyArn(input: string, name: InputName): string {
   if (!KMS_KEY_ARN_RE.test(input.trim())) {
     throw new InvalidInputError(name.flag, name.env, input, 'not a KMS key ARN', {
-      suggestions: ['Use the key\'s ARN (arn:aws:kms:<region>:<account>:key/<key id>), not an alias: S3 asks KMS for the key by ARN.'],
+      suggestions: [
+        "Use the key's ARN (arn:aws:kms:<region>:<account>:key/<key id>), not an alias: S3 asks KMS for the key by ARN.",
+      ],
     })
   }
 
@@ -146,7 +167,8 @@ export function parseKmsKeyArn(input: string, name: InputName): string {
 
 export function parseSecret(input: string, name: InputName): string {
   const value = input.trim()
-  if (!SECRET_ARN_RE.test(value) && !SECRET_NAME_RE.test(value)) throw new InvalidInputError(name.flag, name.env, input, 'not a Secrets Manager secret name or ARN')
+  if (!SECRET_ARN_RE.test(value) && !SECRET_NAME_RE.test(value))
+    throw new InvalidInputError(name.flag, name.env, input, 'not a Secrets Manager secret name or ARN')
   return value
 }
 
@@ -163,7 +185,8 @@ export function iamPolicies(input: IamInput): IamPolicies {
   const layout = new Layout(cluster, input.prefix ?? '')
   const bucketArn = `arn:${p}:s3:::${input.bucket}`
   const parent = input.parentRoleArn === undefined ? undefined : ROLE_ARN_RE.exec(input.parentRoleArn)
-  if (input.parentRoleArn !== undefined && !parent) throw new InvalidInputError('parent-role-arn', undefined, input.parentRoleArn, 'not an IAM role ARN')
+  if (input.parentRoleArn !== undefined && !parent)
+    throw new InvalidInputError('parent-role-arn', undefined, input.parentRoleArn, 'not an IAM role ARN')
   // The pipeline (bucket, Glue, Athena, QuickSight) lives in the parent role's account when chaining.
   const pipelineAccount = parent ? (parent[2] as string) : cluster.accountId
   const pipelineRegion = input.pipelineRegion ?? cluster.region
@@ -201,7 +224,12 @@ export function iamPolicies(input: IamInput): IamPolicies {
     const secretArn = SECRET_ARN_RE.test(input.caSecret)
       ? input.caSecret
       : `arn:${p}:secretsmanager:${input.caSecretRegion ?? cluster.region}:${pipelineAccount}:secret:${input.caSecret}-??????`
-    exporterS3.push({Sid: 'ReadKubecostCaBundle', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn})
+    exporterS3.push({
+      Sid: 'ReadKubecostCaBundle',
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: secretArn,
+    })
   }
 
   const exporterRole: RoleSpec = {
@@ -214,7 +242,9 @@ export function iamPolicies(input: IamInput): IamPolicies {
       Effect: 'Allow',
       Principal: {Federated: `arn:${p}:iam::${cluster.accountId}:oidc-provider/${input.oidcProvider}`},
       Action: 'sts:AssumeRoleWithWebIdentity',
-      Condition: {StringEquals: {[`${input.oidcProvider}:aud`]: 'sts.amazonaws.com', [`${input.oidcProvider}:sub`]: subject}},
+      Condition: {
+        StringEquals: {[`${input.oidcProvider}:aud`]: 'sts.amazonaws.com', [`${input.oidcProvider}:sub`]: subject},
+      },
     }),
     permissionsPolicy: parent
       ? policy({Sid: 'AssumeParentRole', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: input.parentRoleArn})
@@ -253,7 +283,12 @@ export function iamPolicies(input: IamInput): IamPolicies {
     name: crawlerRoleName,
     arn: crawlerRoleArn,
     tags: {},
-    trustPolicy: policy({Sid: 'GlueService', Effect: 'Allow', Principal: {Service: 'glue.amazonaws.com'}, Action: 'sts:AssumeRole'}),
+    trustPolicy: policy({
+      Sid: 'GlueService',
+      Effect: 'Allow',
+      Principal: {Service: 'glue.amazonaws.com'},
+      Action: 'sts:AssumeRole',
+    }),
     permissionsPolicy: policy(
       {Sid: 'ReadExportedFiles', Effect: 'Allow', Action: 's3:GetObject', Resource: `${bucketArn}/${dataPrefix}*`},
       {
@@ -280,7 +315,12 @@ export function iamPolicies(input: IamInput): IamPolicies {
       },
       {Sid: 'CrawlerLogGroup', Effect: 'Allow', Action: 'logs:CreateLogGroup', Resource: logGroup},
       // Stream names are chosen by the crawler at run time.
-      {Sid: 'CrawlerLogStreams', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `${logGroup}:log-stream:*`},
+      {
+        Sid: 'CrawlerLogStreams',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: `${logGroup}:log-stream:*`,
+      },
     ),
   }
 
@@ -293,11 +333,20 @@ export function iamPolicies(input: IamInput): IamPolicies {
       policy: policy({
         Sid: 'ReadBucketSettings',
         Effect: 'Allow',
-        Action: ['s3:GetBucketPolicy', 's3:GetEncryptionConfiguration', 's3:GetBucketPublicAccessBlock', 's3:GetBucketOwnershipControls'],
+        Action: [
+          's3:GetBucketPolicy',
+          's3:GetEncryptionConfiguration',
+          's3:GetBucketPublicAccessBlock',
+          's3:GetBucketOwnershipControls',
+        ],
         Resource: bucketArn,
       }),
     },
-    {command: 'backfill-plan', purpose: 'lists the days this cluster already has in the bucket (and asks Kubecost, which needs no IAM)', policy: policy(listing)},
+    {
+      command: 'backfill-plan',
+      purpose: 'lists the days this cluster already has in the bucket (and asks Kubecost, which needs no IAM)',
+      policy: policy(listing),
+    },
     {
       command: 'deploy-glue',
       purpose: `creates or updates ${database}, ${table}, the view ${DEFAULTS.view} and crawler ${crawler} (running as ${crawlerRoleName})`,
@@ -305,10 +354,22 @@ export function iamPolicies(input: IamInput): IamPolicies {
         {
           Sid: 'DatabaseTableAndView',
           Effect: 'Allow',
-          Action: ['glue:GetDatabase', 'glue:CreateDatabase', 'glue:UpdateDatabase', 'glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'],
+          Action: [
+            'glue:GetDatabase',
+            'glue:CreateDatabase',
+            'glue:UpdateDatabase',
+            'glue:GetTable',
+            'glue:CreateTable',
+            'glue:UpdateTable',
+          ],
           Resource: [...tableResources, glue(`table/${database}/${DEFAULTS.view}`)],
         },
-        {Sid: 'Crawler', Effect: 'Allow', Action: ['glue:GetCrawler', 'glue:CreateCrawler', 'glue:UpdateCrawler'], Resource: glue(`crawler/${crawler}`)},
+        {
+          Sid: 'Crawler',
+          Effect: 'Allow',
+          Action: ['glue:GetCrawler', 'glue:CreateCrawler', 'glue:UpdateCrawler'],
+          Resource: glue(`crawler/${crawler}`),
+        },
         {
           Sid: 'PassCrawlerRoleToGlue',
           Effect: 'Allow',
@@ -331,13 +392,23 @@ export function iamPolicies(input: IamInput): IamPolicies {
     {
       command: 'crawl',
       purpose: `starts crawler ${crawler} (or attaches to its running crawl) and polls it until it is done`,
-      policy: policy({Sid: 'RunCrawler', Effect: 'Allow', Action: ['glue:GetCrawler', 'glue:StartCrawler'], Resource: glue(`crawler/${crawler}`)}),
+      policy: policy({
+        Sid: 'RunCrawler',
+        Effect: 'Allow',
+        Action: ['glue:GetCrawler', 'glue:StartCrawler'],
+        Resource: glue(`crawler/${crawler}`),
+      }),
     },
     {
       command: 'refresh-dataset',
       purpose: `starts and polls a SPICE ingestion of dataset ${datasetId}; --configure-schedule sets its incremental refresh`,
       policy: policy(
-        {Sid: 'Ingestions', Effect: 'Allow', Action: ['quicksight:CreateIngestion', 'quicksight:DescribeIngestion'], Resource: `${dataset}/ingestion/*`},
+        {
+          Sid: 'Ingestions',
+          Effect: 'Allow',
+          Action: ['quicksight:CreateIngestion', 'quicksight:DescribeIngestion'],
+          Resource: `${dataset}/ingestion/*`,
+        },
         {
           Sid: 'RefreshSchedule',
           Effect: 'Allow',
@@ -392,9 +463,11 @@ export function iamPoliciesText(policies: IamPolicies): string {
     `IAM for cluster ${policies.cluster}, service account ${policies.serviceAccount}, s3://${policies.bucket}/${policies.prefix ? `${policies.prefix}/` : ''}`,
     '',
     ...roleText('Exporter role (IRSA; annotate the service account with it)', policies.exporterRole),
-    ...(policies.parentRole ? roleText('Parent role (role chaining; in the bucket\'s account)', policies.parentRole) : []),
+    ...(policies.parentRole
+      ? roleText("Parent role (role chaining; in the bucket's account)", policies.parentRole)
+      : []),
     ...roleText('Glue crawler role', policies.crawlerRole),
-    ...policies.operators.flatMap((o) => [`== Operator: ${o.command}`, o.purpose, '', json(o.policy), '']),
+    ...policies.operators.flatMap(o => [`== Operator: ${o.command}`, o.purpose, '', json(o.policy), '']),
   ]
     .join('\n')
     .trimEnd()

@@ -133,16 +133,18 @@ export class KubecostClient {
         context.attempt = retry + 1
         let emitted = 0
         try {
-          return await this.attempt(context, call.signal, (entry) => {
+          return await this.attempt(context, call.signal, entry => {
             emitted++
             handler.onEntry(entry)
           })
         } catch (error) {
           // Neither a deadline nor an abort is retried: the same call would only hit it again.
           if (aborted(call.signal)) throw call.failure(context)
-          const retryable = error instanceof KubecostError && error.transient && (emitted === 0 || handler.onRestart !== undefined)
+          const retryable =
+            error instanceof KubecostError && error.transient && (emitted === 0 || handler.onRestart !== undefined)
           if (!retryable || retry >= policy.retries) {
-            if (retry > 0) logger.error(`Giving up on ${context.name} GET ${url} after ${retry + 1} attempts`, {attempts: retry + 1})
+            if (retry > 0)
+              logger.error(`Giving up on ${context.name} GET ${url} after ${retry + 1} attempts`, {attempts: retry + 1})
             throw error
           }
 
@@ -167,7 +169,11 @@ export class KubecostClient {
     return Math.round(ceiling / 2 + (this.options.random ?? Math.random)() * (ceiling / 2))
   }
 
-  private async attempt(context: RequestContext, signal: AbortSignal, onEntry: (entry: Entry) => void): Promise<StreamResult> {
+  private async attempt(
+    context: RequestContext,
+    signal: AbortSignal,
+    onEntry: (entry: Entry) => void,
+  ): Promise<StreamResult> {
     const {url} = context
     context.received = 0
     const response = await this.get(context, signal)
@@ -181,7 +187,10 @@ export class KubecostClient {
       )
     }
 
-    const splitter = new EnvelopeSplitter({maxEntryBytes: context.maxEntryBytes, maxBodyBytes: context.maxResponseBytes})
+    const splitter = new EnvelopeSplitter({
+      maxEntryBytes: context.maxEntryBytes,
+      maxBodyBytes: context.maxResponseBytes,
+    })
     let entries = 0
     let consumerFailure: {error: unknown} | undefined
     try {
@@ -208,7 +217,8 @@ export class KubecostClient {
       if (error instanceof EnvelopeError) throw context.envelopeError(error, splitter.head)
       if (error instanceof CidError) throw error
       const code = causeCode(error)
-      if (code && isDecodingCode(code)) throw context.decodingError(code, response.headers.get('content-encoding') ?? '')
+      if (code && isDecodingCode(code))
+        throw context.decodingError(code, response.headers.get('content-encoding') ?? '')
       if (isNetworkFailure(error)) throw context.networkError(error, 'while reading the response body')
       throw error
     }
@@ -219,7 +229,11 @@ export class KubecostClient {
       const message = excerpt(typeof raw === 'string' ? raw : jsonText(raw))
       throw new KubecostResponseError(
         `${context.name} answered GET ${url} with error code ${excerpt(jsonText(code), 80)}${message ? `: ${message}` : ''}`,
-        {suggestions: ['Check the query parameters Kubecost rejected, and the Kubecost version (see the message above).']},
+        {
+          suggestions: [
+            'Check the query parameters Kubecost rejected, and the Kubecost version (see the message above).',
+          ],
+        },
       )
     }
 
@@ -263,12 +277,18 @@ export class KubecostClient {
         throw context.redirectError(target, 'an address that is not a URL')
       }
 
-      if (this.base.protocol === 'https:' && next.protocol !== 'https:') throw context.redirectError(target, 'plain http (a downgrade from https)', next)
+      if (this.base.protocol === 'https:' && next.protocol !== 'https:')
+        throw context.redirectError(target, 'plain http (a downgrade from https)', next)
       if (next.origin !== this.base.origin) throw context.redirectError(target, `another origin (${next.origin})`, next)
       if (redirects >= MAX_REDIRECTS) {
-        throw new KubecostResponseError(`${context.name} redirected GET ${context.url} more than ${MAX_REDIRECTS} times (last to ${displayUrl(next)})`, {
-          suggestions: ['Kubecost or a proxy in front of it is redirecting in a loop; point --kubecost-url (KUBECOST_API_ENDPOINT) at the cost-analyzer service directly.'],
-        })
+        throw new KubecostResponseError(
+          `${context.name} redirected GET ${context.url} more than ${MAX_REDIRECTS} times (last to ${displayUrl(next)})`,
+          {
+            suggestions: [
+              'Kubecost or a proxy in front of it is redirecting in a loop; point --kubecost-url (KUBECOST_API_ENDPOINT) at the cost-analyzer service directly.',
+            ],
+          },
+        )
       }
 
       location = next.toString()
@@ -280,7 +300,7 @@ export class KubecostClient {
   }
 
   async close(): Promise<void> {
-    await Promise.all(Object.values(this.agents).map((a) => a.close()))
+    await Promise.all(Object.values(this.agents).map(a => a.close()))
   }
 }
 
@@ -312,11 +332,16 @@ class CallSignal {
     readonly deadlineMs: number,
     private readonly caller: AbortSignal | undefined,
   ) {
-    this.timer = setTimeout(() => {
-      this.deadlineHit = true
-      this.controller.abort(new Error('deadline'))
-    }, Math.min(deadlineMs, MAX_TIMER_MS))
-    this.stopped = new Promise((resolve) => this.controller.signal.addEventListener('abort', () => resolve(), {once: true}))
+    this.timer = setTimeout(
+      () => {
+        this.deadlineHit = true
+        this.controller.abort(new Error('deadline'))
+      },
+      Math.min(deadlineMs, MAX_TIMER_MS),
+    )
+    this.stopped = new Promise(resolve =>
+      this.controller.signal.addEventListener('abort', () => resolve(), {once: true}),
+    )
     if (caller?.aborted) this.onCallerAbort()
     else caller?.addEventListener('abort', this.onCallerAbort, {once: true})
   }
@@ -327,7 +352,13 @@ class CallSignal {
 
   /** Waits for `work` unless the call is stopped first; the caller then checks `signal`. */
   async race(work: Promise<unknown>): Promise<void> {
-    await Promise.race([work.then(() => {}, () => {}), this.stopped])
+    await Promise.race([
+      work.then(
+        () => {},
+        () => {},
+      ),
+      this.stopped,
+    ])
   }
 
   failure(context: RequestContext): CidError {
@@ -341,7 +372,9 @@ class CallSignal {
       `${context.name} call did not complete within its ${seconds(this.deadlineMs)} deadline (${context.received} bytes of the response received${context.attempt > 1 ? ` in attempt ${context.attempt}` : ''}): GET ${context.url}`,
       {
         reason: 'response-timeout',
-        suggestions: [`Kubecost is sending its answer very slowly or without end; if the day is merely large, raise ${context.deadlineFlag}.`],
+        suggestions: [
+          `Kubecost is sending its answer very slowly or without end; if the day is merely large, raise ${context.deadlineFlag}.`,
+        ],
       },
     )
   }
@@ -373,9 +406,13 @@ class RequestContext {
   ) {
     this.name = `Kubecost ${API_NAMES[api]}`
     const readTimeout = api === 'allocation' ? options.allocationReadTimeoutMs : options.assetsReadTimeoutMs
-    this.deadlineMs = (api === 'allocation' ? options.allocationDeadlineMs : options.assetsDeadlineMs) ?? readTimeout * DEADLINE_READ_TIMEOUTS
+    this.deadlineMs =
+      (api === 'allocation' ? options.allocationDeadlineMs : options.assetsDeadlineMs) ??
+      readTimeout * DEADLINE_READ_TIMEOUTS
     this.deadlineFlag =
-      api === 'allocation' ? '--allocation-deadline (KUBECOST_ALLOCATION_API_DEADLINE)' : '--assets-deadline (KUBECOST_ASSETS_API_DEADLINE)'
+      api === 'allocation'
+        ? '--allocation-deadline (KUBECOST_ALLOCATION_API_DEADLINE)'
+        : '--assets-deadline (KUBECOST_ASSETS_API_DEADLINE)'
     this.maxEntryBytes = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_MIB * MIB
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_MIB * MIB
   }
@@ -412,17 +449,18 @@ class RequestContext {
     }
 
     if (this.options.tls?.ca !== undefined) {
-      return 'The certificate authority given with --ca-cert-file / --ca-cert-secret did not verify the server\'s chain: check that it is the CA that signed Kubecost\'s certificate (or its intermediate), and that the certificate names the host in --kubecost-url.'
+      return "The certificate authority given with --ca-cert-file / --ca-cert-secret did not verify the server's chain: check that it is the CA that signed Kubecost's certificate (or its intermediate), and that the certificate names the host in --kubecost-url."
     }
 
-    return 'Trust Kubecost\'s certificate authority with --ca-cert-file or --ca-cert-secret, or (for testing only) pass --no-tls-verify.'
+    return "Trust Kubecost's certificate authority with --ca-cert-file or --ca-cert-secret, or (for testing only) pass --no-tls-verify."
   }
 
   networkError(error: unknown, phase = ''): KubecostError {
     const code = causeCode(error)
     const where = `GET ${this.url}${phase ? ` (${phase})` : ''}`
     const host = new URL(this.url).host
-    const readTimeout = this.api === 'allocation' ? this.options.allocationReadTimeoutMs : this.options.assetsReadTimeoutMs
+    const readTimeout =
+      this.api === 'allocation' ? this.options.allocationReadTimeoutMs : this.options.assetsReadTimeoutMs
     const readFlag =
       this.api === 'allocation'
         ? '--allocation-read-timeout (KUBECOST_ALLOCATION_API_READ_TIMEOUT)'
@@ -446,9 +484,13 @@ class RequestContext {
 
       case 'UND_ERR_CONNECT_TIMEOUT':
       case 'ETIMEDOUT': {
-        return make('connect-timeout', `connection to ${host} timed out after ${seconds(this.options.connectTimeoutMs)}`, [
-          'Check that Kubecost is reachable from here (network policies, security groups), or raise --connect-timeout (CONNECTION_TIMEOUT).',
-        ])
+        return make(
+          'connect-timeout',
+          `connection to ${host} timed out after ${seconds(this.options.connectTimeoutMs)}`,
+          [
+            'Check that Kubecost is reachable from here (network policies, security groups), or raise --connect-timeout (CONNECTION_TIMEOUT).',
+          ],
+        )
       }
 
       case 'UND_ERR_HEADERS_TIMEOUT': {
@@ -464,10 +506,11 @@ class RequestContext {
       }
 
       default: {
-        if (code && isTlsCode(code)) return make('tls', `TLS handshake with ${host} failed (${code})`, [this.tlsHint(code)])
+        if (code && isTlsCode(code))
+          return make('tls', `TLS handshake with ${host} failed (${code})`, [this.tlsHint(code)])
 
         return make('reset', `connection to ${host} failed (${excerpt(code ?? describeCause(error), 120)})`, [
-          'The connection was closed unexpectedly; check Kubecost\'s health (its pod may have restarted).',
+          "The connection was closed unexpectedly; check Kubecost's health (its pod may have restarted).",
         ])
       }
     }
@@ -479,13 +522,19 @@ class RequestContext {
       case 'not-json': {
         return new KubecostResponseError(
           `${this.name} answered GET ${this.url} with a body that is not JSON (${error.message}): ${preview || '(empty body)'}`,
-          {suggestions: ['Check that --kubecost-url points at the Kubecost API (http vs https, port 9090) and not at a login page or an authenticating proxy.']},
+          {
+            suggestions: [
+              'Check that --kubecost-url points at the Kubecost API (http vs https, port 9090) and not at a login page or an authenticating proxy.',
+            ],
+          },
         )
       }
 
       case 'truncated': {
         return new KubecostResponseError(`${this.name} response to GET ${this.url} was cut off: ${error.message}`, {
-          suggestions: ['The connection was closed before the response was complete; check Kubecost\'s health and memory.'],
+          suggestions: [
+            "The connection was closed before the response was complete; check Kubecost's health and memory.",
+          ],
         })
       }
 
@@ -494,14 +543,22 @@ class RequestContext {
         if (size?.limit === 'body') {
           return new KubecostResponseError(
             `${this.name} response to GET ${this.url} is larger than the ${mib(this.maxResponseBytes)} limit on one response`,
-            {suggestions: ['A day this large is unusual: check the query (--aggregation), or raise --max-response-mb (KUBECOST_API_MAX_RESPONSE_MB).']},
+            {
+              suggestions: [
+                'A day this large is unusual: check the query (--aggregation), or raise --max-response-mb (KUBECOST_API_MAX_RESPONSE_MB).',
+              ],
+            },
           )
         }
 
         const what = size?.key === undefined ? (size?.what ?? 'value') : `entry "${excerpt(size.key, 120)}"`
         return new KubecostResponseError(
           `${this.name} ${what} at byte ${size?.offset ?? '?'} of the response to GET ${this.url} is larger than the ${mib(this.maxEntryBytes)} limit on one entry`,
-          {suggestions: ['One allocation this large is not a normal Kubecost answer (check what sits in front of Kubecost); if it is genuine, raise --max-entry-mb (KUBECOST_API_MAX_ENTRY_MB).']},
+          {
+            suggestions: [
+              'One allocation this large is not a normal Kubecost answer (check what sits in front of Kubecost); if it is genuine, raise --max-entry-mb (KUBECOST_API_MAX_ENTRY_MB).',
+            ],
+          },
         )
       }
 
@@ -545,10 +602,15 @@ async function readPreview(response: Response): Promise<string> {
 }
 
 function httpSuggestions(status: number): string[] {
-  if (status === 401 || status === 403) return ['Kubecost is behind authentication; point --kubecost-url at the in-cluster service instead.']
-  if (status === 404) return ['Check --kubecost-url (KUBECOST_API_ENDPOINT): it should be the cost-analyzer service root, without /model.']
+  if (status === 401 || status === 403)
+    return ['Kubecost is behind authentication; point --kubecost-url at the in-cluster service instead.']
+  if (status === 404)
+    return [
+      'Check --kubecost-url (KUBECOST_API_ENDPOINT): it should be the cost-analyzer service root, without /model.',
+    ]
   if (status === 400) return ['Kubecost rejected the query; check --aggregation and the Kubecost version.']
-  if (status >= 500) return ['Kubecost or a proxy in front of it failed; check the cost-analyzer pod\'s logs and retry later.']
+  if (status >= 500)
+    return ["Kubecost or a proxy in front of it failed; check the cost-analyzer pod's logs and retry later."]
   return []
 }
 
@@ -571,7 +633,7 @@ export function causeCode(error: unknown): string | undefined {
     const {code} = current as {code?: unknown}
     if (typeof code === 'string') return code
     if (current instanceof AggregateError) {
-      const inner: unknown = current.errors.find((e) => typeof (e as {code?: unknown}).code === 'string')
+      const inner: unknown = current.errors.find(e => typeof (e as {code?: unknown}).code === 'string')
       if (inner) return (inner as {code: string}).code
     }
 

@@ -329,7 +329,10 @@ export class EnvelopeSplitter {
 
   private expect(b: number, want: number, next: S): void {
     if (b !== want) {
-      throw new EnvelopeError('unexpected-shape', `unexpected "${escapeControl(String.fromCharCode(b))}" at byte ${this.offsetOf(this.pos)}`)
+      throw new EnvelopeError(
+        'unexpected-shape',
+        `unexpected "${escapeControl(String.fromCharCode(b))}" at byte ${this.offsetOf(this.pos)}`,
+      )
     }
 
     this.state = next
@@ -427,15 +430,20 @@ export class EnvelopeSplitter {
   private checkTokenSize(size: number, token: T): void {
     const {maxEntryBytes} = this.limits
     if (maxEntryBytes === undefined || size <= maxEntryBytes) return
-    const what = token === T.Entry ? 'entry' : token === T.EnvValue ? `envelope field "${excerpt(this.envKey, 80)}"` : 'key'
+    const what =
+      token === T.Entry ? 'entry' : token === T.EnvValue ? `envelope field "${excerpt(this.envKey, 80)}"` : 'key'
     const key = token === T.Entry ? this.setKey : undefined
-    throw new EnvelopeError('too-large', `the ${what} at byte ${this.tokenOffset} is larger than ${maxEntryBytes} bytes`, {
-      limit: 'entry',
-      maxBytes: maxEntryBytes,
-      offset: this.tokenOffset,
-      what,
-      ...(key === undefined ? {} : {key}),
-    })
+    throw new EnvelopeError(
+      'too-large',
+      `the ${what} at byte ${this.tokenOffset} is larger than ${maxEntryBytes} bytes`,
+      {
+        limit: 'entry',
+        maxBytes: maxEntryBytes,
+        offset: this.tokenOffset,
+        what,
+        ...(key === undefined ? {} : {key}),
+      },
+    )
   }
 
   /** The current token's bytes, ending at `end` in `buf`: joined from its chunks once, here. */

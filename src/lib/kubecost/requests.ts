@@ -1,6 +1,14 @@
 import {type Day, windowParam} from '../dates.js'
 
-export const AGGREGATIONS = ['container', 'pod', 'namespace', 'controller', 'controllerKind', 'node', 'cluster'] as const
+export const AGGREGATIONS = [
+  'container',
+  'pod',
+  'namespace',
+  'controller',
+  'controllerKind',
+  'node',
+  'cluster',
+] as const
 export type Aggregation = (typeof AGGREGATIONS)[number]
 
 /**

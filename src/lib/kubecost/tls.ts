@@ -26,11 +26,21 @@ export async function loadCaBundle(source: CaSource): Promise<string | undefined
     try {
       pem = await readFile(source.file, 'utf8')
     } catch (error) {
-      throw new InvalidInputError('ca-cert-file', 'KUBECOST_CA_CERTIFICATE_FILE', source.file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? describeCause(error)})`)
+      throw new InvalidInputError(
+        'ca-cert-file',
+        'KUBECOST_CA_CERTIFICATE_FILE',
+        source.file,
+        `cannot be read (${(error as NodeJS.ErrnoException).code ?? describeCause(error)})`,
+      )
     }
 
     if (!PEM_CERTIFICATE.test(pem)) {
-      throw new InvalidInputError('ca-cert-file', 'KUBECOST_CA_CERTIFICATE_FILE', source.file, 'holds no PEM certificate (-----BEGIN CERTIFICATE-----)')
+      throw new InvalidInputError(
+        'ca-cert-file',
+        'KUBECOST_CA_CERTIFICATE_FILE',
+        source.file,
+        'holds no PEM certificate (-----BEGIN CERTIFICATE-----)',
+      )
     }
 
     return pem
@@ -45,8 +55,12 @@ export async function loadCaBundle(source: CaSource): Promise<string | undefined
         'ca-cert-secret',
         'KUBECOST_CA_CERTIFICATE_SECRET_NAME',
         name,
-        'the secret\'s SecretString holds no PEM certificate (-----BEGIN CERTIFICATE-----)',
-        {suggestions: ['Store the CA bundle as plain PEM text in the secret\'s SecretString (not as JSON, not base64).']},
+        "the secret's SecretString holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+        {
+          suggestions: [
+            "Store the CA bundle as plain PEM text in the secret's SecretString (not as JSON, not base64).",
+          ],
+        },
       )
     }
 

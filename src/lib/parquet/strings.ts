@@ -129,7 +129,14 @@ export class StringColumn {
 }
 
 /** Dictionary indices: a bit-width byte, then one bit-packed run of the RLE/bit-packing hybrid. */
-function bitPackedIndices(scratch: Scratch, prefix: Buffer, indices: Int32Array, start: number, count: number, dictionarySize: number): Buffer {
+function bitPackedIndices(
+  scratch: Scratch,
+  prefix: Buffer,
+  indices: Int32Array,
+  start: number,
+  count: number,
+  dictionarySize: number,
+): Buffer {
   const width = Math.max(1, Math.ceil(Math.log2(dictionarySize)))
   const groups = Math.ceil(count / 8)
   const header = varint((groups << 1) | 1)

@@ -15,7 +15,11 @@ const enum CompactType {
 
 export type ListElement = 'i32' | 'string' | 'struct'
 
-const ELEMENT_TYPES: Record<ListElement, CompactType> = {i32: CompactType.I32, string: CompactType.Binary, struct: CompactType.Struct}
+const ELEMENT_TYPES: Record<ListElement, CompactType> = {
+  i32: CompactType.I32,
+  string: CompactType.Binary,
+  struct: CompactType.Struct,
+}
 
 const encoder = new TextEncoder()
 

@@ -89,7 +89,7 @@ export class ParquetWriter implements RowSink {
   ) {
     this.rowGroupRows = options.rowGroupRows ?? ROW_GROUP_ROWS
     this.pageRows = options.pageRows ?? PAGE_ROWS
-    this.buffers = columns.map((column) => ({column}))
+    this.buffers = columns.map(column => ({column}))
   }
 
   /** Starts a new file at `path` (the previous one must be finished or discarded). */
@@ -126,7 +126,8 @@ export class ParquetWriter implements RowSink {
   }
 
   endRow(): void {
-    if (this.column !== this.buffers.length) throw new TypeError(`a row has ${this.column} values, the schema ${this.buffers.length} columns`)
+    if (this.column !== this.buffers.length)
+      throw new TypeError(`a row has ${this.column} values, the schema ${this.buffers.length} columns`)
     this.column = 0
     this.groupRows++
     this.rows++
@@ -222,7 +223,14 @@ export class ParquetWriter implements RowSink {
   }
 
   private writeColumnChunk(buffer: ColumnBuffer, rows: number): ChunkMeta {
-    const meta: ChunkMeta = {column: buffer.column, offset: this.position, dataPageOffset: 0, encodings: [], uncompressed: 0, compressed: 0}
+    const meta: ChunkMeta = {
+      column: buffer.column,
+      offset: this.position,
+      dataPageOffset: 0,
+      encodings: [],
+      uncompressed: 0,
+      compressed: 0,
+    }
     const {strings} = buffer
     const useDictionary = strings?.dictionaryEncoded === true
     if (strings && useDictionary) {
@@ -240,7 +248,10 @@ export class ParquetWriter implements RowSink {
       let body: Buffer
       if (buffer.numbers) {
         const out = pageBody(this.scratch, levels, count * 8)
-        body = buffer.column.type === 'timestamp' ? int64Millis(out, levels.length, buffer.numbers, start, count) : doubles(out, levels.length, buffer.numbers, start, count)
+        body =
+          buffer.column.type === 'timestamp'
+            ? int64Millis(out, levels.length, buffer.numbers, start, count)
+            : doubles(out, levels.length, buffer.numbers, start, count)
       } else {
         body = (strings as StringColumn).page(this.scratch, levels, start, count)
       }
@@ -253,10 +264,10 @@ export class ParquetWriter implements RowSink {
 
   private writePage(meta: ChunkMeta, type: number, body: Buffer, values: number, dictionaryEncoded = false): void {
     const compressed = compressSync(body)
-    const header = new CompactWriter().structValue((w) => {
+    const header = new CompactWriter().structValue(w => {
       w.i32(1, type).i32(2, body.length).i32(3, compressed.length)
       if (type === PAGE.DATA) {
-        w.struct(5, (h) =>
+        w.struct(5, h =>
           h
             .i32(1, values)
             .i32(2, dictionaryEncoded ? ENCODING.PLAIN_DICTIONARY : ENCODING.PLAIN)
@@ -264,7 +275,7 @@ export class ParquetWriter implements RowSink {
             .i32(4, ENCODING.RLE),
         )
       } else {
-        w.struct(7, (h) => h.i32(1, values).i32(2, ENCODING.PLAIN_DICTIONARY))
+        w.struct(7, h => h.i32(1, values).i32(2, ENCODING.PLAIN_DICTIONARY))
       }
     })
     const headerBytes = header.toBuffer()
@@ -276,10 +287,10 @@ export class ParquetWriter implements RowSink {
 
   private footer(): Buffer {
     const w = new CompactWriter()
-    w.structValue((f) => {
+    w.structValue(f => {
       f.i32(1, 1)
       f.list(2, 'struct', [undefined, ...this.columns], (s, column) =>
-        s.structValue((e) => {
+        s.structValue(e => {
           if (!column) {
             e.string(4, 'schema').i32(5, this.columns.length)
             return
@@ -287,32 +298,42 @@ export class ParquetWriter implements RowSink {
 
           e.i32(1, physicalType(column.type))
           e.i32(3, OPTIONAL).string(4, column.name)
-          if (column.type === 'string') e.i32(6, CONVERTED.UTF8).struct(10, (l) => l.struct(1, () => {}))
+          if (column.type === 'string') e.i32(6, CONVERTED.UTF8).struct(10, l => l.struct(1, () => {}))
           if (column.type === 'timestamp') {
             e.i32(6, CONVERTED.TIMESTAMP_MILLIS)
-            e.struct(10, (l) => l.struct(8, (t) => t.bool(1, false).struct(2, (u) => u.struct(1, () => {}))))
+            e.struct(10, l => l.struct(8, t => t.bool(1, false).struct(2, u => u.struct(1, () => {}))))
           }
         }),
       )
       f.i64(3, this.rows)
       f.list(4, 'struct', this.rowGroups, (g, group) =>
-        g.structValue((r) => {
+        g.structValue(r => {
           r.list(1, 'struct', group.chunks, (c, chunk) =>
-            c.structValue((cc) => {
+            c.structValue(cc => {
               cc.i64(2, chunk.offset)
-              cc.struct(3, (m) => {
+              cc.struct(3, m => {
                 m.i32(1, physicalType(chunk.column.type))
                 m.list(2, 'i32', chunk.encodings, (l, e) => l.i32Value(e))
                 m.list(3, 'string', [chunk.column.name], (l, p) => l.stringValue(p))
-                m.i32(4, SNAPPY).i64(5, group.rows).i64(6, chunk.uncompressed).i64(7, chunk.compressed).i64(9, chunk.dataPageOffset)
+                m.i32(4, SNAPPY)
+                  .i64(5, group.rows)
+                  .i64(6, chunk.uncompressed)
+                  .i64(7, chunk.compressed)
+                  .i64(9, chunk.dataPageOffset)
                 if (chunk.dictionaryPageOffset !== undefined) m.i64(11, chunk.dictionaryPageOffset)
               })
             }),
           )
-          r.i64(2, group.chunks.reduce((sum, c) => sum + c.uncompressed, 0))
+          r.i64(
+            2,
+            group.chunks.reduce((sum, c) => sum + c.uncompressed, 0),
+          )
           r.i64(3, group.rows)
           r.i64(5, group.offset)
-          r.i64(6, group.chunks.reduce((sum, c) => sum + c.compressed, 0))
+          r.i64(
+            6,
+            group.chunks.reduce((sum, c) => sum + c.compressed, 0),
+          )
         }),
       )
       f.string(6, CREATED_BY)

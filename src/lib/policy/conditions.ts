@@ -71,7 +71,11 @@ const date = (test: (request: number, policy: number) => boolean): Comparison<nu
   expects: 'a date (ISO 8601 or epoch seconds)',
 })
 
-const text = (matches: (request: string, policy: string) => boolean): Comparison<string> => ({read: (v) => v, matches, expects: 'a string'})
+const text = (matches: (request: string, policy: string) => boolean): Comparison<string> => ({
+  read: v => v,
+  matches,
+  expects: 'a string',
+})
 
 const COMPARISONS = {
   StringEquals: text((r, p) => r === p),
@@ -102,7 +106,8 @@ type ComparisonName = keyof typeof COMPARISONS
 
 /** Every operator name (without set qualifier or IfExists): the comparison it uses and whether it negates it. */
 const OPERATORS = new Map<string, {comparison: ComparisonName; negated: boolean}>()
-for (const name of Object.keys(COMPARISONS) as ComparisonName[]) OPERATORS.set(name.toLowerCase(), {comparison: name, negated: false})
+for (const name of Object.keys(COMPARISONS) as ComparisonName[])
+  OPERATORS.set(name.toLowerCase(), {comparison: name, negated: false})
 for (const [negated, comparison] of [
   ['StringNotEquals', 'StringEquals'],
   ['StringNotEqualsIgnoreCase', 'StringEqualsIgnoreCase'],
@@ -143,47 +148,66 @@ export function isNegatedOperator(operator: string): boolean {
   return parseOperator(operator)?.negated ?? false
 }
 
-const show = (values: readonly string[]) => (values.length === 1 ? `"${values[0]}"` : `[${values.map((v) => `"${v}"`).join(', ')}]`)
+const show = (values: readonly string[]) =>
+  values.length === 1 ? `"${values[0]}"` : `[${values.map(v => `"${v}"`).join(', ')}]`
 
 /**
  * `wants`: the result the caller would choose (true for an Allow it wants to meet, false for a Deny it
  * wants to avoid) when the key is one it sets itself; without it such a key is unknown.
  */
 export function evaluateCondition(entry: ConditionEntry, keys: ConditionKeys, wants?: boolean): ConditionOutcome {
-  const unknown = (note: string, unknownBecause: ConditionOutcome['unknownBecause'] = 'value'): ConditionOutcome => ({entry, result: 'unknown', note, unknownBecause})
+  const unknown = (note: string, unknownBecause: ConditionOutcome['unknownBecause'] = 'value'): ConditionOutcome => ({
+    entry,
+    result: 'unknown',
+    note,
+    unknownBecause,
+  })
   const operator = parseOperator(entry.operator)
   if (!operator) return unknown(`condition operator ${entry.operator} is not one the analyzer knows`, 'operator')
   const lowerKey = entry.key.toLowerCase()
   const requestValues = keys.get(lowerKey)
   let kind = keys.kind(lowerKey)
-  const wildcard = operator.comparison === 'StringLike' && entry.values.some((v) => /[*?]/.test(v))
+  const wildcard = operator.comparison === 'StringLike' && entry.values.some(v => /[*?]/.test(v))
   if (kind === 'unknown' && WILDCARD_ANYONE.has(lowerKey) && wildcard) kind = 'chosen'
   if (kind === 'chosen') {
-    const note = WILDCARD_ANYONE.has(lowerKey) ? `${entry.key} ${show(entry.values)} is a wildcard any caller can meet` : `${entry.key} is set by the caller`
+    const note = WILDCARD_ANYONE.has(lowerKey)
+      ? `${entry.key} ${show(entry.values)} is a wildcard any caller can meet`
+      : `${entry.key} is set by the caller`
     return wants === undefined ? unknown(note, 'unmodelled-key') : {entry, result: wants, note, chosenByCaller: true}
   }
 
   if (kind === 'unknown') {
     // Whatever the caller's address, a /0 block contains it.
-    const everyAddress = lowerKey === 'aws:sourceip' && operator.comparison === 'IpAddress' && entry.values.some((v) => parseCidr(v)?.prefix === 0)
-    if (everyAddress && !operator.set) return {entry, result: !operator.negated, note: `${show(entry.values)} contains every address`}
+    const everyAddress =
+      lowerKey === 'aws:sourceip' &&
+      operator.comparison === 'IpAddress' &&
+      entry.values.some(v => parseCidr(v)?.prefix === 0)
+    if (everyAddress && !operator.set)
+      return {entry, result: !operator.negated, note: `${show(entry.values)} contains every address`}
     const org = lowerKey === 'aws:principalorgid' || lowerKey === 'aws:principalorgpaths'
-    return unknown(org ? `${entry.key} ${show(entry.values)}: every account of that organization meets it` : `${entry.key} is not simulated by the analyzer`, 'unmodelled-key')
+    return unknown(
+      org
+        ? `${entry.key} ${show(entry.values)}: every account of that organization meets it`
+        : `${entry.key} is not simulated by the analyzer`,
+      'unmodelled-key',
+    )
   }
   const missing = requestValues === undefined || requestValues.length === 0
   const said = missing ? `the request has no ${entry.key}` : `${entry.key} is ${show(requestValues)}`
   const outcome = (result: boolean): ConditionOutcome => ({entry, result, note: said})
 
   if (operator.comparison === null) {
-    const wanted = entry.values.map((v) => (/^(true|false)$/i.test(v) ? v.toLowerCase() === 'true' : undefined))
-    if (wanted.some((w) => w === undefined)) return unknown(`Null expects "true" or "false", got ${show(entry.values)}`)
-    return outcome(wanted.some((absent) => absent === missing))
+    const wanted = entry.values.map(v => (/^(true|false)$/i.test(v) ? v.toLowerCase() === 'true' : undefined))
+    if (wanted.some(w => w === undefined)) return unknown(`Null expects "true" or "false", got ${show(entry.values)}`)
+    return outcome(wanted.some(absent => absent === missing))
   }
 
-  if (entry.values.some((v) => v.includes('${'))) return unknown(`policy variables such as ${show(entry.values)} are not evaluated by the analyzer`)
+  if (entry.values.some(v => v.includes('${')))
+    return unknown(`policy variables such as ${show(entry.values)} are not evaluated by the analyzer`)
   const comparison = COMPARISONS[operator.comparison] as Comparison<unknown>
-  const policyValues = entry.values.map((v) => comparison.read(v))
-  if (policyValues.some((v) => v === undefined)) return unknown(`${entry.operator} expects ${comparison.expects}, got ${show(entry.values)}`)
+  const policyValues = entry.values.map(v => comparison.read(v))
+  if (policyValues.some(v => v === undefined))
+    return unknown(`${entry.operator} expects ${comparison.expects}, got ${show(entry.values)}`)
 
   if (missing) {
     if (operator.ifExists) return outcome(true)
@@ -192,7 +216,7 @@ export function evaluateCondition(entry: ConditionEntry, keys: ConditionKeys, wa
     return outcome(operator.negated)
   }
 
-  const matchesAny = (value: string) => policyValues.some((p) => comparison.matches(value, p))
+  const matchesAny = (value: string) => policyValues.some(p => comparison.matches(value, p))
   // A negated operator holds for a request value that matches none of the policy values.
   const holdsFor = (value: string) => (operator.negated ? !matchesAny(value) : matchesAny(value))
   if (operator.set === 'all') return outcome(requestValues.every(holdsFor))
@@ -210,7 +234,7 @@ interface Cidr {
 function parseIp(text: string): {version: 4 | 6; bits: bigint} | undefined {
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(text)) {
     const parts = text.split('.').map(Number)
-    if (parts.some((p) => p > 255)) return undefined
+    if (parts.some(p => p > 255)) return undefined
     return {version: 4, bits: parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n)}
   }
 
@@ -222,7 +246,7 @@ function parseIp(text: string): {version: 4 | 6; bits: bigint} | undefined {
   const fill = 8 - left.length - right.length
   if (tail === undefined ? fill !== 0 : fill < 1) return undefined
   const all = [...left, ...Array<string>(tail === undefined ? 0 : fill).fill('0'), ...right]
-  if (all.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined
+  if (all.some(g => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined
   return {version: 6, bits: all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n)}
 }
 

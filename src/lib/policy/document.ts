@@ -10,8 +10,7 @@ import {isJsonObject, type JsonValue, JsonReadError, parseJson} from './json.js'
 export type Effect = 'Allow' | 'Deny'
 
 export type PrincipalSpec =
-  | {kind: 'any'}
-  | {kind: 'listed'; aws: string[]; service: string[]; federated: string[]; canonicalUser: string[]}
+  {kind: 'any'} | {kind: 'listed'; aws: string[]; service: string[]; federated: string[]; canonicalUser: string[]}
 
 export interface ConditionEntry {
   /** As written, e.g. `ForAnyValue:StringLikeIfExists`. */
@@ -50,7 +49,17 @@ export class PolicyDocumentError extends ConfigError {
 }
 
 const VERSIONS = ['2012-10-17', '2008-10-17']
-const STATEMENT_KEYS = ['Sid', 'Effect', 'Principal', 'NotPrincipal', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition']
+const STATEMENT_KEYS = [
+  'Sid',
+  'Effect',
+  'Principal',
+  'NotPrincipal',
+  'Action',
+  'NotAction',
+  'Resource',
+  'NotResource',
+  'Condition',
+]
 const PRINCIPAL_KEYS = {AWS: 'aws', Service: 'service', Federated: 'federated', CanonicalUser: 'canonicalUser'} as const
 
 class Problem extends Error {
@@ -63,33 +72,60 @@ class Problem extends Error {
 }
 
 const typeName = (value: JsonValue | undefined) =>
-  value === undefined ? 'nothing' : value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`
+  value === undefined
+    ? 'nothing'
+    : value === null
+      ? 'null'
+      : Array.isArray(value)
+        ? 'a list'
+        : typeof value === 'object'
+          ? 'an object'
+          : `${typeof value} ${JSON.stringify(value)}`
 
 function stringList(value: JsonValue | undefined, path: string): string[] {
   const list = Array.isArray(value) ? value : [value]
   if (list.length === 0) throw new Problem(path, 'is an empty list; give at least one value')
   return list.map((item, i) => {
-    if (typeof item !== 'string' || item === '') throw new Problem(Array.isArray(value) ? `${path}[${i}]` : path, `must be a non-empty string, got ${typeName(item)}`)
+    if (typeof item !== 'string' || item === '')
+      throw new Problem(
+        Array.isArray(value) ? `${path}[${i}]` : path,
+        `must be a non-empty string, got ${typeName(item)}`,
+      )
     return item
   })
 }
 
 function parsePrincipal(value: JsonValue | undefined, path: string): PrincipalSpec {
   if (value === '*') return {kind: 'any'}
-  if (!isJsonObject(value)) throw new Problem(path, `must be "*" or an object such as {"AWS": [...]}, got ${typeName(value)}`)
-  const spec = {kind: 'listed' as const, aws: [] as string[], service: [] as string[], federated: [] as string[], canonicalUser: [] as string[]}
+  if (!isJsonObject(value))
+    throw new Problem(path, `must be "*" or an object such as {"AWS": [...]}, got ${typeName(value)}`)
+  const spec = {
+    kind: 'listed' as const,
+    aws: [] as string[],
+    service: [] as string[],
+    federated: [] as string[],
+    canonicalUser: [] as string[],
+  }
   const keys = Object.keys(value)
   if (keys.length === 0) throw new Problem(path, 'is empty; name at least one principal')
   for (const key of keys) {
     const field = (PRINCIPAL_KEYS as Partial<Record<string, (typeof PRINCIPAL_KEYS)[keyof typeof PRINCIPAL_KEYS]>>)[key]
-    if (!field) throw new Problem(`${path}.${key}`, `unknown principal type; use one of ${Object.keys(PRINCIPAL_KEYS).join(', ')}`)
+    if (!field)
+      throw new Problem(
+        `${path}.${key}`,
+        `unknown principal type; use one of ${Object.keys(PRINCIPAL_KEYS).join(', ')}`,
+      )
     spec[field] = stringList(value[key], `${path}.${key}`)
   }
 
   // {"AWS": "*"} is everyone, like "*"; any other wildcard in a principal S3 rejects outright.
   if (spec.aws.includes('*')) return {kind: 'any'}
   spec.aws.forEach((arn, i) => {
-    if (/[*?]/.test(arn)) throw new Problem(`${path}.AWS[${i}]`, `"${arn}": a principal cannot contain wildcards (only "*" alone); use a condition on aws:PrincipalArn with ArnLike`)
+    if (/[*?]/.test(arn))
+      throw new Problem(
+        `${path}.AWS[${i}]`,
+        `"${arn}": a principal cannot contain wildcards (only "*" alone); use a condition on aws:PrincipalArn with ArnLike`,
+      )
   })
   return spec
 }
@@ -106,13 +142,18 @@ function parseConditions(value: JsonValue | undefined, path: string): ConditionE
   const entries: ConditionEntry[] = []
   for (const [operator, block] of Object.entries(value)) {
     const blockPath = `${path}.${operator}`
-    if (!isJsonObject(block)) throw new Problem(blockPath, `must be an object of condition keys, got ${typeName(block)}`)
+    if (!isJsonObject(block))
+      throw new Problem(blockPath, `must be an object of condition keys, got ${typeName(block)}`)
     if (Object.keys(block).length === 0) throw new Problem(blockPath, 'has no condition keys')
     for (const [key, raw] of Object.entries(block)) {
       const keyPath = `${blockPath}.${key}`
       const list = Array.isArray(raw) ? raw : [raw]
       if (list.length === 0) throw new Problem(keyPath, 'is an empty list; give at least one value')
-      entries.push({operator, key, values: list.map((v, i) => conditionValue(v, Array.isArray(raw) ? `${keyPath}[${i}]` : keyPath))})
+      entries.push({
+        operator,
+        key,
+        values: list.map((v, i) => conditionValue(v, Array.isArray(raw) ? `${keyPath}[${i}]` : keyPath)),
+      })
     }
   }
 
@@ -120,7 +161,7 @@ function parseConditions(value: JsonValue | undefined, path: string): ConditionE
 }
 
 function exactlyOne(statement: Record<string, JsonValue>, path: string, a: string, b: string): void {
-  const has = [a, b].filter((k) => statement[k] !== undefined)
+  const has = [a, b].filter(k => statement[k] !== undefined)
   if (has.length === 0) throw new Problem(path, `has neither ${a} nor ${b}; a bucket policy statement needs one`)
   if (has.length === 2) throw new Problem(path, `has both ${a} and ${b}; use one`)
 }
@@ -128,17 +169,21 @@ function exactlyOne(statement: Record<string, JsonValue>, path: string, a: strin
 function parseStatement(value: JsonValue, index: number, path: string): Statement {
   if (!isJsonObject(value)) throw new Problem(path, `must be an object, got ${typeName(value)}`)
   for (const key of Object.keys(value)) {
-    if (!STATEMENT_KEYS.includes(key)) throw new Problem(`${path}.${key}`, `unknown statement element; allowed: ${STATEMENT_KEYS.join(', ')}`)
+    if (!STATEMENT_KEYS.includes(key))
+      throw new Problem(`${path}.${key}`, `unknown statement element; allowed: ${STATEMENT_KEYS.join(', ')}`)
   }
 
   const effect = value.Effect
-  if (effect !== 'Allow' && effect !== 'Deny') throw new Problem(`${path}.Effect`, `must be "Allow" or "Deny", got ${typeName(effect)}`)
-  if (value.Sid !== undefined && typeof value.Sid !== 'string') throw new Problem(`${path}.Sid`, `must be a string, got ${typeName(value.Sid)}`)
+  if (effect !== 'Allow' && effect !== 'Deny')
+    throw new Problem(`${path}.Effect`, `must be "Allow" or "Deny", got ${typeName(effect)}`)
+  if (value.Sid !== undefined && typeof value.Sid !== 'string')
+    throw new Problem(`${path}.Sid`, `must be a string, got ${typeName(value.Sid)}`)
   exactlyOne(value, path, 'Principal', 'NotPrincipal')
   exactlyOne(value, path, 'Action', 'NotAction')
   exactlyOne(value, path, 'Resource', 'NotResource')
   const list = (key: string) => (value[key] === undefined ? undefined : stringList(value[key], `${path}.${key}`))
-  const principal = (key: string) => (value[key] === undefined ? undefined : parsePrincipal(value[key], `${path}.${key}`))
+  const principal = (key: string) =>
+    value[key] === undefined ? undefined : parsePrincipal(value[key], `${path}.${key}`)
   return {
     index,
     ...(typeof value.Sid === 'string' ? {sid: value.Sid} : {}),
@@ -154,9 +199,11 @@ function parseStatement(value: JsonValue, index: number, path: string): Statemen
 }
 
 function toPolicy(root: JsonValue): Omit<PolicyDocument, 'size'> {
-  if (!isJsonObject(root)) throw new Problem('(top level)', `must be an object with "Version" and "Statement", got ${typeName(root)}`)
+  if (!isJsonObject(root))
+    throw new Problem('(top level)', `must be an object with "Version" and "Statement", got ${typeName(root)}`)
   for (const key of Object.keys(root)) {
-    if (!['Version', 'Id', 'Statement'].includes(key)) throw new Problem(key, 'unknown policy element; allowed: Version, Id, Statement')
+    if (!['Version', 'Id', 'Statement'].includes(key))
+      throw new Problem(key, 'unknown policy element; allowed: Version, Id, Statement')
   }
 
   const version = root.Version
@@ -177,9 +224,12 @@ function toPolicy(root: JsonValue): Omit<PolicyDocument, 'size'> {
 /** Reads a policy document; `origin` names it in errors (a file path, or "the bucket policy of X"). */
 export function parsePolicy(text: string, origin: string): PolicyDocument {
   if (text.length > MAX_DOCUMENT_CHARS) {
-    throw new PolicyDocumentError(`${origin} is ${text.length} characters long: not a bucket policy (S3 accepts at most 20 KB)`, {
-      suggestions: ['Give the bucket policy document itself; `--print-recommended` prints one.'],
-    })
+    throw new PolicyDocumentError(
+      `${origin} is ${text.length} characters long: not a bucket policy (S3 accepts at most 20 KB)`,
+      {
+        suggestions: ['Give the bucket policy document itself; `--print-recommended` prints one.'],
+      },
+    )
   }
 
   let root: JsonValue
@@ -187,10 +237,13 @@ export function parsePolicy(text: string, origin: string): PolicyDocument {
     root = parseJson(text)
   } catch (error) {
     if (!(error instanceof JsonReadError)) throw error
-    throw new PolicyDocumentError(`${origin} is ${error.duplicateKey ? 'ambiguous' : 'not valid'} JSON: ${error.message}`, {
-      cause: error,
-      suggestions: ['Fix the JSON at that place; `--print-recommended` prints a valid policy to start from.'],
-    })
+    throw new PolicyDocumentError(
+      `${origin} is ${error.duplicateKey ? 'ambiguous' : 'not valid'} JSON: ${error.message}`,
+      {
+        cause: error,
+        suggestions: ['Fix the JSON at that place; `--print-recommended` prints a valid policy to start from.'],
+      },
+    )
   }
 
   try {
@@ -199,7 +252,9 @@ export function parsePolicy(text: string, origin: string): PolicyDocument {
     if (!(error instanceof Problem)) throw error
     throw new PolicyDocumentError(`${origin} is not a bucket policy: ${error.message}`, {
       cause: error,
-      suggestions: ['See https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html, or start from `--print-recommended`.'],
+      suggestions: [
+        'See https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html, or start from `--print-recommended`.',
+      ],
     })
   }
 }

@@ -78,9 +78,9 @@ function awsPrincipalMatches(value: string, caller: Caller): boolean {
 
 export function principalMatches(spec: PrincipalSpec, caller: Caller): boolean {
   if (spec.kind === 'any') return true
-  if (spec.aws.some((v) => awsPrincipalMatches(v, caller))) return true
+  if (spec.aws.some(v => awsPrincipalMatches(v, caller))) return true
   // Federated and CanonicalUser principals are never the callers of a simulated S3 request.
-  return caller.kind === 'service' && spec.service.some((s) => s.toLowerCase() === caller.service.toLowerCase())
+  return caller.kind === 'service' && spec.service.some(s => s.toLowerCase() === caller.service.toLowerCase())
 }
 
 /**
@@ -91,61 +91,96 @@ export function principalMatches(spec: PrincipalSpec, caller: Caller): boolean {
 export function notPrincipalExempts(spec: PrincipalSpec, caller: Caller): boolean {
   if (spec.kind === 'any') return true
   if (caller.kind === 'anonymous') return false
-  if (caller.kind === 'service') return spec.service.some((s) => s.toLowerCase() === caller.service.toLowerCase())
-  const account = spec.aws.some((v) => v === caller.account || ROOT_RE.exec(v)?.[1] === caller.account)
+  if (caller.kind === 'service') return spec.service.some(s => s.toLowerCase() === caller.service.toLowerCase())
+  const account = spec.aws.some(v => v === caller.account || ROOT_RE.exec(v)?.[1] === caller.account)
   return spec.aws.includes(caller.arn) && (account || ROOT_RE.test(caller.arn))
 }
 
 function conditionKeys(request: Request): ConditionKeys {
   const lower = new Map<string, readonly string[]>()
-  for (const [key, value] of Object.entries(request.keys)) lower.set(key.toLowerCase(), typeof value === 'string' ? [value] : value)
-  return {get: (key) => lower.get(key), kind: (key) => (lower.has(key) ? 'known' : request.keyKind?.(key) ?? 'missing')}
+  for (const [key, value] of Object.entries(request.keys))
+    lower.set(key.toLowerCase(), typeof value === 'string' ? [value] : value)
+  return {get: key => lower.get(key), kind: key => (lower.has(key) ? 'known' : (request.keyKind?.(key) ?? 'missing'))}
 }
 
 type Scope = 'all' | 'some'
 
 function actionApplies(statement: Statement, action: string, scope: Scope): boolean {
   if (action !== UNLISTED_ACTION) {
-    return statement.action ? statement.action.some((p) => actionMatches(p, action)) : !(statement.notAction ?? []).some((p) => actionMatches(p, action))
+    return statement.action
+      ? statement.action.some(p => actionMatches(p, action))
+      : !(statement.notAction ?? []).some(p => actionMatches(p, action))
   }
 
   // An unlisted action has an unknown name: only a wildcard pattern can match it.
   const wild = (p: string) => /[*?]/.test(p) && matchesSomeWithPrefix(p, 's3:', true)
-  if (statement.action) return scope === 'all' ? statement.action.some((p) => coversAllWithPrefix(p, 's3:', true)) : statement.action.some(wild)
+  if (statement.action)
+    return scope === 'all'
+      ? statement.action.some(p => coversAllWithPrefix(p, 's3:', true))
+      : statement.action.some(wild)
   const excluded = statement.notAction ?? []
-  return scope === 'all' ? !excluded.some(wild) : !excluded.some((p) => coversAllWithPrefix(p, 's3:', true))
+  return scope === 'all' ? !excluded.some(wild) : !excluded.some(p => coversAllWithPrefix(p, 's3:', true))
 }
 
 function resourceApplies(statement: Statement, resource: RequestResource, scope: Scope): boolean {
   if (typeof resource === 'string') {
-    return statement.resource ? statement.resource.some((p) => globMatches(p, resource)) : !(statement.notResource ?? []).some((p) => globMatches(p, resource))
+    return statement.resource
+      ? statement.resource.some(p => globMatches(p, resource))
+      : !(statement.notResource ?? []).some(p => globMatches(p, resource))
   }
 
   const {under} = resource
-  if (statement.resource) return statement.resource.some((p) => (scope === 'all' ? coversAllWithPrefix(p, under) : matchesSomeWithPrefix(p, under)))
+  if (statement.resource)
+    return statement.resource.some(p =>
+      scope === 'all' ? coversAllWithPrefix(p, under) : matchesSomeWithPrefix(p, under),
+    )
   const excluded = statement.notResource ?? []
-  return scope === 'all' ? !excluded.some((p) => matchesSomeWithPrefix(p, under)) : !excluded.some((p) => coversAllWithPrefix(p, under))
+  return scope === 'all'
+    ? !excluded.some(p => matchesSomeWithPrefix(p, under))
+    : !excluded.some(p => coversAllWithPrefix(p, under))
 }
 
-export function evaluateStatement(statement: Statement, request: Request, keys = conditionKeys(request)): StatementOutcome {
+export function evaluateStatement(
+  statement: Statement,
+  request: Request,
+  keys = conditionKeys(request),
+): StatementOutcome {
   const stance = request.stance ?? 'intruder'
   const scope: Scope = (statement.effect === 'Deny') === (stance === 'intruder') ? 'all' : 'some'
-  const principal = statement.principal ? principalMatches(statement.principal, request.caller) : !notPrincipalExempts(statement.notPrincipal ?? {kind: 'any'}, request.caller)
+  const principal = statement.principal
+    ? principalMatches(statement.principal, request.caller)
+    : !notPrincipalExempts(statement.notPrincipal ?? {kind: 'any'}, request.caller)
   const action = actionApplies(statement, request.action, scope)
   const resource = resourceApplies(statement, request.resource, scope)
   // A key the caller chooses takes the value that suits it: it makes an Allow apply and a Deny not.
   const wants = stance === 'intruder' ? statement.effect === 'Allow' : undefined
-  const conditions = statement.conditions.map((entry) => evaluateCondition(entry, keys, wants))
-  const condition = and(conditions.map((c) => c.result))
-  return {statement, principal, action, resource, conditions, condition, applies: principal && action && resource ? condition : false}
+  const conditions = statement.conditions.map(entry => evaluateCondition(entry, keys, wants))
+  const condition = and(conditions.map(c => c.result))
+  return {
+    statement,
+    principal,
+    action,
+    resource,
+    conditions,
+    condition,
+    applies: principal && action && resource ? condition : false,
+  }
 }
 
 export function evaluate(policy: PolicyDocument | undefined, request: Request): Decision {
   const keys = conditionKeys(request)
-  const statements = (policy?.statements ?? []).map((s) => evaluateStatement(s, request, keys))
-  const deny = or(statements.filter((s) => s.statement.effect === 'Deny').map((s) => s.applies))
-  const allow = or(statements.filter((s) => s.statement.effect === 'Allow').map((s) => s.applies))
+  const statements = (policy?.statements ?? []).map(s => evaluateStatement(s, request, keys))
+  const deny = or(statements.filter(s => s.statement.effect === 'Deny').map(s => s.applies))
+  const allow = or(statements.filter(s => s.statement.effect === 'Allow').map(s => s.applies))
   const outcome: Outcome =
-    deny === true ? 'explicit-deny' : deny === 'unknown' ? 'unknown' : allow === true ? 'allow' : allow === false ? 'implicit-deny' : 'unknown'
+    deny === true
+      ? 'explicit-deny'
+      : deny === 'unknown'
+        ? 'unknown'
+        : allow === true
+          ? 'allow'
+          : allow === false
+            ? 'implicit-deny'
+            : 'unknown'
   return {deny, allow, outcome, statements}
 }

@@ -62,7 +62,8 @@ export function parseJson(text: string): JsonValue {
         return out
       }
 
-      if (char.charCodeAt(0) < 0x20) return fail('control character in a string (write it as an escape such as \\n)', pos, path)
+      if (char.charCodeAt(0) < 0x20)
+        return fail('control character in a string (write it as an escape such as \\n)', pos, path)
       if (char === '\\') {
         const next = source.charAt(pos + 1)
         if (next === 'u') {
@@ -88,11 +89,16 @@ export function parseJson(text: string): JsonValue {
   const readValue = (path: string, depth: number): JsonValue => {
     skipSpace()
     const char = source.charAt(pos)
-    if ((char === '{' || char === '[') && depth >= MAX_DEPTH) return fail(`nested more than ${MAX_DEPTH} levels deep; a bucket policy needs about seven`, pos, path)
+    if ((char === '{' || char === '[') && depth >= MAX_DEPTH)
+      return fail(`nested more than ${MAX_DEPTH} levels deep; a bucket policy needs about seven`, pos, path)
     if (char === '{') return readObject(path, depth + 1)
     if (char === '[') return readArray(path, depth + 1)
     if (char === '"') return readString(path)
-    for (const [word, value] of [['true', true], ['false', false], ['null', null]] as const) {
+    for (const [word, value] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
       if (source.startsWith(word, pos)) {
         pos += word.length
         return value
@@ -120,24 +126,40 @@ export function parseJson(text: string): JsonValue {
 
     for (;;) {
       skipSpace()
-      if (source.charAt(pos) !== '"') return fail(`expected a double-quoted property name, found ${describeHere()}`, pos, path)
+      if (source.charAt(pos) !== '"')
+        return fail(`expected a double-quoted property name, found ${describeHere()}`, pos, path)
       const keyAt = pos
       const key = readString(path)
       const childPath = path === '' ? key : `${path}.${key}`
       if (Object.hasOwn(object, key)) {
-        return fail(`"${key}" appears twice in the same object; JSON keeps only the last one, so the first is silently lost: merge them`, keyAt, path, true)
+        return fail(
+          `"${key}" appears twice in the same object; JSON keeps only the last one, so the first is silently lost: merge them`,
+          keyAt,
+          path,
+          true,
+        )
       }
 
       skipSpace()
       if (source.charAt(pos) !== ':') return fail(`expected ":" after "${key}", found ${describeHere()}`, pos, path)
       pos++
       // defineProperty, so that a key such as "__proto__" is data, not the prototype
-      Object.defineProperty(object, key, {value: readValue(childPath, depth), enumerable: true, writable: true, configurable: true})
+      Object.defineProperty(object, key, {
+        value: readValue(childPath, depth),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
       skipSpace()
       const next = source.charAt(pos)
       pos++
       if (next === '}') return object
-      if (next !== ',') return fail(`expected "," or "}" after the value of "${key}", found ${pos > source.length ? 'end of input' : `"${next}"`}`, pos - 1, path)
+      if (next !== ',')
+        return fail(
+          `expected "," or "}" after the value of "${key}", found ${pos > source.length ? 'end of input' : `"${next}"`}`,
+          pos - 1,
+          path,
+        )
     }
   }
 
@@ -156,7 +178,12 @@ export function parseJson(text: string): JsonValue {
       const next = source.charAt(pos)
       pos++
       if (next === ']') return array
-      if (next !== ',') return fail(`expected "," or "]" in the list, found ${pos > source.length ? 'end of input' : `"${next}"`}`, pos - 1, path)
+      if (next !== ',')
+        return fail(
+          `expected "," or "]" in the list, found ${pos > source.length ? 'end of input' : `"${next}"`}`,
+          pos - 1,
+          path,
+        )
     }
   }
 

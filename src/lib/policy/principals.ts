@@ -44,23 +44,33 @@ export interface PrincipalArn {
 }
 
 /** An IAM role ARN (or user ARN, with `users`); wildcards only where a condition can hold them (administrators). */
-export function parsePrincipalArn(input: string, name: InputName, options: {users?: boolean; wildcards?: boolean} = {}): PrincipalArn {
+export function parsePrincipalArn(
+  input: string,
+  name: InputName,
+  options: {users?: boolean; wildcards?: boolean} = {},
+): PrincipalArn {
   const arn = input.trim()
   const match = IAM_ARN_RE.exec(arn)
   const kind = options.users ? 'role or user' : 'role'
   if (!match || (match[3] === 'user' && !options.users)) {
     throw new InvalidInputError(name.flag, name.env, input, `not an IAM ${kind} ARN`, {
-      suggestions: [`Give the full ARN, e.g. arn:aws:iam::111122223333:${options.users ? 'role/bucket-admin' : 'role/kubecost_glue_crawler_role'}`],
+      suggestions: [
+        `Give the full ARN, e.g. arn:aws:iam::111122223333:${options.users ? 'role/bucket-admin' : 'role/kubecost_glue_crawler_role'}`,
+      ],
     })
   }
 
-  if (!options.wildcards && /[*?]/.test(arn)) throw new InvalidInputError(name.flag, name.env, input, 'wildcards are not allowed here')
+  if (!options.wildcards && /[*?]/.test(arn))
+    throw new InvalidInputError(name.flag, name.env, input, 'wildcards are not allowed here')
   return {arn, partition: match[1] ?? 'aws', account: match[2] ?? ''}
 }
 
 export function parseAccountId(input: string, name: InputName): string {
   const account = input.trim()
-  if (!/^\d{12}$/.test(account)) throw new InvalidInputError(name.flag, name.env, input, 'an AWS account id is 12 digits', {suggestions: ['For example 444455556666.']})
+  if (!/^\d{12}$/.test(account))
+    throw new InvalidInputError(name.flag, name.env, input, 'an AWS account id is 12 digits', {
+      suggestions: ['For example 444455556666.'],
+    })
   return account
 }
 
@@ -69,7 +79,9 @@ export function parseExporterTag(input: string, name: InputName): ExporterTag {
   const key = input.slice(0, at).trim()
   const value = input.slice(at + 1).trim()
   if (at === -1 || key === '' || value === '') {
-    throw new InvalidInputError(name.flag, name.env, input, 'must be KEY=VALUE', {suggestions: [`For example ${DEFAULT_EXPORTER_TAG}.`]})
+    throw new InvalidInputError(name.flag, name.env, input, 'must be KEY=VALUE', {
+      suggestions: [`For example ${DEFAULT_EXPORTER_TAG}.`],
+    })
   }
 
   return {key, value}
@@ -89,7 +101,9 @@ export function expectedPrincipals(input: ExpectedInput): ExpectedPrincipals {
   const owner = input.crawlerRole ?? input.adminRoles[0] ?? input.quicksightRole
   if (!owner) {
     throw new ConfigError('No expected principals given: the checks need to know who may reach the data', {
-      suggestions: ['Give --crawler-role-arn and --bucket-admin-role (repeatable); the QuickSight role defaults to the same account\'s service role.'],
+      suggestions: [
+        "Give --crawler-role-arn and --bucket-admin-role (repeatable); the QuickSight role defaults to the same account's service role.",
+      ],
     })
   }
 
@@ -97,12 +111,13 @@ export function expectedPrincipals(input: ExpectedInput): ExpectedPrincipals {
     bucket: input.bucket,
     partition: owner.partition,
     account: owner.account,
-    adminRoles: input.adminRoles.map((r) => r.arn),
+    adminRoles: input.adminRoles.map(r => r.arn),
     ...(input.crawlerRole ? {crawlerRole: input.crawlerRole.arn} : {}),
-    quicksightRole: input.quicksightRole?.arn ?? `arn:${owner.partition}:iam::${owner.account}:role/${QUICKSIGHT_SERVICE_ROLE}`,
+    quicksightRole:
+      input.quicksightRole?.arn ?? `arn:${owner.partition}:iam::${owner.account}:role/${QUICKSIGHT_SERVICE_ROLE}`,
     quicksightDefaulted: input.quicksightRole === undefined,
     exporterTag: input.exporterTag,
-    exporterAccounts: [...new Set(input.exporterAccounts ?? [])].filter((a) => a !== owner.account),
+    exporterAccounts: [...new Set(input.exporterAccounts ?? [])].filter(a => a !== owner.account),
     prefix: input.prefix ?? '',
   }
 }
@@ -174,9 +189,9 @@ const PUT_POLICY: SimulatedAction = {action: 's3:PutBucketPolicy', on: 'bucket'}
 
 /** Every S3 action on the bucket and on its objects, and one standing for actions AWS adds later. */
 export const ALL_ACTIONS: readonly SimulatedAction[] = [
-  ...S3_BUCKET_ACTIONS.map((action) => ({action, on: 'bucket' as const})),
+  ...S3_BUCKET_ACTIONS.map(action => ({action, on: 'bucket' as const})),
   {action: UNLISTED_ACTION, on: 'bucket'},
-  ...S3_OBJECT_ACTIONS.map((action) => ({action, on: 'object' as const})),
+  ...S3_OBJECT_ACTIONS.map(action => ({action, on: 'object' as const})),
   {action: UNLISTED_ACTION, on: 'object'},
 ]
 
@@ -184,9 +199,11 @@ const ADMIN_NEEDS = [LIST, LOCATION, GET_POLICY, PUT_POLICY, GET, PUT, DELETE]
 export const EXPORTER_NEEDS = [LIST, PUT]
 
 /** Keys the simulation sets when they apply, so their absence is a fact and not a gap. */
-const PRESENCE_KEYS = /^(aws:securetransport|s3:tlsversion|aws:resourceaccount|aws:principal(arn|account|type|isawsservice|servicename|servicenamelist|tag\/.*)|aws:source(account|arn|owner))$/
+const PRESENCE_KEYS =
+  /^(aws:securetransport|s3:tlsversion|aws:resourceaccount|aws:principal(arn|account|type|isawsservice|servicename|servicenamelist|tag\/.*)|aws:source(account|arn|owner))$/
 /** s3: keys that are not request parameters the caller writes. */
-const S3_CONTEXT_KEYS = /^s3:(existingobjecttag\/.*|dataaccesspoint(arn|account)|accesspointnetworkorigin|resourceaccount|accessgrantsinstancearn)$/
+const S3_CONTEXT_KEYS =
+  /^s3:(existingobjecttag\/.*|dataaccesspoint(arn|account)|accesspointnetworkorigin|resourceaccount|accessgrantsinstancearn)$/
 /** Keys the caller sets itself: headers and request parameters. */
 const CALLER_KEYS = /^(aws:(referer|useragent|requesttag\/.*|tagkeys|sourceidentity|requestedregion)|s3:.*)$/
 
@@ -208,7 +225,12 @@ function sessionOf(roleOrUser: string, session: string, fallbackAccount: string)
   const resource = parts.slice(5).join(':')
   if (!resource.startsWith('role/')) return {kind: 'aws', arn, account}
   const name = resource.split('/').at(-1) ?? resource
-  return {kind: 'aws', arn: `arn:${parts[1] ?? 'aws'}:sts::${account}:assumed-role/${name}/${session}`, account, roleArn: arn}
+  return {
+    kind: 'aws',
+    arn: `arn:${parts[1] ?? 'aws'}:sts::${account}:assumed-role/${name}/${session}`,
+    account,
+    roleArn: arn,
+  }
 }
 
 function roleSession(partition: string, account: string, name: string, session = 'session'): Caller & {kind: 'aws'} {
@@ -235,24 +257,29 @@ function mentionedTags(policy: PolicyDocument | undefined, expected: ExpectedPri
 /** Accounts the policy names that are not the bucket's or an exporter account: each may be granted something. */
 function mentionedAccounts(policy: PolicyDocument | undefined, expected: ExpectedPrincipals): string[] {
   const own = new Set(exporterAccounts(expected))
-  const texts = (policy?.statements ?? []).flatMap((s) => [
+  const texts = (policy?.statements ?? []).flatMap(s => [
     ...(s.principal?.kind === 'listed' ? s.principal.aws : []),
     ...(s.notPrincipal?.kind === 'listed' ? s.notPrincipal.aws : []),
-    ...s.conditions.flatMap((c) => c.values),
+    ...s.conditions.flatMap(c => c.values),
   ])
   const accounts = new Set<string>()
-  for (const text of texts) for (const m of text.matchAll(/(?<!\d)\d{12}(?!\d)/g)) if (!own.has(m[0])) accounts.add(m[0])
+  for (const text of texts)
+    for (const m of text.matchAll(/(?<!\d)\d{12}(?!\d)/g)) if (!own.has(m[0])) accounts.add(m[0])
   return [...accounts].slice(0, MAX_VARIANTS)
 }
 
 function freshAccount(taken: readonly string[]): string {
-  for (const candidate of ['999999999999', '888888888888', '777777777777', '666666666666']) if (!taken.includes(candidate)) return candidate
+  for (const candidate of ['999999999999', '888888888888', '777777777777', '666666666666'])
+    if (!taken.includes(candidate)) return candidate
   return '555555555555'
 }
 
 function servicesNamed(policy: PolicyDocument | undefined): string[] {
-  const named = (policy?.statements ?? []).flatMap((s) => [...(s.principal?.kind === 'listed' ? s.principal.service : []), ...(s.notPrincipal?.kind === 'listed' ? s.notPrincipal.service : [])])
-  return [...new Set([...named.map((n) => n.toLowerCase()), 'cloudtrail.amazonaws.com'])].slice(0, MAX_VARIANTS)
+  const named = (policy?.statements ?? []).flatMap(s => [
+    ...(s.principal?.kind === 'listed' ? s.principal.service : []),
+    ...(s.notPrincipal?.kind === 'listed' ? s.notPrincipal.service : []),
+  ])
+  return [...new Set([...named.map(n => n.toLowerCase()), 'cloudtrail.amazonaws.com'])].slice(0, MAX_VARIANTS)
 }
 
 const tagText = (tags: Readonly<Record<string, string>>) => {
@@ -268,16 +295,52 @@ const tagText = (tags: Readonly<Record<string, string>>) => {
  * its own roles as it likes), the expected roles' names in another account, an anonymous caller, and
  * AWS services acting for another account.
  */
-export function simulatedCallers(expected: ExpectedPrincipals, policy?: PolicyDocument): {expected: SimulatedCaller[]; others: SimulatedCaller[]} {
+export function simulatedCallers(
+  expected: ExpectedPrincipals,
+  policy?: PolicyDocument,
+): {expected: SimulatedCaller[]; others: SimulatedCaller[]} {
   const {partition, account, exporterTag} = expected
   const tagged = {[exporterTag.key]: exporterTag.value}
   const expectedCallers: SimulatedCaller[] = [
-    ...expected.adminRoles.map((arn) => ({label: `a session of administrator ${arn}`, caller: sessionOf(arn, 'admin-session', account), tags: {}, expected: true, sameAccount: true, actions: ADMIN_NEEDS, role: 'admin' as const})),
+    ...expected.adminRoles.map(arn => ({
+      label: `a session of administrator ${arn}`,
+      caller: sessionOf(arn, 'admin-session', account),
+      tags: {},
+      expected: true,
+      sameAccount: true,
+      actions: ADMIN_NEEDS,
+      role: 'admin' as const,
+    })),
     expected.crawlerRole
-      ? {label: `a session of crawler role ${expected.crawlerRole}`, caller: sessionOf(expected.crawlerRole, 'crawler-session', account), tags: {}, expected: true, sameAccount: true, actions: [LIST, GET], role: 'crawler' as const}
-      : {label: 'the Glue crawler role (not given: --crawler-role-arn)', caller: roleSession(partition, account, 'unnamed-glue-crawler-role', 'crawler-session'), tags: {}, expected: true, sameAccount: true, actions: [LIST, GET], role: 'crawler' as const, unnamed: true},
-    {label: `a session of QuickSight role ${expected.quicksightRole}`, caller: sessionOf(expected.quicksightRole, 'quicksight-session', account), tags: {}, expected: true, sameAccount: true, actions: [LIST, LOCATION, GET], role: 'quicksight' as const},
-    ...exporterAccounts(expected).map((acct) => ({
+      ? {
+          label: `a session of crawler role ${expected.crawlerRole}`,
+          caller: sessionOf(expected.crawlerRole, 'crawler-session', account),
+          tags: {},
+          expected: true,
+          sameAccount: true,
+          actions: [LIST, GET],
+          role: 'crawler' as const,
+        }
+      : {
+          label: 'the Glue crawler role (not given: --crawler-role-arn)',
+          caller: roleSession(partition, account, 'unnamed-glue-crawler-role', 'crawler-session'),
+          tags: {},
+          expected: true,
+          sameAccount: true,
+          actions: [LIST, GET],
+          role: 'crawler' as const,
+          unnamed: true,
+        },
+    {
+      label: `a session of QuickSight role ${expected.quicksightRole}`,
+      caller: sessionOf(expected.quicksightRole, 'quicksight-session', account),
+      tags: {},
+      expected: true,
+      sameAccount: true,
+      actions: [LIST, LOCATION, GET],
+      role: 'quicksight' as const,
+    },
+    ...exporterAccounts(expected).map(acct => ({
       label: `a session of an exporter role of ${acct === account ? 'the account' : `exporter account ${acct}`} tagged ${exporterTag.key}=${exporterTag.value}`,
       caller: roleSession(partition, acct, 'kubecost-s3-exporter', 'exporter-session'),
       tags: tagged,
@@ -292,47 +355,122 @@ export function simulatedCallers(expected: ExpectedPrincipals, policy?: PolicyDo
   const variants: Array<Record<string, string>> = [{}, ...tags.map(([k, v]) => ({[k]: v}))]
   if (tags.length > 1) variants.push(Object.fromEntries(tags))
   const mistag = exporterTag.value === 'false' ? 'no' : 'false'
-  const outsider = (label: string, caller: Caller, tagsOf: Record<string, string>, sameAccount: boolean): SimulatedCaller => ({label, caller, tags: tagsOf, expected: false, sameAccount, actions: ALL_ACTIONS})
+  const outsider = (
+    label: string,
+    caller: Caller,
+    tagsOf: Record<string, string>,
+    sameAccount: boolean,
+  ): SimulatedCaller => ({label, caller, tags: tagsOf, expected: false, sameAccount, actions: ALL_ACTIONS})
   const isExporterTag = (v: Record<string, string>) => v[exporterTag.key] === exporterTag.value
 
   const others: SimulatedCaller[] = [
-    outsider('a session of an unlisted role of the account', roleSession(partition, account, 'some-other-role'), {}, true),
-    outsider(`a session of a role of the account tagged ${exporterTag.key}=${mistag}`, roleSession(partition, account, 'mistagged-role'), {[exporterTag.key]: mistag}, true),
-    ...variants.filter((v) => Object.keys(v).length > 0 && !isExporterTag(v)).map((v) => outsider(`a session of an unlisted role of the account ${tagText(v)}`, roleSession(partition, account, 'other-tagged-role'), v, true)),
-    ...expected.exporterAccounts.map((acct) => outsider(`a session of an untagged role of exporter account ${acct}`, roleSession(partition, acct, 'some-other-role'), {}, false)),
+    outsider(
+      'a session of an unlisted role of the account',
+      roleSession(partition, account, 'some-other-role'),
+      {},
+      true,
+    ),
+    outsider(
+      `a session of a role of the account tagged ${exporterTag.key}=${mistag}`,
+      roleSession(partition, account, 'mistagged-role'),
+      {[exporterTag.key]: mistag},
+      true,
+    ),
+    ...variants
+      .filter(v => Object.keys(v).length > 0 && !isExporterTag(v))
+      .map(v =>
+        outsider(
+          `a session of an unlisted role of the account ${tagText(v)}`,
+          roleSession(partition, account, 'other-tagged-role'),
+          v,
+          true,
+        ),
+      ),
+    ...expected.exporterAccounts.map(acct =>
+      outsider(
+        `a session of an untagged role of exporter account ${acct}`,
+        roleSession(partition, acct, 'some-other-role'),
+        {},
+        false,
+      ),
+    ),
   ]
   const named = mentionedAccounts(policy, expected)
   const fresh = freshAccount([...exporterAccounts(expected), ...named])
   for (const acct of [...named, fresh]) {
-    for (const v of variants) others.push(outsider(`a session of a role of another account (${acct}) ${tagText(v)}`, roleSession(partition, acct, 'outside-role'), v, false))
+    for (const v of variants)
+      others.push(
+        outsider(
+          `a session of a role of another account (${acct}) ${tagText(v)}`,
+          roleSession(partition, acct, 'outside-role'),
+          v,
+          false,
+        ),
+      )
   }
 
   // A role that has an expected role's name, in another account: ArnLike patterns with a wildcard account let it in.
-  const arnPatterns = (policy?.statements ?? []).flatMap((s) => s.conditions.filter((c) => c.key.toLowerCase() === 'aws:principalarn').flatMap((c) => c.values))
-  const names = [...expected.adminRoles, ...(expected.crawlerRole ? [expected.crawlerRole] : []), expected.quicksightRole, ...arnPatterns.filter((v) => /^arn:[^:]*:iam::[^:]*[*?][^:]*:(role|user)\//.test(v))]
+  const arnPatterns = (policy?.statements ?? []).flatMap(s =>
+    s.conditions.filter(c => c.key.toLowerCase() === 'aws:principalarn').flatMap(c => c.values),
+  )
+  const names = [
+    ...expected.adminRoles,
+    ...(expected.crawlerRole ? [expected.crawlerRole] : []),
+    expected.quicksightRole,
+    ...arnPatterns.filter(v => /^arn:[^:]*:iam::[^:]*[*?][^:]*:(role|user)\//.test(v)),
+  ]
   for (const arn of [...new Set(names)].slice(0, 2 * MAX_VARIANTS)) {
     const parts = arn.split(':')
     if (parts.length < 6) continue
     const elsewhere = [...parts.slice(0, 4), fresh, ...parts.slice(5)].join(':')
-    others.push(outsider(`a session of ${concrete(elsewhere)} (an expected role's name in another account)`, sessionOf(elsewhere, 'session', fresh), {}, false))
+    others.push(
+      outsider(
+        `a session of ${concrete(elsewhere)} (an expected role's name in another account)`,
+        sessionOf(elsewhere, 'session', fresh),
+        {},
+        false,
+      ),
+    )
   }
 
   others.push(outsider('an anonymous caller', {kind: 'anonymous'}, {}, false))
-  for (const service of servicesNamed(policy)) others.push(outsider(`AWS service ${service} acting for another account (${fresh})`, {kind: 'service', service, sourceAccount: fresh}, {}, false))
+  for (const service of servicesNamed(policy))
+    others.push(
+      outsider(
+        `AWS service ${service} acting for another account (${fresh})`,
+        {kind: 'service', service, sourceAccount: fresh},
+        {},
+        false,
+      ),
+    )
   return {expected: expectedCallers, others}
 }
 
-export function requestsFor(expected: ExpectedPrincipals, callers: readonly SimulatedCaller[], transports: readonly Transport[], actions?: readonly SimulatedAction[]): SimulatedRequest[] {
+export function requestsFor(
+  expected: ExpectedPrincipals,
+  callers: readonly SimulatedCaller[],
+  transports: readonly Transport[],
+  actions?: readonly SimulatedAction[],
+): SimulatedRequest[] {
   const bucket = bucketArn(expected)
   const objects = {under: exporterKeysArn(expected)}
-  return callers.flatMap((who) =>
-    (actions ?? who.actions).flatMap((a) => transports.map((transport) => ({who, action: a.action, resource: a.on === 'bucket' ? bucket : objects, transport}))),
+  return callers.flatMap(who =>
+    (actions ?? who.actions).flatMap(a =>
+      transports.map(transport => ({who, action: a.action, resource: a.on === 'bucket' ? bucket : objects, transport})),
+    ),
   )
 }
 
-export function toRequest(simulated: SimulatedRequest, expected: ExpectedPrincipals, stance: Stance = simulated.who.expected ? 'pipeline' : 'intruder'): Request {
+export function toRequest(
+  simulated: SimulatedRequest,
+  expected: ExpectedPrincipals,
+  stance: Stance = simulated.who.expected ? 'pipeline' : 'intruder',
+): Request {
   const {who, transport} = simulated
-  const keys: Record<string, string> = {'aws:SecureTransport': String(transport.secure), 'aws:ResourceAccount': expected.account}
+  const keys: Record<string, string> = {
+    'aws:SecureTransport': String(transport.secure),
+    'aws:ResourceAccount': expected.account,
+  }
   // A plain-HTTP request has no TLS version at all: the key is missing, not "0".
   if (transport.secure) keys['s3:TlsVersion'] = transport.tls
   const {caller} = who
@@ -350,7 +488,8 @@ export function toRequest(simulated: SimulatedRequest, expected: ExpectedPrincip
     keys['aws:PrincipalIsAWSService'] = 'true'
     keys['aws:PrincipalServiceName'] = caller.service
     keys['aws:SourceAccount'] = source
-    keys['aws:SourceArn'] = `arn:${expected.partition}:${caller.service.split('.')[0] ?? 'service'}:us-east-1:${source}:resource/other`
+    keys['aws:SourceArn'] =
+      `arn:${expected.partition}:${caller.service.split('.')[0] ?? 'service'}:us-east-1:${source}:resource/other`
   }
 
   return {caller, action: simulated.action, resource: simulated.resource, keys, keyKind, stance}

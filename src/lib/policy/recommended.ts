@@ -1,4 +1,11 @@
-import {type ExpectedPrincipals, EXPORTER_NEEDS, bucketArn, exporterAccounts, exporterKeysArn, namedPrincipals} from './principals.js'
+import {
+  type ExpectedPrincipals,
+  EXPORTER_NEEDS,
+  bucketArn,
+  exporterAccounts,
+  exporterKeysArn,
+  namedPrincipals,
+} from './principals.js'
 
 /**
  * The recommended bucket policy: one Deny statement per rule, because conditions inside one
@@ -46,8 +53,8 @@ export function recommendedPolicy(expected: ExpectedPrincipals): RecommendedPoli
     statements.push({
       Sid: 'AllowTaggedExportersOfExporterAccounts',
       Effect: 'Allow',
-      Principal: {AWS: expected.exporterAccounts.map((a) => `arn:${expected.partition}:iam::${a}:root`)},
-      Action: EXPORTER_NEEDS.map((a) => a.action),
+      Principal: {AWS: expected.exporterAccounts.map(a => `arn:${expected.partition}:iam::${a}:root`)},
+      Action: EXPORTER_NEEDS.map(a => a.action),
       Resource: [bucket, `${exporterKeysArn(expected)}*`],
       Condition: {StringEquals: {[tagKey]: expected.exporterTag.value}},
     })

@@ -62,7 +62,7 @@ export const S3_BUCKET_ACTIONS = [
   'PutReplicationConfiguration',
   'TagResource',
   'UntagResource',
-].map((name) => `s3:${name}`)
+].map(name => `s3:${name}`)
 
 export const S3_OBJECT_ACTIONS = [
   'AbortMultipartUpload',
@@ -98,4 +98,4 @@ export const S3_OBJECT_ACTIONS = [
   'ReplicateObject',
   'ReplicateTags',
   'RestoreObject',
-].map((name) => `s3:${name}`)
+].map(name => `s3:${name}`)

@@ -23,6 +23,7 @@ export async function readPolicyFile(path: string): Promise<PolicyState> {
 
 export function bucketPolicyState(settings: BucketSettings, bucket: string): PolicyState {
   const reading = settings.policy
-  if (reading.state === 'configured') return {state: 'present', policy: parsePolicy(reading.value, `the bucket policy of ${bucket}`)}
+  if (reading.state === 'configured')
+    return {state: 'present', policy: parsePolicy(reading.value, `the bucket policy of ${bucket}`)}
   return reading.state === 'not-configured' ? {state: 'absent'} : {state: 'unreadable', reason: reading.reason}
 }

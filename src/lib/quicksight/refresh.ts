@@ -8,7 +8,10 @@ export const SCHEDULE_ID = 'kubecost-cid-daily'
 
 export const REFRESH_TYPES = ['full', 'incremental'] as const
 export type RefreshType = (typeof REFRESH_TYPES)[number]
-export const INGESTION_TYPE: Record<RefreshType, 'FULL_REFRESH' | 'INCREMENTAL_REFRESH'> = {full: 'FULL_REFRESH', incremental: 'INCREMENTAL_REFRESH'}
+export const INGESTION_TYPE: Record<RefreshType, 'FULL_REFRESH' | 'INCREMENTAL_REFRESH'> = {
+  full: 'FULL_REFRESH',
+  incremental: 'INCREMENTAL_REFRESH',
+}
 
 /** One ingestion as the command reports it. */
 export interface Ingestion {
@@ -43,7 +46,7 @@ export function rowReport(ingestion: Ingestion): string {
 
 /** Datasets whose names look like the dashboard's, for the hint when the given id is not found. */
 export function dashboardCandidates<T extends {id: string; name: string}>(datasets: readonly T[]): T[] {
-  return datasets.filter((d) => /^(eks_insights|cca_kubecost_view)$/i.test(d.name) || /kubecost/i.test(d.name))
+  return datasets.filter(d => /^(eks_insights|cca_kubecost_view)$/i.test(d.name) || /kubecost/i.test(d.name))
 }
 
 export interface Lookback {
@@ -54,7 +57,10 @@ export interface Lookback {
 export type Change = 'created' | 'updated' | 'unchanged'
 
 /** Only a look-back window in days on `window.start` of exactly the wanted size is unchanged. */
-export function lookbackChange(current: {column?: string; size?: number; unit?: string} | undefined, days: number): Change {
+export function lookbackChange(
+  current: {column?: string; size?: number; unit?: string} | undefined,
+  days: number,
+): Change {
   if (!current) return 'created'
   return current.column === LOOKBACK_COLUMN && current.size === days && current.unit === 'DAY' ? 'unchanged' : 'updated'
 }
@@ -67,15 +73,25 @@ export interface DailySchedule {
   interval: string
 }
 
-export type SchedulePlan = {action: 'create'; id: string} | {action: 'unchanged'; id: string} | {action: 'update'; id: string; from: DailySchedule}
+export type SchedulePlan =
+  | {action: 'create'; id: string}
+  | {action: 'unchanged'; id: string}
+  | {action: 'update'; id: string; from: DailySchedule}
 
 /**
  * One daily schedule per dataset: ours if it exists, else a daily one made elsewhere (the console's)
  * is taken over rather than a second one added beside it, else a new one.
  */
-export function planSchedule(existing: readonly DailySchedule[], wanted: {time: TimeOfDay; timezone: string}): SchedulePlan {
-  const current = existing.find((s) => s.id === SCHEDULE_ID) ?? existing.find((s) => s.interval === 'DAILY')
+export function planSchedule(
+  existing: readonly DailySchedule[],
+  wanted: {time: TimeOfDay; timezone: string},
+): SchedulePlan {
+  const current = existing.find(s => s.id === SCHEDULE_ID) ?? existing.find(s => s.interval === 'DAILY')
   if (!current) return {action: 'create', id: SCHEDULE_ID}
-  const same = current.interval === 'DAILY' && current.time === formatTimeOfDay(wanted.time) && current.timezone === wanted.timezone && current.refreshType === 'INCREMENTAL_REFRESH'
+  const same =
+    current.interval === 'DAILY' &&
+    current.time === formatTimeOfDay(wanted.time) &&
+    current.timezone === wanted.timezone &&
+    current.refreshType === 'INCREMENTAL_REFRESH'
   return same ? {action: 'unchanged', id: current.id} : {action: 'update', id: current.id, from: current}
 }

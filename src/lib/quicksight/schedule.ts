@@ -18,12 +18,14 @@ export interface TimeOfDay {
   minute: number
 }
 
-export const formatTimeOfDay = (t: TimeOfDay) => `${String(t.hour).padStart(2, '0')}:${String(t.minute).padStart(2, '0')}`
+export const formatTimeOfDay = (t: TimeOfDay) =>
+  `${String(t.hour).padStart(2, '0')}:${String(t.minute).padStart(2, '0')}`
 
 /** `HH:MM`, 24-hour, as QuickSight's TimeOfTheDay takes it. */
 export function parseTimeOfDay(input: string, name: InputName): TimeOfDay {
   const match = /^([01]?\d|2[0-3]):([0-5]\d)$/.exec(input.trim())
-  if (!match) throw new InvalidInputError(name.flag, name.env, input, 'not a time of day; use HH:MM (24-hour), e.g. 03:00')
+  if (!match)
+    throw new InvalidInputError(name.flag, name.env, input, 'not a time of day; use HH:MM (24-hour), e.g. 03:00')
   return {hour: Number(match[1]), minute: Number(match[2])}
 }
 
@@ -35,7 +37,9 @@ export function parseTimezone(input: string, name: InputName): string {
     new Intl.DateTimeFormat('en-US', {timeZone: zone}).format()
     return zone
   } catch {
-    throw new InvalidInputError(name.flag, name.env, input, 'not an IANA time zone name', {suggestions: ['For example UTC, Europe/Berlin or America/New_York.']})
+    throw new InvalidInputError(name.flag, name.env, input, 'not an IANA time zone name', {
+      suggestions: ['For example UTC, Europe/Berlin or America/New_York.'],
+    })
   }
 }
 
@@ -56,7 +60,8 @@ export function parseLookbackDays(input: string, name: InputName): number {
 }
 
 /** What a Glue crawler's schedule says about the time it starts each day (UTC, as Glue schedules run). */
-export type CrawlerSchedule = {kind: 'daily'; at: TimeOfDay; expression: string} | {kind: 'other'; expression: string; reason: string}
+export type CrawlerSchedule =
+  {kind: 'daily'; at: TimeOfDay; expression: string} | {kind: 'other'; expression: string; reason: string}
 
 /**
  * Reads the daily start time from Glue's `cron(minutes hours day-of-month month day-of-week year)`.
@@ -74,13 +79,17 @@ export function parseCrawlerCron(expression: string): CrawlerSchedule {
     return {kind: 'other', expression, reason: 'it does not start at one fixed time of day'}
   }
 
-  if (!every(dayOfMonth) || !every(month) || !every(dayOfWeek)) return {kind: 'other', expression, reason: 'it does not run every day'}
+  if (!every(dayOfMonth) || !every(month) || !every(dayOfWeek))
+    return {kind: 'other', expression, reason: 'it does not run every day'}
   return {kind: 'daily', at: {hour: Number(hour), minute: Number(minute)}, expression}
 }
 
 /** Minutes east of UTC of `timeZone` at `at` (e.g. 60 for Europe/Berlin in winter). */
 export function utcOffsetMinutes(timeZone: string, at: Date): number {
-  const name = new Intl.DateTimeFormat('en-US', {timeZone, timeZoneName: 'longOffset'}).formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT'
+  const name =
+    new Intl.DateTimeFormat('en-US', {timeZone, timeZoneName: 'longOffset'})
+      .formatToParts(at)
+      .find(p => p.type === 'timeZoneName')?.value ?? 'GMT'
   const match = /^GMT([+-])(\d{2}):?(\d{2})?$/.exec(name)
   if (!match) return 0
   const minutes = Number(match[2]) * 60 + Number(match[3] ?? 0)
