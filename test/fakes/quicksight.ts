@@ -21,6 +21,7 @@
  */
 import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
 
+import type {RecordedCall} from './aws-calls.js'
 import {listenOnLoopback, onRequestBody} from './http.js'
 
 export interface FakeIngestion {
@@ -57,6 +58,8 @@ const ACTIVE = new Set(['QUEUED', 'INITIALIZED', 'RUNNING'])
 
 export class QuickSightFake {
   readonly actions: string[] = []
+  /** Every request, as received. */
+  readonly calls: RecordedCall[] = []
   readonly ingestions = new Map<string, FakeIngestion[]>()
   readonly refreshProperties = new Map<string, unknown>()
   readonly schedules = new Map<string, Map<string, Schedule>>()
@@ -114,6 +117,7 @@ export class QuickSightFake {
 
   private handle(req: IncomingMessage, body: string, res: ServerResponse): void {
     const target = req.headers['x-amz-target']
+    this.calls.push({method: req.method ?? 'GET', url: req.url ?? '/', target: target as string | undefined, body})
     if (typeof target === 'string' && target.startsWith('AWSGlue.')) {
       this.glue(target, body, res)
       return

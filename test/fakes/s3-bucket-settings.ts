@@ -25,6 +25,7 @@ import {join} from 'node:path'
 import type {S3Client} from '@aws-sdk/client-s3'
 import S3rver from 's3rver'
 
+import type {RecordedCall} from './aws-calls.js'
 import {TEST_ENV, testClient} from './s3.js'
 
 export const SETTINGS = ['policy', 'encryption', 'publicAccessBlock', 'ownershipControls'] as const
@@ -84,6 +85,8 @@ export interface S3SettingsFake {
   notImplemented(bucket: string, setting: Setting): void
   /** The settings requests this fake answered, as `METHOD bucket?setting`. */
   requests: string[]
+  /** Every request, settings or not, as received (bodies left out). */
+  calls: RecordedCall[]
   close(): Promise<void>
 }
 
@@ -112,6 +115,7 @@ export async function startS3WithSettings(buckets: string[]): Promise<S3Settings
   const denied = new Set<string>()
   const unimplemented = new Set<string>()
   const requests: string[] = []
+  const calls: RecordedCall[] = []
   const stateOf = (bucket: string) =>
     state.get(bucket) ?? state.set(bucket, new Map()).get(bucket) ?? new Map<Setting, string>()
 
@@ -191,6 +195,7 @@ export async function startS3WithSettings(buckets: string[]): Promise<S3Settings
   }
 
   const server = createServer((req, res) => {
+    calls.push({method: req.method ?? 'GET', url: req.url ?? '/', body: ''})
     const url = new URL(req.url ?? '/', 'http://localhost')
     const path = url.pathname.split('/').filter(s => s !== '')
     const setting = SETTINGS.find(s => url.searchParams.has(s))
@@ -220,6 +225,7 @@ export async function startS3WithSettings(buckets: string[]): Promise<S3Settings
     denyRead: (bucket, setting) => void denied.add(`${bucket}?${setting}`),
     notImplemented: (bucket, setting) => void unimplemented.add(`${bucket}?${setting}`),
     requests,
+    calls,
     async close() {
       client.destroy()
       server.closeAllConnections()

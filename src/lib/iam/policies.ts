@@ -77,7 +77,10 @@ export interface IamInput {
   crawler?: string
   crawlerRoleName?: string
   datasetId?: string
+  /** The Athena workgroup deploy-glue creates and manages; without it, deploy-glue uses `primary`. */
   workgroup?: string
+  /** `s3://bucket/prefix`: where the workgroup puts query results (deploy-glue's verification query). */
+  resultsLocation?: string
 }
 
 /** The tag verify-bucket-policy and the recommended bucket policy expect on exporter roles. */
@@ -326,6 +329,26 @@ export function iamPolicies(input: IamInput): IamPolicies {
 
   const datasetId = input.datasetId ?? DEFAULTS.datasetId
   const dataset = `arn:${p}:quicksight:${pipelineRegion}:${pipelineAccount}:dataset/${datasetId}`
+  const crawlerArn = glue(`crawler/${crawler}`)
+  const workgroup = `arn:${p}:athena:${pipelineRegion}:${pipelineAccount}:workgroup/${input.workgroup ?? 'primary'}`
+  const results =
+    input.resultsLocation === undefined ? undefined : /^s3:\/\/([^/]+)\/?(.*)$/.exec(input.resultsLocation)
+  if (input.resultsLocation !== undefined && !results)
+    throw new InvalidInputError(
+      'results-location',
+      'ATHENA_RESULTS_LOCATION',
+      input.resultsLocation,
+      'not an S3 location',
+    )
+  const resultsBucket = results ? `arn:${p}:s3:::${results[1] as string}` : undefined
+  const resultsPrefix = results?.[2] ? `${results[2].replace(/\/+$/, '')}/` : ''
+  // ListWorkGroups and GetCrawlerMetrics name no resource: IAM authorises them only on "*".
+  const listWorkgroups: PolicyStatement = {
+    Sid: 'FindWorkgroup',
+    Effect: 'Allow',
+    Action: 'athena:ListWorkGroups',
+    Resource: '*',
+  }
   const operators: OperatorPolicy[] = [
     {
       command: 'verify-bucket-policy',
@@ -349,26 +372,19 @@ export function iamPolicies(input: IamInput): IamPolicies {
     },
     {
       command: 'deploy-glue',
-      purpose: `creates or updates ${database}, ${table}, the view ${DEFAULTS.view} and crawler ${crawler} (running as ${crawlerRoleName})`,
+      purpose: `creates or updates ${database}, ${table}, the view ${DEFAULTS.view} and crawler ${crawler} (running as ${crawlerRoleName}), checks workgroup ${input.workgroup ?? 'primary'}${input.workgroup ? ' (created or updated)' : ''}, lists the table location for foreign files and queries the view`,
       policy: policy(
         {
           Sid: 'DatabaseTableAndView',
           Effect: 'Allow',
-          Action: [
-            'glue:GetDatabase',
-            'glue:CreateDatabase',
-            'glue:UpdateDatabase',
-            'glue:GetTable',
-            'glue:CreateTable',
-            'glue:UpdateTable',
-          ],
+          Action: ['glue:GetDatabase', 'glue:CreateDatabase', 'glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'],
           Resource: [...tableResources, glue(`table/${database}/${DEFAULTS.view}`)],
         },
         {
           Sid: 'Crawler',
           Effect: 'Allow',
           Action: ['glue:GetCrawler', 'glue:CreateCrawler', 'glue:UpdateCrawler'],
-          Resource: glue(`crawler/${crawler}`),
+          Resource: crawlerArn,
         },
         {
           Sid: 'PassCrawlerRoleToGlue',
@@ -377,13 +393,40 @@ export function iamPolicies(input: IamInput): IamPolicies {
           Resource: crawlerRoleArn,
           Condition: {StringEquals: {'iam:PassedToService': 'glue.amazonaws.com'}},
         },
-        ...(input.workgroup
+        // The crawler fails on files that are not the exporter's: deploy-glue looks for them.
+        {
+          Sid: 'ListTableLocation',
+          Effect: 'Allow',
+          Action: 's3:ListBucket',
+          Resource: bucketArn,
+          ...(dataPrefix ? {Condition: {StringLike: {'s3:prefix': `${dataPrefix}*`}}} : {}),
+        },
+        listWorkgroups,
+        {
+          Sid: 'AthenaWorkgroup',
+          Effect: 'Allow',
+          Action: [
+            'athena:GetWorkGroup',
+            ...(input.workgroup ? ['athena:CreateWorkGroup', 'athena:UpdateWorkGroup'] : []),
+            'athena:StartQueryExecution',
+            'athena:GetQueryExecution',
+          ],
+          Resource: workgroup,
+        },
+        // Athena writes a query's results as the caller who started it.
+        ...(resultsBucket
           ? [
               {
-                Sid: 'AthenaWorkgroup',
+                Sid: 'QueryResultLocation',
                 Effect: 'Allow' as const,
-                Action: ['athena:GetWorkGroup', 'athena:CreateWorkGroup', 'athena:UpdateWorkGroup'],
-                Resource: `arn:${p}:athena:${pipelineRegion}:${pipelineAccount}:workgroup/${input.workgroup}`,
+                Action: 's3:GetBucketLocation',
+                Resource: resultsBucket,
+              },
+              {
+                Sid: 'WriteQueryResults',
+                Effect: 'Allow' as const,
+                Action: 's3:PutObject',
+                Resource: `${resultsBucket}/${resultsPrefix}*`,
               },
             ]
           : []),
@@ -391,22 +434,21 @@ export function iamPolicies(input: IamInput): IamPolicies {
     },
     {
       command: 'crawl',
-      purpose: `starts crawler ${crawler} (or attaches to its running crawl) and polls it until it is done`,
-      policy: policy({
-        Sid: 'RunCrawler',
-        Effect: 'Allow',
-        Action: ['glue:GetCrawler', 'glue:StartCrawler'],
-        Resource: glue(`crawler/${crawler}`),
-      }),
+      purpose: `starts crawler ${crawler} (or attaches to its running crawl), polls it until it is done and reads the partitions it added`,
+      policy: policy(
+        {Sid: 'RunCrawler', Effect: 'Allow', Action: ['glue:GetCrawler', 'glue:StartCrawler'], Resource: crawlerArn},
+        {Sid: 'CrawlMetrics', Effect: 'Allow', Action: 'glue:GetCrawlerMetrics', Resource: '*'},
+        {Sid: 'ReadPartitions', Effect: 'Allow', Action: 'glue:GetPartitions', Resource: tableResources},
+      ),
     },
     {
       command: 'refresh-dataset',
-      purpose: `starts and polls a SPICE ingestion of dataset ${datasetId}; --configure-schedule sets its incremental refresh`,
+      purpose: `starts and polls a SPICE ingestion of dataset ${datasetId}; --configure-schedule sets its incremental refresh, after crawler ${crawler}'s schedule`,
       policy: policy(
         {
           Sid: 'Ingestions',
           Effect: 'Allow',
-          Action: ['quicksight:CreateIngestion', 'quicksight:DescribeIngestion'],
+          Action: ['quicksight:ListIngestions', 'quicksight:CreateIngestion', 'quicksight:DescribeIngestion'],
           Resource: `${dataset}/ingestion/*`,
         },
         {
@@ -422,6 +464,10 @@ export function iamPolicies(input: IamInput): IamPolicies {
           ],
           Resource: dataset,
         },
+        // A dataset id that is not found: the error names the account's datasets that look like it.
+        {Sid: 'SuggestDatasets', Effect: 'Allow', Action: 'quicksight:ListDataSets', Resource: '*'},
+        // The refresh should start well after the crawler's daily run: its schedule is read.
+        {Sid: 'CrawlerSchedule', Effect: 'Allow', Action: 'glue:GetCrawler', Resource: crawlerArn},
       ),
     },
   ]
