@@ -16,6 +16,13 @@ export interface CliResult {
 
 /** Environment variables the CLI reads, removed so the machine's own settings cannot leak into a test. */
 const CLI_ENV_VARS = [
+  'OIDC_PROVIDER',
+  'OIDC_ISSUER',
+  'EXPORTER_NAMESPACE',
+  'EXPORTER_SERVICE_ACCOUNT',
+  'EXPORTER_ROLE_NAME',
+  'S3_KMS_KEY_ARN',
+  'PIPELINE_REGION',
   'S3_BUCKET_NAME',
   'S3_PREFIX',
   'OUTPUT_DIR',

@@ -41,12 +41,12 @@ export default class IamPolicy extends BaseCommand {
       required: true,
     })(),
     'oidc-provider': Flags.string({
-      ...input({flag: 'oidc-provider'}, parseOidcProvider),
+      ...input({flag: 'oidc-provider', env: 'OIDC_PROVIDER'}, parseOidcProvider),
       description: "the cluster's IAM OIDC provider (oidc.eks.<region>.amazonaws.com/id/<ID>, or its ARN)",
       exactlyOne: ['oidc-provider', 'oidc-issuer'],
     }),
     'oidc-issuer': Flags.string({
-      ...input({flag: 'oidc-issuer'}, parseOidcProvider),
+      ...input({flag: 'oidc-issuer', env: 'OIDC_ISSUER'}, parseOidcProvider),
       description: "the cluster's OIDC issuer URL (aws eks describe-cluster --query cluster.identity.oidc.issuer)",
     }),
     bucket: Flags.string({
@@ -56,17 +56,17 @@ export default class IamPolicy extends BaseCommand {
     }),
     prefix: {...destinationFlags.prefix, helpGroup: undefined},
     namespace: Flags.string({
-      ...input({flag: 'namespace'}, parseNamespace),
+      ...input({flag: 'namespace', env: 'EXPORTER_NAMESPACE'}, parseNamespace),
       description: "namespace of the exporter's service account",
       default: 'kubecost',
     }),
     'service-account': Flags.string({
-      ...input({flag: 'service-account'}, parseServiceAccountName),
+      ...input({flag: 'service-account', env: 'EXPORTER_SERVICE_ACCOUNT'}, parseServiceAccountName),
       description: "the exporter's service account",
       default: 'kubecost-s3-exporter',
     }),
     'role-name': Flags.string({
-      ...input({flag: 'role-name'}, parseRoleName),
+      ...input({flag: 'role-name', env: 'EXPORTER_ROLE_NAME'}, parseRoleName),
       description: 'name of the IRSA role [default: kubecost-s3-exporter-<cluster>]',
     }),
     'parent-role-arn': {...awsFlags['parent-role-arn'], helpGroup: undefined},
@@ -79,15 +79,22 @@ export default class IamPolicy extends BaseCommand {
       description: "region of --ca-cert-secret [default: the cluster's]",
     }),
     'kms-key': Flags.string({
-      ...input({flag: 'kms-key'}, parseKmsKeyArn),
+      ...input({flag: 'kms-key', env: 'S3_KMS_KEY_ARN'}, parseKmsKeyArn),
       description: "ARN of the bucket's SSE-KMS key",
     }),
     'pipeline-region': Flags.string({
-      ...input({flag: 'pipeline-region'}, parseRegion),
+      ...input({flag: 'pipeline-region', env: 'PIPELINE_REGION'}, parseRegion),
       description: "region of Glue, Athena and QuickSight [default: the cluster's]",
     }),
-    'dataset-id': Flags.string({description: 'QuickSight dataset id', default: DEFAULTS.datasetId}),
-    workgroup: Flags.string({description: 'dedicated Athena workgroup that deploy-glue manages'}),
+    'dataset-id': Flags.string({
+      description: 'QuickSight dataset id',
+      env: 'QUICKSIGHT_DATASET_ID',
+      default: DEFAULTS.datasetId,
+    }),
+    workgroup: Flags.string({
+      description: 'dedicated Athena workgroup that deploy-glue manages',
+      env: 'ATHENA_WORKGROUP',
+    }),
     'results-location': Flags.string({
       ...input({flag: 'results-location', env: 'ATHENA_RESULTS_LOCATION'}, (v, n) => {
         if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v.trim()))

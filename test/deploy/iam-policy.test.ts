@@ -535,6 +535,38 @@ describe('iam-policy command', () => {
     assert.match(chained.stdout, /^== Parent role .*: arn:aws:iam::444455556666:role\/kubecost-s3-exporter$/m)
   })
 
+  it('reads every setting from its environment variable, as it does from its flag', async () => {
+    const settings: Array<[string, string, string]> = [
+      ['--cluster-arn', 'CLUSTER_ID', CLUSTER.arn],
+      ['--bucket', 'S3_BUCKET_NAME', BUCKET],
+      ['--prefix', 'S3_PREFIX', 'exports/kubecost'],
+      ['--oidc-provider', 'OIDC_PROVIDER', PROVIDER],
+      ['--namespace', 'EXPORTER_NAMESPACE', 'cost'],
+      ['--service-account', 'EXPORTER_SERVICE_ACCOUNT', 'exporter'],
+      ['--role-name', 'EXPORTER_ROLE_NAME', 'cost-exporter'],
+      ['--parent-role-arn', 'IRSA_PARENT_IAM_ROLE_ARN', PARENT],
+      ['--ca-cert-secret', 'KUBECOST_CA_CERTIFICATE_SECRET_NAME', 'kubecost-ca'],
+      ['--ca-cert-secret-region', 'KUBECOST_CA_CERTIFICATE_SECRET_REGION', 'eu-central-1'],
+      ['--kms-key', 'S3_KMS_KEY_ARN', 'arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab'],
+      ['--pipeline-region', 'PIPELINE_REGION', 'us-east-2'],
+      ['--dataset-id', 'QUICKSIGHT_DATASET_ID', 'kubecost-dataset'],
+      ['--workgroup', 'ATHENA_WORKGROUP', 'kubecost'],
+      ['--results-location', 'ATHENA_RESULTS_LOCATION', 's3://athena-results-444455556666/kubecost/'],
+    ]
+    const byFlags = await runCli(['iam-policy', ...settings.flatMap(([flag, , value]) => [flag, value]), '--json'])
+    assert.equal(byFlags.code, 0, byFlags.stderr)
+    const byEnv = await runCli(
+      ['iam-policy', '--json'],
+      Object.fromEntries(settings.map(([, env, value]) => [env, value])),
+    )
+    assert.equal(byEnv.code, 0, byEnv.stderr)
+    assert.deepEqual(JSON.parse(byEnv.stdout), JSON.parse(byFlags.stdout))
+    // Each setting changed the output, so none of them was silently ignored.
+    const plain = JSON.stringify(JSON.parse(byFlags.stdout))
+    for (const [flag, , value] of settings.slice(4))
+      assert.ok(plain.includes(value.replace(/^s3:\/\//, '').replace(/\/$/, '')), `${flag} shows in the output`)
+  })
+
   for (const [what, extra, message] of [
     ['no OIDC provider', [], /Exactly one of the following must be provided: --oidc-issuer, --oidc-provider/],
     [
@@ -545,14 +577,18 @@ describe('iam-policy command', () => {
     [
       "an issuer that is not EKS's",
       ['--oidc-issuer', 'https://example.com/id/X'],
-      /Invalid --oidc-issuer "https:\/\/example.com\/id\/X": not an EKS OIDC issuer/,
+      /Invalid --oidc-issuer \(OIDC_ISSUER\) "https:\/\/example.com\/id\/X": not an EKS OIDC issuer/,
     ],
     [
       'a KMS alias',
       ['--oidc-provider', PROVIDER, '--kms-key', 'alias/s3'],
-      /Invalid --kms-key "alias\/s3": not a KMS key ARN/,
+      /Invalid --kms-key \(S3_KMS_KEY_ARN\) "alias\/s3": not a KMS key ARN/,
     ],
-    ['a bad namespace', ['--oidc-provider', PROVIDER, '--namespace', 'Kube_Cost'], /Invalid --namespace "Kube_Cost"/],
+    [
+      'a bad namespace',
+      ['--oidc-provider', PROVIDER, '--namespace', 'Kube_Cost'],
+      /Invalid --namespace \(EXPORTER_NAMESPACE\) "Kube_Cost"/,
+    ],
     [
       'a bad parent role',
       ['--oidc-provider', PROVIDER, '--parent-role-arn', 'arn:aws:iam::1:user/x'],
