@@ -6,6 +6,7 @@ import type {Destination} from './lib/destination/destination.js'
 import {openDestination} from './lib/destination/open.js'
 import {KubecostClient} from './lib/kubecost/client.js'
 import {MIB} from './lib/kubecost/limits.js'
+import {costSource, sourceUrl} from './lib/kubecost/source.js'
 import {loadCaBundle} from './lib/kubecost/tls.js'
 import {Layout} from './lib/layout.js'
 import type {Logger} from './lib/log.js'
@@ -96,9 +97,11 @@ export async function openContext(flags: ContextFlags, logger: Logger, options: 
     )
   }
 
+  const source = costSource(flags.source)
   const kubecost = options.use(
     new KubecostClient({
-      baseUrl: flags['kubecost-url'],
+      baseUrl: sourceUrl(source, flags['kubecost-url']),
+      source,
       connectTimeoutMs: flags['connect-timeout'],
       allocationReadTimeoutMs: flags['allocation-read-timeout'],
       assetsReadTimeoutMs: flags['assets-read-timeout'],

@@ -5,6 +5,7 @@ import {type ClusterIdentity, parseClusterArn} from '../lib/cluster.js'
 import {InvalidInputError} from '../lib/errors.js'
 import {DEADLINE_READ_TIMEOUTS, DEFAULT_MAX_ENTRY_MIB, DEFAULT_MAX_RESPONSE_MIB} from '../lib/kubecost/limits.js'
 import {AGGREGATIONS, type Aggregation} from '../lib/kubecost/requests.js'
+import {KUBECOST, OPENCOST, SOURCES, type SourceName} from '../lib/kubecost/source.js'
 import {
   parseBoolean,
   parseChoice,
@@ -39,10 +40,16 @@ export const sourceFlags = inGroup('KUBECOST', {
     ...input({flag: 'cluster-arn', env: 'CLUSTER_ID'}, (value, n) => parseClusterArn(value, n.flag, n.env)),
     description: 'EKS cluster ARN (any partition and region); gives the cluster name, account and region',
   })(),
+  source: Flags.custom<SourceName>({
+    ...input({flag: 'source', env: 'COST_SOURCE'}, (value, n) => parseChoice(value, SOURCES, n)),
+    description: `where the cost data comes from: ${SOURCES.join(' or ')} (OpenCost's /allocation/compute and /assets)`,
+    default: 'kubecost',
+  })(),
+  // No default of its own: it depends on --source (see kubecostUrl).
   'kubecost-url': Flags.string({
     ...input({flag: 'kubecost-url', env: 'KUBECOST_API_ENDPOINT'}, parseHttpUrl),
-    description: 'Kubecost cost-analyzer API base URL (http or https)',
-    default: 'http://kubecost-cost-analyzer.kubecost:9090',
+    description: 'Kubecost cost-analyzer (or OpenCost) API base URL (http or https)',
+    defaultHelp: async () => `${KUBECOST.defaultUrl}; with --source opencost, ${OPENCOST.defaultUrl}`,
   }),
   'backfill-days': Flags.custom<number>({
     // More than a year and a month is beyond any Kubecost retention, and a typo's worth of requests.

@@ -26,6 +26,7 @@ const ROLE = 'arn:aws:iam::111122223333:role/kubecost-s3-exporter-prod'
 const EVERY_VALUE = {
   ...REQUIRED,
   prefix: 'exports/kubecost',
+  source: 'opencost',
   kubecostUrl: 'https://kubecost.example.internal:9443',
   backfillDays: 30,
   aggregation: 'pod',
@@ -226,6 +227,12 @@ describe('chart: values.schema.json rejects bad values', () => {
     ],
     ['back-fill days as a string', {backfillDays: '15'}, /at '\/backfillDays': got string, want integer/],
     ['zero back-fill days', {backfillDays: 0}, /at '\/backfillDays': minimum: got 0, want 1/],
+    ['an unknown source', {source: 'prometheus'}, /at '\/source': value must be one of 'kubecost', 'opencost'/],
+    [
+      'an OpenCost URL without a scheme',
+      {kubecostUrl: 'opencost.opencost:9003'},
+      /at '\/kubecostUrl': 'opencost.opencost:9003' does not match pattern/,
+    ],
     ['an unknown aggregation', {aggregation: 'pods'}, /at '\/aggregation': value must be one of 'container', 'pod'/],
     ['labels as one string', {labels: 'app,team'}, /at '\/labels': got string, want array/],
     ['a label that is no Kubernetes key', {labels: ['a b']}, /at '\/labels\/0': 'a b' does not match pattern/],
@@ -403,6 +410,7 @@ describe('chart: environment', () => {
       CLUSTER_ID: ARN,
       S3_BUCKET_NAME: 'kubecost-data-111122223333',
       S3_PREFIX: 'exports/kubecost',
+      COST_SOURCE: 'opencost',
       KUBECOST_API_ENDPOINT: 'https://kubecost.example.internal:9443',
       BACKFILL_PERIOD_DAYS: '30',
       AGGREGATION: 'pod',
@@ -458,9 +466,18 @@ describe('chart: environment', () => {
     )
   })
 
+  it('points an OpenCost release at OpenCost by its source alone, leaving the URL to the CLI’s default for it', async () => {
+    const env = (containerOf(await template({...REQUIRED, source: 'opencost'})).env ?? []).map(e => [e.name, e.value])
+    assert.deepEqual(
+      env.filter(([name]) => name === 'COST_SOURCE' || name === 'KUBECOST_API_ENDPOINT'),
+      [['COST_SOURCE', 'opencost']],
+    )
+  })
+
   it("leaves out empty settings, so the CLI's defaults apply", async () => {
     const names = (containerOf(await template(REQUIRED)).env ?? []).map(e => e.name)
     for (const name of [
+      'KUBECOST_API_ENDPOINT',
       'S3_PREFIX',
       'LABELS',
       'ANNOTATIONS',

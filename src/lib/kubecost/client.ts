@@ -17,13 +17,9 @@ import {type Logger, silentLogger} from '../log.js'
 import {excerpt} from '../sanitize.js'
 import {type Entry, EnvelopeError, EnvelopeSplitter} from './envelope-splitter.js'
 import {DEADLINE_READ_TIMEOUTS, DEFAULT_MAX_ENTRY_MIB, DEFAULT_MAX_RESPONSE_MIB, MAX_REDIRECTS, MIB} from './limits.js'
+import {type CostSource, KUBECOST, type KubecostApi} from './source.js'
 
-export type KubecostApi = 'allocation' | 'assets'
-
-export const API_PATHS: Record<KubecostApi, string> = {
-  allocation: '/model/allocation',
-  assets: '/model/assets',
-}
+export type {KubecostApi} from './source.js'
 
 const API_NAMES: Record<KubecostApi, string> = {
   allocation: 'Allocation API',
@@ -40,6 +36,8 @@ export interface RetryPolicy {
 
 export interface KubecostClientOptions {
   baseUrl: string
+  /** Kubecost (the default) or OpenCost: the paths, parameter names and advice of its API. */
+  source?: CostSource
   connectTimeoutMs: number
   allocationReadTimeoutMs: number
   assetsReadTimeoutMs: number
@@ -83,15 +81,19 @@ export interface StreamResult {
 }
 
 const PREVIEW_BYTES = 200
+/** Enough of an error body to read a JSON envelope's `message` whole. */
+const ERROR_BODY_BYTES = 8192
 
 /** Kubecost's HTTP API: streams response envelopes entry by entry, and turns every failure into a KubecostError. */
 export class KubecostClient {
   private readonly agents: Record<KubecostApi, Agent>
   private readonly http: KyInstance
   private readonly base: URL
+  private readonly source: CostSource
 
   constructor(private readonly options: KubecostClientOptions) {
     this.base = new URL(options.baseUrl)
+    this.source = options.source ?? KUBECOST
     const connect = {
       timeout: options.connectTimeoutMs,
       ...(options.tls?.ca === undefined ? {} : {ca: options.tls.ca}),
@@ -109,8 +111,8 @@ export class KubecostClient {
 
   url(api: KubecostApi, params: Record<string, string>): string {
     const url = new URL(this.base)
-    url.pathname = url.pathname.replace(/\/+$/, '') + API_PATHS[api]
-    url.search = new URLSearchParams(params).toString()
+    url.pathname = url.pathname.replace(/\/+$/, '') + this.source.paths[api]
+    url.search = new URLSearchParams(this.source.params(api, params)).toString()
     url.username = ''
     url.password = ''
     return url.toString()
@@ -123,7 +125,7 @@ export class KubecostClient {
    */
   async stream(api: KubecostApi, params: Record<string, string>, handler: StreamHandler): Promise<StreamResult> {
     const url = this.url(api, params)
-    const context = new RequestContext(api, url, this.options)
+    const context = new RequestContext(api, url, this.options, this.source)
     const call = new CallSignal(context.deadlineMs, this.options.signal)
     const policy = this.options.retry ?? {retries: 0, baseDelayMs: 0}
     const logger = this.options.logger ?? silentLogger
@@ -179,11 +181,11 @@ export class KubecostClient {
     const response = await this.get(context, signal)
 
     if (!response.ok) {
-      const preview = await readPreview(response)
+      const preview = errorBodyText(await readPreview(response))
       throw new KubecostHttpError(
         `${context.name} returned HTTP ${response.status}${response.statusText ? ` ${excerpt(response.statusText, 80)}` : ''} for GET ${url}: ${preview || '(empty body)'}`,
         response.status,
-        {suggestions: httpSuggestions(response.status)},
+        {suggestions: httpSuggestions(response.status, this.source)},
       )
     }
 
@@ -231,7 +233,7 @@ export class KubecostClient {
         `${context.name} answered GET ${url} with error code ${excerpt(jsonText(code), 80)}${message ? `: ${message}` : ''}`,
         {
           suggestions: [
-            'Check the query parameters Kubecost rejected, and the Kubecost version (see the message above).',
+            `Check the query parameters ${this.source.product} rejected, and the ${this.source.product} version (see the message above).`,
           ],
         },
       )
@@ -285,7 +287,7 @@ export class KubecostClient {
           `${context.name} redirected GET ${context.url} more than ${MAX_REDIRECTS} times (last to ${displayUrl(next)})`,
           {
             suggestions: [
-              'Kubecost or a proxy in front of it is redirecting in a loop; point --kubecost-url (KUBECOST_API_ENDPOINT) at the cost-analyzer service directly.',
+              `${this.source.product} or a proxy in front of it is redirecting in a loop; point --kubecost-url (KUBECOST_API_ENDPOINT) at ${this.source.hints.direct} directly.`,
             ],
           },
         )
@@ -373,7 +375,7 @@ class CallSignal {
       {
         reason: 'response-timeout',
         suggestions: [
-          `Kubecost is sending its answer very slowly or without end; if the day is merely large, raise ${context.deadlineFlag}.`,
+          `${context.source.product} is sending its answer very slowly or without end; if the day is merely large, raise ${context.deadlineFlag}.`,
         ],
       },
     )
@@ -403,8 +405,9 @@ class RequestContext {
     readonly api: KubecostApi,
     readonly url: string,
     readonly options: KubecostClientOptions,
+    readonly source: CostSource,
   ) {
-    this.name = `Kubecost ${API_NAMES[api]}`
+    this.name = `${source.product} ${API_NAMES[api]}`
     const readTimeout = api === 'allocation' ? options.allocationReadTimeoutMs : options.assetsReadTimeoutMs
     this.deadlineMs =
       (api === 'allocation' ? options.allocationDeadlineMs : options.assetsDeadlineMs) ??
@@ -423,8 +426,8 @@ class RequestContext {
       `${this.name} redirected GET ${this.url} to ${shown}, ${where}: not followed, redirects may only stay at --kubecost-url's origin`,
       {
         suggestions: [
-          'Set --kubecost-url (KUBECOST_API_ENDPOINT) to the address that answers directly: the in-cluster cost-analyzer service (e.g. http://kubecost-cost-analyzer.kubecost:9090), not an ingress or login page in front of it' +
-            (target ? `; if ${excerpt(target.origin, 200)} is Kubecost itself, use that URL.` : '.'),
+          `Set --kubecost-url (KUBECOST_API_ENDPOINT) to the address that answers directly: ${this.source.hints.direct}, not an ingress or login page in front of it` +
+            (target ? `; if ${excerpt(target.origin, 200)} is ${this.source.product} itself, use that URL.` : '.'),
         ],
       },
     )
@@ -435,7 +438,7 @@ class RequestContext {
       `${this.name} answered GET ${this.url} with a body that could not be decompressed (content-encoding ${excerpt(encoding, 40) || '?'}: ${code})`,
       {
         suggestions: [
-          'The body is labelled compressed but is not (or is corrupt): a proxy or ingress in front of Kubecost usually does this; point --kubecost-url at the cost-analyzer service directly.',
+          `The body is labelled compressed but is not (or is corrupt): a proxy or ingress in front of ${this.source.product} usually does this; point --kubecost-url at ${this.source.hints.direct} directly.`,
         ],
       },
     )
@@ -449,10 +452,10 @@ class RequestContext {
     }
 
     if (this.options.tls?.ca !== undefined) {
-      return "The certificate authority given with --ca-cert-file / --ca-cert-secret did not verify the server's chain: check that it is the CA that signed Kubecost's certificate (or its intermediate), and that the certificate names the host in --kubecost-url."
+      return `The certificate authority given with --ca-cert-file / --ca-cert-secret did not verify the server's chain: check that it is the CA that signed ${this.source.product}'s certificate (or its intermediate), and that the certificate names the host in --kubecost-url.`
     }
 
-    return "Trust Kubecost's certificate authority with --ca-cert-file or --ca-cert-secret, or (for testing only) pass --no-tls-verify."
+    return `Trust ${this.source.product}'s certificate authority with --ca-cert-file or --ca-cert-secret, or (for testing only) pass --no-tls-verify.`
   }
 
   networkError(error: unknown, phase = ''): KubecostError {
@@ -470,9 +473,7 @@ class RequestContext {
 
     switch (code) {
       case 'ECONNREFUSED': {
-        return make('refused', `connection refused by ${host}`, [
-          'Check --kubecost-url (KUBECOST_API_ENDPOINT): the service name carries the Helm release prefix (e.g. kubecost-cost-analyzer.<namespace>:9090) and the port is usually 9090.',
-        ])
+        return make('refused', `connection refused by ${host}`, [this.source.hints.refused])
       }
 
       case 'ENOTFOUND':
@@ -488,20 +489,20 @@ class RequestContext {
           'connect-timeout',
           `connection to ${host} timed out after ${seconds(this.options.connectTimeoutMs)}`,
           [
-            'Check that Kubecost is reachable from here (network policies, security groups), or raise --connect-timeout (CONNECTION_TIMEOUT).',
+            `Check that ${this.source.product} is reachable from here (network policies, security groups), or raise --connect-timeout (CONNECTION_TIMEOUT).`,
           ],
         )
       }
 
       case 'UND_ERR_HEADERS_TIMEOUT': {
         return make('response-timeout', `did not answer within ${seconds(readTimeout)}`, [
-          `Kubecost may be busy computing a large day; raise ${readFlag}.`,
+          `${this.source.product} may be busy computing a large day; raise ${readFlag}.`,
         ])
       }
 
       case 'UND_ERR_BODY_TIMEOUT': {
         return make('body-stalled', `stopped sending its response for ${seconds(readTimeout)}`, [
-          `Kubecost stalled mid-response; raise ${readFlag} if it is merely slow.`,
+          `${this.source.product} stalled mid-response; raise ${readFlag} if it is merely slow.`,
         ])
       }
 
@@ -510,7 +511,7 @@ class RequestContext {
           return make('tls', `TLS handshake with ${host} failed (${code})`, [this.tlsHint(code)])
 
         return make('reset', `connection to ${host} failed (${excerpt(code ?? describeCause(error), 120)})`, [
-          "The connection was closed unexpectedly; check Kubecost's health (its pod may have restarted).",
+          `The connection was closed unexpectedly; check ${this.source.product}'s health (its pod may have restarted).`,
         ])
       }
     }
@@ -523,9 +524,7 @@ class RequestContext {
         return new KubecostResponseError(
           `${this.name} answered GET ${this.url} with a body that is not JSON (${error.message}): ${preview || '(empty body)'}`,
           {
-            suggestions: [
-              'Check that --kubecost-url points at the Kubecost API (http vs https, port 9090) and not at a login page or an authenticating proxy.',
-            ],
+            suggestions: [this.source.hints.notTheApi],
           },
         )
       }
@@ -533,7 +532,7 @@ class RequestContext {
       case 'truncated': {
         return new KubecostResponseError(`${this.name} response to GET ${this.url} was cut off: ${error.message}`, {
           suggestions: [
-            "The connection was closed before the response was complete; check Kubecost's health and memory.",
+            `The connection was closed before the response was complete; check ${this.source.product}'s health and memory.`,
           ],
         })
       }
@@ -556,7 +555,7 @@ class RequestContext {
           `${this.name} ${what} at byte ${size?.offset ?? '?'} of the response to GET ${this.url} is larger than the ${mib(this.maxEntryBytes)} limit on one entry`,
           {
             suggestions: [
-              'One allocation this large is not a normal Kubecost answer (check what sits in front of Kubecost); if it is genuine, raise --max-entry-mb (KUBECOST_API_MAX_ENTRY_MB).',
+              `One allocation this large is not a normal ${this.source.product} answer (check what sits in front of ${this.source.product}); if it is genuine, raise --max-entry-mb (KUBECOST_API_MAX_ENTRY_MB).`,
             ],
           },
         )
@@ -565,7 +564,7 @@ class RequestContext {
       case 'unexpected-shape': {
         return new KubecostResponseError(
           `${this.name} answered GET ${this.url} with JSON of an unexpected shape (${error.message}): ${preview}`,
-          {suggestions: ['Check that --kubecost-url points at the Kubecost cost-analyzer API.']},
+          {suggestions: [this.source.hints.notTheApi]},
         )
       }
     }
@@ -586,7 +585,7 @@ async function readPreview(response: Response): Promise<string> {
   const chunks: Uint8Array[] = []
   let size = 0
   try {
-    while (size < PREVIEW_BYTES) {
+    while (size < ERROR_BODY_BYTES) {
       const {done, value} = await reader.read()
       if (done) break
       chunks.push(value)
@@ -598,20 +597,38 @@ async function readPreview(response: Response): Promise<string> {
     await reader.cancel().catch(() => {})
   }
 
-  return excerpt(Buffer.concat(chunks).toString('utf8'), PREVIEW_BYTES)
+  return Buffer.concat(chunks).subarray(0, ERROR_BODY_BYTES).toString('utf8')
 }
 
-function httpSuggestions(status: number): string[] {
+function httpSuggestions(status: number, source: CostSource): string[] {
   if (status === 401 || status === 403)
-    return ['Kubecost is behind authentication; point --kubecost-url at the in-cluster service instead.']
-  if (status === 404)
-    return [
-      'Check --kubecost-url (KUBECOST_API_ENDPOINT): it should be the cost-analyzer service root, without /model.',
-    ]
-  if (status === 400) return ['Kubecost rejected the query; check --aggregation and the Kubecost version.']
-  if (status >= 500)
-    return ["Kubecost or a proxy in front of it failed; check the cost-analyzer pod's logs and retry later."]
+    return [`${source.product} is behind authentication; point --kubecost-url at the in-cluster service instead.`]
+  if (status === 404) return [source.hints.notFound]
+  if (status === 400) return [source.hints.badRequest]
+  if (status >= 500) return [source.hints.serverError]
   return []
+}
+
+/**
+ * An error body for a message: the `message` (or `error`) of a JSON envelope, which is what OpenCost
+ * and Kubecost say went wrong (`{"code":500,"message":"Error: ..."}`), else the start of the text.
+ */
+export function errorBodyText(body: string): string {
+  const text = body.trim()
+  if (text.startsWith('{')) {
+    try {
+      const parsed: unknown = JSON.parse(text)
+      if (typeof parsed === 'object' && parsed !== null) {
+        const {message, error} = parsed as {message?: unknown; error?: unknown}
+        const said = typeof message === 'string' && message ? message : typeof error === 'string' ? error : ''
+        if (said) return excerpt(said, 300)
+      }
+    } catch {
+      // not JSON after all (or cut off): shown as text
+    }
+  }
+
+  return excerpt(text, PREVIEW_BYTES)
 }
 
 /** A signal's state now: read through a call, since it changes while a request is awaited. */
