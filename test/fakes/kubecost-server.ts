@@ -88,6 +88,8 @@ export interface FakeKubecostOptions {
   ignoreClusterFilter?: boolean
   /** Allocations without providerID: the assets join falls back to cluster and node name. */
   withoutProviderId?: boolean
+  /** Clusters the availability call reports but the collection leaves out (a federated cluster still being rebuilt). */
+  omitFromAllocation?: readonly string[]
 }
 
 export interface RecordedRequest {
@@ -225,7 +227,9 @@ export class FakeKubecost {
     }
 
     const wanted = this.options.ignoreClusterFilter ? undefined : clusterFilterOf(params.filter)
-    const clusters = this.clustersOn(firstDay).filter(c => wanted === undefined || wanted.includes(c))
+    const clusters = this.clustersOn(firstDay).filter(
+      c => (wanted === undefined || wanted.includes(c)) && !this.options.omitFromAllocation?.includes(c),
+    )
     const empty = fault?.kind === 'empty-sets' || clusters.length === 0
     const body = this.options.allocationBodies?.[firstDay]
     if (body && !empty) {
