@@ -20,7 +20,7 @@ const ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/prod'
 export default class BackfillPlanCommand extends BaseCommand {
   static override summary = 'Show which days export would collect, and why (read-only)'
   static override description =
-    'The same gap analysis as export, without writing anything: one Allocation API call to learn which candidate days Kubecost has, and a listing of the destination. Each candidate day is present (its file exists), collect (Kubecost has it, the destination lacks it), unavailable (Kubecost has no data: before it was installed, a powered-off cluster, or beyond retention), or, with --force, recollect (present, and collected again by export --force).'
+    'The same gap analysis as export, without writing anything: one Allocation API call to learn which candidate days Kubecost has, and a listing of the destination. Each candidate day is present (its file exists), collect (Kubecost has it, the destination lacks it), unavailable (Kubecost has no data: before it was installed, a powered-off cluster, or beyond retention), or, with --force, recollect (present, and collected again by export --force). With --split-by-cluster, every mapped cluster of a federated Kubecost primary has its own row per day, and the clusters Kubecost reports that the map does not name are listed.'
 
   static override examples = [
     `<%= config.bin %> <%= command.id %> --cluster-arn ${ARN} --bucket kubecost-data-111122223333`,

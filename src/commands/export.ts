@@ -25,7 +25,7 @@ export default class Export extends BaseCommand {
   static override summary =
     'Export the days Kubecost has and the destination lacks, one Parquet file per cluster per day'
   static override description =
-    'Runs daily as a Kubernetes CronJob in each EKS cluster. Asks Kubecost which of the candidate days (the --backfill-days days ending at today-3, UTC) it has, lists the destination, and collects each missing day, oldest first, into one Snappy Parquet file uploaded under [<prefix>/]account_id=<account>/region=<region>/year=<YYYY>/month=<MM>/<YYYY-MM-DD>_<cluster>.snappy.parquet. Every flag falls back to the environment variable shown, so the CronJob is configured by env vars alone. A day that fails is reported and the others still run; the exit code is then 1.'
+    'Runs daily as a Kubernetes CronJob in each EKS cluster. Asks Kubecost which of the candidate days (the --backfill-days days ending at today-3, UTC) it has, lists the destination, and collects each missing day, oldest first, into one Snappy Parquet file uploaded under [<prefix>/]account_id=<account>/region=<region>/year=<YYYY>/month=<MM>/<YYYY-MM-DD>_<cluster>.snappy.parquet. Every flag falls back to the environment variable shown, so the CronJob is configured by env vars alone. A day that fails is reported and the others still run; the exit code is then 1. With --split-by-cluster, one exporter next to a federated Kubecost primary writes one file per mapped cluster per day, each under its own cluster ARN (account, region, name).'
 
   static override examples = [
     {
