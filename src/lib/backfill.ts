@@ -206,10 +206,17 @@ export async function planBackfill(
   const kubecostClusters = new Set<string>()
   const available = await availableDays(deps.kubecost, candidates, kubecostClusters)
   const others = [...kubecostClusters].filter(name => name !== cluster.name)
-  if (others.length > 0 && !kubecostClusters.has(cluster.name)) {
+  if (kubecostClusters.size === 1 && !kubecostClusters.has(cluster.name)) {
     deps.logger.warn(
       `Kubecost calls this cluster ${others.map(n => JSON.stringify(n)).join(', ')}, the cluster ARN ${JSON.stringify(cluster.name)}; files are named and keyed by the ARN's name, and properties.cluster keeps Kubecost's`,
       {kubecostCluster: others.join(','), clusterName: cluster.name},
+    )
+  }
+
+  if (kubecostClusters.size > 1) {
+    deps.logger.warn(
+      `Kubecost reports ${kubecostClusters.size} clusters (${[...kubecostClusters].map(n => JSON.stringify(n)).join(', ')}): every one's rows go into this cluster's file. For a federated Kubecost primary, use --split-by-cluster with --cluster-map <kubecost cluster id>=<EKS cluster ARN> for each`,
+      {kubecostClusters: kubecostClusters.size},
     )
   }
 

@@ -451,6 +451,35 @@ describe('backfill-plan --split-by-cluster', () => {
   })
 })
 
+describe('a single-cluster run against a federated primary', () => {
+  it('warns that every cluster would go into one file and points at --split-by-cluster', async () => {
+    const fake = await start()
+    const out = await tempDir()
+    try {
+      const run = await runCli([
+        'backfill-plan',
+        '--cluster-arn',
+        CLUSTERS['cluster-one'].arn,
+        '--output-dir',
+        out.path,
+        '--kubecost-url',
+        fake.url,
+        '--now',
+        NOW,
+      ])
+      assert.equal(run.code, 0, run.stderr)
+      assert.match(
+        run.stderr,
+        /Kubecost reports 4 clusters \("cluster-one", "cluster-two", "cluster-three", "unmapped-x"\): every one's rows go into this cluster's file\. For a federated Kubecost primary, use --split-by-cluster/,
+      )
+      assert.doesNotMatch(run.stderr, /Kubecost calls this cluster/)
+    } finally {
+      await fake.close()
+      await out.remove()
+    }
+  })
+})
+
 describe('split mode: configuration errors exit 2 naming the flag, the variable and the value', () => {
   const ARN = CLUSTERS['cluster-one'].arn
   const base = ['backfill-plan', '--output-dir', '/nonexistent-kubecost-cid', '--kubecost-url', 'http://127.0.0.1:9']
