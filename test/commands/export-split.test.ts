@@ -379,6 +379,51 @@ describe('export --split-by-cluster: the node-name join, clusters without rows, 
   })
 })
 
+describe('export --split-by-cluster: retries and dry runs', () => {
+  it("starts every cluster's file over when an answer is cut off and retried: each row is written once", async () => {
+    // The cut-off answer holds one allocation of cluster-one before the connection drops.
+    const fake = await start({cluster: 'cluster-one'})
+    fake.addFault({kind: 'reset-mid-body', api: 'allocation', times: 1})
+    const out = await tempDir()
+    try {
+      const run = await runCli([...splitArgs(fake, out.path), '--from', '2026-03-02', '--retry-delay', '0.01'])
+      assert.equal(run.code, 0, run.stderr)
+      assert.equal(fake.requests.filter(r => r.api === 'allocation').length, 2)
+      for (const id of MAPPED) {
+        const {rows} = await readParquet(join(out.path, keyOf(id, '2026-03-02')))
+        const names = rows.map(r => r.name as string)
+        assert.equal(new Set(names).size, names.length, id)
+        assert.equal(names.length, [...dayAllocations('2026-03-02', fake.dataOptionsOf(id))].length, id)
+      }
+    } finally {
+      await fake.close()
+      await out.remove()
+    }
+  })
+
+  it('prints the per-cluster plan with --dry-run and writes nothing', async () => {
+    const fake = await start()
+    const out = await tempDir()
+    try {
+      const run = await runCli([...splitArgs(fake, out.path).filter(a => a !== '--json'), '--dry-run'])
+      assert.equal(run.code, 0, run.stderr)
+      assert.match(
+        run.stdout,
+        /^2026-02-27 +two +cluster-two +unavailable +account_id=444455556666\/region=eu-west-1\//m,
+      )
+      assert.match(run.stdout, /3 clusters, 15 cluster-days: 0 present, 14 to collect, 1 unavailable/)
+      assert.deepEqual(await listFiles(out.path), [])
+      assert.deepEqual(
+        fake.requests.map(r => r.api),
+        ['availability'],
+      )
+    } finally {
+      await fake.close()
+      await out.remove()
+    }
+  })
+})
+
 describe('backfill-plan --split-by-cluster', () => {
   it('shows one row per cluster per day, per-cluster summaries and the unmapped clusters, as a table and as --json', async () => {
     const fake = await start()
