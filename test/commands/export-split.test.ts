@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
-import {rm, stat, writeFile} from 'node:fs/promises'
+import {readdir, rm, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {type FakeNode, clusterNodes, dayAllocations} from '../fakes/kubecost-data.js'
 import {FakeKubecost, type FakeKubecostOptions} from '../fakes/kubecost-server.js'
-import {type CliResult, listFiles, runCli, tempDir} from '../helpers.js'
+import {type CliResult, listFiles, runCli, spawnCli, tempDir} from '../helpers.js'
 import {readParquet} from '../parquet.js'
 
 /*
@@ -398,6 +398,40 @@ describe('export --split-by-cluster: retries and dry runs', () => {
     } finally {
       await fake.close()
       await out.remove()
+    }
+  })
+
+  it("SIGTERM during a day's download drops every cluster's file of that day, removes the work directory, exits 143", async () => {
+    const fake = await start()
+    fake.addFault({kind: 'stall-body', api: 'allocation', day: '2026-03-02'})
+    const out = await tempDir()
+    const work = await tempDir()
+    try {
+      const running = spawnCli(
+        [...splitArgs(fake, out.path), '--from', '2026-03-01', '--allocation-read-timeout', '60'],
+        {
+          TMPDIR: work.path,
+        },
+      )
+      let stderr = ''
+      running.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
+      const deadline = Date.now() + 30_000
+      while (!fake.requests.some(r => r.api === 'allocation' && (r.params.window ?? '').startsWith('2026-03-02'))) {
+        assert.ok(Date.now() < deadline && running.child.exitCode === null, stderr)
+        await new Promise(r => setTimeout(r, 25))
+      }
+
+      await new Promise(r => setTimeout(r, 300))
+      running.child.kill('SIGTERM')
+      const result = await running.done
+      assert.equal(result.code, 143, result.stderr)
+      assert.match(result.stdout, /Received SIGTERM: stopped while collecting 2026-03-02; nothing was published for it/)
+      assert.deepEqual(await listFiles(out.path), MAPPED.map(id => keyOf(id, '2026-03-01')).sort())
+      assert.deepEqual(await readdir(work.path), [])
+    } finally {
+      await fake.close()
+      await out.remove()
+      await work.remove()
     }
   })
 
