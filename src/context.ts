@@ -2,6 +2,7 @@ import type {Interfaces} from '@oclif/core'
 
 import {type awsFlags, checkBooleanEnv, type destinationFlags, flagSource, type sourceFlags} from './flags.js'
 import {type ClusterIdentity, requireCluster} from './lib/cluster.js'
+import type {ClusterMapping} from './lib/cluster-map.js'
 import type {Destination} from './lib/destination/destination.js'
 import {openDestination} from './lib/destination/open.js'
 import {KubecostClient} from './lib/kubecost/client.js'
@@ -60,6 +61,26 @@ function chooseDestination(
 export async function openContext(flags: ContextFlags, logger: Logger, options: ContextOptions): Promise<RunContext> {
   checkBooleanEnv(process.env)
   const cluster = requireCluster(flags['cluster-arn'])
+  return {cluster, layout: new Layout(cluster, flags.prefix), ...(await openSource(flags, logger, options, cluster))}
+}
+
+/** Split mode: no one cluster names the files; the first mapped cluster's region stands in for the AWS region. */
+export async function openSplitContext(
+  flags: ContextFlags,
+  clusters: readonly ClusterMapping[],
+  logger: Logger,
+  options: ContextOptions,
+): Promise<Omit<RunContext, 'cluster' | 'layout'>> {
+  checkBooleanEnv(process.env)
+  return openSource(flags, logger, options, (clusters[0] as ClusterMapping).cluster)
+}
+
+async function openSource(
+  flags: ContextFlags,
+  logger: Logger,
+  options: ContextOptions,
+  cluster: ClusterIdentity,
+): Promise<Omit<RunContext, 'cluster' | 'layout'>> {
   // Without a configured region, S3 starts from the cluster's and learns the bucket's from a redirect.
   const {AwsSession} = await import('./lib/aws/session.js')
   const session = options.use(
@@ -115,5 +136,5 @@ export async function openContext(flags: ContextFlags, logger: Logger, options: 
       logger,
     }),
   )
-  return {cluster, layout: new Layout(cluster, flags.prefix), destination, kubecost}
+  return {destination, kubecost}
 }

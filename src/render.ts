@@ -1,5 +1,6 @@
 import type {BackfillPlan, DayStatus, PlannedDay} from './lib/backfill.js'
 import type {ExportResult} from './lib/export.js'
+import type {SplitExportResult, SplitPlan} from './lib/split.js'
 
 /** Plain-text rendering of results for people; `--json` gets the result objects instead. */
 
@@ -46,6 +47,52 @@ export function renderOutcomes(result: ExportResult): string[] {
   })
   lines.push(
     `Summary: ${result.written} written, ${result.failed} failed, ${result.skipped} skipped (${planSummary(result.days, result.summary)})${result.dryRun ? ' [dry run]' : ''}`,
+  )
+  return lines
+}
+
+/** Split mode: one row per cluster per candidate day, then the totals and the clusters not mapped. */
+export function renderSplitPlan(plan: SplitPlan): string {
+  const lines = [
+    table(
+      ['DATE', 'CLUSTER', 'KUBECOST CLUSTER', 'STATUS', 'KEY'],
+      plan.days.map(d => [d.date, d.cluster, d.kubecostCluster, d.status, d.key]),
+    ),
+    `${plan.clusters.length} cluster${plan.clusters.length === 1 ? '' : 's'}, ${planSummary(plan.days, plan.summary).replace('candidate day', 'cluster-day')}`,
+  ]
+  if (plan.unmapped.length > 0) {
+    lines.push(
+      `Not mapped, not exported: ${plan.unmapped.map(u => `${JSON.stringify(u.kubecostCluster)} (${u.days.length} day${u.days.length === 1 ? '' : 's'})`).join(', ')}`,
+    )
+  }
+
+  return lines.join('\n')
+}
+
+/** The end-of-run summary in split mode: one line per attempted cluster-day, then the totals. */
+export function renderSplitOutcomes(result: SplitExportResult): string[] {
+  const lines = result.outcomes.map(o => {
+    const at = `${o.date} ${o.cluster}`
+    switch (o.status) {
+      case 'written': {
+        return `${at}: written, ${o.rows} rows, ${o.key}`
+      }
+
+      case 'failed': {
+        return `${at}: failed, ${o.error}`
+      }
+
+      case 'skipped': {
+        return `${at}: skipped, ${o.reason}`
+      }
+    }
+  })
+  for (const u of result.unmappedRows) {
+    lines.push(`${u.date} ${JSON.stringify(u.kubecostCluster)}: not mapped, ${u.rows} rows not written`)
+  }
+
+  lines.push(
+    `Summary: ${result.written} written, ${result.failed} failed, ${result.skipped} skipped (${result.clusters.length} clusters, ${planSummary(result.days, result.summary).replace('candidate day', 'cluster-day')})${result.dryRun ? ' [dry run]' : ''}`,
   )
   return lines
 }

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {openContext} from '../context.js'
+import {openContext, openSplitContext} from '../context.js'
 import {
   awsFlags,
   checkForce,
@@ -10,11 +10,14 @@ import {
   limitFlags,
   logFlags,
   rangeFlags,
+  resolveClusterMap,
   sourceFlags,
+  splitFlags,
 } from '../flags.js'
 import {PartialFailureError, RunDeadlineError} from '../lib/errors.js'
 import {type ExportResult, runExport} from '../lib/export.js'
-import {renderOutcomes, renderPlan} from '../render.js'
+import {type SplitExportResult, runSplitExport} from '../lib/split.js'
+import {renderOutcomes, renderPlan, renderSplitOutcomes, renderSplitPlan} from '../render.js'
 
 const ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/prod'
 
@@ -22,7 +25,7 @@ export default class Export extends BaseCommand {
   static override summary =
     'Export the days Kubecost has and the destination lacks, one Parquet file per cluster per day'
   static override description =
-    'Runs daily as a Kubernetes CronJob in each EKS cluster. Asks Kubecost which of the candidate days (the --backfill-days days ending at today-3, UTC) it has, lists the destination, and collects each missing day, oldest first, into one Snappy Parquet file uploaded under [<prefix>/]account_id=<account>/region=<region>/year=<YYYY>/month=<MM>/<YYYY-MM-DD>_<cluster>.snappy.parquet. Every flag falls back to the environment variable shown, so the CronJob is configured by env vars alone. A day that fails is reported and the others still run; the exit code is then 1.'
+    'Runs daily as a Kubernetes CronJob in each EKS cluster. Asks Kubecost which of the candidate days (the --backfill-days days ending at today-3, UTC) it has, lists the destination, and collects each missing day, oldest first, into one Snappy Parquet file uploaded under [<prefix>/]account_id=<account>/region=<region>/year=<YYYY>/month=<MM>/<YYYY-MM-DD>_<cluster>.snappy.parquet. Every flag falls back to the environment variable shown, so the CronJob is configured by env vars alone. A day that fails is reported and the others still run; the exit code is then 1. With --split-by-cluster, one exporter next to a federated Kubecost primary writes one file per mapped cluster per day, each under its own cluster ARN (account, region, name).'
 
   static override examples = [
     {
@@ -38,6 +41,11 @@ export default class Export extends BaseCommand {
       command: `<%= config.bin %> <%= command.id %> --cluster-arn ${ARN} --bucket kubecost-data-111122223333 --force --from 2026-11-16 --to 2026-11-22`,
     },
     {
+      description:
+        'From a federated Kubecost primary: one file per cluster per day, each at its own cluster ARN (the primary here knows the clusters as cluster-one and cluster-two)',
+      command: `<%= config.bin %> <%= command.id %> --split-by-cluster --cluster-map cluster-one=${ARN} --cluster-map cluster-two=arn:aws:eks:eu-west-1:444455556666:cluster/staging --bucket kubecost-data-111122223333`,
+    },
+    {
       description: 'See what would be collected, without writing anything',
       command: `<%= config.bin %> <%= command.id %> --cluster-arn ${ARN} --bucket kubecost-data-111122223333 --dry-run`,
     },
@@ -45,6 +53,7 @@ export default class Export extends BaseCommand {
 
   static override flags = {
     ...sourceFlags,
+    ...splitFlags,
     ...destinationFlags,
     ...awsFlags,
     ...rangeFlags,
@@ -56,7 +65,7 @@ export default class Export extends BaseCommand {
     }),
   }
 
-  async run(): Promise<ExportResult> {
+  async run(): Promise<ExportResult | SplitExportResult> {
     const {flags} = await this.parse(Export)
     checkForce(flags)
     const logger = this.logger(flags['log-format'])
@@ -77,31 +86,41 @@ export default class Export extends BaseCommand {
               ),
           },
     )
-    const {kubecost, ...context} = await openContext(flags, logger, {
-      signal,
-      argv: this.argv,
-      use: resource => this.use(resource),
-    })
-    const result = await runExport(
-      {
-        ...context,
-        aggregation: flags.aggregation,
-        labels: flags.labels ?? [],
-        annotations: flags.annotations ?? [],
-        backfillDays: flags['backfill-days'],
-        backfillDaysGiven: flagSource(this.argv, 'backfill-days', 'BACKFILL_PERIOD_DAYS', process.env) !== undefined,
-        from: flags.from,
-        to: flags.to,
-        force: flags.force,
-        now: flags.now ?? new Date(),
-        dryRun: flags['dry-run'],
-        maxRowsPerDay: flags['max-rows-per-day'],
-      },
-      {kubecost, destination: context.destination, logger, signal},
-    )
+    const clusters = resolveClusterMap(flags, process.env)
+    const open = {signal, argv: this.argv, use: <T extends AsyncDisposable>(resource: T) => this.use(resource)}
+    const common = {
+      aggregation: flags.aggregation,
+      labels: flags.labels ?? [],
+      annotations: flags.annotations ?? [],
+      backfillDays: flags['backfill-days'],
+      backfillDaysGiven: flagSource(this.argv, 'backfill-days', 'BACKFILL_PERIOD_DAYS', process.env) !== undefined,
+      from: flags.from,
+      to: flags.to,
+      force: flags.force,
+      now: flags.now ?? new Date(),
+      dryRun: flags['dry-run'],
+      maxRowsPerDay: flags['max-rows-per-day'],
+    }
+    let result: ExportResult | SplitExportResult
+    let lines: string[]
+    if (clusters) {
+      const {kubecost, destination} = await openSplitContext(flags, clusters, logger, open)
+      const split = await runSplitExport(
+        {...common, clusters, prefix: flags.prefix},
+        {kubecost, destination, logger, signal},
+      )
+      if (split.dryRun && !this.jsonEnabled()) this.log(renderSplitPlan(split))
+      ;[result, lines] = [split, renderSplitOutcomes(split)]
+    } else {
+      const {kubecost, ...context} = await openContext(flags, logger, open)
+      const single = await runExport(
+        {...context, ...common},
+        {kubecost, destination: context.destination, logger, signal},
+      )
+      if (single.dryRun && !this.jsonEnabled()) this.log(renderPlan(single))
+      ;[result, lines] = [single, renderOutcomes(single)]
+    }
 
-    if (result.dryRun && !this.jsonEnabled()) this.log(renderPlan(result))
-    const lines = renderOutcomes(result)
     const summary = lines.pop()
     for (const line of lines) logger.info(line)
     // The counts as fields too, so a log pipeline can alert on failed > 0 without parsing the text.
@@ -113,11 +132,12 @@ export default class Export extends BaseCommand {
       dryRun: result.dryRun,
     })
     if (result.failed === 0) return result
-    const failed = result.outcomes.filter(o => o.status === 'failed').map(o => o.date)
+    const outcomes: ReadonlyArray<{status: string; date: string; cluster?: string}> = result.outcomes
+    const failed = outcomes.filter(o => o.status === 'failed').map(o => (o.cluster ? `${o.date} ${o.cluster}` : o.date))
     return this.failedWith(
       result,
       new PartialFailureError(
-        `${failed.length} of ${result.failed + result.written} days failed: ${failed.join(', ')}`,
+        `${failed.length} of ${result.failed + result.written} ${clusters ? 'cluster-days' : 'days'} failed: ${failed.join(', ')}`,
         {
           suggestions: ['The failed days are collected again by the next run; the errors above give each cause.'],
         },

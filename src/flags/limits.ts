@@ -13,7 +13,7 @@ export const limitFlags = inGroup('LIMITS', {
   'max-rows-per-day': Flags.custom<number>({
     ...input({flag: 'max-rows-per-day', env: 'MAX_ROWS_PER_DAY'}, parsePositiveInteger),
     description:
-      'fail a day whose answer holds more allocations than this (a bound on the scratch disk a broken answer can fill)',
+      'fail a day whose answer holds more allocations than this (a bound on the scratch disk a broken answer can fill); with --split-by-cluster, per cluster',
     default: 2_000_000,
   })(),
 })

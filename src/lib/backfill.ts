@@ -69,6 +69,8 @@ export async function availableDays(
   client: KubecostClient,
   candidates: readonly Day[],
   clusters = new Set<string>(),
+  /** Filled with each cluster's own days, for split mode (presence and availability per cluster). */
+  byCluster?: Map<string, Set<Day>>,
 ): Promise<Set<Day>> {
   const available = new Set<Day>()
   const first = candidates[0]
@@ -84,10 +86,22 @@ export async function availableDays(
     const day = Number.isNaN(ms) ? addDays(first, entry.set) : dayOf(new Date(ms))
     if (wanted.has(day)) available.add(day)
     // Keyed by cluster name under aggregate=cluster: what Kubecost calls this cluster.
-    if (entry.key && !entry.key.startsWith('__')) clusters.add(entry.key)
+    if (entry.key && !entry.key.startsWith('__')) {
+      clusters.add(entry.key)
+      if (byCluster && wanted.has(day)) {
+        let days = byCluster.get(entry.key)
+        if (!days) byCluster.set(entry.key, (days = new Set()))
+        days.add(day)
+      }
+    }
   }
 
-  await client.stream('allocation', availabilityParams(first, last), {onEntry, onRestart: () => available.clear()})
+  const onRestart = () => {
+    available.clear()
+    byCluster?.clear()
+  }
+
+  await client.stream('allocation', availabilityParams(first, last), {onEntry, onRestart})
   return available
 }
 
@@ -151,6 +165,23 @@ export interface PlanOptions extends RangeOptions {
   force: boolean
 }
 
+/** The candidate days and their range, with a warning for a --from or --to that overrides or is capped. */
+export function planRange(options: RangeOptions & {now: Date}, logger: Logger): {candidates: Day[]; range: DayRange} {
+  const candidates = candidateRange(options.now, options)
+  const range = {from: candidates[0] as Day, to: candidates.at(-1) as Day}
+  if (options.from !== undefined && options.backfillDaysGiven) {
+    logger.warn(`--backfill-days ${options.backfillDays} is ignored: --from ${options.from} gives the range`)
+  }
+
+  if (options.to !== undefined && options.to > range.to) {
+    logger.warn(
+      `--to ${options.to} is after the newest collectable day; capped at ${range.to} (today-3, UTC: younger days are not reconciled yet)`,
+    )
+  }
+
+  return {candidates, range}
+}
+
 export interface BackfillPlan {
   cluster: string
   destination: string
@@ -167,18 +198,7 @@ export async function planBackfill(
   deps: {kubecost: KubecostClient; destination: Destination; logger: Logger; signal?: AbortSignal},
 ): Promise<BackfillPlan> {
   const {layout, cluster} = options
-  const candidates = candidateRange(options.now, options)
-  const range = {from: candidates[0] as Day, to: candidates.at(-1) as Day}
-  if (options.from !== undefined && options.backfillDaysGiven) {
-    deps.logger.warn(`--backfill-days ${options.backfillDays} is ignored: --from ${options.from} gives the range`)
-  }
-
-  if (options.to !== undefined && options.to > range.to) {
-    deps.logger.warn(
-      `--to ${options.to} is after the newest collectable day; capped at ${range.to} (today-3, UTC: younger days are not reconciled yet)`,
-    )
-  }
-
+  const {candidates, range} = planRange(options, deps.logger)
   deps.logger.info(
     `Candidate days ${range.from} to ${range.to} (${candidates.length}) for cluster ${cluster.name}; destination ${deps.destination.locate(layout.listingPrefix)}`,
     {from: range.from, to: range.to},
@@ -186,10 +206,17 @@ export async function planBackfill(
   const kubecostClusters = new Set<string>()
   const available = await availableDays(deps.kubecost, candidates, kubecostClusters)
   const others = [...kubecostClusters].filter(name => name !== cluster.name)
-  if (others.length > 0 && !kubecostClusters.has(cluster.name)) {
+  if (kubecostClusters.size === 1 && !kubecostClusters.has(cluster.name)) {
     deps.logger.warn(
       `Kubecost calls this cluster ${others.map(n => JSON.stringify(n)).join(', ')}, the cluster ARN ${JSON.stringify(cluster.name)}; files are named and keyed by the ARN's name, and properties.cluster keeps Kubecost's`,
       {kubecostCluster: others.join(','), clusterName: cluster.name},
+    )
+  }
+
+  if (kubecostClusters.size > 1) {
+    deps.logger.warn(
+      `Kubecost reports ${kubecostClusters.size} clusters (${[...kubecostClusters].map(n => JSON.stringify(n)).join(', ')}): every one's rows go into this cluster's file. For a federated Kubecost primary, use --split-by-cluster with --cluster-map <kubecost cluster id>=<EKS cluster ARN> for each`,
+      {kubecostClusters: kubecostClusters.size},
     )
   }
 

@@ -1,4 +1,4 @@
-import {mkdtemp, rm} from 'node:fs/promises'
+import {rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -8,13 +8,12 @@ import type {Destination} from './destination/destination.js'
 import {CidError, KubecostEmptyDayError, KubecostResponseError, RunAbortedError} from './errors.js'
 import type {KubecostClient} from './kubecost/client.js'
 import {type Aggregation, allocationParams, assetsParams} from './kubecost/requests.js'
-import {localIoError} from './local-io.js'
 import type {Logger} from './log.js'
 import {NodeIndex} from './nodes.js'
 import type {ParquetWriter} from './parquet/writer.js'
 import {NODE_LABEL_KEYS, RowBuilder} from './rows.js'
 import {contractColumns} from './schema.js'
-import {WORK_DIR_PREFIX, sweepStaleWorkDirs} from './work-dir.js'
+import {createWorkDir} from './work-dir.js'
 
 export interface ExportOptions extends PlanOptions {
   aggregation: Aggregation
@@ -76,19 +75,7 @@ export async function runExport(options: ExportOptions, deps: ExportDeps): Promi
   }
 
   if (todo.length > 0 && !options.dryRun) {
-    const root = options.workRoot ?? tmpdir()
-    const swept = await sweepStaleWorkDirs(root, logger)
-    if (swept > 0)
-      logger.info(
-        `Removed ${swept} stale work director${swept === 1 ? 'y' : 'ies'} left in ${root} by earlier runs that were killed`,
-      )
-    let workDir: string
-    try {
-      workDir = await mkdtemp(join(root, WORK_DIR_PREFIX))
-    } catch (error) {
-      // Not one day could be written: the run fails as a whole.
-      throw localIoError(error, {action: 'create the work directory in', path: root, place: 'work'})
-    }
+    const workDir = await createWorkDir(options.workRoot ?? tmpdir(), logger)
 
     // Loaded only when there is something to write; one writer for the run, its buffers serve every day.
     const {ParquetWriter: Writer} = await import('./parquet/writer.js')

@@ -42,6 +42,11 @@ export interface NodeIndexOptions {
    * kept when absent.
    */
   labelKeys?: Iterable<string>
+  /**
+   * Joins by providerID within the allocation's cluster too, not only by node name: a federated
+   * primary answers for many clusters, and one cluster's node must never describe another's rows.
+   */
+  perCluster?: boolean
 }
 
 function nameKey(cluster: string, name: string): string {
@@ -53,9 +58,15 @@ export class NodeIndex {
   /** Keyed by cluster and node name: node names such as ip-10-0-2-1.ec2.internal repeat across clusters. */
   private readonly byName = new Map<string, NodeInfo>()
   private readonly keep: ReadonlySet<string> | undefined
+  private readonly perCluster: boolean
 
   constructor(options: NodeIndexOptions = {}) {
     this.keep = options.labelKeys ? new Set(options.labelKeys) : undefined
+    this.perCluster = options.perCluster === true
+  }
+
+  private providerKey(providerID: string, cluster: string): string {
+    return this.perCluster ? nameKey(cluster, joinKey(providerID)) : joinKey(providerID)
   }
 
   get size(): number {
@@ -92,7 +103,7 @@ export class NodeIndex {
       instanceType: str(asset.nodeType),
       labels,
     }
-    if (providerID) this.byProviderId.set(joinKey(providerID), info)
+    if (providerID) this.byProviderId.set(this.providerKey(providerID, cluster), info)
     if (name) this.byName.set(nameKey(cluster, name), info)
     return true
   }
@@ -103,7 +114,7 @@ export class NodeIndex {
    */
   lookup(providerID: string, nodeName: string, cluster: string): NodeInfo | undefined {
     if (providerID) {
-      const hit = this.byProviderId.get(joinKey(providerID))
+      const hit = this.byProviderId.get(this.providerKey(providerID, cluster))
       if (hit) return hit
     }
 

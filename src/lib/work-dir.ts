@@ -1,6 +1,7 @@
-import {lstat, readdir, rm} from 'node:fs/promises'
+import {lstat, mkdtemp, readdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import {localIoError} from './local-io.js'
 import type {Logger} from './log.js'
 
 /** `mkdtemp` adds six characters to this prefix; only directories of exactly that shape are ours. */
@@ -39,4 +40,19 @@ export async function sweepStaleWorkDirs(root: string, logger: Logger, now = Dat
   }
 
   return removed
+}
+
+/** The run's work directory under `root`, after sweeping what killed runs left there. */
+export async function createWorkDir(root: string, logger: Logger): Promise<string> {
+  const swept = await sweepStaleWorkDirs(root, logger)
+  if (swept > 0)
+    logger.info(
+      `Removed ${swept} stale work director${swept === 1 ? 'y' : 'ies'} left in ${root} by earlier runs that were killed`,
+    )
+  try {
+    return await mkdtemp(join(root, WORK_DIR_PREFIX))
+  } catch (error) {
+    // Not one day could be written: the run fails as a whole.
+    throw localIoError(error, {action: 'create the work directory in', path: root, place: 'work'})
+  }
 }

@@ -213,3 +213,58 @@ describe('export to S3 (s3rver over real HTTP)', () => {
     )
   })
 })
+
+describe('export --split-by-cluster to S3 (s3rver over real HTTP)', () => {
+  it("uploads each cluster's days under its own account and region, and a second run writes nothing", async () => {
+    const s3 = await startS3([BUCKET])
+    const days = ['2026-03-01', '2026-03-02']
+    const fake = await FakeKubecost.start({
+      days: [],
+      clusters: {'cluster-one': days, 'cluster-two': days, 'not-mapped': days},
+      containersPerDay: 6,
+    })
+    try {
+      const args = [
+        'export',
+        '--split-by-cluster',
+        '--cluster-map',
+        `cluster-one=${ARN},cluster-two=arn:aws:eks:eu-west-1:444455556666:cluster/staging`,
+        '--bucket',
+        BUCKET,
+        '--prefix',
+        'kubecost',
+        '--s3-endpoint',
+        s3.endpoint,
+        '--kubecost-url',
+        fake.url,
+        '--from',
+        '2026-03-01',
+        '--now',
+        NOW,
+      ]
+      const first = await runCli(args, s3.env)
+      assert.equal(first.code, 0, first.stderr)
+      const staging = (day: string) =>
+        `kubecost/account_id=444455556666/region=eu-west-1/year=2026/month=03/${day}_staging.snappy.parquet`
+      assert.deepEqual(await allKeys(s3), [...days.map(d => keyOf(d)), ...days.map(staging)].sort())
+      const object = await s3.client.send(new GetObjectCommand({Bucket: BUCKET, Key: staging('2026-03-02')}))
+      const dir = await tempDir()
+      try {
+        const file = join(dir.path, 'day.parquet')
+        await writeFile(file, (await object.Body?.transformToByteArray()) ?? new Uint8Array())
+        const {rows} = await readParquet(file)
+        assert.equal(rows.length, [...dayAllocations('2026-03-02', fake.dataOptionsOf('cluster-two'))].length)
+        assert.ok(rows.every(r => r['properties.clusterid'] === 'arn:aws:eks:eu-west-1:444455556666:cluster/staging'))
+      } finally {
+        await dir.remove()
+      }
+
+      const second = await runCli(args, s3.env)
+      assert.equal(second.code, 0, second.stderr)
+      assert.match(second.stderr, /present at destination: 4, to collect: 0/)
+    } finally {
+      await fake.close()
+      await s3.close()
+    }
+  })
+})

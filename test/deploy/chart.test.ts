@@ -22,6 +22,14 @@ const ARN = 'arn:aws:eks:eu-west-1:111122223333:cluster/prod'
 const REQUIRED = {clusterArn: ARN, bucket: 'kubecost-data-111122223333'}
 const ROLE = 'arn:aws:iam::111122223333:role/kubecost-s3-exporter-prod'
 
+/** Split mode's values: a federated Kubecost primary, no clusterArn. */
+const SPLIT = {
+  bucket: REQUIRED.bucket,
+  splitByCluster: true,
+  clusterMap: {'cluster-one': ARN, 'cluster-two': 'arn:aws:eks:us-east-1:444455556666:cluster/staging'},
+  clusterMapConfigMap: {name: 'cluster-map', key: 'clusters.txt'},
+}
+
 /** Every value the chart has, set to something other than its default. */
 const EVERY_VALUE = {
   ...REQUIRED,
@@ -444,7 +452,7 @@ describe('chart: environment', () => {
     const cli = await cliEnvVars()
     assert.ok(cli.has('CLUSTER_ID') && cli.size > 10, 'the flag definitions were read')
     const extra = new Set(EVERY_VALUE.extraEnv.map(e => e.name))
-    for (const values of [REQUIRED, EVERY_VALUE]) {
+    for (const values of [REQUIRED, EVERY_VALUE, SPLIT]) {
       const names = (containerOf(await template(values)).env ?? []).map(e => e.name).filter(name => !extra.has(name))
       assert.deepEqual(
         names.filter(name => !cli.has(name)),
@@ -457,7 +465,11 @@ describe('chart: environment', () => {
   it('has a value for every env var of the export flags, or the gap is named', async () => {
     // OUTPUT_DIR is the local destination, for trying the CLI out; a CronJob writes to S3.
     const notForTheCronJob = new Set(['OUTPUT_DIR'])
-    const rendered = new Set((containerOf(await template(EVERY_VALUE)).env ?? []).map(e => e.name))
+    const rendered = new Set<string>()
+    // Split mode's values exclude clusterArn, so they render on their own.
+    for (const values of [EVERY_VALUE, SPLIT]) {
+      for (const e of containerOf(await template(values)).env ?? []) rendered.add(e.name)
+    }
     const missing = [...(await cliEnvVars())].filter(name => !rendered.has(name) && !notForTheCronJob.has(name))
     assert.deepEqual(
       missing,
@@ -502,6 +514,52 @@ describe('chart: environment', () => {
       items: [{key: 'bundle.pem', path: 'bundle.pem'}],
     })
   })
+})
+
+describe('chart: split mode (a federated Kubecost primary)', () => {
+  it('renders SPLIT_BY_CLUSTER, CLUSTER_MAP and CLUSTER_MAP_FILE, mounts the map ConfigMap, and leaves out CLUSTER_ID', async () => {
+    const manifests = await template(SPLIT)
+    validate(manifests)
+    const env = Object.fromEntries((containerOf(manifests).env ?? []).map(e => [e.name, e.value]))
+    assert.equal(env.SPLIT_BY_CLUSTER, 'true')
+    assert.equal(env.CLUSTER_MAP, `cluster-one=${ARN},cluster-two=arn:aws:eks:us-east-1:444455556666:cluster/staging`)
+    assert.equal(env.CLUSTER_MAP_FILE, '/etc/kubecost-cluster-map/clusters.txt')
+    assert.ok(!('CLUSTER_ID' in env))
+    assert.deepEqual(
+      containerOf(manifests).volumeMounts?.find(m => m.name === 'cluster-map'),
+      {name: 'cluster-map', mountPath: '/etc/kubecost-cluster-map', readOnly: true},
+    )
+    assert.deepEqual(podOf(manifests).volumes?.find(v => v.name === 'cluster-map')?.configMap, {
+      name: 'cluster-map',
+      items: [{key: 'clusters.txt', path: 'clusters.txt'}],
+    })
+  })
+
+  it('leaves the split settings out when split mode is off', async () => {
+    const names = (containerOf(await template(REQUIRED)).env ?? []).map(e => e.name)
+    for (const name of ['SPLIT_BY_CLUSTER', 'CLUSTER_MAP', 'CLUSTER_MAP_FILE']) assert.ok(!names.includes(name), name)
+    assert.ok(!podOf(await template(REQUIRED)).volumes?.some(v => v.name === 'cluster-map'))
+  })
+
+  for (const [what, values, expected] of [
+    ['a clusterArn beside splitByCluster', {...SPLIT, clusterArn: ARN}, /clusterArn must be empty with splitByCluster/],
+    [
+      'splitByCluster without a map',
+      {bucket: REQUIRED.bucket, splitByCluster: true},
+      /splitByCluster needs clusterMap .* or clusterMapConfigMap.name/,
+    ],
+    [
+      'a cluster name instead of an ARN in clusterMap',
+      {...SPLIT, clusterMap: {'cluster-one': 'prod'}},
+      /at '\/clusterMap\/cluster-one': 'prod' does not match pattern/,
+    ],
+  ] as const) {
+    it(`refuses ${what}`, async () => {
+      const r = await helm(['template', 'cost', CHART, '-f', await valuesFile(values)])
+      assert.notEqual(r.code, 0)
+      assert.match(r.stderr, expected)
+    })
+  }
 })
 
 describe('chart: NOTES.txt', () => {

@@ -186,6 +186,32 @@ export interface DayDataOptions {
   cluster: string
   /** Number of container allocations (idle and unmounted rows come on top). */
   containers: number
+  /** The cluster's nodes (default FAKE_NODES). */
+  nodes?: readonly FakeNode[]
+  /** Allocations without properties.providerID, so the assets join falls back to cluster and node name. */
+  withoutProviderId?: boolean
+}
+
+const INSTANCE_TYPES = ['m5.large', 'c6g.xlarge', 'r5.2xlarge', 't3.medium', 'm6i.4xlarge', 'c7g.2xlarge', 'r6a.large']
+
+/**
+ * The nodes of the `index`-th cluster of a federated primary: the same node names as FAKE_NODES
+ * (ip-10-0-1-11.ec2.internal repeats across VPCs), but each cluster's own instance ids and
+ * instance types, so a join that mixes two clusters' nodes shows in the rows. Index 0 is FAKE_NODES.
+ */
+export function clusterNodes(index: number): FakeNode[] {
+  if (index === 0) return [...FAKE_NODES]
+  return FAKE_NODES.map((node, n) => {
+    const type = INSTANCE_TYPES[(n + index * 2) % INSTANCE_TYPES.length] as string
+    const labels = {...node.labels}
+    if (labels['node.kubernetes.io/instance-type'] !== undefined) labels['node.kubernetes.io/instance-type'] = type
+    return {
+      ...node,
+      providerID: node.providerID.replace(/6000(\d)$/, `${index.toString(16).padStart(3, '0')}$1`),
+      nodeType: type,
+      labels,
+    }
+  })
 }
 
 /**
@@ -195,8 +221,9 @@ export interface DayDataOptions {
 export function* dayAllocations(day: string, options: DayDataOptions): Generator<Allocation> {
   const rand = prng(hash(`${options.cluster}/${day}`))
   const win = window(day)
+  const nodes = options.nodes ?? FAKE_NODES
   for (let i = 0; i < options.containers; i++) {
-    const node = FAKE_NODES[i % FAKE_NODES.length] as FakeNode
+    const node = nodes[i % nodes.length] as FakeNode
     const namespace = NAMESPACES[i % NAMESPACES.length] as string
     const app = APPS[(i >> 2) % APPS.length] as string
     const pod = `${app}-${(i >> 1).toString(36).padStart(5, '0')}-x${i % 7}`
@@ -226,7 +253,7 @@ export function* dayAllocations(day: string, options: DayDataOptions): Generator
         namespace,
         pod,
         services: [`${app}-svc`],
-        providerID: node.providerID,
+        ...(options.withoutProviderId ? {} : {providerID: node.providerID}),
         labels,
         annotations: {
           [sanitize('prometheus.io/scrape')]: 'true',
@@ -242,11 +269,15 @@ export function* dayAllocations(day: string, options: DayDataOptions): Generator
     }
   }
 
-  for (const node of FAKE_NODES) {
+  for (const node of nodes) {
     const costs = costFields(rand, 2)
     yield {
       name: `${options.cluster}/${node.name}/__idle__`,
-      properties: {cluster: options.cluster, node: node.name, providerID: node.providerID},
+      properties: {
+        cluster: options.cluster,
+        node: node.name,
+        ...(options.withoutProviderId ? {} : {providerID: node.providerID}),
+      },
       window: win,
       start: win.start,
       end: win.end,
@@ -291,10 +322,13 @@ export function clusterAggregate(day: string, options: DayDataOptions): Allocati
 }
 
 /** Assets API entries for the day: every node, plus a Disk that a correct client must drop. */
-export function dayAssets(day: string, options: {cluster: string; includeNonNodes: boolean}): Record<string, unknown> {
+export function dayAssets(
+  day: string,
+  options: {cluster: string; includeNonNodes: boolean; nodes?: readonly FakeNode[]},
+): Record<string, unknown> {
   const win = window(day)
   const assets: Record<string, unknown> = {}
-  for (const node of FAKE_NODES) {
+  for (const node of options.nodes ?? FAKE_NODES) {
     const key = `AWS/${FAKE_ACCOUNT}/${FAKE_ACCOUNT}/Compute/${options.cluster}/Node/Kubernetes/${node.providerID}/${node.name}`
     const labels: Record<string, string> = {}
     for (const [k, v] of Object.entries(node.labels)) labels[`label_${sanitize(k)}`] = v

@@ -16,6 +16,11 @@
  *   query), `raw` (an HTTP response written by hand on the socket, so that `reason` and `body` may
  *   carry bytes Node's own writer refuses), and `error-envelope` with a chosen `message`.
  * - The server never compresses on its own: only `gzip-bomb` sends a compressed body.
+ * - A federated primary: `clusters` maps each cluster to the days it has data (they replace `cluster`
+ *   and `days`). Each cluster has the same node names but its own instance ids and types
+ *   (`clusterNodes`). The availability call keys each day's set by cluster; Assets answers every
+ *   cluster's nodes; Allocation answers the clusters named in `filter=cluster:"a","b"` (all without
+ *   one), or every cluster with `ignoreClusterFilter` (a server that does not know the parameter).
  */
 import {createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import {createServer as createHttpsServer} from 'node:https'
@@ -24,7 +29,7 @@ import type {AddressInfo, Socket} from 'node:net'
 import {pipeline} from 'node:stream/promises'
 import {createGzip} from 'node:zlib'
 
-import {clusterAggregate, dayAllocations, dayAssets} from './kubecost-data.js'
+import {type DayDataOptions, clusterAggregate, clusterNodes, dayAllocations, dayAssets} from './kubecost-data.js'
 
 export type FaultKind =
   | 'html-504'
@@ -77,6 +82,14 @@ export interface FakeKubecostOptions {
   chunkEntries?: number
   /** Pre-rendered Allocation API bodies by day (files), served as they are: for benchmarks. */
   allocationBodies?: Record<string, string>
+  /** A federated primary: each cluster and the days it has data; replaces `cluster` and `days`. */
+  clusters?: Record<string, readonly string[]>
+  /** Answer every cluster whatever `filter` says, as a server that does not know the parameter. */
+  ignoreClusterFilter?: boolean
+  /** Allocations without providerID: the assets join falls back to cluster and node name. */
+  withoutProviderId?: boolean
+  /** Clusters the availability call reports but the collection leaves out (a federated cluster still being rebuilt). */
+  omitFromAllocation?: readonly string[]
 }
 
 export interface RecordedRequest {
@@ -124,8 +137,28 @@ export class FakeKubecost {
     return this
   }
 
-  get dataOptions() {
-    return {cluster: this.cluster, containers: this.containersPerDay}
+  get dataOptions(): DayDataOptions {
+    return this.dataOptionsOf(this.cluster)
+  }
+
+  /** The clusters served and the days each has: one (`cluster`, `days`) unless `clusters` is given. */
+  get clusterDays(): ReadonlyArray<readonly [string, readonly string[]]> {
+    return this.options.clusters ? Object.entries(this.options.clusters) : [[this.cluster, this.options.days]]
+  }
+
+  dataOptionsOf(cluster: string): DayDataOptions {
+    const index = this.clusterDays.findIndex(([name]) => name === cluster)
+    return {
+      cluster,
+      containers: this.containersPerDay,
+      ...(this.options.clusters ? {nodes: clusterNodes(Math.max(0, index))} : {}),
+      ...(this.options.withoutProviderId ? {withoutProviderId: true} : {}),
+    }
+  }
+
+  /** The clusters that have data on `day`. */
+  private clustersOn(day: string): string[] {
+    return this.clusterDays.filter(([, days]) => days.includes(day)).map(([name]) => name)
   }
 
   async close(): Promise<void> {
@@ -133,11 +166,11 @@ export class FakeKubecost {
     await new Promise<void>(resolve => this.server.close(() => resolve()))
   }
 
-  private aggregate(day: string) {
-    let aggregate = this.aggregates.get(day)
+  private aggregate(day: string, cluster = this.cluster) {
+    let aggregate = this.aggregates.get(`${cluster}/${day}`)
     if (!aggregate) {
-      aggregate = clusterAggregate(day, this.dataOptions)
-      this.aggregates.set(day, aggregate)
+      aggregate = clusterAggregate(day, this.dataOptionsOf(cluster))
+      this.aggregates.set(`${cluster}/${day}`, aggregate)
     }
 
     return aggregate
@@ -173,23 +206,31 @@ export class FakeKubecost {
 
     const days = daysOfWindow(start, end)
     if (api === 'availability') {
-      const sets = days.map(d => (this.options.days.includes(d) ? {[this.cluster]: this.aggregate(d)} : {}))
+      const sets = days.map(d => Object.fromEntries(this.clustersOn(d).map(c => [c, this.aggregate(d, c)])))
       json(res, {code: 200, data: sets})
       return
     }
 
     if (api === 'assets') {
-      const assets = this.options.days.includes(firstDay)
-        ? dayAssets(firstDay, {
-            cluster: this.cluster,
+      const assets = Object.assign(
+        {},
+        ...this.clustersOn(firstDay).map(cluster =>
+          dayAssets(firstDay, {
+            cluster,
             includeNonNodes: this.options.ignoreAssetFilter === true || params.filterTypes !== 'Node',
-          })
-        : {}
+            nodes: this.dataOptionsOf(cluster).nodes,
+          }),
+        ),
+      ) as Record<string, unknown>
       json(res, {code: 200, data: [assets]})
       return
     }
 
-    const empty = fault?.kind === 'empty-sets' || !this.options.days.includes(firstDay)
+    const wanted = this.options.ignoreClusterFilter ? undefined : clusterFilterOf(params.filter)
+    const clusters = this.clustersOn(firstDay).filter(
+      c => (wanted === undefined || wanted.includes(c)) && !this.options.omitFromAllocation?.includes(c),
+    )
+    const empty = fault?.kind === 'empty-sets' || clusters.length === 0
     const body = this.options.allocationBodies?.[firstDay]
     if (body && !empty) {
       res.writeHead(200, {'content-type': 'application/json'})
@@ -197,7 +238,15 @@ export class FakeKubecost {
       return
     }
 
-    await this.streamAllocations(res, empty ? [] : dayAllocations(firstDay, this.dataOptions))
+    const dataOptionsOf = (cluster: string) => this.dataOptionsOf(cluster)
+    await this.streamAllocations(
+      res,
+      empty
+        ? []
+        : (function* () {
+            for (const cluster of clusters) yield* dayAllocations(firstDay, dataOptionsOf(cluster))
+          })(),
+    )
   }
 
   /** Streams `{"code":200,"data":[{...}]}` entry by entry, honouring back-pressure. */
@@ -406,6 +455,13 @@ function firstDayOf(res: ServerResponse): string {
 function json(res: ServerResponse, body: unknown): void {
   const text = JSON.stringify(body)
   res.writeHead(200, {'content-type': 'application/json', 'content-length': Buffer.byteLength(text)}).end(text)
+}
+
+/** The clusters of Kubecost's `filter=cluster:"a","b"`; undefined when the request has no cluster filter. */
+function clusterFilterOf(filter: string | undefined): string[] | undefined {
+  const m = /^cluster:(.+)$/.exec(filter ?? '')
+  if (!m) return undefined
+  return (JSON.parse(`[${m[1] as string}]`) as unknown[]).map(String)
 }
 
 function daysOfWindow(start: string, end: string): string[] {

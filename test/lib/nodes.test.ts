@@ -245,3 +245,28 @@ describe('NodeIndex', () => {
     assert.deepEqual(index.lookup('i-0abc', '', 'prod')?.labels, {kubernetes_io_arch: 'arm64'})
   })
 })
+
+describe('NodeIndex per cluster (split mode)', () => {
+  const asset = (cluster: string, type: string) =>
+    nodeAsset({
+      properties: {cluster, provider: 'AWS', name: 'ip-10-0-1-23.ec2.internal', providerID: 'node-1'},
+      nodeType: type,
+    })
+
+  it("joins a providerID only within the allocation's cluster", () => {
+    const index = new NodeIndex({perCluster: true})
+    index.add('one', asset('one', 'm5.large'))
+    index.add('two', asset('two', 'c6g.xlarge'))
+    assert.equal(index.lookup('node-1', '', 'one')?.instanceType, 'm5.large')
+    assert.equal(index.lookup('node-1', '', 'two')?.instanceType, 'c6g.xlarge')
+    assert.equal(index.lookup('node-1', '', 'three'), undefined)
+    // By node name, the same way: cluster and name together.
+    assert.equal(index.lookup('', 'ip-10-0-1-23.ec2.internal', 'two')?.instanceType, 'c6g.xlarge')
+  })
+
+  it('without perCluster, a providerID joins whatever the cluster (one cluster per Kubecost)', () => {
+    const index = new NodeIndex()
+    index.add('one', asset('one', 'm5.large'))
+    assert.equal(index.lookup('node-1', '', 'other-name')?.instanceType, 'm5.large')
+  })
+})

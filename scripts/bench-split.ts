@@ -1,0 +1,101 @@
+/**
+ * npm run bench:split [-- <clusters> <allocations per cluster>]
+ *
+ * Peak RSS of `kubecost-cid export --split-by-cluster` splitting one day of a federated primary
+ * (default 10 clusters × 20,000 allocations, served live by the project's fake Kubecost), beside
+ * two references measured in the same run: a single-cluster export of the same number of rows in
+ * one file, and a split export of one cluster alone. Each figure is a whole child process's peak
+ * RSS from getrusage, printed as one `bench-split:` line.
+ */
+import {spawn} from 'node:child_process'
+import {once} from 'node:events'
+import {mkdir, readFile, rm} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import {FakeKubecost} from '../test/fakes/kubecost-server.js'
+import {listFiles} from '../test/helpers.js'
+
+const ROOT = join(import.meta.dirname, '..')
+const WORK = join(ROOT, 'bench-output', 'split')
+const clusters = Number(process.argv[2] ?? 10)
+const perCluster = Number(process.argv[3] ?? 20_000)
+const NOW = '2026-06-10T12:00:00Z'
+const DAY = '2026-06-07' // today-3
+const LABELS = 'app, app.kubernetes.io/name, app.kubernetes.io/part-of, team'
+const CLI = join(ROOT, 'bin', 'run.js')
+const RSS_PRELOAD = join(ROOT, 'scripts', 'rss-preload.mjs')
+const ids = Array.from({length: clusters}, (_, i) => `cluster-${String(i).padStart(2, '0')}`)
+const arnOf = (id: string) => `arn:aws:eks:us-east-1:111122223333:cluster/${id}`
+
+async function measure(args: string[]): Promise<{seconds: number; peakRssMb: number}> {
+  const rssFile = join(WORK, `rss-${process.hrtime.bigint()}.json`)
+  const started = performance.now()
+  const child = spawn(CLI, args, {
+    cwd: ROOT,
+    env: {...process.env, BENCH_RSS_FILE: rssFile, NODE_OPTIONS: `--import=${RSS_PRELOAD}`},
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const [code] = (await once(child, 'exit')) as [number]
+  if (code !== 0) throw new Error(`kubecost-cid ${args.join(' ')} exited ${code}:\n${stderr}`)
+  const {maxRSS} = JSON.parse(await readFile(rssFile, 'utf8')) as {maxRSS: number}
+  return {seconds: (performance.now() - started) / 1000, peakRssMb: maxRSS / 1024}
+}
+
+const common = (url: string, out: string) => [
+  '--output-dir',
+  join(WORK, out),
+  '--kubecost-url',
+  url,
+  '--backfill-days',
+  '1',
+  '--now',
+  NOW,
+  '--labels',
+  LABELS,
+]
+const line = (text: string) => console.log(`bench-split: ${text}`)
+
+await rm(WORK, {recursive: true, force: true})
+await mkdir(WORK, {recursive: true})
+const primary = await FakeKubecost.start({
+  days: [],
+  clusters: Object.fromEntries(ids.map(id => [id, [DAY]])),
+  containersPerDay: perCluster,
+  chunkEntries: 2000,
+})
+const single = await FakeKubecost.start({
+  cluster: 'single',
+  days: [DAY],
+  containersPerDay: clusters * perCluster,
+  chunkEntries: 2000,
+})
+try {
+  const map = ids.flatMap(id => ['--cluster-map', `${id}=${arnOf(id)}`])
+  console.error(`split: ${clusters} clusters × ${perCluster} allocations...`)
+  const split = await measure(['export', '--split-by-cluster', ...map, ...common(primary.url, 'split')])
+  const files = await listFiles(join(WORK, 'split'))
+  if (files.length !== clusters) throw new Error(`expected ${clusters} files, got ${files.length}`)
+  console.error(`reference: one cluster of ${clusters * perCluster} allocations...`)
+  const whole = await measure(['export', '--cluster-arn', arnOf('single'), ...common(single.url, 'single')])
+  console.error(`reference: split of one cluster of ${perCluster} allocations...`)
+  const one = await measure([
+    'export',
+    '--split-by-cluster',
+    '--cluster-map',
+    `${ids[0] as string}=${arnOf(ids[0] as string)}`,
+    ...common(primary.url, 'one'),
+  ])
+  line(`clusters=${clusters} allocations_per_cluster=${perCluster} rows=${clusters * (perCluster + 5)}`)
+  line(`split_peak_rss_mb=${split.peakRssMb.toFixed(0)} split_seconds=${split.seconds.toFixed(2)}`)
+  line(
+    `single_cluster_same_rows_peak_rss_mb=${whole.peakRssMb.toFixed(0)} single_cluster_same_rows_seconds=${whole.seconds.toFixed(2)}`,
+  )
+  line(`split_one_cluster_peak_rss_mb=${one.peakRssMb.toFixed(0)} split_one_cluster_seconds=${one.seconds.toFixed(2)}`)
+  line(`split_to_single_rss_ratio=${(split.peakRssMb / whole.peakRssMb).toFixed(2)}`)
+} finally {
+  await primary.close()
+  await single.close()
+  await rm(WORK, {recursive: true, force: true})
+}
