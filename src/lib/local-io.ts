@@ -11,6 +11,8 @@ export interface LocalIoContext {
   /** What was being done, e.g. "write", "create the work directory". */
   action: string
   path: string
+  /** Why, when the path alone does not say, e.g. "to upload it to s3://bucket/key". */
+  purpose?: string
   place: LocalPlace
   /** Bytes already written to the file when it failed, when known (a lower bound on what it needs). */
   bytesWritten?: number
@@ -86,7 +88,8 @@ export function localIoError(error: unknown, context: LocalIoContext): LocalIoEr
   const why = errno
     ? `${errno}: ${DESCRIPTIONS[errno] ?? 'system error'}`
     : String((error as Error | undefined)?.message ?? error)
-  return new LocalIoError(`Could not ${context.action} ${context.path} (${why})`, errno, {
+  const purpose = context.purpose ? ` ${context.purpose}` : ''
+  return new LocalIoError(`Could not ${context.action} ${context.path}${purpose} (${why})`, errno, {
     cause: error,
     suggestions: [suggestion(errno, context)],
   })
