@@ -84,7 +84,7 @@ export async function openContext(flags: ContextFlags, logger: Logger, options: 
           name: secret,
           read: async () => {
             const {readSecretString} = await import('./lib/aws/secrets.js')
-            const client = await session.secretsManager(flags['ca-cert-secret-region'] ?? cluster.region)
+            const client = await session.client('secretsManager', flags['ca-cert-secret-region'] ?? cluster.region)
             return readSecretString(client, secret, session.identity.description)
           },
         }

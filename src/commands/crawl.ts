@@ -60,7 +60,7 @@ export default class Crawl extends BaseCommand {
       logger,
     })
     const {GlueCatalog} = await import('../lib/aws/glue.js')
-    const catalog = new GlueCatalog(await session.glue(), session)
+    const catalog = new GlueCatalog(await session.client('glue'), session)
     const poll = flags['poll-ms']
       ? {initialMs: flags['poll-ms'], maxMs: flags['poll-ms']}
       : {initialMs: 5000, maxMs: 30_000}

@@ -180,11 +180,11 @@ export default class DeployGlue extends BaseCommand {
     })
     const {GlueCatalog, listLocationKeys} = await import('../lib/aws/glue.js')
     const {AthenaWorkgroups} = await import('../lib/aws/athena.js')
-    const steps = await planDeployment(config, new GlueCatalog(await session.glue(), session), {
+    const steps = await planDeployment(config, new GlueCatalog(await session.client('glue'), session), {
       allowColumnRemoval: flags['allow-column-removal'],
     })
     const create = flags['create-workgroup']
-    const workgroup = await planWorkgroup(new AthenaWorkgroups(await session.athena(), session), {
+    const workgroup = await planWorkgroup(new AthenaWorkgroups(await session.client('athena'), session), {
       use: flags['athena-workgroup'],
       create:
         create && flags['results-location']

@@ -140,7 +140,7 @@ export default class RefreshDataset extends BaseCommand {
     })
     const {describeDataSet} = await import('../lib/aws/quicksight.js')
     const api: QuickSightApi = {
-      client: await session.quicksight(),
+      client: await session.client('quicksight'),
       send: session.send.bind(session),
       accountId: flags['account-id'] ?? (await session.accountId()),
       region: session.region.region,
@@ -291,7 +291,7 @@ export default class RefreshDataset extends BaseCommand {
     let expression: string | undefined
     try {
       expression = await getCrawlerSchedule(
-        {client: await session.glueForSchedule(), send: session.send.bind(session)},
+        {client: await session.client('glueForSchedule'), send: session.send.bind(session)},
         name,
       )
     } catch (error) {
