@@ -17,6 +17,7 @@ import {type Logger, silentLogger} from '../log.js'
 import {excerpt} from '../sanitize.js'
 import {type Entry, EnvelopeError, EnvelopeSplitter} from './envelope-splitter.js'
 import {DEADLINE_READ_TIMEOUTS, DEFAULT_MAX_ENTRY_MIB, DEFAULT_MAX_RESPONSE_MIB, MAX_REDIRECTS, MIB} from './limits.js'
+import {flag, negated, setting} from '../settings.js'
 
 export type KubecostApi = 'allocation' | 'assets'
 
@@ -285,7 +286,7 @@ export class KubecostClient {
           `${context.name} redirected GET ${context.url} more than ${MAX_REDIRECTS} times (last to ${displayUrl(next)})`,
           {
             suggestions: [
-              'Kubecost or a proxy in front of it is redirecting in a loop; point --kubecost-url (KUBECOST_API_ENDPOINT) at the cost-analyzer service directly.',
+              `Kubecost or a proxy in front of it is redirecting in a loop; point ${setting('kubecostUrl')} at the cost-analyzer service directly.`,
             ],
           },
         )
@@ -409,10 +410,7 @@ class RequestContext {
     this.deadlineMs =
       (api === 'allocation' ? options.allocationDeadlineMs : options.assetsDeadlineMs) ??
       readTimeout * DEADLINE_READ_TIMEOUTS
-    this.deadlineFlag =
-      api === 'allocation'
-        ? '--allocation-deadline (KUBECOST_ALLOCATION_API_DEADLINE)'
-        : '--assets-deadline (KUBECOST_ASSETS_API_DEADLINE)'
+    this.deadlineFlag = api === 'allocation' ? setting('allocationDeadline') : setting('assetsDeadline')
     this.maxEntryBytes = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_MIB * MIB
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_MIB * MIB
   }
@@ -420,10 +418,10 @@ class RequestContext {
   redirectError(location: string, where: string, target?: URL): KubecostResponseError {
     const shown = target ? displayUrl(target) : excerpt(location, 300)
     return new KubecostResponseError(
-      `${this.name} redirected GET ${this.url} to ${shown}, ${where}: not followed, redirects may only stay at --kubecost-url's origin`,
+      `${this.name} redirected GET ${this.url} to ${shown}, ${where}: not followed, redirects may only stay at ${flag('kubecostUrl')}'s origin`,
       {
         suggestions: [
-          'Set --kubecost-url (KUBECOST_API_ENDPOINT) to the address that answers directly: the in-cluster cost-analyzer service (e.g. http://kubecost-cost-analyzer.kubecost:9090), not an ingress or login page in front of it' +
+          `Set ${setting('kubecostUrl')} to the address that answers directly: the in-cluster cost-analyzer service (e.g. http://kubecost-cost-analyzer.kubecost:9090), not an ingress or login page in front of it` +
             (target ? `; if ${excerpt(target.origin, 200)} is Kubecost itself, use that URL.` : '.'),
         ],
       },
@@ -435,7 +433,7 @@ class RequestContext {
       `${this.name} answered GET ${this.url} with a body that could not be decompressed (content-encoding ${excerpt(encoding, 40) || '?'}: ${code})`,
       {
         suggestions: [
-          'The body is labelled compressed but is not (or is corrupt): a proxy or ingress in front of Kubecost usually does this; point --kubecost-url at the cost-analyzer service directly.',
+          `The body is labelled compressed but is not (or is corrupt): a proxy or ingress in front of Kubecost usually does this; point ${flag('kubecostUrl')} at the cost-analyzer service directly.`,
         ],
       },
     )
@@ -445,14 +443,14 @@ class RequestContext {
   private tlsHint(code: string): string {
     // An https URL that reached a plain-HTTP port: the "server hello" was an HTTP response.
     if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
-      return `The port answers plain HTTP: use ${this.url.replace(/^https:/, 'http:').split('?')[0] ?? ''} (http://) in --kubecost-url (KUBECOST_API_ENDPOINT).`
+      return `The port answers plain HTTP: use ${this.url.replace(/^https:/, 'http:').split('?')[0] ?? ''} (http://) in ${setting('kubecostUrl')}.`
     }
 
     if (this.options.tls?.ca !== undefined) {
-      return "The certificate authority given with --ca-cert-file / --ca-cert-secret did not verify the server's chain: check that it is the CA that signed Kubecost's certificate (or its intermediate), and that the certificate names the host in --kubecost-url."
+      return `The certificate authority given with ${flag('caCertFile')} / ${flag('caCertSecret')} did not verify the server's chain: check that it is the CA that signed Kubecost's certificate (or its intermediate), and that the certificate names the host in ${flag('kubecostUrl')}.`
     }
 
-    return "Trust Kubecost's certificate authority with --ca-cert-file or --ca-cert-secret, or (for testing only) pass --no-tls-verify."
+    return `Trust Kubecost's certificate authority with ${flag('caCertFile')} or ${flag('caCertSecret')}, or (for testing only) pass ${negated('tlsVerify')}.`
   }
 
   networkError(error: unknown, phase = ''): KubecostError {
@@ -461,24 +459,21 @@ class RequestContext {
     const host = new URL(this.url).host
     const readTimeout =
       this.api === 'allocation' ? this.options.allocationReadTimeoutMs : this.options.assetsReadTimeoutMs
-    const readFlag =
-      this.api === 'allocation'
-        ? '--allocation-read-timeout (KUBECOST_ALLOCATION_API_READ_TIMEOUT)'
-        : '--assets-read-timeout (KUBECOST_ASSETS_API_READ_TIMEOUT)'
+    const readFlag = this.api === 'allocation' ? setting('allocationReadTimeout') : setting('assetsReadTimeout')
     const make = (reason: ConnectionFailure, message: string, suggestions: string[]) =>
       new KubecostConnectionError(`${this.name} ${message}: ${where}`, {cause: error, suggestions, reason})
 
     switch (code) {
       case 'ECONNREFUSED': {
         return make('refused', `connection refused by ${host}`, [
-          'Check --kubecost-url (KUBECOST_API_ENDPOINT): the service name carries the Helm release prefix (e.g. kubecost-cost-analyzer.<namespace>:9090) and the port is usually 9090.',
+          `Check ${setting('kubecostUrl')}: the service name carries the Helm release prefix (e.g. kubecost-cost-analyzer.<namespace>:9090) and the port is usually 9090.`,
         ])
       }
 
       case 'ENOTFOUND':
       case 'EAI_AGAIN': {
         return make('dns', `host name ${new URL(this.url).hostname} could not be resolved`, [
-          'Check the host name in --kubecost-url (KUBECOST_API_ENDPOINT): <service>.<namespace> resolves only inside the cluster.',
+          `Check the host name in ${setting('kubecostUrl')}: <service>.<namespace> resolves only inside the cluster.`,
         ])
       }
 
@@ -488,7 +483,7 @@ class RequestContext {
           'connect-timeout',
           `connection to ${host} timed out after ${seconds(this.options.connectTimeoutMs)}`,
           [
-            'Check that Kubecost is reachable from here (network policies, security groups), or raise --connect-timeout (CONNECTION_TIMEOUT).',
+            `Check that Kubecost is reachable from here (network policies, security groups), or raise ${setting('connectTimeout')}.`,
           ],
         )
       }
@@ -524,7 +519,7 @@ class RequestContext {
           `${this.name} answered GET ${this.url} with a body that is not JSON (${error.message}): ${preview || '(empty body)'}`,
           {
             suggestions: [
-              'Check that --kubecost-url points at the Kubecost API (http vs https, port 9090) and not at a login page or an authenticating proxy.',
+              `Check that ${flag('kubecostUrl')} points at the Kubecost API (http vs https, port 9090) and not at a login page or an authenticating proxy.`,
             ],
           },
         )
@@ -545,7 +540,7 @@ class RequestContext {
             `${this.name} response to GET ${this.url} is larger than the ${mib(this.maxResponseBytes)} limit on one response`,
             {
               suggestions: [
-                'A day this large is unusual: check the query (--aggregation), or raise --max-response-mb (KUBECOST_API_MAX_RESPONSE_MB).',
+                `A day this large is unusual: check the query (${flag('aggregation')}), or raise ${setting('maxResponseMb')}.`,
               ],
             },
           )
@@ -556,7 +551,7 @@ class RequestContext {
           `${this.name} ${what} at byte ${size?.offset ?? '?'} of the response to GET ${this.url} is larger than the ${mib(this.maxEntryBytes)} limit on one entry`,
           {
             suggestions: [
-              'One allocation this large is not a normal Kubecost answer (check what sits in front of Kubecost); if it is genuine, raise --max-entry-mb (KUBECOST_API_MAX_ENTRY_MB).',
+              `One allocation this large is not a normal Kubecost answer (check what sits in front of Kubecost); if it is genuine, raise ${setting('maxEntryMb')}.`,
             ],
           },
         )
@@ -565,7 +560,7 @@ class RequestContext {
       case 'unexpected-shape': {
         return new KubecostResponseError(
           `${this.name} answered GET ${this.url} with JSON of an unexpected shape (${error.message}): ${preview}`,
-          {suggestions: ['Check that --kubecost-url points at the Kubecost cost-analyzer API.']},
+          {suggestions: [`Check that ${flag('kubecostUrl')} points at the Kubecost cost-analyzer API.`]},
         )
       }
     }
@@ -603,12 +598,10 @@ async function readPreview(response: Response): Promise<string> {
 
 function httpSuggestions(status: number): string[] {
   if (status === 401 || status === 403)
-    return ['Kubecost is behind authentication; point --kubecost-url at the in-cluster service instead.']
+    return [`Kubecost is behind authentication; point ${flag('kubecostUrl')} at the in-cluster service instead.`]
   if (status === 404)
-    return [
-      'Check --kubecost-url (KUBECOST_API_ENDPOINT): it should be the cost-analyzer service root, without /model.',
-    ]
-  if (status === 400) return ['Kubecost rejected the query; check --aggregation and the Kubecost version.']
+    return [`Check ${setting('kubecostUrl')}: it should be the cost-analyzer service root, without /model.`]
+  if (status === 400) return [`Kubecost rejected the query; check ${flag('aggregation')} and the Kubecost version.`]
   if (status >= 500)
     return ["Kubecost or a proxy in front of it failed; check the cost-analyzer pod's logs and retry later."]
   return []
