@@ -1,4 +1,5 @@
 import {LocalIoError} from './errors.js'
+import {setting} from './settings.js'
 
 /**
  * Local file-system failures in words that say what to do. The work directory (under TMPDIR) holds
@@ -45,7 +46,7 @@ function suggestion(errno: string | undefined, context: LocalIoContext): string 
   const where =
     context.place === 'work'
       ? 'the work directory (TMPDIR; in the CronJob, the emptyDir mounted at /tmp)'
-      : '--output-dir (OUTPUT_DIR)'
+      : setting('outputDir')
   switch (errno) {
     case 'ENOSPC':
     case 'EDQUOT': {
@@ -60,7 +61,7 @@ function suggestion(errno: string | undefined, context: LocalIoContext): string 
     case 'EROFS': {
       return context.place === 'work'
         ? 'Point TMPDIR at a writable directory; with a read-only root file system, mount an emptyDir at /tmp.'
-        : 'Choose a writable --output-dir (OUTPUT_DIR).'
+        : `Choose a writable ${setting('outputDir')}.`
     }
 
     case 'EACCES':
@@ -72,7 +73,7 @@ function suggestion(errno: string | undefined, context: LocalIoContext): string 
     case 'ENOTDIR': {
       return context.place === 'work'
         ? 'Point TMPDIR at an existing, writable directory.'
-        : 'Give an --output-dir (OUTPUT_DIR) that is a directory or can be created.'
+        : `Give an ${setting('outputDir')} that is a directory or can be created.`
     }
 
     default: {
