@@ -8,6 +8,7 @@ import {type IamInput, type IamPolicies, type PolicyJson, iamPolicies} from '../
 import {Layout} from '../../src/lib/layout.js'
 import {type Outcome, evaluate} from '../../src/lib/policy/evaluator.js'
 import {runCli} from '../helpers.js'
+import {namedDeep} from '../settings.js'
 
 /*
  * The policies are checked by the project's own evaluator, asking it what IAM would answer to each
@@ -487,12 +488,15 @@ describe('iam-policy command', () => {
     assert.equal(out.oidcProvider, PROVIDER)
     assert.deepEqual(
       out,
-      iamPolicies({
-        ...base,
-        parentRoleArn: PARENT,
-        caSecret: 'kubecost-ca',
-        datasetId: 'e88edf48-f2cd-4c23-b6a4-e2b3034e2c41',
-      }),
+      namedDeep(
+        iamPolicies({
+          ...base,
+          parentRoleArn: PARENT,
+          caSecret: 'kubecost-ca',
+          datasetId: 'e88edf48-f2cd-4c23-b6a4-e2b3034e2c41',
+        }),
+        'iam-policy',
+      ),
     )
     const docs = [
       out.exporterRole.trustPolicy,

@@ -9,6 +9,7 @@ import {STSClient} from '@aws-sdk/client-sts'
 
 import {AwsSession, resolveRegion} from '../../src/lib/aws/session.js'
 import {AwsError} from '../../src/lib/errors.js'
+import {named} from '../settings.js'
 
 const FALLBACK = {region: 'eu-west-1', described: "the cluster's region"}
 
@@ -34,7 +35,7 @@ describe('resolveRegion: one rule for every command', () => {
     it(what, () => {
       const resolved = resolveRegion({...inputs, fallback: FALLBACK})
       assert.equal(resolved.region, region)
-      assert.equal(resolved.described, described)
+      assert.equal(named(resolved.described), described)
     })
   }
 })

@@ -4,6 +4,7 @@ import type {Logger} from '../log.js'
 import type {AwsClients, S3ClientOptions} from './clients.js'
 import {type AwsCallContext, classifyAwsError} from './errors.js'
 import {type AwsIdentity, resolveIdentity} from './identity.js'
+import {flag} from '../settings.js'
 
 /**
  * One AWS session per command run: the region resolved once, the identity and its credentials
@@ -30,7 +31,7 @@ export interface RegionInputs {
 
 /** Flag, then AWS_REGION, then AWS_DEFAULT_REGION, then the command's fallback: the one rule for every command. */
 export function resolveRegion(inputs: RegionInputs): ResolvedRegion {
-  if (inputs.flag) return {region: inputs.flag, source: 'flag', described: '--region'}
+  if (inputs.flag) return {region: inputs.flag, source: 'flag', described: flag('region')}
   const {AWS_REGION, AWS_DEFAULT_REGION} = inputs.env
   if (AWS_REGION) return {region: AWS_REGION, source: 'AWS_REGION', described: 'AWS_REGION'}
   if (AWS_DEFAULT_REGION)

@@ -6,6 +6,7 @@
  */
 import {AwsError} from '../errors.js'
 import {type Clock, type ProgressEvent, WaitTimeoutError, waitFor} from '../wait.js'
+import {flag} from '../settings.js'
 
 export interface LastCrawl {
   Status?: string
@@ -57,8 +58,8 @@ export async function runCrawl(api: CrawlerApi, name: string, options: CrawlOpti
   if (!current) {
     throw new AwsError('CRAWLER_NOT_FOUND', `Crawler ${name} does not exist`, {
       suggestions: [
-        `Create it with: kubecost-cid deploy-glue --bucket <bucket> --crawler ${name} --crawler-role-arn <role ARN>`,
-        'Or check the region (--region, AWS_REGION).',
+        `Create it with: kubecost-cid deploy-glue ${flag('bucket')} <bucket> ${flag('crawler')} ${name} ${flag('crawlerRoleArn')} <role ARN>`,
+        `Or check the region (${flag('region')}, AWS_REGION).`,
       ],
     })
   }
@@ -93,7 +94,7 @@ export async function runCrawl(api: CrawlerApi, name: string, options: CrawlOpti
       {
         cause: error,
         suggestions: [
-          `The crawl goes on in Glue: run kubecost-cid crawl --crawler ${name} again to attach to it, or raise ${options.timeoutSetting}.`,
+          `The crawl goes on in Glue: run kubecost-cid crawl ${flag('crawler')} ${name} again to attach to it, or raise ${options.timeoutSetting}.`,
         ],
       },
     )
@@ -125,7 +126,7 @@ export function crawlFailure(outcome: CrawlOutcome): AwsError {
     {
       suggestions: [
         ...(logs ? [`Read the crawl's log: ${logs}.`] : []),
-        'Objects that are not exporter files under the table location break the crawler: deploy-glue --dry-run lists them.',
+        `Objects that are not exporter files under the table location break the crawler: deploy-glue ${flag('dryRun')} lists them.`,
       ],
     },
   )

@@ -13,6 +13,7 @@ import {
   tableDefinition,
   viewDefinition,
 } from './definitions.js'
+import {flag, setting} from '../settings.js'
 
 /** The catalog operations the plan needs (src/lib/aws/glue.ts's GlueCatalog). */
 export interface Catalog {
@@ -94,10 +95,10 @@ export async function planDeployment(
   const role = config.crawlerRoleArn ?? existing?.Role
   if (role === undefined) {
     throw new ConfigError(
-      `Crawler ${config.crawler} does not exist, and creating it needs a role: --crawler-role-arn (CRAWLER_ROLE_ARN) is not set`,
+      `Crawler ${config.crawler} does not exist, and creating it needs a role: ${setting('crawlerRoleArn')} is not set`,
       {
         suggestions: [
-          'Pass --crawler-role-arn arn:aws:iam::<account>:role/kubecost_glue_crawler_role (the role the crawler reads the bucket and writes partitions with).',
+          `Pass ${flag('crawlerRoleArn')} arn:aws:iam::<account>:role/kubecost_glue_crawler_role (the role the crawler reads the bucket and writes partitions with).`,
         ],
       },
     )
