@@ -49,6 +49,7 @@ export const SETTINGS = [
   'runDeadline',
   's3Endpoint',
   's3Timeout',
+  'scheduleTime',
   'timeout',
   'tlsVerify',
   'to',
