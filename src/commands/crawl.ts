@@ -9,7 +9,7 @@ import {progressMode, withProgress} from '../progress.js'
 export default class Crawl extends BaseCommand {
   static override summary = "Run the Glue crawler that adds the exported days' partitions, wait, and report the crawl"
   static override description = [
-    "Starts the crawler, or attaches to a crawl already running (the 01:00 schedule's, the console's), shows its state and elapsed time while it runs, then reports the crawl: status, duration, and the tables it created, updated or deleted.",
+    "Starts the crawler, or attaches to a crawl already running (the 01:00 schedule's, the console's), shows its state and elapsed time while it runs, then reports the crawl: status, duration, the tables it created, updated or deleted, and the partitions it added (counted in the catalog before and after).",
     'Exit 1 when the crawl failed, was cancelled or did not finish within --timeout (the crawl goes on in Glue), or when the crawler does not exist (deploy-glue creates it).',
   ].join('\n\n')
 

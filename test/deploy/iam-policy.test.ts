@@ -401,11 +401,13 @@ describe('iam-policy: the Glue crawler role and the operator commands', () => {
     )
   })
 
-  it('crawl starts and watches the one crawler', () => {
+  it("crawl starts and watches the one crawler, and counts its table's partitions", () => {
     const p = op('crawl')
     assert.equal(decide(p, 'glue:StartCrawler', glue('crawler/kubecost_crawler')), 'allow')
     assert.equal(decide(p, 'glue:StartCrawler', glue('crawler/other')), 'implicit-deny')
-    assert.deepEqual(actionsOf(p), ['glue:GetCrawler', 'glue:StartCrawler'])
+    assert.equal(decide(p, 'glue:GetPartitions', glue('table/kubecost_db/kubecost_table')), 'allow')
+    assert.equal(decide(p, 'glue:GetPartitions', glue('table/kubecost_db/other')), 'implicit-deny')
+    assert.deepEqual(actionsOf(p), ['glue:GetCrawler', 'glue:GetPartitions', 'glue:StartCrawler'])
   })
 
   it('refresh-dataset ingests into and schedules the one dataset', () => {

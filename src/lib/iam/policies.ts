@@ -392,13 +392,21 @@ export function iamPolicies(input: IamInput): IamPolicies {
     },
     {
       command: 'crawl',
-      purpose: `starts crawler ${crawler} (or attaches to its running crawl) and polls it until it is done`,
-      policy: policy({
-        Sid: 'RunCrawler',
-        Effect: 'Allow',
-        Action: ['glue:GetCrawler', 'glue:StartCrawler'],
-        Resource: glue(`crawler/${crawler}`),
-      }),
+      purpose: `starts crawler ${crawler} (or attaches to its running crawl), polls it until it is done, and counts the partitions of ${database}.${table} before and after`,
+      policy: policy(
+        {
+          Sid: 'RunCrawler',
+          Effect: 'Allow',
+          Action: ['glue:GetCrawler', 'glue:StartCrawler'],
+          Resource: glue(`crawler/${crawler}`),
+        },
+        {
+          Sid: 'CountPartitions',
+          Effect: 'Allow',
+          Action: 'glue:GetPartitions',
+          Resource: tableResources,
+        },
+      ),
     },
     {
       command: 'refresh-dataset',
