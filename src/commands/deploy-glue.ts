@@ -1,37 +1,43 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {catalogFlags, destinationFlags, glueRegionFlag, input, keyList, logFlags, workgroupFlags} from '../flags.js'
+import {
+  catalogFlags,
+  destinationFlags,
+  glueRegionFlag,
+  input,
+  keyList,
+  logFlags,
+  verifyFlags,
+  workgroupFlags,
+} from '../flags.js'
+import {CidError} from '../lib/errors.js'
 import type {DeployConfig} from '../lib/glue/definitions.js'
-import {type ResourceOutcome, applyPlan, driftError, outcome, outcomeLine, planDeployment} from '../lib/glue/deploy.js'
-import {foreignKeys, foreignWarning} from '../lib/glue/foreign.js'
-import {planWorkgroup} from '../lib/glue/workgroup.js'
+import {driftError, outcomeLine} from '../lib/glue/deploy.js'
+import {type DeployResult, deploy} from '../lib/glue/deployment.js'
+import {verifiedLine, verifyView} from '../lib/glue/verify.js'
 import {parseBucketName} from '../lib/validate.js'
+import {progressMode, withProgress} from '../progress.js'
 
 const B = 'kubecost-data-111122223333'
 const ROLE = 'arn:aws:iam::111122223333:role/kubecost_glue_crawler_role'
 /** How many keys of the table location are looked at for foreign objects. */
 const LISTING_LIMIT = 100_000
 
-export interface DeployResult {
-  dryRun: boolean
-  resources: ResourceOutcome[]
-  /** Objects under the table location that are not exporter files (up to 5 examples). */
-  foreignObjects: {count: number; examples: string[]; truncated: boolean}
-  warnings: string[]
-}
+export type {DeployResult} from '../lib/glue/deployment.js'
 
 export default class DeployGlue extends BaseCommand {
   static override summary = 'Create or update the Glue database, table, Athena view and crawler the dashboard reads'
   static override description = [
     "The table is derived from the exporter's own column list (the 58 contract columns, then one column per --labels and --annotations key), so it can never drift from the files. Each resource is read, then created, updated where it differs (the line says what changed), or left alone; a second run reports every resource unchanged.",
     'Removing a label or annotation column is refused unless --allow-column-removal is given: Athena would stop seeing that data. --dry-run prints the plan and changes nothing; --check does the same and exits 1 when anything would change (drift detection in CI).',
-    "The view is written as the Glue VIRTUAL_VIEW the original solution's Terraform wrote (presto_view=true), which Athena and the QuickSight dataset read.",
+    "The view is written as the Glue VIRTUAL_VIEW the original solution's Terraform wrote (presto_view=true), which Athena and the QuickSight dataset read. --verify then runs a LIMIT 0 query over it in the workgroup, proving Athena can read it (exit 1 with Athena's reason when it cannot).",
   ].join('\n\n')
 
   static override examples = [
     `<%= config.bin %> <%= command.id %> --bucket ${B} --labels app,team --crawler-role-arn ${ROLE}`,
     `<%= config.bin %> <%= command.id %> --bucket ${B} --labels app,team --check`,
+    `<%= config.bin %> <%= command.id %> --bucket ${B} --labels app,team --verify`,
   ]
 
   static override flags = {
@@ -54,6 +60,7 @@ export default class DeployGlue extends BaseCommand {
     ...catalogFlags,
     region: glueRegionFlag('Glue catalog'),
     ...workgroupFlags,
+    ...verifyFlags,
     's3-endpoint': destinationFlags['s3-endpoint'],
     ...logFlags,
   }
@@ -82,38 +89,62 @@ export default class DeployGlue extends BaseCommand {
     })
     const {GlueCatalog, listLocationKeys} = await import('../lib/aws/glue.js')
     const {AthenaWorkgroups} = await import('../lib/aws/athena.js')
-    const steps = await planDeployment(config, new GlueCatalog(await session.client('glue'), session), {
-      allowColumnRemoval: flags['allow-column-removal'],
-    })
-    const create = flags['create-workgroup']
-    const workgroup = await planWorkgroup(new AthenaWorkgroups(await session.client('athena'), session), {
-      use: flags['athena-workgroup'],
-      create:
-        create && flags['results-location']
-          ? {name: create, outputLocation: flags['results-location'], kmsKey: flags['results-kms-key']}
-          : undefined,
-    })
-    if (workgroup.step) steps.push(workgroup.step)
-    const resources = dryRun ? steps.map(s => outcome(s)) : await applyPlan(steps)
-
-    const prefix = flags.prefix ? `${flags.prefix}/` : ''
+    const athena = new AthenaWorkgroups(await session.client('athena'), session)
     const s3 = await session.s3({endpoint: flags['s3-endpoint']})
-    const listing = await listLocationKeys(s3, session, flags.bucket, prefix, LISTING_LIMIT)
-    const foreign = foreignKeys(listing.keys, flags.prefix)
-    const warnings = [
-      workgroup.warning,
-      foreignWarning(`s3://${flags.bucket}/${prefix}`, foreign, listing.truncated),
-    ].filter(w => w !== undefined)
-    for (const warning of warnings) logger.warn(warning)
-    const result: DeployResult = {
-      dryRun,
-      resources,
-      foreignObjects: {count: foreign.length, examples: foreign.slice(0, 5), truncated: listing.truncated},
-      warnings,
+    const create = flags['create-workgroup']
+    const result = await deploy(
+      {
+        catalog: new GlueCatalog(await session.client('glue'), session),
+        workgroups: athena,
+        listKeys: async prefix => listLocationKeys(s3, session, flags.bucket, prefix, LISTING_LIMIT),
+      },
+      config,
+      {
+        dryRun,
+        allowColumnRemoval: flags['allow-column-removal'],
+        workgroup: {
+          use: flags['athena-workgroup'],
+          create:
+            create && flags['results-location']
+              ? {name: create, outputLocation: flags['results-location'], kmsKey: flags['results-kms-key']}
+              : undefined,
+        },
+      },
+    )
+    for (const warning of result.warnings) logger.warn(warning)
+    if (!this.jsonEnabled()) this.log(result.resources.map(r => outcomeLine(r, dryRun)).join('\n'))
+    const drift = flags.check ? driftError(result.resources) : undefined
+    if (drift) return this.failedWith(result, drift)
+    if (!flags.verify) return result
+    if (dryRun) {
+      logger.warn('--verify was not run: --dry-run and --check write nothing, so there may be no view to read yet')
+      return result
     }
 
-    if (!this.jsonEnabled()) this.log(resources.map(r => outcomeLine(r, dryRun)).join('\n'))
-    const drift = flags.check ? driftError(resources) : undefined
-    return drift ? this.failedWith(result, drift) : result
+    const mode = progressMode({json: this.jsonEnabled(), isTTY: process.stderr.isTTY, logFormat: flags['log-format']})
+    const poll = flags['poll-ms']
+    try {
+      result.verified = await withProgress(
+        `Reading ${config.database}.${config.view} with Athena`,
+        mode,
+        logger,
+        report =>
+          verifyView(athena, {
+            database: config.database,
+            view: config.view,
+            workgroup: create ?? flags['athena-workgroup'],
+            timeoutMs: flags['verify-timeout'],
+            poll: poll ? {initialMs: poll, maxMs: poll} : {initialMs: 1000, maxMs: 5000},
+            signal: this.abortSignal(),
+            onProgress: report,
+          }),
+      )
+    } catch (error) {
+      if (error instanceof CidError) return this.failedWith(result, error)
+      throw error
+    }
+
+    if (!this.jsonEnabled()) this.log(verifiedLine(result.verified, config))
+    return result
   }
 }

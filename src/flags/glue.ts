@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 
 import {InvalidInputError} from '../lib/errors.js'
 import {DEFAULT_CRAWLER_SCHEDULE} from '../lib/glue/definitions.js'
-import {type InputName, parsePositiveInteger, parseRegion, parseRoleArn} from '../lib/validate.js'
+import {type InputName, parsePositiveInteger, parseRegion, parseRoleArn, parseSeconds} from '../lib/validate.js'
 import {input} from './common.js'
 
 /** Glue stores catalog names lower-case, and Athena needs them without quotes: letters, digits, underscores. */
@@ -120,4 +120,21 @@ export const workgroupFlags = {
     description: "encrypt --create-workgroup's results with this KMS key (SSE-KMS) [default: SSE-S3]",
     dependsOn: ['create-workgroup'],
   }),
+}
+
+/** deploy-glue --verify: an Athena query over the view it wrote. */
+export const verifyFlags = {
+  verify: Flags.boolean({
+    env: 'VERIFY_VIEW',
+    description:
+      'after writing the view, run SELECT * FROM "<database>"."<view>" LIMIT 0 in the workgroup: proves Athena can read it',
+    default: false,
+  }),
+  'verify-timeout': Flags.custom<number>({...input({flag: 'verify-timeout', env: 'VERIFY_TIMEOUT'}, parseSeconds)})({
+    description: 'how long to wait for the --verify query, in seconds',
+    default: 300_000,
+    defaultHelp: async () => '300',
+  }),
+  // Lets tests poll the fake fast; Athena is polled every second, then up to every 5 s.
+  'poll-ms': Flags.custom<number>({hidden: true, ...input({flag: 'poll-ms'}, parsePositiveInteger)})(),
 }

@@ -54,6 +54,7 @@ export const SETTINGS = [
   'tlsVerify',
   'to',
   'type',
+  'verifyTimeout',
 ] as const
 
 export type SettingId = (typeof SETTINGS)[number]

@@ -392,6 +392,11 @@ describe('iam-policy: the Glue crawler role and the operator commands', () => {
       decide(p, 'athena:UpdateWorkGroup', 'arn:aws:athena:eu-west-1:444455556666:workgroup/primary'),
       'implicit-deny',
     )
+    // --verify runs its query in the workgroup deploy-glue manages, and nowhere else.
+    for (const action of ['athena:StartQueryExecution', 'athena:GetQueryExecution']) {
+      assert.equal(decide(p, action, 'arn:aws:athena:eu-west-1:444455556666:workgroup/kubecost'), 'allow')
+      assert.equal(decide(p, action, 'arn:aws:athena:eu-west-1:444455556666:workgroup/other'), 'implicit-deny')
+    }
     const role = policies.crawlerRole.arn
     assert.equal(decide(p, 'iam:PassRole', role, {'iam:PassedToService': 'glue.amazonaws.com'}), 'allow')
     assert.equal(decide(p, 'iam:PassRole', role, {'iam:PassedToService': 'ec2.amazonaws.com'}), 'implicit-deny')
@@ -426,10 +431,16 @@ describe('iam-policy: the Glue crawler role and the operator commands', () => {
     assert.equal(decide(p, 'quicksight:DeleteDataSet', ds), 'implicit-deny')
   })
 
-  it('leaves out the workgroup statement when deploy-glue uses the default workgroup', () => {
+  it('leaves out the workgroup statement when deploy-glue uses the default workgroup; --verify queries run in primary', () => {
     const p = iamPolicies(base).operators.find(o => o.command === 'deploy-glue')?.policy
     assert.ok(p)
-    assert.ok(!actionsOf(p).some(a => a.startsWith('athena:')))
+    assert.deepEqual(
+      actionsOf(p).filter(a => a.startsWith('athena:')),
+      ['athena:GetQueryExecution', 'athena:StartQueryExecution'],
+    )
+    // Without role chaining the pipeline lives in the cluster's account.
+    const primary = 'arn:aws:athena:eu-west-1:111122223333:workgroup/primary'
+    assert.equal(decide(p, 'athena:StartQueryExecution', primary), 'allow')
   })
 })
 

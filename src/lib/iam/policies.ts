@@ -378,6 +378,20 @@ export function iamPolicies(input: IamInput): IamPolicies {
           Resource: crawlerRoleArn,
           Condition: {StringEquals: {'iam:PassedToService': 'glue.amazonaws.com'}},
         },
+        {
+          // --verify: a LIMIT 0 query over the view, in the workgroup the dashboard uses.
+          Sid: 'VerifyViewWithAthena',
+          Effect: 'Allow',
+          Action: ['athena:StartQueryExecution', 'athena:GetQueryExecution'],
+          Resource: `arn:${p}:athena:${pipelineRegion}:${pipelineAccount}:workgroup/${input.workgroup ?? 'primary'}`,
+        },
+        {
+          // Athena reads the table's partitions with the caller's credentials to plan that query.
+          Sid: 'VerifyViewReadsPartitions',
+          Effect: 'Allow',
+          Action: 'glue:GetPartitions',
+          Resource: tableResources,
+        },
         ...(input.workgroup
           ? [
               {
