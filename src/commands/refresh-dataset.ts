@@ -13,7 +13,7 @@ import {
   rowReport,
 } from '../lib/quicksight/refresh.js'
 import {MIN_LOOKBACK_DAYS} from '../lib/quicksight/schedule.js'
-import {WaitTimeoutError, waitFor} from '../lib/wait.js'
+import {waitOrFail} from '../lib/wait.js'
 import {progressMode, withProgress} from '../progress.js'
 
 export type {ScheduleResult} from '../lib/quicksight/configure.js'
@@ -114,22 +114,19 @@ export default class RefreshDataset extends BaseCommand {
 
     const mode = progressMode({json: this.jsonEnabled(), isTTY: process.stderr.isTTY, logFormat: flags['log-format']})
     const initialMs = flags['poll-ms'] ?? 5000
-    let ended: Ingestion
-    try {
-      ended = await withProgress(`Refreshing dataset ${dataSet.name}`, mode, logger, report =>
-        waitFor(async () => ingestionPoll(await qs.describeIngestion(api, dataSet.id, started.id)), {
+    const ended = await withProgress(`Refreshing dataset ${dataSet.name}`, mode, logger, report =>
+      waitOrFail(
+        async () => ingestionPoll(await qs.describeIngestion(api, dataSet.id, started.id)),
+        {
           subject: `ingestion ${started.id}`,
           timeoutMs: flags.timeout,
           poll: {initialMs, maxMs: Math.max(initialMs, flags['poll-ms'] ?? 30_000)},
           signal: this.abortSignal(),
           onProgress: report,
-        }),
-      )
-    } catch (error) {
-      if (!(error instanceof WaitTimeoutError)) throw error
-      throw ingestionTimeout(started.id, dataSet.id, error.lastState, flags.timeout, error)
-    }
-
+        },
+        error => ingestionTimeout(started.id, dataSet.id, error.lastState, flags.timeout, error),
+      ),
+    )
     const done = {...result, ingestion: ended}
     if (ended.status !== 'COMPLETED') return this.failedWith(done, ingestionFailure(ended, dataSet.id))
     if (!this.jsonEnabled()) this.log(`Ingestion ${ended.id} COMPLETED: ${rowReport(ended)}`)

@@ -7,7 +7,7 @@
  * catalog-target tables before the crawl and after it.
  */
 import {AwsError} from '../errors.js'
-import {type Clock, type ProgressEvent, WaitTimeoutError, waitFor} from '../wait.js'
+import {type Clock, type PollResult, type ProgressEvent, waitOrFail} from '../wait.js'
 import {flag} from '../settings.js'
 
 export interface LastCrawl {
@@ -83,37 +83,27 @@ export async function runCrawl(api: CrawlerApi, name: string, options: CrawlOpti
   const how = current.State === 'READY' && (await api.startCrawler(name)) === 'started' ? 'started' : 'attached'
   if (!options.wait) return {crawler: name, how, status: 'RUNNING'}
 
-  let last: LastCrawl
-  try {
-    last = await waitFor(
-      async () => {
-        const crawler = await api.getCrawler(name)
-        if (crawler?.State === 'READY' && crawler.LastCrawl && crawlKey(crawler.LastCrawl) !== before)
-          return {done: true, value: crawler.LastCrawl}
-        return {done: false, state: crawler?.State ?? 'UNKNOWN'}
-      },
-      {
-        subject: `crawler ${name}`,
-        timeoutMs: options.timeoutMs,
-        poll: options.poll,
-        clock: options.clock,
-        signal: options.signal,
-        onProgress: options.onProgress,
-      },
-    )
-  } catch (error) {
-    if (!(error instanceof WaitTimeoutError)) throw error
-    throw new AwsError(
-      'CRAWL_TIMEOUT',
-      `Crawler ${name} was still ${error.lastState} after ${Math.round(options.timeoutMs / 1000)} s (${options.timeoutSetting})`,
-      {
-        cause: error,
-        suggestions: [
-          `The crawl goes on in Glue: run kubecost-cid crawl ${flag('crawler')} ${name} again to attach to it, or raise ${options.timeoutSetting}.`,
-        ],
-      },
-    )
-  }
+  const {timeoutMs, poll, clock, signal, onProgress} = options
+  const last = await waitOrFail(
+    async (): Promise<PollResult<LastCrawl>> => {
+      const crawler = await api.getCrawler(name)
+      if (crawler?.State === 'READY' && crawler.LastCrawl && crawlKey(crawler.LastCrawl) !== before)
+        return {done: true, value: crawler.LastCrawl}
+      return {done: false, state: crawler?.State ?? 'UNKNOWN'}
+    },
+    {subject: `crawler ${name}`, timeoutMs, poll, clock, signal, onProgress},
+    error =>
+      new AwsError(
+        'CRAWL_TIMEOUT',
+        `Crawler ${name} was still ${error.lastState} after ${Math.round(timeoutMs / 1000)} s (${options.timeoutSetting})`,
+        {
+          cause: error,
+          suggestions: [
+            `The crawl goes on in Glue: run kubecost-cid crawl ${flag('crawler')} ${name} again to attach to it, or raise ${options.timeoutSetting}.`,
+          ],
+        },
+      ),
+  )
 
   const metrics = await api.crawlerMetrics(name)
   const partitionsAfter = partitionsBefore === undefined ? undefined : await countAll(api, tables)

@@ -6,7 +6,7 @@
  */
 import {AwsError} from '../errors.js'
 import {flag, setting} from '../settings.js'
-import {type Clock, type ProgressEvent, WaitTimeoutError, waitFor} from '../wait.js'
+import {type Clock, type PollResult, type ProgressEvent, waitOrFail} from '../wait.js'
 import type {WorkgroupSettings} from './workgroup.js'
 
 export interface QueryStatus {
@@ -64,35 +64,25 @@ export async function verifyView(api: QueryApi, options: VerifyOptions): Promise
 
   const sql = verifySql(database, view)
   const queryId = await api.startQuery(sql, workgroup)
-  let ended: QueryStatus
-  try {
-    ended = await waitFor(
-      async () => {
-        const status = await api.queryStatus(queryId, workgroup)
-        return FINAL.has(status.state) ? {done: true, value: status} : {done: false, state: status.state}
-      },
-      {
-        subject: `Athena query ${queryId}`,
-        timeoutMs: options.timeoutMs,
-        poll: options.poll,
-        clock: options.clock,
-        signal: options.signal,
-        onProgress: options.onProgress,
-      },
-    )
-  } catch (error) {
-    if (!(error instanceof WaitTimeoutError)) throw error
-    throw new AwsError(
-      'ATHENA_QUERY_TIMEOUT',
-      `Athena query ${queryId} reading view ${target} was still ${error.lastState} after ${Math.round(options.timeoutMs / 1000)} s (${flag('verifyTimeout')})`,
-      {
-        cause: error,
-        suggestions: [
-          `A LIMIT 0 query plans the view and reads no data: a long queue means the workgroup is busy; check it in the Athena console (query ${queryId}), or raise ${setting('verifyTimeout')}.`,
-        ],
-      },
-    )
-  }
+  const {timeoutMs, poll, clock, signal, onProgress} = options
+  const ended = await waitOrFail(
+    async (): Promise<PollResult<QueryStatus>> => {
+      const status = await api.queryStatus(queryId, workgroup)
+      return FINAL.has(status.state) ? {done: true, value: status} : {done: false, state: status.state}
+    },
+    {subject: `Athena query ${queryId}`, timeoutMs, poll, clock, signal, onProgress},
+    error =>
+      new AwsError(
+        'ATHENA_QUERY_TIMEOUT',
+        `Athena query ${queryId} reading view ${target} was still ${error.lastState} after ${Math.round(timeoutMs / 1000)} s (${flag('verifyTimeout')})`,
+        {
+          cause: error,
+          suggestions: [
+            `A LIMIT 0 query plans the view and reads no data: a long queue means the workgroup is busy; check it in the Athena console (query ${queryId}), or raise ${setting('verifyTimeout')}.`,
+          ],
+        },
+      ),
+  )
 
   if (ended.state !== 'SUCCEEDED') {
     throw new AwsError(
