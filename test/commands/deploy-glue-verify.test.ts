@@ -3,15 +3,10 @@
  * awaited QUEUED → RUNNING → SUCCEEDED, or its failure reported with Athena's reason (exit 1).
  */
 import assert from 'node:assert/strict'
-import {after, afterEach, before, beforeEach, describe, it} from 'node:test'
+import {describe, it} from 'node:test'
 
-import {AthenaFake} from '../fakes/athena.js'
-import {GlueFake} from '../fakes/glue.js'
-import {type S3Fake, TEST_ENV, startS3} from '../fakes/s3.js'
-import {runCli} from '../helpers.js'
+import {ROLE, useDeployFakes} from './deploy-fakes.js'
 
-const BUCKET = 'kubecost-data-111122223333'
-const ROLE = 'arn:aws:iam::111122223333:role/kubecost_glue_crawler_role'
 const SQL = 'SELECT * FROM "kubecost_db"."kubecost_view" LIMIT 0'
 
 interface VerifyJson {
@@ -20,54 +15,25 @@ interface VerifyJson {
 }
 
 describe('deploy-glue --verify', () => {
-  let s3: S3Fake
-  let glue: GlueFake
-  let athena: AthenaFake
-
-  before(async () => {
-    s3 = await startS3([BUCKET])
-  })
-  after(() => s3.close())
-  beforeEach(async () => {
-    glue = await GlueFake.start()
-    athena = await AthenaFake.start({primaryOutput: 's3://query-results-111122223333/'})
-  })
-  afterEach(async () => {
-    await glue.close()
-    await athena.close()
-  })
+  const fakes = useDeployFakes()
 
   const deploy = (args: string[], env: Record<string, string> = {}) =>
-    runCli(
-      [
-        'deploy-glue',
-        '--bucket',
-        BUCKET,
-        '--s3-endpoint',
-        s3.endpoint,
-        '--crawler-role-arn',
-        ROLE,
-        '--poll-ms',
-        '20',
-        ...args,
-      ],
-      {...TEST_ENV, ...glue.env, ...athena.env, ...env},
-    )
+    fakes.deploy(['--crawler-role-arn', ROLE, '--poll-ms', '20', ...args], env)
   // The SDK adds an idempotency token (ClientRequestToken) of its own to each start.
   const queries = () =>
-    athena.requests
+    fakes.athena.requests
       .filter(r => r.op === 'StartQueryExecution')
       .map(r => ({QueryString: r.body.QueryString, WorkGroup: r.body.WorkGroup}))
-  const polls = () => athena.requests.filter(r => r.op === 'GetQueryExecution').length
+  const polls = () => fakes.athena.requests.filter(r => r.op === 'GetQueryExecution').length
 
   it('reads the view with a LIMIT 0 query in the workgroup, awaited through QUEUED and RUNNING', async () => {
-    athena.query = {queuedPolls: 2, runningPolls: 2, outcome: 'SUCCEEDED'}
+    fakes.athena.query = {queuedPolls: 2, runningPolls: 2, outcome: 'SUCCEEDED'}
     const result = await deploy(['--verify'])
     assert.equal(result.code, 0, result.stderr)
     assert.deepEqual(queries(), [{QueryString: SQL, WorkGroup: 'primary'}])
     // Two polls QUEUED, two RUNNING, then SUCCEEDED.
     assert.equal(polls(), 5)
-    const id = [...athena.queries.keys()][0] ?? ''
+    const id = [...fakes.athena.queries.keys()][0] ?? ''
     assert.match(
       result.stdout,
       new RegExp(
@@ -91,7 +57,7 @@ describe('deploy-glue --verify', () => {
   })
 
   it("a FAILED query exits 1 with Athena's StateChangeReason; the resources were written", async () => {
-    athena.failNextQuery("SYNTAX_ERROR: line 1:15: Column 'x' cannot be resolved")
+    fakes.athena.failNextQuery("SYNTAX_ERROR: line 1:15: Column 'x' cannot be resolved")
     const result = await deploy(['--verify'])
     assert.equal(result.code, 1, result.stderr)
     assert.match(
@@ -100,11 +66,11 @@ describe('deploy-glue --verify', () => {
     )
     assert.match(result.stderr, /Try: The view is in the Glue catalog but Athena rejects it/)
     assert.match(result.stdout, /^view kubecost_db\.kubecost_view: created$/m)
-    assert.ok(glue.writes().includes('CreateCrawler'))
+    assert.ok(fakes.glue.writes().includes('CreateCrawler'))
   })
 
   it('a CANCELLED query exits 1 too, with its own code under --log-format json', async () => {
-    athena.query = {queuedPolls: 1, runningPolls: 0, outcome: 'CANCELLED', reason: 'Query was cancelled by user'}
+    fakes.athena.query = {queuedPolls: 1, runningPolls: 0, outcome: 'CANCELLED', reason: 'Query was cancelled by user'}
     const result = await deploy(['--verify', '--log-format', 'json'])
     assert.equal(result.code, 1)
     const error = result.stderr
@@ -117,8 +83,7 @@ describe('deploy-glue --verify', () => {
   })
 
   it('a workgroup without a query result location: exit 1 saying what to set, no query started', async () => {
-    await athena.close()
-    athena = await AthenaFake.start()
+    fakes.athena.workgroups.set('primary', {Name: 'primary', State: 'ENABLED', Configuration: {}})
     const result = await deploy(['--verify'])
     assert.equal(result.code, 1)
     assert.match(
@@ -145,7 +110,7 @@ describe('deploy-glue --verify', () => {
   })
 
   it('a query still queued at --verify-timeout: exit 1 naming the state and the flag', async () => {
-    athena.query = {queuedPolls: 1, runningPolls: 1, outcome: 'SUCCEEDED', forever: true}
+    fakes.athena.query = {queuedPolls: 1, runningPolls: 1, outcome: 'SUCCEEDED', forever: true}
     const result = await deploy(['--verify', '--verify-timeout', '0.3'])
     assert.equal(result.code, 1)
     assert.match(
@@ -163,7 +128,7 @@ describe('deploy-glue --verify', () => {
   })
 
   it('access denied on StartQueryExecution names the action: exit 1', async () => {
-    athena.fail('StartQueryExecution', 'AccessDeniedException')
+    fakes.athena.fail('StartQueryExecution', 'AccessDeniedException')
     const result = await deploy(['--verify'])
     assert.equal(result.code, 1)
     assert.match(result.stderr, /Access denied: athena:StartQueryExecution on workgroup primary as /)
