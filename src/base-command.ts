@@ -4,6 +4,8 @@ import type {AwsSession, SessionOptions} from './lib/aws/session.js'
 import {CidError, EXIT_FAILURE, EXIT_USAGE, RunAbortedError, RunDeadlineError} from './lib/errors.js'
 import {type LogFormat, type Logger, createLogger, formatLine} from './lib/log.js'
 import {escapeControl} from './lib/sanitize.js'
+import {type SettingLookup, renderSettings, renderSettingsDeep} from './lib/settings.js'
+import {settingLookup} from './settings.js'
 
 /** After a SIGTERM, how long the run may take to drop its day and clean up before it is ended anyway. */
 const TERMINATION_GRACE_MS = 10_000
@@ -26,6 +28,7 @@ export abstract class BaseCommand extends Command {
   private logFormat: LogFormat = 'text'
   private readonly cleanups: Array<() => void> = []
   private readonly resources: AsyncDisposable[] = []
+  private lookup: SettingLookup | undefined
 
   /** Before parsing: a usage error must already come out in the log format asked for. */
   override async init(): Promise<void> {
@@ -35,7 +38,25 @@ export abstract class BaseCommand extends Command {
 
   protected logger(format: LogFormat = 'text'): Logger {
     this.logFormat = format
-    return createLogger(line => process.stderr.write(line), format)
+    return createLogger(line => process.stderr.write(this.named(line)), format)
+  }
+
+  /** Library text with its setting tokens (src/lib/settings.ts) named as this CLI's flags and environment variables. */
+  protected named(text: string): string {
+    return renderSettings(text, this.settings())
+  }
+
+  private settings(): SettingLookup {
+    this.lookup ??= settingLookup([this.ctor.flags, ...this.config.commands.map(c => c.flags)])
+    return this.lookup
+  }
+
+  override log(message = '', ...args: unknown[]): void {
+    super.log(this.named(message), ...args)
+  }
+
+  override toSuccessJson(result: unknown): unknown {
+    return renderSettingsDeep(super.toSuccessJson(result), this.settings())
   }
 
   /**
@@ -103,7 +124,7 @@ export abstract class BaseCommand extends Command {
   protected override async catch(error: Interfaces.CommandError): Promise<unknown> {
     // oclif's own exits (--help, --version) are not failures.
     if (error instanceof Errors.ExitError) return super.catch(error)
-    const shape = errorShape(error)
+    const shape = renderSettingsDeep(errorShape(error), this.settings())
     process.exitCode = shape.exitCode
     if (this.jsonEnabled()) {
       this.logJson({error: shape})

@@ -106,7 +106,7 @@ async function openSource(
           name: secret,
           read: async () => {
             const {readSecretString} = await import('./lib/aws/secrets.js')
-            const client = await session.secretsManager(flags['ca-cert-secret-region'] ?? cluster.region)
+            const client = await session.client('secretsManager', flags['ca-cert-secret-region'] ?? cluster.region)
             return readSecretString(client, secret, session.identity.description)
           },
         }

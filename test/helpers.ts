@@ -1,6 +1,7 @@
 /** Running the built CLI as a child process, the way users and the CronJob run it. */
 import {type ChildProcess, spawn} from 'node:child_process'
 import {mkdtemp, readdir, rm} from 'node:fs/promises'
+import {type AddressInfo, createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -149,4 +150,19 @@ export async function listFiles(dir: string): Promise<string[]> {
     .filter(e => e.isFile())
     .map(e => relative(dir, join(e.parentPath, e.name)).split('\\').join('/'))
     .sort()
+}
+
+/**
+ * A loopback URL where nothing listens, so a connection to it is refused: a port the kernel handed
+ * out for port 0, closed again. The race is small and cannot pass a test falsely: until the next
+ * connection, another process could be given the same ephemeral port (Linux hands them out in a
+ * rotating, randomised order, so at once again is unlikely), and then the connection would be
+ * answered, not refused, and the test would fail rather than pass.
+ */
+export async function refusedUrl(): Promise<string> {
+  const server = createServer()
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const {port} = server.address() as AddressInfo
+  await new Promise<void>((resolve, reject) => server.close(error => (error ? reject(error) : resolve())))
+  return `http://127.0.0.1:${port}`
 }

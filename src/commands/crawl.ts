@@ -1,16 +1,15 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {input, logFlags} from '../flags.js'
+import {crawlerFlag, glueRegionFlag, input, logFlags} from '../flags.js'
 import {type CrawlOutcome, crawlFailure, crawlLine, runCrawl} from '../lib/glue/crawl.js'
-import {InvalidInputError} from '../lib/errors.js'
-import {parsePositiveInteger, parseRegion, parseSeconds} from '../lib/validate.js'
+import {parsePositiveInteger, parseSeconds} from '../lib/validate.js'
 import {progressMode, withProgress} from '../progress.js'
 
 export default class Crawl extends BaseCommand {
   static override summary = "Run the Glue crawler that adds the exported days' partitions, wait, and report the crawl"
   static override description = [
-    "Starts the crawler, or attaches to a crawl already running (the 01:00 schedule's, the console's), shows its state and elapsed time while it runs, then reports the crawl: status, duration, and the tables it created, updated or deleted.",
+    "Starts the crawler, or attaches to a crawl already running (the 01:00 schedule's, the console's), shows its state and elapsed time while it runs, then reports the crawl: status, duration, the tables it created, updated or deleted, and the partitions it added (counted in the catalog before and after).",
     'Exit 1 when the crawl failed, was cancelled or did not finish within --timeout (the crawl goes on in Glue), or when the crawler does not exist (deploy-glue creates it).',
   ].join('\n\n')
 
@@ -21,15 +20,7 @@ export default class Crawl extends BaseCommand {
   ]
 
   static override flags = {
-    crawler: Flags.string({
-      ...input({flag: 'crawler', env: 'GLUE_CRAWLER'}, (v, n) => {
-        if (!/^[\w-]{1,255}$/.test(v.trim()))
-          throw new InvalidInputError(n.flag, n.env, v, 'use letters, digits, "-" and "_" only')
-        return v.trim()
-      }),
-      description: 'the Glue crawler',
-      default: 'kubecost_crawler',
-    }),
+    crawler: crawlerFlag,
     wait: Flags.boolean({
       env: 'CRAWL_WAIT',
       allowNo: true,
@@ -41,10 +32,7 @@ export default class Crawl extends BaseCommand {
       default: 1_800_000,
       defaultHelp: async () => '1800',
     }),
-    region: Flags.string({
-      ...input({flag: 'region', env: 'GLUE_REGION'}, parseRegion),
-      description: 'region of the crawler [default: AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1]',
-    }),
+    region: glueRegionFlag('crawler'),
     // Lets tests poll fast; the default polls a crawl (minutes long) every 5 to 30 s.
     'poll-ms': Flags.custom<number>({hidden: true, parse: async v => parsePositiveInteger(v, {flag: 'poll-ms'})})(),
     ...logFlags,
@@ -60,7 +48,7 @@ export default class Crawl extends BaseCommand {
       logger,
     })
     const {GlueCatalog} = await import('../lib/aws/glue.js')
-    const catalog = new GlueCatalog(await session.glue(), session)
+    const catalog = new GlueCatalog(await session.client('glue'), session)
     const poll = flags['poll-ms']
       ? {initialMs: flags['poll-ms'], maxMs: flags['poll-ms']}
       : {initialMs: 5000, maxMs: 30_000}

@@ -36,7 +36,7 @@ export default class IamPolicy extends BaseCommand {
 
   static override flags = {
     'cluster-arn': Flags.custom<ClusterIdentity>({
-      ...input({flag: 'cluster-arn', env: 'CLUSTER_ID'}, (value, n) => parseClusterArn(value, n.flag, n.env)),
+      ...input({flag: 'cluster-arn', env: 'CLUSTER_ID'}, (value, n) => parseClusterArn(value, n)),
       description: 'EKS cluster ARN: the exporter role lives in its account, its files under its account and region',
       required: true,
     })(),

@@ -11,7 +11,7 @@ export const destinationFlags = inGroup('DESTINATION', {
     description: 'S3 bucket to upload to (required unless --output-dir is given)',
   }),
   prefix: Flags.string({
-    ...input({flag: 'prefix', env: 'S3_PREFIX'}, (value, n) => normalizePrefix(value, n.flag, n.env)),
+    ...input({flag: 'prefix', env: 'S3_PREFIX'}, (value, n) => normalizePrefix(value, n)),
     description: 'key prefix in front of the account_id=/region=/... layout',
     default: '',
   }),

@@ -37,7 +37,7 @@ export const keyList = (flag: string, env: string, description: string) =>
 
 export const sourceFlags = inGroup('KUBECOST', {
   'cluster-arn': Flags.custom<ClusterIdentity>({
-    ...input({flag: 'cluster-arn', env: 'CLUSTER_ID'}, (value, n) => parseClusterArn(value, n.flag, n.env)),
+    ...input({flag: 'cluster-arn', env: 'CLUSTER_ID'}, (value, n) => parseClusterArn(value, n)),
     description: 'EKS cluster ARN (any partition and region); gives the cluster name, account and region',
   })(),
   source: Flags.custom<SourceName>({

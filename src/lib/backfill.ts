@@ -7,6 +7,7 @@ import type {KubecostClient} from './kubecost/client.js'
 import type {Entry} from './kubecost/envelope-splitter.js'
 import {availabilityParams} from './kubecost/requests.js'
 import type {Layout} from './layout.js'
+import {flag} from './settings.js'
 
 export type DayStatus = 'present' | 'collect' | 'recollect' | 'unavailable'
 
@@ -132,8 +133,8 @@ export function candidateRange(now: Date, options: RangeOptions): Day[] {
   const newest = newestCollectableDay(now)
   if (options.from === undefined) {
     if (options.to !== undefined) {
-      throw new ConfigError(`--to ${options.to} needs --from: give the first day of the range too`, {
-        suggestions: ['For example --from 2026-01-01 --to 2026-01-07.'],
+      throw new ConfigError(`${flag('to')} ${options.to} needs ${flag('from')}: give the first day of the range too`, {
+        suggestions: [`For example ${flag('from')} 2026-01-01 ${flag('to')} 2026-01-07.`],
       })
     }
 
@@ -141,19 +142,13 @@ export function candidateRange(now: Date, options: RangeOptions): Day[] {
   }
 
   if (options.from > newest) {
-    throw new InvalidInputError(
-      'from',
-      undefined,
-      options.from,
-      `is after the newest collectable day ${newest} (today-3, UTC)`,
-      {
-        suggestions: ['Kubecost reconciles a day within about 48 hours; collect days up to today-3.'],
-      },
-    )
+    throw InvalidInputError.of('from', options.from, `is after the newest collectable day ${newest} (today-3, UTC)`, {
+      suggestions: ['Kubecost reconciles a day within about 48 hours; collect days up to today-3.'],
+    })
   }
 
   const to = options.to === undefined || options.to > newest ? newest : options.to
-  if (options.from > to) throw new InvalidInputError('from', undefined, options.from, `is after --to ${to}`)
+  if (options.from > to) throw InvalidInputError.of('from', options.from, `is after ${flag('to')} ${to}`)
   return daysBetween(options.from, to)
 }
 
@@ -170,12 +165,14 @@ export function planRange(options: RangeOptions & {now: Date}, logger: Logger): 
   const candidates = candidateRange(options.now, options)
   const range = {from: candidates[0] as Day, to: candidates.at(-1) as Day}
   if (options.from !== undefined && options.backfillDaysGiven) {
-    logger.warn(`--backfill-days ${options.backfillDays} is ignored: --from ${options.from} gives the range`)
+    logger.warn(
+      `${flag('backfillDays')} ${options.backfillDays} is ignored: ${flag('from')} ${options.from} gives the range`,
+    )
   }
 
   if (options.to !== undefined && options.to > range.to) {
     logger.warn(
-      `--to ${options.to} is after the newest collectable day; capped at ${range.to} (today-3, UTC: younger days are not reconciled yet)`,
+      `${flag('to')} ${options.to} is after the newest collectable day; capped at ${range.to} (today-3, UTC: younger days are not reconciled yet)`,
     )
   }
 
@@ -215,7 +212,7 @@ export async function planBackfill(
 
   if (kubecostClusters.size > 1) {
     deps.logger.warn(
-      `Kubecost reports ${kubecostClusters.size} clusters (${[...kubecostClusters].map(n => JSON.stringify(n)).join(', ')}): every one's rows go into this cluster's file. For a federated Kubecost primary, use --split-by-cluster with --cluster-map <kubecost cluster id>=<EKS cluster ARN> for each`,
+      `Kubecost reports ${kubecostClusters.size} clusters (${[...kubecostClusters].map(n => JSON.stringify(n)).join(', ')}): every one's rows go into this cluster's file. For a federated Kubecost primary, use ${flag('splitByCluster')} with ${flag('clusterMap')} <kubecost cluster id>=<EKS cluster ARN> for each`,
       {kubecostClusters: kubecostClusters.size},
     )
   }

@@ -1,6 +1,7 @@
 import {type ClusterIdentity, parseClusterArn} from './cluster.js'
 import {ConfigError, InvalidInputError} from './errors.js'
 import type {InputName} from './validate.js'
+import {setting} from './settings.js'
 
 /** One federated cluster: what Kubecost calls it (`properties.cluster`), and the EKS cluster its files belong to. */
 export interface ClusterMapping {
@@ -44,7 +45,7 @@ export function parseClusterMapping(entry: string, name: InputName, where = ''):
 
   const cluster = (() => {
     try {
-      return parseClusterArn(arn, name.flag, name.env ?? '')
+      return parseClusterArn(arn, name)
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error
       throw new InvalidInputError(
@@ -103,7 +104,7 @@ export function checkClusterMap(mappings: readonly ClusterMapping[]): ClusterMap
         `Kubecost cluster ${JSON.stringify(mapping.kubecostCluster)} is mapped twice, to ${same.cluster.arn} and ${mapping.cluster.arn}`,
         {
           suggestions: [
-            'Map each Kubecost cluster id to exactly one EKS cluster ARN (--cluster-map, CLUSTER_MAP, --cluster-map-file).',
+            `Map each Kubecost cluster id to exactly one EKS cluster ARN (${setting('clusterMap')}, ${setting('clusterMapFile')}).`,
           ],
         },
       )

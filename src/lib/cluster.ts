@@ -1,4 +1,5 @@
-import {ConfigError, InvalidInputError} from './errors.js'
+import {ConfigError, type InputSource, invalidInput} from './errors.js'
+import {envVar, flag, setting} from './settings.js'
 
 export interface ClusterIdentity {
   arn: string
@@ -16,11 +17,11 @@ const CLUSTER_ARN_RE =
  * Parses an EKS cluster ARN of any partition (aws, aws-cn, aws-us-gov, aws-iso...) and any region,
  * including the ones the old exporter rejected (me-south-1, il-central-1, af-south-1, ...).
  */
-export function parseClusterArn(value: string, flag = 'cluster-arn', envVar = 'CLUSTER_ID'): ClusterIdentity {
+export function parseClusterArn(value: string, source: InputSource = 'clusterArn'): ClusterIdentity {
   const arn = value.trim()
   const m = CLUSTER_ARN_RE.exec(arn)
   if (!m) {
-    throw new InvalidInputError(flag, envVar, value, 'not an EKS cluster ARN', {
+    throw invalidInput(source, value, 'not an EKS cluster ARN', {
       suggestions: [
         'Use the form arn:<partition>:eks:<region>:<12-digit account>:cluster/<name>, e.g. arn:aws:eks:us-east-1:111122223333:cluster/prod',
       ],
@@ -34,10 +35,9 @@ export function parseClusterArn(value: string, flag = 'cluster-arn', envVar = 'C
 /** The cluster ARN is required by every command that names files. */
 export function requireCluster(cluster: ClusterIdentity | undefined): ClusterIdentity {
   if (cluster) return cluster
-  throw new ConfigError(
-    'Missing --cluster-arn (CLUSTER_ID): the EKS cluster ARN names the files and their partitions',
-    {
-      suggestions: ['Pass --cluster-arn arn:aws:eks:<region>:<account>:cluster/<name>, or set CLUSTER_ID.'],
-    },
-  )
+  throw new ConfigError(`Missing ${setting('clusterArn')}: the EKS cluster ARN names the files and their partitions`, {
+    suggestions: [
+      `Pass ${flag('clusterArn')} arn:aws:eks:<region>:<account>:cluster/<name>, or set ${envVar('clusterArn')}.`,
+    ],
+  })
 }

@@ -1,3 +1,4 @@
+import {type SettingId, setting} from './settings.js'
 /**
  * The one error hierarchy. Every failure the tool reports is a CidError with a stable code, the exit
  * code it maps to, and suggestions for what to do next. Commands catch CidError and render it;
@@ -33,7 +34,11 @@ export class ConfigError extends CidError {
   readonly exitCode = EXIT_USAGE
 }
 
-/** A flag value that fails validation; the message names the flag, its env var and the value. */
+/**
+ * A flag value that fails validation; the message names the flag, its env var and the value. The
+ * flag layer gives the names; library code gives a setting id instead (`InvalidInputError.of`), which
+ * the command layer renders the same way.
+ */
 export class InvalidInputError extends ConfigError {
   override readonly code = 'INVALID_INPUT'
 
@@ -42,10 +47,30 @@ export class InvalidInputError extends ConfigError {
     readonly envVar: string | undefined,
     readonly value: string,
     problem: string,
-    options: CidErrorOptions = {},
+    options: CidErrorOptions & {setting?: SettingId} = {},
   ) {
-    super(`Invalid --${flag}${envVar ? ` (${envVar})` : ''} "${value}": ${problem}`, options)
+    const named = options.setting ? setting(options.setting) : `--${flag}${envVar ? ` (${envVar})` : ''}`
+    super(`Invalid ${named} "${value}": ${problem}`, options)
   }
+
+  /** The value of setting `id` is invalid; `flag` holds the id, the message the setting's token. */
+  static of(id: SettingId, value: string, problem: string, options: CidErrorOptions = {}): InvalidInputError {
+    return new InvalidInputError(id, undefined, value, problem, {...options, setting: id})
+  }
+}
+
+/** What names a value in an InvalidInputError: the flag layer's flag and variable, or library code's setting id. */
+export type InputSource = {flag: string; env?: string} | SettingId
+
+export function invalidInput(
+  source: InputSource,
+  value: string,
+  problem: string,
+  options: CidErrorOptions = {},
+): InvalidInputError {
+  return typeof source === 'string'
+    ? InvalidInputError.of(source, value, problem, options)
+    : new InvalidInputError(source.flag, source.env, value, problem, options)
 }
 
 /** Something went wrong talking to Kubecost: exit 1. */

@@ -14,6 +14,7 @@ import type {ParquetWriter} from './parquet/writer.js'
 import {NODE_LABEL_KEYS, RowBuilder} from './rows.js'
 import {contractColumns} from './schema.js'
 import {createWorkDir} from './work-dir.js'
+import {flag, setting} from './settings.js'
 
 export interface ExportOptions extends PlanOptions {
   aggregation: Aggregation
@@ -140,7 +141,7 @@ async function exportDay(
       day.status === 'recollect'
         ? [
             ...error.suggestions,
-            `The existing file at ${deps.destination.locate(day.key)} was kept. The next plain run will not collect ${day.date} again (it is present); retry with --force --from ${day.date} --to ${day.date}.`,
+            `The existing file at ${deps.destination.locate(day.key)} was kept. The next plain run will not collect ${day.date} again (it is present); retry with ${flag('force')} ${flag('from')} ${day.date} ${flag('to')} ${day.date}.`,
           ]
         : error.suggestions
     logger.error(`Failed to export ${day.date}: ${error.summary}${suggestions.map(s => ` Try: ${s}`).join('')}`, {
@@ -209,7 +210,7 @@ async function collectDay(
             `Kubecost returned more than ${options.maxRowsPerDay} allocations for ${day}; the day is not written`,
             {
               suggestions: [
-                'A day this large is more likely a broken or hostile answer than a real cluster; if it is real, raise --max-rows-per-day (MAX_ROWS_PER_DAY) and the /tmp emptyDir sizeLimit to match.',
+                `A day this large is more likely a broken or hostile answer than a real cluster; if it is real, raise ${setting('maxRowsPerDay')} and the /tmp emptyDir sizeLimit to match.`,
               ],
             },
           )

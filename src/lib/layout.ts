@@ -1,6 +1,6 @@
 import type {ClusterIdentity} from './cluster.js'
 import {type Day, isDay} from './dates.js'
-import {InvalidInputError} from './errors.js'
+import {type InputSource, invalidInput} from './errors.js'
 
 /**
  * The Hive-style layout shared by S3 and local destinations:
@@ -42,12 +42,12 @@ export class Layout {
   }
 }
 
-export function normalizePrefix(prefix: string, flag = 'prefix', envVar = 'S3_PREFIX'): string {
+export function normalizePrefix(prefix: string, source: InputSource = 'prefix'): string {
   const trimmed = prefix.trim().replace(/^\/+/, '').replace(/\/+$/, '')
   if (trimmed === '') return ''
   const segments = trimmed.split('/')
   if (segments.some(s => s === '' || s === '.' || s === '..')) {
-    throw new InvalidInputError(flag, envVar, prefix, 'a key prefix cannot contain empty, "." or ".." segments', {
+    throw invalidInput(source, prefix, 'a key prefix cannot contain empty, "." or ".." segments', {
       suggestions: ['Use a plain path such as "kubecost" or "exports/kubecost".'],
     })
   }

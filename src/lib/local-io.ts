@@ -1,4 +1,5 @@
 import {LocalIoError} from './errors.js'
+import {setting} from './settings.js'
 
 /**
  * Local file-system failures in words that say what to do. The work directory (under TMPDIR) holds
@@ -11,6 +12,8 @@ export interface LocalIoContext {
   /** What was being done, e.g. "write", "create the work directory". */
   action: string
   path: string
+  /** Why, when the path alone does not say, e.g. "to upload it to s3://bucket/key". */
+  purpose?: string
   place: LocalPlace
   /** Bytes already written to the file when it failed, when known (a lower bound on what it needs). */
   bytesWritten?: number
@@ -43,7 +46,7 @@ function suggestion(errno: string | undefined, context: LocalIoContext): string 
   const where =
     context.place === 'work'
       ? 'the work directory (TMPDIR; in the CronJob, the emptyDir mounted at /tmp)'
-      : '--output-dir (OUTPUT_DIR)'
+      : setting('outputDir')
   switch (errno) {
     case 'ENOSPC':
     case 'EDQUOT': {
@@ -58,7 +61,7 @@ function suggestion(errno: string | undefined, context: LocalIoContext): string 
     case 'EROFS': {
       return context.place === 'work'
         ? 'Point TMPDIR at a writable directory; with a read-only root file system, mount an emptyDir at /tmp.'
-        : 'Choose a writable --output-dir (OUTPUT_DIR).'
+        : `Choose a writable ${setting('outputDir')}.`
     }
 
     case 'EACCES':
@@ -70,7 +73,7 @@ function suggestion(errno: string | undefined, context: LocalIoContext): string 
     case 'ENOTDIR': {
       return context.place === 'work'
         ? 'Point TMPDIR at an existing, writable directory.'
-        : 'Give an --output-dir (OUTPUT_DIR) that is a directory or can be created.'
+        : `Give an ${setting('outputDir')} that is a directory or can be created.`
     }
 
     default: {
@@ -86,7 +89,8 @@ export function localIoError(error: unknown, context: LocalIoContext): LocalIoEr
   const why = errno
     ? `${errno}: ${DESCRIPTIONS[errno] ?? 'system error'}`
     : String((error as Error | undefined)?.message ?? error)
-  return new LocalIoError(`Could not ${context.action} ${context.path} (${why})`, errno, {
+  const purpose = context.purpose ? ` ${context.purpose}` : ''
+  return new LocalIoError(`Could not ${context.action} ${context.path}${purpose} (${why})`, errno, {
     cause: error,
     suggestions: [suggestion(errno, context)],
   })

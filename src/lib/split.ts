@@ -25,6 +25,7 @@ import type {ParquetWriter} from './parquet/writer.js'
 import {NODE_LABEL_KEYS, RowBuilder} from './rows.js'
 import {contractColumns} from './schema.js'
 import {createWorkDir} from './work-dir.js'
+import {flag, setting} from './settings.js'
 
 /*
  * Split mode: one Kubecost primary (federated ETL / aggregator) answers for many clusters. One
@@ -345,7 +346,7 @@ async function exportSplitDay(
       target.day.status === 'recollect'
         ? [
             ...error.suggestions,
-            `The existing file at ${deps.destination.locate(target.day.key)} was kept. The next plain run will not collect ${date} for ${target.day.cluster} again (it is present); retry with --force --from ${date} --to ${date}.`,
+            `The existing file at ${deps.destination.locate(target.day.key)} was kept. The next plain run will not collect ${date} for ${target.day.cluster} again (it is present); retry with ${flag('force')} ${flag('from')} ${date} ${flag('to')} ${date}.`,
           ]
         : error.suggestions
     logger.error(
@@ -520,7 +521,7 @@ async function collectSplit(
             `Kubecost returned more than ${options.maxRowsPerDay} allocations of cluster ${quote(cluster)} for ${date}; its file is not written`,
             {
               suggestions: [
-                'A cluster-day this large is more likely a broken or hostile answer than a real cluster; if it is real, raise --max-rows-per-day (MAX_ROWS_PER_DAY) and the /tmp emptyDir sizeLimit to match.',
+                `A cluster-day this large is more likely a broken or hostile answer than a real cluster; if it is real, raise ${setting('maxRowsPerDay')} and the /tmp emptyDir sizeLimit to match.`,
               ],
             },
           )

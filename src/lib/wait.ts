@@ -94,3 +94,16 @@ export async function waitFor<T>(check: () => Promise<PollResult<T>>, options: W
     await clock.sleep(Math.min(backoffDelay(options.poll, polls), deadline - now), options.signal)
   }
 }
+
+/** waitFor, its WaitTimeoutError turned into the caller's own error (which says what to do). */
+export async function waitOrFail<T>(
+  check: () => Promise<PollResult<T>>,
+  options: WaitOptions,
+  timedOut: (error: WaitTimeoutError) => Error,
+): Promise<T> {
+  try {
+    return await waitFor(check, options)
+  } catch (error) {
+    throw error instanceof WaitTimeoutError ? timedOut(error) : error
+  }
+}

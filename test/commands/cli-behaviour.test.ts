@@ -8,7 +8,7 @@ import type {AddressInfo} from 'node:net'
 import {after, before, describe, it} from 'node:test'
 
 import {FakeKubecost} from '../fakes/kubecost-server.js'
-import {listFiles, runCli, tempDir} from '../helpers.js'
+import {listFiles, refusedUrl, runCli, tempDir} from '../helpers.js'
 
 const ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/prod'
 const NOW = '2026-03-05T10:30:00Z'
@@ -65,7 +65,7 @@ describe('the CLI as operators expect it', () => {
           '--bucket',
           'kubecost-data',
           '--s3-endpoint',
-          'http://127.0.0.1:81',
+          await refusedUrl(),
         ],
         {
           OUTPUT_DIR: '/tmp/never',

@@ -11,6 +11,7 @@ interface CrawlJson {
   status: string
   durationSeconds?: number
   tablesUpdated?: number
+  partitions?: {before: number; after: number; changed: number}
   errorMessage?: string
   logGroup?: string
   logStream?: string
@@ -31,6 +32,10 @@ describe('crawl', () => {
       pollsLeft: 0,
       crawls: 0,
     })
+    glue.databases.set('kubecost_db', {Name: 'kubecost_db'})
+    glue.tables.set('kubecost_db.kubecost_table', {Name: 'kubecost_table', DatabaseName: 'kubecost_db'})
+    // Three months already there: more than one page of GetPartitions (the fake's pages hold two).
+    glue.addPartitions('kubecost_db', 'kubecost_table', 3)
   })
   afterEach(() => glue.close())
 
@@ -43,12 +48,37 @@ describe('crawl', () => {
     assert.equal(result.code, 0, result.stderr)
     assert.equal(
       result.stdout.trim(),
-      'crawler kubecost_crawler: SUCCEEDED in 42 s (started); tables created 0, updated 1, deleted 0',
+      'crawler kubecost_crawler: SUCCEEDED in 42 s (started); tables created 0, updated 1, deleted 0; +2 partitions (3 → 5)',
     )
     assert.match(result.stderr, /Crawling with kubecost_crawler/)
     assert.match(result.stderr, /crawler kubecost_crawler: RUNNING, \d+ s/)
     assert.match(result.stderr, /crawler kubecost_crawler: STOPPING, \d+ s/)
     assert.equal(starts(), 1)
+  })
+
+  it('counts the partitions of the target table before and after, every page, without column schemas', async () => {
+    glue.crawl = {runPolls: 1, outcome: 'SUCCEEDED', partitionsAdded: 4}
+    const result = await crawl(['--json'])
+    assert.equal(result.code, 0, result.stderr)
+    assert.deepEqual((JSON.parse(result.stdout) as CrawlJson).partitions, {before: 3, after: 7, changed: 4})
+    const pages = glue.requests.filter(r => r.op === 'GetPartitions')
+    // 3 partitions before (2 pages), 7 after (4 pages), each request for the crawler's catalog target.
+    assert.equal(pages.length, 6)
+    for (const page of pages) {
+      assert.equal(page.body.ExcludeColumnSchema, true)
+      assert.deepEqual([page.body.DatabaseName, page.body.TableName], ['kubecost_db', 'kubecost_table'])
+    }
+    assert.deepEqual(
+      pages.map(p => p.body.NextToken ?? null),
+      [null, '2', null, '2', '4', '6'],
+    )
+  })
+
+  it('a failed crawl adds no partitions and says so', async () => {
+    glue.crawl = {runPolls: 1, outcome: 'FAILED'}
+    const result = await crawl([])
+    assert.equal(result.code, 1)
+    assert.match(result.stdout, /; \+0 partitions \(3 → 3\)$/m)
   })
 
   it('--json gives the outcome as data, and no progress', async () => {

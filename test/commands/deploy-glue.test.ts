@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict'
-import {after, afterEach, before, beforeEach, describe, it} from 'node:test'
+import {describe, it} from 'node:test'
 
 import {PutObjectCommand} from '@aws-sdk/client-s3'
 
 import {CRAWLER_CONFIGURATION, decodeView, viewColumns} from '../../src/lib/glue/definitions.js'
 import {contractColumns, glueColumns} from '../../src/lib/schema.js'
-import {AthenaFake} from '../fakes/athena.js'
-import {GlueFake} from '../fakes/glue.js'
-import {type S3Fake, TEST_ENV, startS3} from '../fakes/s3.js'
-import {runCli} from '../helpers.js'
+import {BUCKET, ROLE, useDeployFakes} from './deploy-fakes.js'
 
-const BUCKET = 'kubecost-data-111122223333'
-const ROLE = 'arn:aws:iam::111122223333:role/kubecost_glue_crawler_role'
 const PARQUET = 'org.apache.hadoop.hive.ql.io.parquet'
 
 type Json = Record<string, unknown>
@@ -22,34 +17,14 @@ interface DeployJson {
 }
 
 describe('deploy-glue', () => {
-  let s3: S3Fake
-  let glue: GlueFake
-  let athena: AthenaFake
+  const fakes = useDeployFakes()
 
-  before(async () => {
-    s3 = await startS3([BUCKET])
-  })
-  after(() => s3.close())
-  beforeEach(async () => {
-    glue = await GlueFake.start()
-    athena = await AthenaFake.start({primaryOutput: 's3://query-results-111122223333/'})
-  })
-  afterEach(async () => {
-    await glue.close()
-    await athena.close()
-  })
-
-  const deploy = (args: string[]) =>
-    runCli(['deploy-glue', '--bucket', BUCKET, '--s3-endpoint', s3.endpoint, ...args], {
-      ...TEST_ENV,
-      ...glue.env,
-      ...athena.env,
-    })
+  const {deploy} = fakes
   const actions = (stdout: string) =>
     Object.fromEntries((JSON.parse(stdout) as DeployJson).resources.map(r => [r.kind, r.action]))
-  const request = (op: string) => glue.requests.find(r => r.op === op)?.body
+  const request = (op: string) => fakes.glue.requests.find(r => r.op === op)?.body
   const created = (name: string) =>
-    glue.requests.find(r => r.op === 'CreateTable' && (r.body.TableInput as Json).Name === name)?.body
+    fakes.glue.requests.find(r => r.op === 'CreateTable' && (r.body.TableInput as Json).Name === name)?.body
       .TableInput as Json
 
   it('creates the database, table, view and crawler from the column list, exactly', async () => {
@@ -70,7 +45,7 @@ describe('deploy-glue', () => {
       'view kubecost_db.kubecost_view: created',
       'crawler kubecost_crawler: created',
     ])
-    assert.deepEqual(glue.writes(), ['CreateDatabase', 'CreateTable', 'CreateTable', 'CreateCrawler'])
+    assert.deepEqual(fakes.glue.writes(), ['CreateDatabase', 'CreateTable', 'CreateTable', 'CreateCrawler'])
 
     const table = created('kubecost_table')
     const sd = table.StorageDescriptor as Json
@@ -165,9 +140,9 @@ describe('deploy-glue', () => {
   it('changes nothing on a second run, even after Glue and a crawl added their own fields', async () => {
     const first = await deploy(['--labels', 'App', '--crawler-role-arn', ROLE, '--json'])
     assert.equal(first.code, 0, first.stderr)
-    const table = glue.table('kubecost_db', 'kubecost_table') as Json
+    const table = fakes.glue.table('kubecost_db', 'kubecost_table') as Json
     table.Parameters = {...(table.Parameters as Json), UPDATED_BY_CRAWLER: 'kubecost_crawler'}
-    const writes = glue.writes().length
+    const writes = fakes.glue.writes().length
     // Without --crawler-role-arn: the existing crawler keeps its role.
     const second = await deploy(['--labels', 'App', '--json'])
     assert.equal(second.code, 0, second.stderr)
@@ -177,12 +152,12 @@ describe('deploy-glue', () => {
       view: 'unchanged',
       crawler: 'unchanged',
     })
-    assert.equal(glue.writes().length, writes)
+    assert.equal(fakes.glue.writes().length, writes)
   })
 
   it("a label added updates the table's columns (and the view's), nothing else", async () => {
     assert.equal((await deploy(['--labels', 'app', '--crawler-role-arn', ROLE])).code, 0)
-    const before = glue.writes().length
+    const before = fakes.glue.writes().length
     const result = await deploy(['--labels', 'app,team'])
     assert.equal(result.code, 0, result.stderr)
     const lines = result.stdout.trim().split('\n')
@@ -192,8 +167,8 @@ describe('deploy-glue', () => {
       'view kubecost_db.kubecost_view: updated (columns added: properties.labels.team; view columns added: properties.labels.team)',
       'crawler kubecost_crawler: unchanged',
     ])
-    assert.deepEqual(glue.writes().slice(before), ['UpdateTable', 'UpdateTable'])
-    const update = glue.requests.filter(r => r.op === 'UpdateTable')[0]?.body as Json
+    assert.deepEqual(fakes.glue.writes().slice(before), ['UpdateTable', 'UpdateTable'])
+    const update = fakes.glue.requests.filter(r => r.op === 'UpdateTable')[0]?.body as Json
     const cols = ((update.TableInput as Json).StorageDescriptor as Json).Columns as Json[]
     assert.deepEqual(cols.at(-1), {Name: 'properties.labels.team', Type: 'string'})
     assert.deepEqual(
@@ -204,7 +179,7 @@ describe('deploy-glue', () => {
 
   it('refuses to remove a label column without --allow-column-removal, exit 2, writing nothing', async () => {
     assert.equal((await deploy(['--labels', 'app,team', '--crawler-role-arn', ROLE])).code, 0)
-    const before = glue.writes().length
+    const before = fakes.glue.writes().length
     const refused = await deploy(['--labels', 'app'])
     assert.equal(refused.code, 2, refused.stderr)
     assert.match(
@@ -212,7 +187,7 @@ describe('deploy-glue', () => {
       /Error: Table kubecost_db\.kubecost_table has columns that --labels\/--annotations \(LABELS\/ANNOTATIONS\) no longer list: properties\.labels\.team/,
     )
     assert.match(refused.stderr, /Try: pass --allow-column-removal/)
-    assert.equal(glue.writes().length, before)
+    assert.equal(fakes.glue.writes().length, before)
 
     const allowed = await deploy(['--labels', 'app', '--allow-column-removal'])
     assert.equal(allowed.code, 0, allowed.stderr)
@@ -227,10 +202,10 @@ describe('deploy-glue', () => {
     assert.equal(result.code, 0, result.stderr)
     assert.match(result.stdout, /^database kubecost_db: would be created$/m)
     assert.match(result.stdout, /^crawler kubecost_crawler: would be created$/m)
-    assert.deepEqual(glue.writes(), [])
+    assert.deepEqual(fakes.glue.writes(), [])
 
     assert.equal((await deploy(['--crawler-role-arn', ROLE])).code, 0)
-    const before = glue.writes().length
+    const before = fakes.glue.writes().length
     const plan = await deploy(['--dry-run', '--labels', 'team', '--crawler-schedule', 'cron(0 2 * * ? *)', '--json'])
     assert.equal(plan.code, 0, plan.stderr)
     const json = JSON.parse(plan.stdout) as DeployJson
@@ -238,7 +213,7 @@ describe('deploy-glue', () => {
     assert.deepEqual(json.resources.find(r => r.kind === 'crawler')?.changes, [
       'schedule changed: cron(0 1 * * ? *) → cron(0 2 * * ? *)',
     ])
-    assert.equal(glue.writes().length, before)
+    assert.equal(fakes.glue.writes().length, before)
   })
 
   it('--check exits 1 on drift (naming it) and 0 when everything matches, writing nothing', async () => {
@@ -248,7 +223,7 @@ describe('deploy-glue', () => {
       missing.stderr,
       /Error: 4 of 4 Glue resources differ from the definition: database kubecost_db \(missing\)/,
     )
-    assert.deepEqual(glue.writes(), [])
+    assert.deepEqual(fakes.glue.writes(), [])
 
     assert.equal((await deploy(['--crawler-role-arn', ROLE])).code, 0)
     const clean = await deploy(['--check'])
@@ -271,7 +246,7 @@ describe('deploy-glue', () => {
       result.stderr,
       /Error: Crawler kubecost_crawler does not exist, and creating it needs a role: --crawler-role-arn \(CRAWLER_ROLE_ARN\) is not set/,
     )
-    assert.deepEqual(glue.writes(), [])
+    assert.deepEqual(fakes.glue.writes(), [])
   })
 
   it('rejects bad names and schedules naming the flag, variable and value', async () => {
@@ -285,7 +260,7 @@ describe('deploy-glue', () => {
 
   it('updates a crawler that drifted: role, schedule, policy and configuration, compared semantically', async () => {
     assert.equal((await deploy(['--crawler-role-arn', ROLE])).code, 0)
-    const c = glue.crawlers.get('kubecost_crawler')
+    const c = fakes.glue.crawlers.get('kubecost_crawler')
     assert.ok(c)
     c.input = {
       ...c.input,
@@ -302,7 +277,7 @@ describe('deploy-glue', () => {
   })
 
   it('warns about objects under the table location that are not exporter files, with examples', async () => {
-    const put = (Key: string) => s3.client.send(new PutObjectCommand({Bucket: BUCKET, Key, Body: 'x'}))
+    const put = (Key: string) => fakes.s3.client.send(new PutObjectCommand({Bucket: BUCKET, Key, Body: 'x'}))
     await put('kc/account_id=111122223333/region=us-east-1/year=2026/month=01/2026-01-02_prod.snappy.parquet')
     await put('kc/account_id=111122223333/region=us-east-1/year=2026/month=01/notes.csv')
     await put('kc/README.md')
@@ -329,7 +304,7 @@ describe('deploy-glue', () => {
 
   it('access denied names the action, the resource and the identity: exit 1', async () => {
     assert.equal((await deploy(['--crawler-role-arn', ROLE])).code, 0)
-    glue.fail('GetTable', 'AccessDeniedException')
+    fakes.glue.fail('GetTable', 'AccessDeniedException')
     const result = await deploy([])
     assert.equal(result.code, 1)
     assert.match(
@@ -340,12 +315,12 @@ describe('deploy-glue', () => {
   })
 
   it('throttling is retried by the SDK; concurrent modification is reported, exit 1', async () => {
-    glue.fail('GetDatabase', 'ThrottlingException', 400, 2)
+    fakes.glue.fail('GetDatabase', 'ThrottlingException', 400, 2)
     const throttled = await deploy(['--crawler-role-arn', ROLE])
     assert.equal(throttled.code, 0, throttled.stderr)
-    assert.equal(glue.requests.filter(r => r.op === 'GetDatabase').length, 3)
+    assert.equal(fakes.glue.requests.filter(r => r.op === 'GetDatabase').length, 3)
 
-    glue.fail('UpdateTable', 'ConcurrentModificationException')
+    fakes.glue.fail('UpdateTable', 'ConcurrentModificationException')
     const busy = await deploy(['--labels', 'team'])
     assert.equal(busy.code, 1)
     assert.match(
@@ -357,8 +332,8 @@ describe('deploy-glue', () => {
 
   it('a crawler being updated while it runs is reported (CrawlerRunningException), exit 1', async () => {
     assert.equal((await deploy(['--crawler-role-arn', ROLE])).code, 0)
-    glue.crawl = {runPolls: 100, outcome: 'SUCCEEDED', forever: true}
-    glue.startCrawl('kubecost_crawler')
+    fakes.glue.crawl = {runPolls: 100, outcome: 'SUCCEEDED', forever: true}
+    fakes.glue.startCrawl('kubecost_crawler')
     const result = await deploy(['--crawler-schedule', 'cron(0 3 * * ? *)', '--json'])
     assert.equal(result.code, 1)
     const error = (JSON.parse(result.stdout) as {error: {code: string; message: string}}).error
@@ -367,7 +342,7 @@ describe('deploy-glue', () => {
   })
 
   it("warns when the user's workgroup has no query result location, or does not exist", async () => {
-    athena.workgroups.set('primary', {Name: 'primary', State: 'ENABLED', Configuration: {}})
+    fakes.athena.workgroups.set('primary', {Name: 'primary', State: 'ENABLED', Configuration: {}})
     const result = await deploy(['--crawler-role-arn', ROLE, '--json'])
     assert.equal(result.code, 0, result.stderr)
     const json = JSON.parse(result.stdout) as DeployJson & {warnings: string[]}
@@ -379,7 +354,7 @@ describe('deploy-glue', () => {
     const missing = await deploy(['--athena-workgroup', 'analysts'])
     assert.equal(missing.code, 0, missing.stderr)
     assert.match(missing.stderr, /Athena workgroup analysts does not exist/)
-    assert.deepEqual(athena.writes(), [])
+    assert.deepEqual(fakes.athena.writes(), [])
   })
 
   it('--create-workgroup creates an enforced, encrypted workgroup, then leaves it alone or updates what differs', async () => {
@@ -394,7 +369,7 @@ describe('deploy-glue', () => {
     const first = await deploy(args)
     assert.equal(first.code, 0, first.stderr)
     assert.match(first.stdout, /^workgroup kubecost: created$/m)
-    const input = athena.requests.find(r => r.op === 'CreateWorkGroup')?.body
+    const input = fakes.athena.requests.find(r => r.op === 'CreateWorkGroup')?.body
     assert.deepEqual(input?.Configuration, {
       ResultConfiguration: {
         OutputLocation: 's3://query-results-111122223333/kubecost/',
@@ -414,7 +389,7 @@ describe('deploy-glue', () => {
       third.stdout,
       new RegExp(`^workgroup kubecost: updated \\(encryption changed: SSE_S3 → SSE_KMS ${key}\\)$`, 'm'),
     )
-    assert.deepEqual(athena.writes(), ['CreateWorkGroup', 'UpdateWorkGroup'])
+    assert.deepEqual(fakes.athena.writes(), ['CreateWorkGroup', 'UpdateWorkGroup'])
   })
 
   it('--create-workgroup needs --results-location: exit 2', async () => {
@@ -427,13 +402,13 @@ describe('deploy-glue', () => {
   })
 
   it('access denied on Athena names the action and the identity: exit 1, nothing written', async () => {
-    athena.fail('ListWorkGroups', 'AccessDeniedException')
+    fakes.athena.fail('ListWorkGroups', 'AccessDeniedException')
     const result = await deploy(['--crawler-role-arn', ROLE])
     assert.equal(result.code, 1)
     assert.match(
       result.stderr,
       /Error: Access denied: athena:ListWorkGroups on workgroups as the access key in AWS_ACCESS_KEY_ID \(AccessDeniedException\)/,
     )
-    assert.deepEqual(glue.writes(), [])
+    assert.deepEqual(fakes.glue.writes(), [])
   })
 })

@@ -12,7 +12,7 @@ import {after, before, describe, it} from 'node:test'
 
 import {dayAllocations} from '../fakes/kubecost-data.js'
 import {type Fault, FakeKubecost} from '../fakes/kubecost-server.js'
-import {listFiles, runCli, tempDir} from '../helpers.js'
+import {listFiles, refusedUrl, runCli, tempDir} from '../helpers.js'
 import {readParquet} from '../parquet.js'
 
 const ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/prod'
@@ -150,8 +150,7 @@ describe('failures that are not retried', () => {
   }
 
   it('connection refused: exit 1, names the host, hints at the service name, no retry', async () => {
-    // Port 81: privileged (never handed out as an ephemeral port), not on fetch's blocked-port list, and unused here; a just-closed ephemeral port could be taken by a parallel test.
-    const url = 'http://127.0.0.1:81'
+    const url = await refusedUrl()
     const outcome = await exportOnce(url)
     assert.equal(outcome.code, 1)
     assert.match(outcome.stderr, /Kubecost Allocation API connection refused by 127\.0\.0\.1:\d+/)

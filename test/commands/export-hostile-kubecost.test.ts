@@ -11,7 +11,7 @@ import {after, before, describe, it} from 'node:test'
 
 import {dayAllocations} from '../fakes/kubecost-data.js'
 import {type Fault, FakeKubecost} from '../fakes/kubecost-server.js'
-import {listFiles, runCli, tempDir} from '../helpers.js'
+import {listFiles, refusedUrl, runCli, tempDir} from '../helpers.js'
 import {readParquet} from '../parquet.js'
 
 const ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/prod'
@@ -176,7 +176,7 @@ describe('a Kubecost answer that trickles without end', () => {
   })
 
   it('refuses a deadline that is not a number of seconds, exit 2', async () => {
-    const outcome = await exportOnce('http://127.0.0.1:81', ['--allocation-deadline', 'soon'])
+    const outcome = await exportOnce(await refusedUrl(), ['--allocation-deadline', 'soon'])
     assert.equal(outcome.code, 2)
     assert.match(
       outcome.stderr,

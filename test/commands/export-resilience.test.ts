@@ -15,30 +15,7 @@ import {after, before, describe, it} from 'node:test'
 import {dayAllocations} from '../fakes/kubecost-data.js'
 import {FakeKubecost} from '../fakes/kubecost-server.js'
 import {BIN, type CliResult, listFiles, runCli, tempDir} from '../helpers.js'
-
-const ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/prod'
-const NOW = '2026-03-05T10:30:00Z'
-const DAYS = ['2026-03-01', '2026-03-02']
-const keyOf = (day: string) => `account_id=111122223333/region=us-east-1/year=2026/month=03/${day}_prod.snappy.parquet`
-
-const exportArgs = (url: string, out: string, extra: string[] = []) => [
-  'export',
-  '--cluster-arn',
-  ARN,
-  '--output-dir',
-  out,
-  '--kubecost-url',
-  url,
-  '--backfill-days',
-  '2',
-  '--now',
-  NOW,
-  '--retries',
-  '2',
-  '--retry-delay',
-  '0.01',
-  ...extra,
-]
+import {ARN, DAYS, NOW, exportArgs, keyOf} from './two-day-export.js'
 
 /** Whether this machine lets a test mount a small tmpfs in a mount namespace of its own (root, util-linux). */
 const canMount =

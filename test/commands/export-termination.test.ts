@@ -15,30 +15,7 @@ import {FakeKubecost} from '../fakes/kubecost-server.js'
 import {TEST_CREDENTIALS, startS3} from '../fakes/s3.js'
 import {S3Proxy} from '../fakes/s3-proxy.js'
 import {BIN, type CliResult, listFiles, runCli, spawnCli, tempDir} from '../helpers.js'
-
-const ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/prod'
-const NOW = '2026-03-05T10:30:00Z'
-const DAYS = ['2026-03-01', '2026-03-02']
-const keyOf = (day: string) => `account_id=111122223333/region=us-east-1/year=2026/month=03/${day}_prod.snappy.parquet`
-
-const exportArgs = (url: string, out: string, extra: string[] = []) => [
-  'export',
-  '--cluster-arn',
-  ARN,
-  '--output-dir',
-  out,
-  '--kubecost-url',
-  url,
-  '--backfill-days',
-  '2',
-  '--now',
-  NOW,
-  '--retries',
-  '2',
-  '--retry-delay',
-  '0.01',
-  ...extra,
-]
+import {ARN, DAYS, NOW, exportArgs, keyOf} from './two-day-export.js'
 
 const canPidNamespace =
   process.getuid?.() === 0 &&

@@ -5,7 +5,7 @@ import {after, before, describe, it} from 'node:test'
 
 import {type Allocation, FAKE_NODES, dayAllocations, sanitize} from '../fakes/kubecost-data.js'
 import {FakeKubecost} from '../fakes/kubecost-server.js'
-import {listFiles, runCli, tempDir} from '../helpers.js'
+import {listFiles, refusedUrl, runCli, tempDir} from '../helpers.js'
 import {readParquet} from '../parquet.js'
 
 const ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/prod'
@@ -632,8 +632,7 @@ describe('export failures', () => {
   })
 
   it('exits 1 when Kubecost refuses the connection, with a hint about the service name', async () => {
-    // Port 81: privileged (never handed out as an ephemeral port), not on fetch's blocked-port list, and unused here; a just-closed ephemeral port could be taken by a parallel test.
-    const url = 'http://127.0.0.1:81'
+    const url = await refusedUrl()
     const out = await tempDir()
     try {
       const result = await runCli([

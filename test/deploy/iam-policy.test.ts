@@ -9,6 +9,7 @@ import {Layout} from '../../src/lib/layout.js'
 import {type Outcome, evaluate} from '../../src/lib/policy/evaluator.js'
 import {runCli} from '../helpers.js'
 import {asDocument} from './iam-evaluate.js'
+import {namedDeep} from '../settings.js'
 
 const CALLER = {kind: 'aws' as const, arn: 'arn:aws:sts::111122223333:assumed-role/x/y', account: '111122223333'}
 
@@ -365,6 +366,11 @@ describe('iam-policy: the Glue crawler role and the operator commands', () => {
       decide(p, 'athena:UpdateWorkGroup', 'arn:aws:athena:eu-west-1:444455556666:workgroup/primary'),
       'implicit-deny',
     )
+    // --verify runs its query in the workgroup deploy-glue manages, and nowhere else.
+    for (const action of ['athena:StartQueryExecution', 'athena:GetQueryExecution']) {
+      assert.equal(decide(p, action, 'arn:aws:athena:eu-west-1:444455556666:workgroup/kubecost'), 'allow')
+      assert.equal(decide(p, action, 'arn:aws:athena:eu-west-1:444455556666:workgroup/other'), 'implicit-deny')
+    }
     const role = policies.crawlerRole.arn
     assert.equal(decide(p, 'iam:PassRole', role, {'iam:PassedToService': 'glue.amazonaws.com'}), 'allow')
     assert.equal(decide(p, 'iam:PassRole', role, {'iam:PassedToService': 'ec2.amazonaws.com'}), 'implicit-deny')
@@ -374,7 +380,7 @@ describe('iam-policy: the Glue crawler role and the operator commands', () => {
     )
   })
 
-  it('crawl starts and watches the one crawler', () => {
+  it("crawl starts and watches the one crawler, and counts its table's partitions", () => {
     const p = op('crawl')
     assert.equal(decide(p, 'glue:StartCrawler', glue('crawler/kubecost_crawler')), 'allow')
     assert.equal(decide(p, 'glue:StartCrawler', glue('crawler/other')), 'implicit-deny')
@@ -494,12 +500,15 @@ describe('iam-policy command', () => {
     assert.equal(out.oidcProvider, PROVIDER)
     assert.deepEqual(
       out,
-      iamPolicies({
-        ...base,
-        parentRoleArn: PARENT,
-        caSecret: 'kubecost-ca',
-        datasetId: 'e88edf48-f2cd-4c23-b6a4-e2b3034e2c41',
-      }),
+      namedDeep(
+        iamPolicies({
+          ...base,
+          parentRoleArn: PARENT,
+          caSecret: 'kubecost-ca',
+          datasetId: 'e88edf48-f2cd-4c23-b6a4-e2b3034e2c41',
+        }),
+        'iam-policy',
+      ),
     )
     const docs = [
       out.exporterRole.trustPolicy,

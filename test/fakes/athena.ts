@@ -1,25 +1,51 @@
 /**
  * A small in-memory Athena over real HTTP, speaking its JSON 1.1 protocol
  * (`X-Amz-Target: AmazonAthena.<Operation>`), for the CLI to reach through AWS_ENDPOINT_URL_ATHENA.
- * Only workgroups: deploy-glue writes the view as a Glue VIRTUAL_VIEW, so it runs no queries.
+ * Workgroups, and the query executions of deploy-glue --verify.
  *
  * Behaviour (as Athena does):
  * - `primary` always exists, with no query result location unless `primaryOutput` is given.
  * - GetWorkGroup of a workgroup that does not exist is 400 InvalidRequestException (Athena's generic
  *   error), which is why callers list the workgroups first; CreateWorkGroup of an existing one too.
  * - UpdateWorkGroup merges ConfigurationUpdates into the configuration.
+ * - StartQueryExecution answers a QueryExecutionId at once; the query goes QUEUED → RUNNING →
+ *   SUCCEEDED (or FAILED / CANCELLED with a StateChangeReason and, for FAILED, an AthenaError), one
+ *   step per GetQueryExecution (`query` sets how many polls each state lasts and how it ends;
+ *   `failNextQuery(reason)` makes the next one fail). A workgroup that does not exist, or one with no
+ *   query result location when the request gives none, is 400 InvalidRequestException.
  * - `fail(op, type)` makes the next call of an operation fail that way; every request is recorded.
  */
+import {randomUUID} from 'node:crypto'
 import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
 
 import {listenOnLoopback, onRequestBody} from './http.js'
 
 type Json = Record<string, unknown>
 
+export interface QueryBehaviour {
+  queuedPolls: number
+  runningPolls: number
+  outcome: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'
+  reason?: string
+  /** Never finishes (for timeouts). */
+  forever?: boolean
+}
+
+interface QueryRecord {
+  input: Json
+  behaviour: QueryBehaviour
+  state: 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED'
+  polls: number
+  submitted: number
+}
+
 export class AthenaFake {
   readonly requests: Array<{op: string; body: Json}> = []
   readonly workgroups = new Map<string, Json>()
+  readonly queries = new Map<string, QueryRecord>()
+  query: QueryBehaviour = {queuedPolls: 1, runningPolls: 1, outcome: 'SUCCEEDED'}
   private readonly faults: Array<{op: string; type: string}> = []
+  private nextFailure: string | undefined
 
   private constructor(
     private readonly server: Server,
@@ -47,6 +73,11 @@ export class AthenaFake {
 
   fail(op: string, type: string): void {
     this.faults.push({op, type})
+  }
+
+  /** The next query ends FAILED with this StateChangeReason (as Athena reports a query it cannot plan). */
+  failNextQuery(reason: string): void {
+    this.nextFailure = reason
   }
 
   writes(): string[] {
@@ -128,8 +159,75 @@ export class AthenaFake {
         return
       }
 
+      case 'StartQueryExecution': {
+        const w = this.workgroups.get(typeof body.WorkGroup === 'string' ? body.WorkGroup : 'primary')
+        if (!w) {
+          invalid(`WorkGroup ${String(body.WorkGroup)} is not found.`)
+          return
+        }
+
+        const config = (w.Configuration ?? {}) as Json
+        const location = (config.ResultConfiguration as Json | undefined)?.OutputLocation
+        const given = (body.ResultConfiguration as Json | undefined)?.OutputLocation
+        if (!location && !given) {
+          invalid(
+            'No output location provided. An output location is required either through the Workgroup result configuration setting or as an API input.',
+          )
+          return
+        }
+
+        const id = randomUUID()
+        const behaviour = this.nextFailure
+          ? {...this.query, outcome: 'FAILED' as const, reason: this.nextFailure}
+          : this.query
+        this.nextFailure = undefined
+        this.queries.set(id, {input: body, behaviour, state: 'QUEUED', polls: 0, submitted: Date.now() / 1000})
+        send(200, {QueryExecutionId: id})
+        return
+      }
+
+      case 'GetQueryExecution': {
+        const q = this.queries.get(String(body.QueryExecutionId))
+        if (!q) {
+          invalid(`QueryExecution ${String(body.QueryExecutionId)} was not found`)
+          return
+        }
+
+        advanceQuery(q)
+        const b = q.behaviour
+        const ended = q.state === 'FAILED' || q.state === 'CANCELLED'
+        send(200, {
+          QueryExecution: {
+            QueryExecutionId: body.QueryExecutionId,
+            Query: q.input.QueryString,
+            StatementType: 'DML',
+            WorkGroup: q.input.WorkGroup ?? 'primary',
+            Status: {
+              State: q.state,
+              SubmissionDateTime: q.submitted,
+              ...(ended ? {StateChangeReason: b.reason ?? `Query ${q.state.toLowerCase()}`} : {}),
+              ...(q.state === 'FAILED'
+                ? {AthenaError: {ErrorCategory: 2, ErrorType: 1301, Retryable: false, ErrorMessage: b.reason}}
+                : {}),
+            },
+          },
+        })
+        return
+      }
+
       default:
         invalid(`the fake does not implement ${op}`)
     }
   }
+}
+
+/** One step of a query's life per poll: QUEUED for `queuedPolls`, RUNNING for `runningPolls`, then its outcome. */
+function advanceQuery(q: QueryRecord): void {
+  const b = q.behaviour
+  if (q.state !== 'QUEUED' && q.state !== 'RUNNING') return
+  q.polls++
+  if (b.forever) return
+  if (q.polls <= b.queuedPolls) q.state = 'QUEUED'
+  else if (q.polls <= b.queuedPolls + b.runningPolls) q.state = 'RUNNING'
+  else q.state = b.outcome
 }

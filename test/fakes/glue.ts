@@ -12,6 +12,11 @@
  * - StartCrawler on a crawler that is not READY fails with CrawlerRunningException. A crawl stays
  *   RUNNING for `runPolls` GetCrawler calls, then STOPPING for one, then READY with LastCrawl's
  *   status `outcome` (FAILED carries an error message and the CloudWatch log group and stream).
+ * - A table's partitions are kept apart from it (`partitions`); a crawl that SUCCEEDED adds
+ *   `crawl.partitionsAdded` (default 2) to each of its catalog-target tables, as the day's new
+ *   account/region/year/month folders would. GetPartitions pages them `partitionPageSize` at a time
+ *   (default 2, to make callers follow NextToken) and leaves out the storage descriptor's columns
+ *   when asked to (ExcludeColumnSchema).
  * - A missing database, table or crawler is 400 EntityNotFoundException; an existing one on
  *   Create* is AlreadyExistsException.
  * - `fail(op, type, status, times)` makes the next `times` calls of an operation fail that way.
@@ -29,6 +34,8 @@ export interface CrawlBehaviour {
   /** Never finishes (for timeouts). */
   forever?: boolean
   metrics?: {TablesCreated: number; TablesUpdated: number; TablesDeleted: number}
+  /** Partitions a SUCCEEDED crawl adds to each target table (default 2). */
+  partitionsAdded?: number
 }
 
 interface CrawlerRecord {
@@ -45,6 +52,9 @@ export class GlueFake {
   readonly databases = new Map<string, Json>()
   readonly tables = new Map<string, Json>()
   readonly crawlers = new Map<string, CrawlerRecord>()
+  /** Partitions by table (`database.table`), in the order they were added. */
+  readonly partitions = new Map<string, Json[]>()
+  partitionPageSize = 2
   crawl: CrawlBehaviour = {runPolls: 2, outcome: 'SUCCEEDED'}
   private readonly faults: Array<{op: string; type: string; status: number; times: number}> = []
   private version = 0
@@ -76,6 +86,28 @@ export class GlueFake {
 
   table(database: string, name: string): Json | undefined {
     return this.tables.get(`${database}.${name}`)
+  }
+
+  /** Adds `count` partitions to a table, one month each from 2026-01 on, as a crawl would. */
+  addPartitions(database: string, table: string, count: number): void {
+    const key = `${database.toLowerCase()}.${table.toLowerCase()}`
+    const list = this.partitions.get(key) ?? []
+    for (let i = 0; i < count; i++) {
+      const n = list.length
+      const month = String((n % 12) + 1).padStart(2, '0')
+      const values = ['111122223333', 'us-east-1', String(2026 + Math.floor(n / 12)), month]
+      list.push({
+        Values: values,
+        DatabaseName: database.toLowerCase(),
+        TableName: table.toLowerCase(),
+        StorageDescriptor: {
+          Columns: [{Name: 'window.start', Type: 'timestamp'}],
+          Location: `s3://bucket/account_id=${values[0]}/region=${values[1]}/year=${values[2]}/month=${values[3]}/`,
+        },
+      })
+    }
+
+    this.partitions.set(key, list)
   }
 
   /** A crawl started by someone else (the schedule, the console). */
@@ -210,6 +242,23 @@ export class GlueFake {
         return {}
       }
 
+      case 'GetPartitions': {
+        const db = lower(body.DatabaseName)
+        const key = `${db}.${lower(body.TableName)}`
+        if (!this.tables.has(key)) return notFound(`Table ${String(body.TableName)}`)
+        const all = this.partitions.get(key) ?? []
+        const start = body.NextToken ? Number(body.NextToken) : 0
+        const size = Math.min(Number(body.MaxResults ?? 1000), this.partitionPageSize)
+        const page = all.slice(start, start + size).map(p => {
+          if (!body.ExcludeColumnSchema) return p
+          const sd = {...(p.StorageDescriptor as Json)}
+          delete sd.Columns
+          return {...p, StorageDescriptor: sd}
+        })
+        const next = start + size < all.length ? String(start + size) : undefined
+        return {Partitions: page, ...(next ? {NextToken: next} : {})}
+      }
+
       case 'GetCrawlerMetrics': {
         const names = (body.CrawlerNameList as string[] | undefined) ?? []
         const m = this.crawl.metrics ?? {TablesCreated: 0, TablesUpdated: 1, TablesDeleted: 0}
@@ -247,12 +296,15 @@ export class GlueFake {
     for (const target of ((c.input.Targets as Json | undefined)?.CatalogTargets as Json[] | undefined) ?? []) {
       for (const t of (target.Tables as string[] | undefined) ?? []) {
         const table = this.tables.get(`${String(target.DatabaseName).toLowerCase()}.${t.toLowerCase()}`)
-        if (table && !failed)
+        if (table && !failed) {
           table.Parameters = {
             ...(table.Parameters as Json),
             UPDATED_BY_CRAWLER: c.input.Name,
             CrawlerSchemaSerializerVersion: '1.0',
           }
+          if (this.crawl.outcome === 'SUCCEEDED')
+            this.addPartitions(String(target.DatabaseName), t, this.crawl.partitionsAdded ?? 2)
+        }
       }
     }
   }

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict'
 import {afterEach, describe, it, mock} from 'node:test'
 
+import {AthenaClient} from '@aws-sdk/client-athena'
+import {GlueClient} from '@aws-sdk/client-glue'
 import {S3Client} from '@aws-sdk/client-s3'
 import {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import {STSClient} from '@aws-sdk/client-sts'
 
 import {AwsSession, resolveRegion} from '../../src/lib/aws/session.js'
 import {AwsError} from '../../src/lib/errors.js'
+import {named} from '../settings.js'
 
 const FALLBACK = {region: 'eu-west-1', described: "the cluster's region"}
 
@@ -32,7 +35,7 @@ describe('resolveRegion: one rule for every command', () => {
     it(what, () => {
       const resolved = resolveRegion({...inputs, fallback: FALLBACK})
       assert.equal(resolved.region, region)
-      assert.equal(resolved.described, described)
+      assert.equal(named(resolved.described), described)
     })
   }
 })
@@ -46,6 +49,8 @@ describe('AwsSession', () => {
       ['s3', S3Client],
       ['sts', STSClient],
       ['secretsmanager', SecretsManagerClient],
+      ['glue', GlueClient],
+      ['athena', AthenaClient],
     ] as const) {
       mock.method(Client.prototype, 'destroy', () => destroyed.push(name))
     }
@@ -57,12 +62,19 @@ describe('AwsSession', () => {
     const other = await session.s3({region: 'eu-central-1'})
     assert.notEqual(other, s3)
     assert.equal(await other.config.region(), 'eu-central-1')
-    await session.sts()
-    await session.secretsManager('ap-south-1')
-    assert.equal(session.size, 4)
+    await session.client('sts')
+    await session.client('secretsManager', 'ap-south-1')
+    const glue = await session.client('glue')
+    assert.ok(glue instanceof GlueClient)
+    assert.equal(await session.client('glue'), glue)
+    assert.equal(await glue.config.region(), 'us-west-2')
+    assert.ok((await session.client('athena', 'eu-west-1')) instanceof AthenaClient)
+    // Read apart from the full Glue client, but a Glue client all the same.
+    assert.notEqual(await session.client('glueForSchedule'), glue)
+    assert.equal(session.size, 7)
 
     await session[Symbol.asyncDispose]()
-    assert.deepEqual(destroyed.sort(), ['s3', 's3', 'secretsmanager', 'sts'])
+    assert.deepEqual(destroyed.sort(), ['athena', 'glue', 'glue', 's3', 's3', 'secretsmanager', 'sts'])
     assert.equal(session.size, 0)
     await assert.rejects(session.s3(), /already closed/)
   })

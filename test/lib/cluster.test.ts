@@ -3,10 +3,11 @@ import {describe, it} from 'node:test'
 
 import {type ClusterIdentity, parseClusterArn, requireCluster} from '../../src/lib/cluster.js'
 import {ConfigError, InvalidInputError} from '../../src/lib/errors.js'
+import {named} from '../settings.js'
 
 function assertInvalid(value: string): void {
   assert.throws(
-    () => parseClusterArn(value),
+    () => parseClusterArn(value, {flag: 'cluster-arn', env: 'CLUSTER_ID'}),
     (error: unknown) => {
       assert.ok(error instanceof InvalidInputError, `expected InvalidInputError, got ${String(error)}`)
       assert.equal(error.exitCode, 2)
@@ -117,9 +118,18 @@ describe('parseClusterArn', () => {
     assertInvalid('arn:gcp:eks:us-east-1:111122223333:cluster/prod')
   })
 
+  it('names the cluster ARN setting when no flag is given, as the CLI shows it', () => {
+    assert.throws(
+      () => parseClusterArn('nope'),
+      (error: unknown) =>
+        error instanceof InvalidInputError &&
+        named(error.message).startsWith('Invalid --cluster-arn (CLUSTER_ID) "nope": not an EKS cluster ARN'),
+    )
+  })
+
   it('uses the flag and env var it is given in the message', () => {
     assert.throws(
-      () => parseClusterArn('nope', 'cluster', 'MY_CLUSTER'),
+      () => parseClusterArn('nope', {flag: 'cluster', env: 'MY_CLUSTER'}),
       (error: unknown) =>
         error instanceof InvalidInputError && error.message.startsWith('Invalid --cluster (MY_CLUSTER) "nope": '),
     )
@@ -140,8 +150,7 @@ describe('requireCluster', () => {
         assert.ok(!(error instanceof InvalidInputError))
         assert.equal(error.exitCode, 2)
         assert.equal(error.code, 'CONFIG')
-        assert.ok(error.message.includes('--cluster-arn'), error.message)
-        assert.ok(error.message.includes('CLUSTER_ID'), error.message)
+        assert.ok(named(error.message).includes('--cluster-arn (CLUSTER_ID)'), named(error.message))
         return true
       },
     )

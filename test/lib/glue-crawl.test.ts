@@ -2,13 +2,21 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {AwsError} from '../../src/lib/errors.js'
-import {type CrawlerApi, type LastCrawl, runCrawl} from '../../src/lib/glue/crawl.js'
+import {
+  type CatalogTargets,
+  type CrawlerApi,
+  type LastCrawl,
+  crawlLine,
+  partitionChange,
+  runCrawl,
+} from '../../src/lib/glue/crawl.js'
 import {FakeClock} from '../fakes/clock.js'
 
 /** A crawler whose states are scripted, one per GetCrawler. */
 function scripted(
-  states: Array<{State: string; LastCrawl?: LastCrawl}>,
+  states: Array<{State: string; LastCrawl?: LastCrawl; Targets?: CatalogTargets}>,
   start: () => 'started' | 'running',
+  countPartitions: CrawlerApi['countPartitions'] = async () => 0,
 ): CrawlerApi & {starts: number} {
   const api = {
     starts: 0,
@@ -18,6 +26,7 @@ function scripted(
       return start()
     },
     crawlerMetrics: async () => ({lastRuntimeSeconds: 7}),
+    countPartitions,
   }
   return api
 }
@@ -77,5 +86,45 @@ describe('runCrawl', () => {
     })
     assert.equal(clock.now(), 10_000)
     assert.equal(api.starts, 0)
+  })
+
+  it('counts the partitions of every catalog-target table before and after the crawl', async () => {
+    const targets = {CatalogTargets: [{DatabaseName: 'db', Tables: ['a', 'b']}]}
+    const counts: Record<string, number[]> = {'db.a': [10, 12], 'db.b': [1, 2]}
+    const api = scripted(
+      [
+        {State: 'READY', LastCrawl: OLD, Targets: targets},
+        {State: 'READY', LastCrawl: NEW, Targets: targets},
+      ],
+      () => 'started',
+      async (database, table) => counts[`${database}.${table}`]?.shift() ?? 0,
+    )
+    const outcome = await runCrawl(api, 'c', options(new FakeClock()))
+    assert.deepEqual(outcome.partitions, {before: 11, after: 14, changed: 3})
+    assert.match(crawlLine(outcome), /; \+3 partitions \(11 → 14\)$/)
+  })
+
+  it('reports no partition counts for a crawler without catalog targets, or when not waiting', async () => {
+    const api = scripted(
+      [
+        {State: 'READY', LastCrawl: OLD},
+        {State: 'READY', LastCrawl: NEW},
+      ],
+      () => 'started',
+    )
+    assert.equal((await runCrawl(api, 'c', options(new FakeClock()))).partitions, undefined)
+    const noWait = await runCrawl(
+      scripted([{State: 'READY', LastCrawl: OLD}], () => 'started'),
+      'c',
+      {...options(new FakeClock()), wait: false},
+    )
+    assert.equal(noWait.partitions, undefined)
+  })
+
+  it('words a change of partitions with its sign and both counts', () => {
+    assert.equal(partitionChange({before: 3, after: 5, changed: 2}), '+2 partitions (3 → 5)')
+    assert.equal(partitionChange({before: 3, after: 4, changed: 1}), '+1 partition (3 → 4)')
+    assert.equal(partitionChange({before: 3, after: 3, changed: 0}), '+0 partitions (3 → 3)')
+    assert.equal(partitionChange({before: 3, after: 1, changed: -2}), '-2 partitions (3 → 1)')
   })
 })

@@ -4,6 +4,7 @@ import {describe, it} from 'node:test'
 import {parseClusterArn} from '../../src/lib/cluster.js'
 import {InvalidInputError} from '../../src/lib/errors.js'
 import {Layout, normalizePrefix} from '../../src/lib/layout.js'
+import {named} from '../settings.js'
 
 const PROD = parseClusterArn('arn:aws:eks:us-east-1:111122223333:cluster/prod')
 const PROD_KEY = 'account_id=111122223333/region=us-east-1/year=2024/month=05/2024-05-01_prod.snappy.parquet'
@@ -71,8 +72,8 @@ describe('normalizePrefix', () => {
         (error: unknown) => {
           assert.ok(error instanceof InvalidInputError)
           assert.equal(error.exitCode, 2)
-          assert.ok(error.message.includes('--prefix'), error.message)
-          assert.ok(error.message.includes('S3_PREFIX'), error.message)
+          // As the CLI shows it: library code names the setting, the command layer its flag and variable.
+          assert.ok(named(error.message).includes('--prefix (S3_PREFIX)'), named(error.message))
           assert.ok(error.message.includes(`"${prefix}"`), error.message)
           return true
         },

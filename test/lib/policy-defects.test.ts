@@ -18,6 +18,7 @@ import {
   parsePrincipalArn,
 } from '../../src/lib/policy/principals.js'
 import {recommendedPolicy} from '../../src/lib/policy/recommended.js'
+import {named} from '../settings.js'
 
 /**
  * The cases a security review found passing although unsafe, and cases from IAM's documented
@@ -406,7 +407,7 @@ describe('case 5: locking the pipeline out', () => {
     const check = get(run(present(recommendedPolicy(who)), who), 'expected-principals')
     assert.equal(check.status, 'warn')
     assert.match(
-      check.reason,
+      named(check.reason, 'verify-bucket-policy'),
       /no --crawler-role-arn \(CRAWLER_ROLE_ARN\) was given, and statements? .* denies every role of the account it does not name, so it would lock out the Glue crawler/,
     )
   })
@@ -418,7 +419,7 @@ describe('case 5: locking the pipeline out', () => {
     const check = get(run(policy), 'expected-principals')
     assert.equal(check.status, 'fail')
     assert.match(
-      check.reason,
+      named(check.reason, 'verify-bucket-policy'),
       /QuickSight role .*aws-quicksight-service-role-v0.*that is the default QuickSight role, as no --quicksight-role-arn \(QUICKSIGHT_ROLE_ARN\) was given/,
     )
   })

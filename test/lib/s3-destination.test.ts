@@ -8,7 +8,7 @@ import {mockClient} from 'aws-sdk-client-mock'
 
 import {createS3Client} from '../../src/lib/aws/clients.js'
 import {S3Destination} from '../../src/lib/aws/s3-destination.js'
-import {AwsError, DestinationError} from '../../src/lib/errors.js'
+import {AwsError, LocalIoError} from '../../src/lib/errors.js'
 import {silentLogger} from '../../src/lib/log.js'
 import {TEST_CREDENTIALS, startS3} from '../fakes/s3.js'
 import {S3Proxy} from '../fakes/s3-proxy.js'
@@ -246,16 +246,18 @@ describe('S3Destination over real HTTP (faulty proxy in front of s3rver)', () =>
     }
   })
 
-  it('reports a file that cannot be read as a destination error naming it', async () => {
+  it('reports a day file that cannot be read as a local I/O error naming it and the upload target', async () => {
     const {destination, close} = await setUp()
     try {
       await assert.rejects(
         destination.put('p/x.parquet', '/nonexistent/day.parquet'),
         (error: unknown) =>
-          error instanceof DestinationError &&
-          /Could not read \/nonexistent\/day\.parquet to upload it to s3:\/\/abort-bucket\/p\/x\.parquet/.test(
+          error instanceof LocalIoError &&
+          error.errno === 'ENOENT' &&
+          /Could not read \/nonexistent\/day\.parquet to upload it to s3:\/\/abort-bucket\/p\/x\.parquet \(ENOENT/.test(
             error.message,
-          ),
+          ) &&
+          /TMPDIR/.test(error.suggestions.join(' ')),
       )
     } finally {
       await close()

@@ -146,7 +146,7 @@ describe('schema', () => {
 })
 
 describe('the column list drives rows, the Parquet schema and the Glue columns', () => {
-  const cluster = parseClusterArn('arn:aws:eks:us-east-1:111122223333:cluster/prod', 'cluster-arn')
+  const cluster = parseClusterArn('arn:aws:eks:us-east-1:111122223333:cluster/prod')
   // A copy of the contract with one column added in the middle and one moved: everything follows.
   const extra: Column = {
     name: 'properties.team',

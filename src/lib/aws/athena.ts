@@ -2,11 +2,14 @@ import {
   type AthenaClient,
   CreateWorkGroupCommand,
   type EncryptionOption,
+  GetQueryExecutionCommand,
   GetWorkGroupCommand,
   ListWorkGroupsCommand,
+  StartQueryExecutionCommand,
   UpdateWorkGroupCommand,
 } from '@aws-sdk/client-athena'
 
+import type {QueryApi, QueryStatus} from '../glue/verify.js'
 import type {WorkgroupApi, WorkgroupSettings} from '../glue/workgroup.js'
 import type {Sender} from './glue.js'
 
@@ -17,8 +20,8 @@ const encryption = (s: Wanted) => ({
   ...(s.kmsKey ? {KmsKey: s.kmsKey} : {}),
 })
 
-/** Athena workgroup operations over the session's client. */
-export class AthenaWorkgroups implements WorkgroupApi {
+/** Athena workgroup operations, and the queries deploy-glue --verify runs, over the session's client. */
+export class AthenaWorkgroups implements WorkgroupApi, QueryApi {
   constructor(
     private readonly client: AthenaClient,
     private readonly sender: Sender,
@@ -73,6 +76,27 @@ export class AthenaWorkgroups implements WorkgroupApi {
         ),
       {action: 'athena:UpdateWorkGroup', resource: `workgroup ${name}`},
     )
+  }
+
+  async startQuery(sql: string, workgroup: string): Promise<string> {
+    const out = await this.sender.send(
+      () => this.client.send(new StartQueryExecutionCommand({QueryString: sql, WorkGroup: workgroup})),
+      {action: 'athena:StartQueryExecution', resource: `workgroup ${workgroup}`},
+    )
+    if (!out.QueryExecutionId) throw new Error('Athena StartQueryExecution answered without a query id')
+    return out.QueryExecutionId
+  }
+
+  async queryStatus(id: string, workgroup: string): Promise<QueryStatus> {
+    const out = await this.sender.send(() => this.client.send(new GetQueryExecutionCommand({QueryExecutionId: id})), {
+      action: 'athena:GetQueryExecution',
+      resource: `query ${id} in workgroup ${workgroup}`,
+    })
+    const status = out.QueryExecution?.Status
+    return {
+      state: status?.State ?? 'UNKNOWN',
+      reason: status?.StateChangeReason ?? status?.AthenaError?.ErrorMessage,
+    }
   }
 
   private async names(): Promise<string[]> {

@@ -187,3 +187,22 @@ export function createGlueClient(options: AwsClientOptions = {}): GlueClient {
 export function createAthenaClient(options: AwsClientOptions = {}): AthenaClient {
   return new AthenaClient({...common(options), maxAttempts: 5})
 }
+
+/** The client of each service the session's one generic getter makes (S3 has its own: more options). */
+export interface AwsClients {
+  athena: AthenaClient
+  glue: GlueClient
+  glueForSchedule: GlueClient
+  quicksight: QuickSightClient
+  secretsManager: SecretsManagerClient
+  sts: STSClient
+}
+
+export const CLIENT_FACTORIES: {[S in keyof AwsClients]: (options: AwsClientOptions) => AwsClients[S]} = {
+  athena: createAthenaClient,
+  glue: createGlueClient,
+  glueForSchedule: createGlueScheduleClient,
+  quicksight: createQuickSightClient,
+  secretsManager: createSecretsManagerClient,
+  sts: createStsClient,
+}

@@ -1,4 +1,5 @@
 import {AwsError, CidError, describeCause} from '../errors.js'
+import {flag} from '../settings.js'
 
 export interface AwsCallContext {
   /** e.g. `s3:ListBucket` */
@@ -124,7 +125,7 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
       {
         cause: error,
         suggestions: [
-          'Incremental refresh and refresh schedules through the API need QuickSight Enterprise edition: upgrade under Manage QuickSight > Account settings, or use --type full.',
+          `Incremental refresh and refresh schedules through the API need QuickSight Enterprise edition: upgrade under Manage QuickSight > Account settings, or use ${flag('type')} full.`,
         ],
       },
     )
@@ -182,7 +183,7 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
           bucketRegion
             ? `Set AWS_REGION=${bucketRegion} (the bucket's region) in the exporter's environment.`
             : "Set AWS_REGION to the bucket's region in the exporter's environment.",
-          "An endpoint override (AWS_ENDPOINT_URL_S3, --s3-endpoint, a VPC endpoint) must serve the bucket's region.",
+          `An endpoint override (AWS_ENDPOINT_URL_S3, ${flag('s3Endpoint')}, a VPC endpoint) must serve the bucket's region.`,
         ],
       },
     )

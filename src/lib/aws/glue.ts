@@ -6,6 +6,7 @@ import {
   GetCrawlerCommand,
   GetCrawlerMetricsCommand,
   GetDatabaseCommand,
+  GetPartitionsCommand,
   GetTableCommand,
   type GlueClient,
   StartCrawlerCommand,
@@ -148,6 +149,34 @@ export class GlueCatalog {
         return 'running'
       throw error
     }
+  }
+
+  /**
+   * Every page of GetPartitions, without the column lists (ExcludeColumnSchema): only the count is
+   * wanted. A table that does not exist has none (its crawl then fails and says so).
+   */
+  async countPartitions(database: string, table: string): Promise<number> {
+    let count = 0
+    let token: string | undefined
+    do {
+      const page = await orMissing(
+        this.sender.send(
+          () =>
+            this.client.send(
+              new GetPartitionsCommand({
+                DatabaseName: database,
+                TableName: table,
+                ExcludeColumnSchema: true,
+                NextToken: token,
+              }),
+            ),
+          {action: 'glue:GetPartitions', resource: `table ${database}.${table}`},
+        ),
+      )
+      count += page?.Partitions?.length ?? 0
+      token = page?.NextToken || undefined
+    } while (token)
+    return count
   }
 
   async crawlerMetrics(name: string): Promise<CrawlerMetrics> {

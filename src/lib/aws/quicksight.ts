@@ -28,6 +28,7 @@ import {
 } from '../quicksight/refresh.js'
 import {LOOKBACK_COLUMN, type TimeOfDay, formatTimeOfDay} from '../quicksight/schedule.js'
 import type {AwsCallContext} from './errors.js'
+import {flag, setting} from '../settings.js'
 
 /** What the QuickSight operations need: the client, the session's classifying send, and the account they act in. */
 export interface QuickSightApi {
@@ -72,10 +73,10 @@ export async function describeDataSet(api: QuickSightApi, id: string): Promise<D
         suggestions:
           candidates.length > 0
             ? [
-                `Datasets there that look like the dashboard's: ${candidates.map(c => `${c.name} (${c.id})`).join(', ')}. Pass one with --dataset-id (QUICKSIGHT_DATASET_ID).`,
+                `Datasets there that look like the dashboard's: ${candidates.map(c => `${c.name} (${c.id})`).join(', ')}. Pass one with ${setting('datasetId')}.`,
               ]
             : [
-                "No dataset there looks like the dashboard's (eks_insights, cca_kubecost_view, or a name with kubecost): check --region (the QuickSight region) and --account-id, or deploy the dashboard first.",
+                `No dataset there looks like the dashboard's (eks_insights, cca_kubecost_view, or a name with kubecost): check ${flag('region')} (the QuickSight region) and ${flag('accountId')}, or deploy the dashboard first.`,
               ],
       },
     )
@@ -117,7 +118,7 @@ function notSubscribed(api: QuickSightApi, cause: unknown): AwsError {
     {
       cause,
       suggestions: [
-        'Sign up for QuickSight (Enterprise edition) in that account, or pass the region QuickSight runs in with --region (QUICKSIGHT_REGION).',
+        `Sign up for QuickSight (Enterprise edition) in that account, or pass the region QuickSight runs in with ${setting('region')}.`,
       ],
     },
   )
@@ -196,7 +197,7 @@ export async function createIngestion(
       {
         cause: error,
         suggestions: [
-          'Wait until the oldest refresh of the last 24 hours ages out, and refresh less often: the daily schedule (--configure-schedule) needs one refresh a day.',
+          `Wait until the oldest refresh of the last 24 hours ages out, and refresh less often: the daily schedule (${flag('configureSchedule')}) needs one refresh a day.`,
         ],
       },
     )

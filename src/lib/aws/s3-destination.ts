@@ -6,7 +6,8 @@ import {ListObjectsV2Command, PutObjectCommand, type S3Client} from '@aws-sdk/cl
 
 import type {RetryEvent} from './clients.js'
 import {awsErrorName, classifyAwsError} from './errors.js'
-import {DestinationError, describeCause} from '../errors.js'
+import {describeCause} from '../errors.js'
+import {localIoError} from '../local-io.js'
 import {type Logger, silentLogger} from '../log.js'
 import type {CallOptions, Destination} from '../destination/destination.js'
 
@@ -92,10 +93,13 @@ export class S3Destination implements Destination {
     try {
       body = await readFile(file)
     } catch (error) {
-      throw new DestinationError(
-        `Could not read ${file} to upload it to ${this.locate(key)}: ${describeCause(error)}`,
-        {cause: error},
-      )
+      // The day's file in the work directory: a local failure, never S3's.
+      throw localIoError(error, {
+        action: 'read',
+        path: file,
+        purpose: `to upload it to ${this.locate(key)}`,
+        place: 'work',
+      })
     }
 
     try {

@@ -1,14 +1,10 @@
-import type {AthenaClient} from '@aws-sdk/client-athena'
-import type {GlueClient} from '@aws-sdk/client-glue'
-import type {QuickSightClient} from '@aws-sdk/client-quicksight'
 import type {S3Client} from '@aws-sdk/client-s3'
-import type {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
-import type {STSClient} from '@aws-sdk/client-sts'
 
 import type {Logger} from '../log.js'
-import type {S3ClientOptions} from './clients.js'
+import type {AwsClients, S3ClientOptions} from './clients.js'
 import {type AwsCallContext, classifyAwsError} from './errors.js'
 import {type AwsIdentity, resolveIdentity} from './identity.js'
+import {flag} from '../settings.js'
 
 /**
  * One AWS session per command run: the region resolved once, the identity and its credentials
@@ -35,7 +31,7 @@ export interface RegionInputs {
 
 /** Flag, then AWS_REGION, then AWS_DEFAULT_REGION, then the command's fallback: the one rule for every command. */
 export function resolveRegion(inputs: RegionInputs): ResolvedRegion {
-  if (inputs.flag) return {region: inputs.flag, source: 'flag', described: '--region'}
+  if (inputs.flag) return {region: inputs.flag, source: 'flag', described: flag('region')}
   const {AWS_REGION, AWS_DEFAULT_REGION} = inputs.env
   if (AWS_REGION) return {region: AWS_REGION, source: 'AWS_REGION', described: 'AWS_REGION'}
   if (AWS_DEFAULT_REGION)
@@ -52,6 +48,9 @@ export interface SessionOptions extends RegionInputs {
   parentRoleArn?: string
   logger?: Logger
 }
+
+/** A service the session makes clients for: `glue`, `athena`, `sts`... */
+export type AwsService = keyof AwsClients
 
 /** What a session's clients have in common: destroy frees their sockets. */
 interface Destroyable {
@@ -93,41 +92,21 @@ export class AwsSession implements AsyncDisposable {
     })
   }
 
-  async secretsManager(region = this.region.region): Promise<SecretsManagerClient> {
-    return this.memo(`secretsmanager:${region}`, async () => {
-      const {createSecretsManagerClient} = await import('./clients.js')
-      return createSecretsManagerClient({region, credentials: this.identity.credentials})
-    })
-  }
-
-  async sts(region = this.region.region): Promise<STSClient> {
-    return this.memo(`sts:${region}`, async () => {
-      const {createStsClient} = await import('./clients.js')
-      return createStsClient({region, credentials: this.identity.credentials})
-    })
-  }
-
-  // --- QuickSight (refresh-dataset): the QuickSight client, the Glue client it reads the crawler's schedule with, and the caller's account ---
-
-  async quicksight(region = this.region.region): Promise<QuickSightClient> {
-    return this.memo(`quicksight:${region}`, async () => {
-      const {createQuickSightClient} = await import('./clients.js')
-      return createQuickSightClient({region, credentials: this.identity.credentials})
-    })
-  }
-
-  /** The Glue client for reading the crawler's schedule; named apart from any full Glue client of deploy-glue. */
-  async glueForSchedule(region = this.region.region): Promise<GlueClient> {
-    return this.memo(`glue-schedule:${region}`, async () => {
-      const {createGlueScheduleClient} = await import('./clients.js')
-      return createGlueScheduleClient({region, credentials: this.identity.credentials})
+  /**
+   * The client of `service` in a region (the session's by default), made on first use. The SDK
+   * package is imported only then, so `--help` and commands that never call a service stay fast.
+   */
+  async client<S extends AwsService>(service: S, region = this.region.region): Promise<AwsClients[S]> {
+    return this.memo(`${service}:${region}`, async () => {
+      const {CLIENT_FACTORIES} = await import('./clients.js')
+      return CLIENT_FACTORIES[service]({region, credentials: this.identity.credentials})
     })
   }
 
   /** The account of this session's identity (STS GetCallerIdentity), asked once. */
   async accountId(): Promise<string> {
     this.account ??= (async () => {
-      const [sts, {GetCallerIdentityCommand}] = await Promise.all([this.sts(), import('@aws-sdk/client-sts')])
+      const [sts, {GetCallerIdentityCommand}] = await Promise.all([this.client('sts'), import('@aws-sdk/client-sts')])
       const out = await this.send(() => sts.send(new GetCallerIdentityCommand({})), {
         action: 'sts:GetCallerIdentity',
         resource: 'the caller identity',
@@ -136,24 +115,6 @@ export class AwsSession implements AsyncDisposable {
       return out.Account
     })()
     return this.account
-  }
-
-  // --- end QuickSight ---
-
-  // --- Glue and Athena (deploy-glue, crawl) ---
-
-  async glue(region = this.region.region): Promise<GlueClient> {
-    return this.memo(`glue:${region}`, async () => {
-      const {createGlueClient} = await import('./clients.js')
-      return createGlueClient({region, credentials: this.identity.credentials})
-    })
-  }
-
-  async athena(region = this.region.region): Promise<AthenaClient> {
-    return this.memo(`athena:${region}`, async () => {
-      const {createAthenaClient} = await import('./clients.js')
-      return createAthenaClient({region, credentials: this.identity.credentials})
-    })
   }
 
   /** Sends one command and turns its failure into a CidError naming the action, the resource and this session's identity. */

@@ -4,6 +4,7 @@ import {ConfigError} from '../errors.js'
 import type {Logger} from '../log.js'
 import type {Destination} from './destination.js'
 import {LocalDestination} from './local.js'
+import {envVar, flag, setting} from '../settings.js'
 
 export interface DestinationOptions {
   bucket?: string
@@ -22,8 +23,12 @@ export interface DestinationOptions {
 export async function openDestination(options: DestinationOptions): Promise<Destination> {
   if (options.bucket && options.outputDir) {
     throw new ConfigError(
-      `Both --bucket (S3_BUCKET_NAME) "${options.bucket}" and --output-dir (OUTPUT_DIR) "${options.outputDir}" are set; choose one destination`,
-      {suggestions: ['Unset S3_BUCKET_NAME or OUTPUT_DIR in the environment if one of them came from there.']},
+      `Both ${setting('bucket')} "${options.bucket}" and ${setting('outputDir')} "${options.outputDir}" are set; choose one destination`,
+      {
+        suggestions: [
+          `Unset ${envVar('bucket')} or ${envVar('outputDir')} in the environment if one of them came from there.`,
+        ],
+      },
     )
   }
 
@@ -51,7 +56,7 @@ export async function openDestination(options: DestinationOptions): Promise<Dest
     })
   }
 
-  throw new ConfigError('No destination: set --bucket (S3_BUCKET_NAME) or --output-dir (OUTPUT_DIR)', {
-    suggestions: ['In the cluster, set S3_BUCKET_NAME; to try the tool locally, pass --output-dir ./out.'],
+  throw new ConfigError(`No destination: set ${setting('bucket')} or ${setting('outputDir')}`, {
+    suggestions: [`In the cluster, set ${envVar('bucket')}; to try the tool locally, pass ${flag('outputDir')} ./out.`],
   })
 }

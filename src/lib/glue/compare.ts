@@ -6,6 +6,7 @@
  */
 import {ConfigError} from '../errors.js'
 import {type CrawlerDefinition, type GlueColumn, type TableDefinition, decodeView} from './definitions.js'
+import {envVar, flag} from '../settings.js'
 
 /** A table or view as Glue returns it: anything may be missing. */
 export interface ExistingTable {
@@ -139,11 +140,11 @@ type PrestoViewColumns = Array<{name?: string; type?: string}> | undefined
 export function checkColumnRemoval(table: string, removed: readonly string[], allowed: boolean): void {
   if (removed.length === 0 || allowed) return
   throw new ColumnRemovalError(
-    `Table ${table} has columns that --labels/--annotations (LABELS/ANNOTATIONS) no longer list: ${removed.join(', ')}; removing them stops Athena from seeing that data`,
+    `Table ${table} has columns that ${flag('labels')}/${flag('annotations')} (${envVar('labels')}/${envVar('annotations')}) no longer list: ${removed.join(', ')}; removing them stops Athena from seeing that data`,
     {
       suggestions: [
-        'Add the keys back to --labels/--annotations (the union of what every cluster exports), or',
-        'pass --allow-column-removal (ALLOW_COLUMN_REMOVAL=true) to remove them from the table (the files keep the data).',
+        `Add the keys back to ${flag('labels')}/${flag('annotations')} (the union of what every cluster exports), or`,
+        `pass ${flag('allowColumnRemoval')} (${envVar('allowColumnRemoval')}=true) to remove them from the table (the files keep the data).`,
       ],
     },
   )

@@ -3,7 +3,7 @@
  * refuse what must not happen (dropping columns, a crawler without a role) before anything is
  * written, then apply the plan in dependency order (database, table, view, crawler).
  */
-import {ConfigError} from '../errors.js'
+import {AwsError, ConfigError} from '../errors.js'
 import {type ExistingCrawler, type ExistingTable, checkColumnRemoval, compareCrawler, compareTable} from './compare.js'
 import {
   type CrawlerDefinition,
@@ -13,6 +13,7 @@ import {
   tableDefinition,
   viewDefinition,
 } from './definitions.js'
+import {flag, setting} from '../settings.js'
 
 /** The catalog operations the plan needs (src/lib/aws/glue.ts's GlueCatalog). */
 export interface Catalog {
@@ -94,10 +95,10 @@ export async function planDeployment(
   const role = config.crawlerRoleArn ?? existing?.Role
   if (role === undefined) {
     throw new ConfigError(
-      `Crawler ${config.crawler} does not exist, and creating it needs a role: --crawler-role-arn (CRAWLER_ROLE_ARN) is not set`,
+      `Crawler ${config.crawler} does not exist, and creating it needs a role: ${setting('crawlerRoleArn')} is not set`,
       {
         suggestions: [
-          'Pass --crawler-role-arn arn:aws:iam::<account>:role/kubecost_glue_crawler_role (the role the crawler reads the bucket and writes partitions with).',
+          `Pass ${flag('crawlerRoleArn')} arn:aws:iam::<account>:role/kubecost_glue_crawler_role (the role the crawler reads the bucket and writes partitions with).`,
         ],
       },
     )
@@ -139,4 +140,16 @@ export function outcomeLine(o: ResourceOutcome, dryRun: boolean): string {
     ? {created: 'would be created', updated: 'would be updated', unchanged: 'unchanged'}[o.action]
     : o.action
   return `${o.kind} ${o.name}: ${verb}${o.changes.length > 0 ? ` (${o.changes.join('; ')})` : ''}`
+}
+
+/** `--check`'s failure: what differs from the definition, or undefined when nothing does. */
+export function driftError(resources: readonly ResourceOutcome[]): AwsError | undefined {
+  const changing = resources.filter(r => r.action !== 'unchanged')
+  if (changing.length === 0) return undefined
+  const what = changing.map(r => `${r.kind} ${r.name} (${r.action === 'created' ? 'missing' : r.changes.join('; ')})`)
+  return new AwsError(
+    'GLUE_DRIFT',
+    `${changing.length} of ${resources.length} Glue resources differ from the definition: ${what.join(', ')}`,
+    {suggestions: [`Run deploy-glue without ${flag('check')} to apply the changes.`]},
+  )
 }

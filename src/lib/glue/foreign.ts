@@ -15,3 +15,9 @@ export function isExporterKey(key: string, prefix: string): boolean {
 export function foreignKeys(keys: readonly string[], prefix: string): string[] {
   return keys.filter(k => !isExporterKey(k, prefix))
 }
+
+/** The warning for objects under the table location that are not exporter files, with up to 5 examples. */
+export function foreignWarning(location: string, foreign: readonly string[], truncated: boolean): string | undefined {
+  if (foreign.length === 0) return undefined
+  return `${location} holds ${foreign.length}${truncated ? '+' : ''} objects that are not exporter files; the crawler reads every object there and fails or skips partitions because of them. Move them elsewhere. Examples: ${foreign.slice(0, 5).join(', ')}`
+}

@@ -1,4 +1,5 @@
 import type {PlannedStep} from './deploy.js'
+import {flag, setting} from '../settings.js'
 
 /**
  * The Athena workgroup: either the user's own (default `primary`), only checked for a query result
@@ -60,9 +61,9 @@ export function compareWorkgroup(have: WorkgroupSettings, wanted: WantedWorkgrou
 /** Why the user's own workgroup cannot run the dashboard's queries, or undefined when it can. */
 export function workgroupProblem(name: string, have: WorkgroupSettings | undefined): string | undefined {
   if (!have)
-    return `Athena workgroup ${name} does not exist: --athena-workgroup (ATHENA_WORKGROUP) names one that does, or --create-workgroup makes one`
+    return `Athena workgroup ${name} does not exist: ${setting('athenaWorkgroup')} names one that does, or ${flag('createWorkgroup')} makes one`
   if (!have.outputLocation) {
-    return `Athena workgroup ${name} has no query result location, so Athena and QuickSight queries in it fail: set one in the workgroup, or pass --create-workgroup kubecost --results-location s3://<bucket>/athena-results/`
+    return `Athena workgroup ${name} has no query result location, so Athena and QuickSight queries in it fail: set one in the workgroup, or pass ${flag('createWorkgroup')} kubecost ${flag('resultsLocation')} s3://<bucket>/athena-results/`
   }
 
   return undefined

@@ -3,6 +3,7 @@ import {SESSION_NAME} from '../aws/credentials.js'
 import {InvalidInputError} from '../errors.js'
 import {Layout} from '../layout.js'
 import type {InputName} from '../validate.js'
+import {flag} from '../settings.js'
 
 /**
  * The IAM roles and policies of one cluster's exporter and of the pipeline around it, least privilege:
@@ -189,7 +190,7 @@ export function iamPolicies(input: IamInput): IamPolicies {
   const bucketArn = `arn:${p}:s3:::${input.bucket}`
   const parent = input.parentRoleArn === undefined ? undefined : ROLE_ARN_RE.exec(input.parentRoleArn)
   if (input.parentRoleArn !== undefined && !parent)
-    throw new InvalidInputError('parent-role-arn', undefined, input.parentRoleArn, 'not an IAM role ARN')
+    throw InvalidInputError.of('parentRoleArn', input.parentRoleArn, 'not an IAM role ARN')
   // The pipeline (bucket, Glue, Athena, QuickSight) lives in the parent role's account when chaining.
   const pipelineAccount = parent ? (parent[2] as string) : cluster.accountId
   const pipelineRegion = input.pipelineRegion ?? cluster.region
@@ -380,6 +381,13 @@ export function iamPolicies(input: IamInput): IamPolicies {
           Action: ['glue:GetDatabase', 'glue:CreateDatabase', 'glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'],
           Resource: [...tableResources, glue(`table/${database}/${DEFAULTS.view}`)],
         },
+        // --verify: Athena plans the query over the view with the caller's own credentials.
+        {
+          Sid: 'QueryReadsPartitions',
+          Effect: 'Allow',
+          Action: 'glue:GetPartitions',
+          Resource: tableResources,
+        },
         {
           Sid: 'Crawler',
           Effect: 'Allow',
@@ -443,7 +451,7 @@ export function iamPolicies(input: IamInput): IamPolicies {
     },
     {
       command: 'refresh-dataset',
-      purpose: `starts and polls a SPICE ingestion of dataset ${datasetId}; --configure-schedule sets its incremental refresh, after crawler ${crawler}'s schedule`,
+      purpose: `starts and polls a SPICE ingestion of dataset ${datasetId}; ${flag('configureSchedule')} sets its incremental refresh, after crawler ${crawler}'s schedule`,
       policy: policy(
         {
           Sid: 'Ingestions',

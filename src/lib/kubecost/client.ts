@@ -18,6 +18,7 @@ import {excerpt} from '../sanitize.js'
 import {type Entry, EnvelopeError, EnvelopeSplitter} from './envelope-splitter.js'
 import {DEADLINE_READ_TIMEOUTS, DEFAULT_MAX_ENTRY_MIB, DEFAULT_MAX_RESPONSE_MIB, MAX_REDIRECTS, MIB} from './limits.js'
 import {type CostSource, KUBECOST, type KubecostApi} from './source.js'
+import {flag, negated, setting} from '../settings.js'
 
 export type {KubecostApi} from './source.js'
 
@@ -287,7 +288,7 @@ export class KubecostClient {
           `${context.name} redirected GET ${context.url} more than ${MAX_REDIRECTS} times (last to ${displayUrl(next)})`,
           {
             suggestions: [
-              `${this.source.product} or a proxy in front of it is redirecting in a loop; point --kubecost-url (KUBECOST_API_ENDPOINT) at ${this.source.hints.direct} directly.`,
+              `${this.source.product} or a proxy in front of it is redirecting in a loop; point ${setting('kubecostUrl')} at ${this.source.hints.direct} directly.`,
             ],
           },
         )
@@ -412,10 +413,7 @@ class RequestContext {
     this.deadlineMs =
       (api === 'allocation' ? options.allocationDeadlineMs : options.assetsDeadlineMs) ??
       readTimeout * DEADLINE_READ_TIMEOUTS
-    this.deadlineFlag =
-      api === 'allocation'
-        ? '--allocation-deadline (KUBECOST_ALLOCATION_API_DEADLINE)'
-        : '--assets-deadline (KUBECOST_ASSETS_API_DEADLINE)'
+    this.deadlineFlag = api === 'allocation' ? setting('allocationDeadline') : setting('assetsDeadline')
     this.maxEntryBytes = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_MIB * MIB
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_MIB * MIB
   }
@@ -423,10 +421,10 @@ class RequestContext {
   redirectError(location: string, where: string, target?: URL): KubecostResponseError {
     const shown = target ? displayUrl(target) : excerpt(location, 300)
     return new KubecostResponseError(
-      `${this.name} redirected GET ${this.url} to ${shown}, ${where}: not followed, redirects may only stay at --kubecost-url's origin`,
+      `${this.name} redirected GET ${this.url} to ${shown}, ${where}: not followed, redirects may only stay at ${flag('kubecostUrl')}'s origin`,
       {
         suggestions: [
-          `Set --kubecost-url (KUBECOST_API_ENDPOINT) to the address that answers directly: ${this.source.hints.direct}, not an ingress or login page in front of it` +
+          `Set ${setting('kubecostUrl')} to the address that answers directly: ${this.source.hints.direct}, not an ingress or login page in front of it` +
             (target ? `; if ${excerpt(target.origin, 200)} is ${this.source.product} itself, use that URL.` : '.'),
         ],
       },
@@ -438,7 +436,7 @@ class RequestContext {
       `${this.name} answered GET ${this.url} with a body that could not be decompressed (content-encoding ${excerpt(encoding, 40) || '?'}: ${code})`,
       {
         suggestions: [
-          `The body is labelled compressed but is not (or is corrupt): a proxy or ingress in front of ${this.source.product} usually does this; point --kubecost-url at ${this.source.hints.direct} directly.`,
+          `The body is labelled compressed but is not (or is corrupt): a proxy or ingress in front of ${this.source.product} usually does this; point ${flag('kubecostUrl')} at ${this.source.hints.direct} directly.`,
         ],
       },
     )
@@ -448,14 +446,14 @@ class RequestContext {
   private tlsHint(code: string): string {
     // An https URL that reached a plain-HTTP port: the "server hello" was an HTTP response.
     if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
-      return `The port answers plain HTTP: use ${this.url.replace(/^https:/, 'http:').split('?')[0] ?? ''} (http://) in --kubecost-url (KUBECOST_API_ENDPOINT).`
+      return `The port answers plain HTTP: use ${this.url.replace(/^https:/, 'http:').split('?')[0] ?? ''} (http://) in ${setting('kubecostUrl')}.`
     }
 
     if (this.options.tls?.ca !== undefined) {
-      return `The certificate authority given with --ca-cert-file / --ca-cert-secret did not verify the server's chain: check that it is the CA that signed ${this.source.product}'s certificate (or its intermediate), and that the certificate names the host in --kubecost-url.`
+      return `The certificate authority given with ${flag('caCertFile')} / ${flag('caCertSecret')} did not verify the server's chain: check that it is the CA that signed ${this.source.product}'s certificate (or its intermediate), and that the certificate names the host in ${flag('kubecostUrl')}.`
     }
 
-    return `Trust ${this.source.product}'s certificate authority with --ca-cert-file or --ca-cert-secret, or (for testing only) pass --no-tls-verify.`
+    return `Trust ${this.source.product}'s certificate authority with ${flag('caCertFile')} or ${flag('caCertSecret')}, or (for testing only) pass ${negated('tlsVerify')}.`
   }
 
   networkError(error: unknown, phase = ''): KubecostError {
@@ -464,10 +462,7 @@ class RequestContext {
     const host = new URL(this.url).host
     const readTimeout =
       this.api === 'allocation' ? this.options.allocationReadTimeoutMs : this.options.assetsReadTimeoutMs
-    const readFlag =
-      this.api === 'allocation'
-        ? '--allocation-read-timeout (KUBECOST_ALLOCATION_API_READ_TIMEOUT)'
-        : '--assets-read-timeout (KUBECOST_ASSETS_API_READ_TIMEOUT)'
+    const readFlag = this.api === 'allocation' ? setting('allocationReadTimeout') : setting('assetsReadTimeout')
     const make = (reason: ConnectionFailure, message: string, suggestions: string[]) =>
       new KubecostConnectionError(`${this.name} ${message}: ${where}`, {cause: error, suggestions, reason})
 
@@ -479,7 +474,7 @@ class RequestContext {
       case 'ENOTFOUND':
       case 'EAI_AGAIN': {
         return make('dns', `host name ${new URL(this.url).hostname} could not be resolved`, [
-          'Check the host name in --kubecost-url (KUBECOST_API_ENDPOINT): <service>.<namespace> resolves only inside the cluster.',
+          `Check the host name in ${setting('kubecostUrl')}: <service>.<namespace> resolves only inside the cluster.`,
         ])
       }
 
@@ -489,7 +484,7 @@ class RequestContext {
           'connect-timeout',
           `connection to ${host} timed out after ${seconds(this.options.connectTimeoutMs)}`,
           [
-            `Check that ${this.source.product} is reachable from here (network policies, security groups), or raise --connect-timeout (CONNECTION_TIMEOUT).`,
+            `Check that ${this.source.product} is reachable from here (network policies, security groups), or raise ${setting('connectTimeout')}.`,
           ],
         )
       }
@@ -544,7 +539,7 @@ class RequestContext {
             `${this.name} response to GET ${this.url} is larger than the ${mib(this.maxResponseBytes)} limit on one response`,
             {
               suggestions: [
-                'A day this large is unusual: check the query (--aggregation), or raise --max-response-mb (KUBECOST_API_MAX_RESPONSE_MB).',
+                `A day this large is unusual: check the query (${flag('aggregation')}), or raise ${setting('maxResponseMb')}.`,
               ],
             },
           )
@@ -555,7 +550,7 @@ class RequestContext {
           `${this.name} ${what} at byte ${size?.offset ?? '?'} of the response to GET ${this.url} is larger than the ${mib(this.maxEntryBytes)} limit on one entry`,
           {
             suggestions: [
-              `One allocation this large is not a normal ${this.source.product} answer (check what sits in front of ${this.source.product}); if it is genuine, raise --max-entry-mb (KUBECOST_API_MAX_ENTRY_MB).`,
+              `One allocation this large is not a normal ${this.source.product} answer (check what sits in front of ${this.source.product}); if it is genuine, raise ${setting('maxEntryMb')}.`,
             ],
           },
         )
@@ -602,7 +597,9 @@ async function readPreview(response: Response): Promise<string> {
 
 function httpSuggestions(status: number, source: CostSource): string[] {
   if (status === 401 || status === 403)
-    return [`${source.product} is behind authentication; point --kubecost-url at the in-cluster service instead.`]
+    return [
+      `${source.product} is behind authentication; point ${flag('kubecostUrl')} at the in-cluster service instead.`,
+    ]
   if (status === 404) return [source.hints.notFound]
   if (status === 400) return [source.hints.badRequest]
   if (status >= 500) return [source.hints.serverError]

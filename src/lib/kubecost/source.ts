@@ -1,3 +1,5 @@
+import {envVar, flag, setting} from '../settings.js'
+
 /**
  * Where cost data comes from: Kubecost's cost-analyzer, or OpenCost (the CNCF project Kubecost is
  * built on). Both answer the same two questions (allocations per step, assets of a window) in
@@ -50,14 +52,11 @@ export const KUBECOST: CostSource = {
   defaultUrl: 'http://kubecost-cost-analyzer.kubecost:9090',
   paths: {allocation: '/model/allocation', assets: '/model/assets'},
   hints: {
-    refused:
-      'Check --kubecost-url (KUBECOST_API_ENDPOINT): the service name carries the Helm release prefix (e.g. kubecost-cost-analyzer.<namespace>:9090) and the port is usually 9090.',
-    notFound:
-      'Check --kubecost-url (KUBECOST_API_ENDPOINT): it should be the cost-analyzer service root, without /model.',
-    badRequest: 'Kubecost rejected the query; check --aggregation and the Kubecost version.',
+    refused: `Check ${setting('kubecostUrl')}: the service name carries the Helm release prefix (e.g. kubecost-cost-analyzer.<namespace>:9090) and the port is usually 9090.`,
+    notFound: `Check ${setting('kubecostUrl')}: it should be the cost-analyzer service root, without /model.`,
+    badRequest: `Kubecost rejected the query; check ${flag('aggregation')} and the Kubecost version.`,
     serverError: "Kubecost or a proxy in front of it failed; check the cost-analyzer pod's logs and retry later.",
-    notTheApi:
-      'Check that --kubecost-url points at the Kubecost API (http vs https, port 9090) and not at a login page or an authenticating proxy.',
+    notTheApi: `Check that ${flag('kubecostUrl')} points at the Kubecost API (http vs https, port 9090) and not at a login page or an authenticating proxy.`,
     direct: 'the in-cluster cost-analyzer service (e.g. http://kubecost-cost-analyzer.kubecost:9090)',
   },
   params: (_api, kubecost) => ({...kubecost}),
@@ -106,15 +105,12 @@ export const OPENCOST: CostSource = {
   // The API port of the opencost container; behind its UI (port 9090) the same paths sit under /model.
   paths: {allocation: '/allocation/compute', assets: '/assets'},
   hints: {
-    refused:
-      'Check --kubecost-url (KUBECOST_API_ENDPOINT): OpenCost answers on its API port, usually 9003 (e.g. http://opencost.<namespace>:9003).',
-    notFound:
-      'Check --kubecost-url (KUBECOST_API_ENDPOINT): it should be the OpenCost API root on port 9003 (without /allocation), or the UI on port 9090 followed by /model; and that the server is OpenCost (--source opencost, COST_SOURCE).',
-    badRequest: 'OpenCost rejected the query; check --aggregation and the OpenCost version.',
+    refused: `Check ${setting('kubecostUrl')}: OpenCost answers on its API port, usually 9003 (e.g. http://opencost.<namespace>:9003).`,
+    notFound: `Check ${setting('kubecostUrl')}: it should be the OpenCost API root on port 9003 (without /allocation), or the UI on port 9090 followed by /model; and that the server is OpenCost (${flag('source')} opencost, ${envVar('source')}).`,
+    badRequest: `OpenCost rejected the query; check ${flag('aggregation')} and the OpenCost version.`,
     serverError:
       "OpenCost or a proxy in front of it failed (often its Prometheus query); check the opencost pod's logs and retry later.",
-    notTheApi:
-      'Check that --kubecost-url points at the OpenCost API (http vs https, port 9003) and not at its UI without /model, a login page or an authenticating proxy.',
+    notTheApi: `Check that ${flag('kubecostUrl')} points at the OpenCost API (http vs https, port 9003) and not at its UI without /model, a login page or an authenticating proxy.`,
     direct: 'the in-cluster OpenCost service (e.g. http://opencost.opencost:9003)',
   },
   params(api, kubecost) {

@@ -1,6 +1,7 @@
 import {readFile} from 'node:fs/promises'
 
 import {ConfigError, InvalidInputError, describeCause} from '../errors.js'
+import {setting} from '../settings.js'
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/
 
@@ -16,9 +17,7 @@ export interface CaSource {
  */
 export async function loadCaBundle(source: CaSource): Promise<string | undefined> {
   if (source.file && source.secret) {
-    throw new ConfigError(
-      'Both --ca-cert-file (KUBECOST_CA_CERTIFICATE_FILE) and --ca-cert-secret (KUBECOST_CA_CERTIFICATE_SECRET_NAME) are set; choose one',
-    )
+    throw new ConfigError(`Both ${setting('caCertFile')} and ${setting('caCertSecret')} are set; choose one`)
   }
 
   if (source.file) {
@@ -26,21 +25,15 @@ export async function loadCaBundle(source: CaSource): Promise<string | undefined
     try {
       pem = await readFile(source.file, 'utf8')
     } catch (error) {
-      throw new InvalidInputError(
-        'ca-cert-file',
-        'KUBECOST_CA_CERTIFICATE_FILE',
+      throw InvalidInputError.of(
+        'caCertFile',
         source.file,
         `cannot be read (${(error as NodeJS.ErrnoException).code ?? describeCause(error)})`,
       )
     }
 
     if (!PEM_CERTIFICATE.test(pem)) {
-      throw new InvalidInputError(
-        'ca-cert-file',
-        'KUBECOST_CA_CERTIFICATE_FILE',
-        source.file,
-        'holds no PEM certificate (-----BEGIN CERTIFICATE-----)',
-      )
+      throw InvalidInputError.of('caCertFile', source.file, 'holds no PEM certificate (-----BEGIN CERTIFICATE-----)')
     }
 
     return pem
@@ -51,9 +44,8 @@ export async function loadCaBundle(source: CaSource): Promise<string | undefined
     const pem = await read()
 
     if (!pem || !PEM_CERTIFICATE.test(pem)) {
-      throw new InvalidInputError(
-        'ca-cert-secret',
-        'KUBECOST_CA_CERTIFICATE_SECRET_NAME',
+      throw InvalidInputError.of(
+        'caCertSecret',
         name,
         "the secret's SecretString holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
         {

@@ -22,6 +22,7 @@ import {
   toRequest,
 } from './principals.js'
 import {S3_BUCKET_ACTIONS, S3_OBJECT_ACTIONS} from './s3-actions.js'
+import {flag, setting} from '../settings.js'
 
 /**
  * The checks of `verify-bucket-policy`. The policy checks are decided by simulating requests (who,
@@ -327,7 +328,7 @@ function transportCheck(
   key: string,
   condition: string,
 ): Check {
-  const fix = `Add a statement of its own: ${statementJson(expected, condition)} (--print-recommended prints a complete policy).`
+  const fix = `Add a statement of its own: ${statementJson(expected, condition)} (${flag('printRecommended')} prints a complete policy).`
   if (policy.state === 'unreadable')
     return check(
       id,
@@ -413,7 +414,7 @@ function lockoutReason(locked: Simulated, lockouts: Simulated[], expected: Expec
 
   if (who.role === 'quicksight' && expected.quicksightDefaulted)
     notes.push(
-      `that is the default QuickSight role, as no --quicksight-role-arn (QUICKSIGHT_ROLE_ARN) was given: give it if QuickSight reads S3 with another role`,
+      `that is the default QuickSight role, as no ${setting('quicksightRoleArn')} was given: give it if QuickSight reads S3 with another role`,
     )
   const admins = lockouts.filter(r => r.request.who.role === 'admin')
   const adminCount = expected.adminRoles.length
@@ -429,7 +430,7 @@ function lockoutReason(locked: Simulated, lockouts: Simulated[], expected: Expec
 function principalsCheck(policy: PolicyState, expected: ExpectedPrincipals): Check {
   const tag = `${expected.exporterTag.key}=${expected.exporterTag.value}`
   const exempt = JSON.stringify(namedPrincipals(expected))
-  const fix = `Add two statements: ${statementJson(expected, `{"ArnNotLike": {"aws:PrincipalArn": ${exempt}}, "StringNotEquals": {"aws:PrincipalTag/${expected.exporterTag.key}": "${expected.exporterTag.value}"}}`)}, and the same with Condition {"ArnNotLike": {"aws:PrincipalArn": ${exempt}}, "StringNotEquals": {"aws:PrincipalAccount": ${JSON.stringify(exporterAccounts(expected))}}} (--print-recommended prints a complete policy).`
+  const fix = `Add two statements: ${statementJson(expected, `{"ArnNotLike": {"aws:PrincipalArn": ${exempt}}, "StringNotEquals": {"aws:PrincipalTag/${expected.exporterTag.key}": "${expected.exporterTag.value}"}}`)}, and the same with Condition {"ArnNotLike": {"aws:PrincipalArn": ${exempt}}, "StringNotEquals": {"aws:PrincipalAccount": ${JSON.stringify(exporterAccounts(expected))}}} (${flag('printRecommended')} prints a complete policy).`
   if (policy.state === 'unreadable')
     return check(
       'expected-principals',
@@ -535,7 +536,7 @@ function principalsCheck(policy: PolicyState, expected: ExpectedPrincipals): Che
       'fail',
       reasons.join('; also '),
       locked && leaks.length === 0
-        ? 'Exempt the expected principals from that Deny (--print-recommended shows how).'
+        ? `Exempt the expected principals from that Deny (${flag('printRecommended')} shows how).`
         : fix,
       details,
     )
@@ -557,7 +558,7 @@ function principalsCheck(policy: PolicyState, expected: ExpectedPrincipals): Che
       .filter(s => s.statement.effect === 'Deny' && s.applies === true)
       .map(s => s.statement)
     warnings.push(
-      `no --crawler-role-arn (CRAWLER_ROLE_ARN) was given, and ${byStatements(by)} denies every role of the account it does not name, so it would lock out the Glue crawler: give --crawler-role-arn and exempt that role`,
+      `no ${setting('crawlerRoleArn')} was given, and ${byStatements(by)} denies every role of the account it does not name, so it would lock out the Glue crawler: give ${flag('crawlerRoleArn')} and exempt that role`,
     )
   }
 
@@ -759,7 +760,7 @@ export function verify(
       id,
       'skipped',
       'a policy file was analysed; bucket settings are read only from the live bucket',
-      "Run without --policy-file to check the bucket's settings.",
+      `Run without ${flag('policyFile')} to check the bucket's settings.`,
     )
   const checks = [
     transportCheck(

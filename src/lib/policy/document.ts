@@ -1,5 +1,6 @@
 import {ConfigError} from '../errors.js'
 import {isJsonObject, type JsonValue, JsonReadError, parseJson} from './json.js'
+import {flag} from '../settings.js'
 
 /**
  * A bucket policy document, read strictly: what S3 would reject (unknown elements, a statement without
@@ -227,7 +228,7 @@ export function parsePolicy(text: string, origin: string): PolicyDocument {
     throw new PolicyDocumentError(
       `${origin} is ${text.length} characters long: not a bucket policy (S3 accepts at most 20 KB)`,
       {
-        suggestions: ['Give the bucket policy document itself; `--print-recommended` prints one.'],
+        suggestions: [`Give the bucket policy document itself; \`${flag('printRecommended')}\` prints one.`],
       },
     )
   }
@@ -241,7 +242,9 @@ export function parsePolicy(text: string, origin: string): PolicyDocument {
       `${origin} is ${error.duplicateKey ? 'ambiguous' : 'not valid'} JSON: ${error.message}`,
       {
         cause: error,
-        suggestions: ['Fix the JSON at that place; `--print-recommended` prints a valid policy to start from.'],
+        suggestions: [
+          `Fix the JSON at that place; \`${flag('printRecommended')}\` prints a valid policy to start from.`,
+        ],
       },
     )
   }
@@ -253,7 +256,7 @@ export function parsePolicy(text: string, origin: string): PolicyDocument {
     throw new PolicyDocumentError(`${origin} is not a bucket policy: ${error.message}`, {
       cause: error,
       suggestions: [
-        'See https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html, or start from `--print-recommended`.',
+        `See https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html, or start from \`${flag('printRecommended')}\`.`,
       ],
     })
   }

@@ -3,6 +3,7 @@ import type {InputName} from '../validate.js'
 import type {PolicyDocument} from './document.js'
 import {type Caller, type Request, type RequestResource, type Stance, UNLISTED_ACTION} from './evaluator.js'
 import {S3_BUCKET_ACTIONS, S3_OBJECT_ACTIONS} from './s3-actions.js'
+import {flag} from '../settings.js'
 
 /**
  * Who is expected to reach the data (bucket administrators, the Glue crawler role, the QuickSight
@@ -102,7 +103,7 @@ export function expectedPrincipals(input: ExpectedInput): ExpectedPrincipals {
   if (!owner) {
     throw new ConfigError('No expected principals given: the checks need to know who may reach the data', {
       suggestions: [
-        "Give --crawler-role-arn and --bucket-admin-role (repeatable); the QuickSight role defaults to the same account's service role.",
+        `Give ${flag('crawlerRoleArn')} and ${flag('bucketAdminRole')} (repeatable); the QuickSight role defaults to the same account's service role.`,
       ],
     })
   }
@@ -322,7 +323,7 @@ export function simulatedCallers(
           role: 'crawler' as const,
         }
       : {
-          label: 'the Glue crawler role (not given: --crawler-role-arn)',
+          label: `the Glue crawler role (not given: ${flag('crawlerRoleArn')})`,
           caller: roleSession(partition, account, 'unnamed-glue-crawler-role', 'crawler-session'),
           tags: {},
           expected: true,

@@ -4,6 +4,7 @@ import {ConfigError, describeCause} from '../errors.js'
 import type {PolicyState} from './analyze.js'
 import type {BucketSettings} from '../aws/bucket-settings.js'
 import {parsePolicy} from './document.js'
+import {flag} from '../settings.js'
 
 /** Where the policy under analysis comes from: a file (infrastructure code under review) or the live bucket. */
 
@@ -12,13 +13,13 @@ export async function readPolicyFile(path: string): Promise<PolicyState> {
   try {
     text = await readFile(path, 'utf8')
   } catch (error) {
-    throw new ConfigError(`Cannot read --policy-file ${path}: ${describeCause(error)}`, {
+    throw new ConfigError(`Cannot read ${flag('policyFile')} ${path}: ${describeCause(error)}`, {
       cause: error,
       suggestions: ['Give the path of a JSON bucket policy document.'],
     })
   }
 
-  return {state: 'present', policy: parsePolicy(text, `--policy-file ${path}`)}
+  return {state: 'present', policy: parsePolicy(text, `${flag('policyFile')} ${path}`)}
 }
 
 export function bucketPolicyState(settings: BucketSettings, bucket: string): PolicyState {

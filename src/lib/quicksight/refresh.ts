@@ -1,3 +1,5 @@
+import {AwsError} from '../errors.js'
+import {flag, setting} from '../settings.js'
 import type {PollResult} from '../wait.js'
 import {LOOKBACK_COLUMN, type TimeOfDay, formatTimeOfDay} from './schedule.js'
 
@@ -94,4 +96,38 @@ export function planSchedule(
     current.timezone === wanted.timezone &&
     current.refreshType === 'INCREMENTAL_REFRESH'
   return same ? {action: 'unchanged', id: current.id} : {action: 'update', id: current.id, from: current}
+}
+
+/** The wait for an ingestion ran out; the ingestion itself carries on in QuickSight. */
+export function ingestionTimeout(
+  ingestionId: string,
+  dataSetId: string,
+  lastState: string,
+  timeoutMs: number,
+  cause: unknown,
+): AwsError {
+  return new AwsError(
+    'QUICKSIGHT_INGESTION_TIMEOUT',
+    `Ingestion ${ingestionId} of dataset ${dataSetId} was still ${lastState} after ${Math.round(timeoutMs / 1000)} s (${flag('timeout')})`,
+    {
+      cause,
+      suggestions: [
+        `It carries on in QuickSight: run refresh-dataset again to attach to it, or raise ${setting('timeout')}.`,
+      ],
+    },
+  )
+}
+
+/** An ingestion that ended FAILED or CANCELLED, with QuickSight's reason. */
+export function ingestionFailure(ended: Ingestion, dataSetId: string): AwsError {
+  const why = ended.error ? `${ended.error.type}: ${ended.error.message}` : 'QuickSight gave no reason'
+  return new AwsError(
+    `QUICKSIGHT_INGESTION_${ended.status}`,
+    `Ingestion ${ended.id} of dataset ${dataSetId} ${ended.status} (${why})`,
+    {
+      suggestions: [
+        "Open the dataset's refresh history in QuickSight for details; check the Athena view kubecost_view answers a query and that QuickSight may read the bucket.",
+      ],
+    },
+  )
 }
