@@ -77,6 +77,8 @@ export interface FakeKubecostOptions {
   chunkEntries?: number
   /** Pre-rendered Allocation API bodies by day (files), served as they are: for benchmarks. */
   allocationBodies?: Record<string, string>
+  /** Called as a pre-rendered allocation body starts to be sent: the benchmark times the client's work before it. */
+  onAllocationBody?: (day: string) => void
 }
 
 export interface RecordedRequest {
@@ -193,6 +195,7 @@ export class FakeKubecost {
     const body = this.options.allocationBodies?.[firstDay]
     if (body && !empty) {
       res.writeHead(200, {'content-type': 'application/json'})
+      this.options.onAllocationBody?.(firstDay)
       await pipeline(createReadStream(body), res)
       return
     }
