@@ -367,7 +367,14 @@ function doubles(out: Buffer, at: number, values: Float64Array, start: number, c
   return out
 }
 
+/** Epoch milliseconds as little-endian INT64, two 32-bit halves (no BigInt per value). */
 function int64Millis(out: Buffer, at: number, values: Float64Array, start: number, count: number): Buffer {
-  for (let i = 0; i < count; i++) out.writeBigInt64LE(BigInt(values[start + i] as number), at + i * 8)
+  for (let i = 0; i < count; i++) {
+    const value = values[start + i] as number
+    // ToUint32 keeps the low 32 bits of any integer; floor division gives the high word, sign included.
+    out.writeUInt32LE(value >>> 0, at + i * 8)
+    out.writeInt32LE(Math.floor(value / 2 ** 32), at + i * 8 + 4)
+  }
+
   return out
 }
