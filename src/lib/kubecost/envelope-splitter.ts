@@ -130,6 +130,8 @@ export class EnvelopeSplitter {
   private buf: Uint8Array = EMPTY
   /** `buf` as a Buffer (the same memory), for its native searches. */
   private view: Buffer = EMPTY_VIEW
+  /** Where in `buf` the last marker search ended (-1: none yet in this chunk). */
+  private nextMarker = -1
   private pos = 0
   private state: S = S.Start
   private token: T = T.None
@@ -180,6 +182,7 @@ export class EnvelopeSplitter {
     }
 
     this.view = Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.length)
+    this.nextMarker = -1
 
     this.pos = 0
     this.tokenStart = 0
@@ -358,10 +361,12 @@ export class EnvelopeSplitter {
   private quickEntry(out: Entry[]): boolean {
     const {buf, view} = this
     const start = this.pos
-    const keyEnd = view.indexOf(ENTRY_MARKER, start + 1)
+    // The previous entry's search already found this one's marker: the first after its own value.
+    const keyEnd = this.nextMarker > start ? this.nextMarker : view.indexOf(ENTRY_MARKER, start + 1)
     if (keyEnd < 0 || view.indexOf(QUOTE, start + 1) !== keyEnd) return false
     const valueStart = keyEnd + 2
     const next = view.indexOf(ENTRY_MARKER, valueStart + 1)
+    this.nextMarker = next
     if (next < 0) return false
     const valueEnd = view.lastIndexOf(MEMBER_SEPARATOR, next)
     if (valueEnd <= valueStart) return false
