@@ -699,6 +699,18 @@ describe('EnvelopeSplitter: entries found by their marker', () => {
     assert.deepEqual(feed([encoder.encode(body)]).entries, parsedEntries(body))
   })
 
+  it('takes entries of an all-ASCII chunk (decoded once, as a whole) and of other chunks alike', () => {
+    // escapes written out, so the body is ASCII: the key and value escapes are JSON's to decode
+    const ascii = String.raw`{"data":[{"k\\2":{"name":"b","v":"\u00e9"},"\ud800":{"name":"e"},"plain/key":{"name":"p","labels":{"a":"\":{\"name\":\""}},"end":{"name":"f"}}]}`
+    assert.match(ascii, /^[\x20-\x7e]+$/)
+    const notAscii = ascii.replace(String.raw`"v":"\u00e9"`, '"v":"é"')
+    assert.notEqual(notAscii, ascii)
+    for (const body of [ascii, notAscii]) {
+      assert.equal(quickCount(body), 3, body)
+      assert.deepEqual(feed([encoder.encode(body)]).entries, parsedEntries(body))
+    }
+  })
+
   it('leaves spaced-out JSON to the byte scan', () => {
     const body = `{"data": [{"a": {"name": "a"}, "b": {"name": "b"}, "c": {"name": "c"}}]}`
     assert.equal(quickCount(body), 0)

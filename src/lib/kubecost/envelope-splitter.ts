@@ -15,6 +15,8 @@
  * one entry's (or key's, or envelope field's) size and on the whole body bound the memory a hostile or
  * broken body can take. Chunks are held by reference until their entry ends: do not reuse them.
  */
+import {isAscii} from 'node:buffer'
+
 import {escapeControl, excerpt} from '../sanitize.js'
 
 export interface Entry {
@@ -132,6 +134,8 @@ export class EnvelopeSplitter {
   private view: Buffer = EMPTY_VIEW
   /** Where in `buf` the last marker search ended (-1: none yet in this chunk). */
   private nextMarker = -1
+  /** `buf` as text when it is all ASCII, '' when it is not; undefined until needed. */
+  private text: string | undefined
   private pos = 0
   private state: S = S.Start
   private token: T = T.None
@@ -183,6 +187,7 @@ export class EnvelopeSplitter {
 
     this.view = Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.length)
     this.nextMarker = -1
+    this.text = undefined
 
     this.pos = 0
     this.tokenStart = 0
@@ -203,6 +208,7 @@ export class EnvelopeSplitter {
 
     this.buf = EMPTY
     this.view = EMPTY_VIEW
+    this.text = undefined
     return out
   }
 
@@ -374,13 +380,23 @@ export class EnvelopeSplitter {
     if (maxEntryBytes !== undefined && (valueEnd - valueStart > maxEntryBytes || keyEnd + 1 - start > maxEntryBytes))
       return false
 
+    // An ASCII chunk is decoded once, as a whole; its entries are slices of that text, not copies.
+    this.text ??= isAscii(view) ? view.toString('latin1') : ''
+    const {text} = this
     let key: string
     let value: unknown
     try {
-      key = plainString(buf, start + 1, keyEnd)
-        ? decoder.decode(buf.subarray(start + 1, keyEnd))
-        : String(JSON.parse(decoder.decode(buf.subarray(start, keyEnd + 1))))
-      value = JSON.parse(decoder.decode(buf.subarray(valueStart, valueEnd)))
+      if (text) {
+        key = plainString(buf, start + 1, keyEnd)
+          ? text.slice(start + 1, keyEnd)
+          : String(JSON.parse(text.slice(start, keyEnd + 1)))
+        value = JSON.parse(text.slice(valueStart, valueEnd))
+      } else {
+        key = plainString(buf, start + 1, keyEnd)
+          ? decoder.decode(buf.subarray(start + 1, keyEnd))
+          : String(JSON.parse(decoder.decode(buf.subarray(start, keyEnd + 1))))
+        value = JSON.parse(decoder.decode(buf.subarray(valueStart, valueEnd)))
+      }
     } catch {
       return false
     }
