@@ -6,6 +6,7 @@ import {type BackfillPlan, type PlanOptions, type PlannedDay, daysToCollect, pla
 import {type Day, addDays, dayStart} from './dates.js'
 import type {Destination} from './destination/destination.js'
 import {CidError, KubecostEmptyDayError, KubecostResponseError, RunAbortedError} from './errors.js'
+import {KeySet} from './key-set.js'
 import type {KubecostClient} from './kubecost/client.js'
 import {type Aggregation, allocationParams, assetsParams} from './kubecost/requests.js'
 import type {Logger} from './log.js'
@@ -177,8 +178,8 @@ async function collectDay(
   writer.open(file)
   let totalCost = 0
   // Keys seen in the current set: Kubecost keys allocations uniquely, so a repeat is a broken answer
-  // that would count the allocation's cost twice.
-  let seen = new Set<string>()
+  // that would count the allocation's cost twice. Kept off the heap (see KeySet).
+  const seen = new KeySet()
   let seenSet = -1
   let duplicates = 0
   try {
@@ -186,7 +187,7 @@ async function collectDay(
       onEntry(entry) {
         deps.signal?.throwIfAborted()
         if (entry.set !== seenSet) {
-          seen = new Set()
+          seen.clear()
           seenSet = entry.set
         }
 
@@ -219,7 +220,7 @@ async function collectDay(
       onRestart() {
         writer.reset()
         totalCost = 0
-        seen = new Set()
+        seen.clear()
         seenSet = -1
         duplicates = 0
       },

@@ -90,6 +90,8 @@ export interface FakeKubecostOptions {
   withoutProviderId?: boolean
   /** Clusters the availability call reports but the collection leaves out (a federated cluster still being rebuilt). */
   omitFromAllocation?: readonly string[]
+  /** Called as a pre-rendered allocation body starts to be sent: the benchmark times the client's work before it. */
+  onAllocationBody?: (day: string) => void
 }
 
 export interface RecordedRequest {
@@ -234,6 +236,7 @@ export class FakeKubecost {
     const body = this.options.allocationBodies?.[firstDay]
     if (body && !empty) {
       res.writeHead(200, {'content-type': 'application/json'})
+      this.options.onAllocationBody?.(firstDay)
       await pipeline(createReadStream(body), res)
       return
     }

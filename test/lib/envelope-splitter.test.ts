@@ -593,3 +593,171 @@ describe('EnvelopeSplitter: messages never quote the body', () => {
     }
   })
 })
+
+describe('EnvelopeSplitter: entries found by their marker', () => {
+  /** A set's entries as Kubecost writes them: `"<key>":{"name":...}` with nothing in between. */
+  const setOf = (entries: ReadonlyArray<readonly [string, unknown]>) =>
+    `{${entries.map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`).join(',')}}`
+
+  /** The entries `JSON.parse` of the whole body gives: the oracle the splitter must match. */
+  function parsedEntries(body: string): Entry[] {
+    const {data} = JSON.parse(body) as {data: Array<Record<string, unknown>>}
+    return data.flatMap((set, index) => Object.entries(set).map(([key, value]) => ({set: index, key, value})))
+  }
+
+  function quickCount(body: string): number {
+    const splitter = new EnvelopeSplitter()
+    splitter.push(encoder.encode(body))
+    splitter.end()
+    return splitter.quickEntries
+  }
+
+  it('takes every entry but the last of a set without the byte scan, with the same result', () => {
+    const entries = Array.from({length: 50}, (_, i) => [`prod/node-${i}/ns/pod-${i}/c`, allocation(`a-${i}`)] as const)
+    const body = `{"code":200,"status":"success","data":[${setOf(entries)},${setOf(entries.slice(0, 3))}]}`
+    assert.equal(quickCount(body), 49 + 2)
+    assert.deepEqual(feed([encoder.encode(body)]).entries, parsedEntries(body))
+    // Chunked, the entries that straddle a cut go through the scan; nothing else changes.
+    const bytes = encoder.encode(body)
+    for (const size of [1000, 4096, 777]) {
+      const cuts = Array.from({length: Math.floor(bytes.length / size)}, (_, i) => (i + 1) * size)
+      assert.deepEqual(feed(cutAt(bytes, cuts)), feed([bytes]), `chunks of ${size}`)
+    }
+  })
+
+  const tricky: Array<[string, ReadonlyArray<readonly [string, unknown]>]> = [
+    [
+      'markers inside strings (as JSON writes them, escaped)',
+      [
+        ['a', {name: '":{"name":"', x: ',"', y: '\\":{\\"name\\":\\"'}],
+        ['b', {name: 'b', properties: {labels: {app: '":{"name":"x', team: '","b":{"name":"'}}}],
+        ['c', {name: 'c'}],
+      ],
+    ],
+    [
+      'escaped quotes and backslashes in keys',
+      [
+        ['k"1', {name: 'one'}],
+        ['k\\2', {name: 'two'}],
+        ['k\\"3', {name: 'three'}],
+        ['\\', {name: 'four'}],
+        ['"', {name: 'five'}],
+        ['plain', {name: 'six'}],
+      ],
+    ],
+    [
+      'unicode: accents, CJK, emoji, a byte order mark, lone surrogates, control characters escaped',
+      [
+        ['café/日本/ポッド', {name: 'é', v: '𝄞☕'}],
+        ['\ufeffbom-key', {name: '\ufeff'}],
+        ['\ud800lone', {name: '\udc00'}],
+        ['tab\tnewline\n', {name: '\u0000\u001f'}],
+        ['🚀', {name: '🚀', labels: {'🚀': '":{"name":"🚀'}}],
+        ['last', {name: 'last'}],
+      ],
+    ],
+    [
+      'a nested object whose first member is "name" (a marker inside an entry)',
+      [
+        ['x', {name: 'x', pvs: {'pv-1': {name: 'pv-1', cost: 1}, 'pv-2': {name: 'pv-2', cost: 2}}}],
+        ['y', {name: 'y', pvs: {'pv-3': {name: 'pv-3'}}, sharedCostBreakdown: {s: {name: 's', totalCost: 0.5}}}],
+        ['z', {name: 'z'}],
+      ],
+    ],
+    [
+      'entries that do not start with "name", between ones that do',
+      [
+        ['p', {name: 'p'}],
+        ['q', {totalCost: 1, name: 'q'}],
+        ['r', {}],
+        ['s', null],
+        ['t', {name: 't'}],
+        ['u', {name: 'u'}],
+      ],
+    ],
+  ]
+
+  for (const [what, entries] of tricky) {
+    it(`splits ${what} exactly as JSON.parse does, however the body is cut`, () => {
+      const body = `{"code":200,"data":[${setOf(entries)},{},${setOf(entries.slice(-2))}]}`
+      const whole = assertSplitInvariant(body)
+      assert.deepEqual(whole.entries, parsedEntries(body))
+    })
+  }
+
+  it('takes keys with escapes and non-ASCII text by the marker too', () => {
+    const body = `{"data":[${setOf([
+      ['k\\"3', {name: 'a'}],
+      ['k\\2', {name: 'b'}],
+      ['café/日本', {name: 'c'}],
+      ['\ufeffbom', {name: 'd'}],
+      ['\ud800', {name: 'e'}],
+      ['end', {name: 'f'}],
+    ])}]}`
+    // the quoted key goes through the scan (a quote before the marker); the others do not
+    assert.equal(quickCount(body), 4)
+    assert.deepEqual(feed([encoder.encode(body)]).entries, parsedEntries(body))
+  })
+
+  it('takes entries of an all-ASCII chunk (decoded once, as a whole) and of other chunks alike', () => {
+    // escapes written out, so the body is ASCII: the key and value escapes are JSON's to decode
+    const ascii = String.raw`{"data":[{"k\\2":{"name":"b","v":"\u00e9"},"\ud800":{"name":"e"},"plain/key":{"name":"p","labels":{"a":"\":{\"name\":\""}},"end":{"name":"f"}}]}`
+    assert.match(ascii, /^[\x20-\x7e]+$/)
+    const notAscii = ascii.replace(String.raw`"v":"\u00e9"`, '"v":"é"')
+    assert.notEqual(notAscii, ascii)
+    for (const body of [ascii, notAscii]) {
+      assert.equal(quickCount(body), 3, body)
+      assert.deepEqual(feed([encoder.encode(body)]).entries, parsedEntries(body))
+    }
+  })
+
+  it('leaves spaced-out JSON to the byte scan', () => {
+    const body = `{"data": [{"a": {"name": "a"}, "b": {"name": "b"}, "c": {"name": "c"}}]}`
+    assert.equal(quickCount(body), 0)
+    assert.deepEqual(assertSplitInvariant(body).entries, parsedEntries(body))
+  })
+
+  it('reports invalid JSON in an entry at the same byte, with or without the marker search', () => {
+    const prefix = '{"code":200,"data":[{"a":{"name":"a"},"b":{"name":"b","x":'
+    const body = `${prefix}01},"c":{"name":"c"},"d":{"name":"d"}}]}`
+    for (const chunks of [[encoder.encode(body)], cutAt(encoder.encode(body), [prefix.length + 5])]) {
+      assert.throws(
+        () => feed(chunks),
+        (error: unknown) => {
+          assert.ok(error instanceof EnvelopeError)
+          assert.equal(error.problem, 'unexpected-shape')
+          assert.match(error.message, new RegExp(`near byte ${prefix.length + 1} `))
+          return true
+        },
+      )
+    }
+  })
+
+  it('rejects a raw control character in a key, as the byte scan does', () => {
+    assertBodyFails('{"data":[{"a\u0001b":{"name":"a"},"c":{"name":"c"}}]}', 'unexpected-shape')
+  })
+
+  it('applies the entry cap to entries found by the marker', () => {
+    const big = {name: 'big', padding: 'p'.repeat(400)}
+    const body = `{"code":200,"data":[${setOf([
+      ['small', {name: 'small'}],
+      ['big', big],
+      ['after', {name: 'after'}],
+    ])}]}`
+    const prefix = body.slice(0, body.indexOf('{"name":"big"'))
+    assert.throws(
+      () => {
+        const splitter = new EnvelopeSplitter({maxEntryBytes: 300})
+        splitter.push(encoder.encode(body))
+      },
+      (error: unknown) => {
+        assert.ok(error instanceof EnvelopeError)
+        assert.deepEqual(error.size, {limit: 'entry', maxBytes: 300, offset: prefix.length, key: 'big', what: 'entry'})
+        return true
+      },
+    )
+    const splitter = new EnvelopeSplitter({maxEntryBytes: JSON.stringify(big).length})
+    assert.equal(splitter.push(encoder.encode(body)).length, 3)
+    assert.equal(splitter.quickEntries, 2)
+  })
+})

@@ -161,6 +161,88 @@ describe('ParquetWriter', () => {
     expectRows(await hyparquetRows(path), data)
   })
 
+  it('writes timestamps exactly across the 32-bit boundaries, before 1970 and far ahead', async () => {
+    const path = join(dir.path, 'timestamps.parquet')
+    const columns: Column[] = [{name: 't', type: 'timestamp'}]
+    const values = [
+      0,
+      -1,
+      1,
+      2 ** 31 - 1,
+      2 ** 31,
+      2 ** 32 - 1,
+      2 ** 32,
+      2 ** 32 + 1,
+      -(2 ** 32),
+      -(2 ** 32) - 1,
+      Date.parse('1901-12-13T20:45:52.123Z'),
+      Date.parse('2026-06-07T00:00:00Z'),
+      8.64e15,
+      -8.64e15,
+    ]
+    const writer = new ParquetWriter(columns, {pageRows: 4})
+    writer.open(path)
+    for (const value of values) {
+      writer.number(value)
+      writer.endRow()
+    }
+
+    writer.finish()
+    const read = await duckdb(`SELECT epoch_ms("t")::VARCHAR AS ms FROM read_parquet('${path}')`)
+    assert.deepEqual(
+      read.map(r => Number(r.ms)),
+      values,
+    )
+  })
+
+  it('dictionary-encodes runs of repeated values exactly, across row groups, pages and index widths', async () => {
+    const path = join(dir.path, 'runs.parquet')
+    const columns: Column[] = [
+      {name: 'run', type: 'string'},
+      {name: 'wide', type: 'string'},
+    ]
+    // runs that cross row-group (1000) and page (300) boundaries, and dictionaries of 1 to 8000 entries
+    const data = Array.from({length: 3000}, (_, i) => [
+      i < 1500 ? `run-${Math.floor(i / 7)}` : 'same',
+      i < 1000 ? 'only' : `w-${i % (i < 2000 ? 2 : 777)}`,
+    ])
+    const widths = Array.from({length: 8000}, (_, i) => [i % 2 === 0 ? 'x' : 'y', `v-${i}`])
+    const writer = new ParquetWriter(columns, {rowGroupRows: 1000, pageRows: 300})
+    writer.open(path)
+    for (const [a, b] of data) {
+      writer.string(a as string)
+      writer.string(b as string)
+      writer.endRow()
+    }
+
+    writer.finish()
+    const read = await hyparquetRows(path)
+    assert.deepEqual(
+      read.map(r => [r.run, r.wide]),
+      data,
+    )
+
+    const widePath = join(dir.path, 'widths.parquet')
+    const wide = new ParquetWriter(columns, {rowGroupRows: 8000})
+    wide.open(widePath)
+    for (const [a, b] of widths) {
+      wide.string(a as string)
+      wide.string(b as string)
+      wide.endRow()
+    }
+
+    wide.finish()
+    const encodings = await duckdb(`SELECT encodings FROM parquet_metadata('${widePath}') ORDER BY column_id`)
+    assert.deepEqual(
+      encodings.map(e => e.encodings),
+      ['PLAIN_DICTIONARY, RLE', 'PLAIN_DICTIONARY, RLE'],
+    )
+    assert.deepEqual(
+      (await hyparquetRows(widePath)).map(r => [r.run, r.wide]),
+      widths,
+    )
+  })
+
   it('keeps strings exactly: unicode, quotes, backslashes, newlines, empty', async () => {
     const path = join(dir.path, 'strings.parquet')
     const writer = new ParquetWriter(COLUMNS)

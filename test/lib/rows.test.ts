@@ -4,8 +4,8 @@ import {describe, it} from 'node:test'
 import {parseClusterArn} from '../../src/lib/cluster.js'
 import {KubecostResponseError} from '../../src/lib/errors.js'
 import {NodeIndex} from '../../src/lib/nodes.js'
-import {type Row, RowBuilder, type RowContext, resolveNodeFields, sanitizeKey} from '../../src/lib/rows.js'
-import {NUMERIC_FIELDS, contractColumns} from '../../src/lib/schema.js'
+import {type Row, RowBuilder, type RowContext, readNumbers, resolveNodeFields, sanitizeKey} from '../../src/lib/rows.js'
+import {type Column, NUMERIC_FIELDS, contractColumns} from '../../src/lib/schema.js'
 
 const CLUSTER = parseClusterArn('arn:aws:eks:eu-west-1:111122223333:cluster/prod')
 const DAY_START = Date.parse('2024-05-01T00:00:00Z')
@@ -187,6 +187,39 @@ describe('RowBuilder.build', () => {
     for (const field of NUMERIC_FIELDS) assert.equal(row[field], field === 'totalCost' ? 2 : 0, field)
   })
 
+  it('reads every numeric field by its own name, into its own column, whatever the key order', () => {
+    const values = Object.fromEntries(NUMERIC_FIELDS.map((field, i) => [field, i + 0.5]))
+    const reversed = Object.fromEntries(Object.entries(values).reverse())
+    const builder = new RowBuilder(context())
+    for (const allocation of [
+      {name: 'a', ...values},
+      {...reversed, name: 'b'},
+      {name: 'c', ...values},
+    ]) {
+      const row = byColumn(builder.build('k', allocation), context())
+      for (const [i, field] of NUMERIC_FIELDS.entries()) assert.equal(row[field], i + 0.5, field)
+    }
+
+    const numbers: unknown[] = []
+    readNumbers(values, numbers)
+    assert.deepEqual(
+      numbers,
+      NUMERIC_FIELDS.map(field => values[field]),
+    )
+  })
+
+  it('reads number columns outside the contract, and a reordered subset of it, from a column list', () => {
+    const columns: Column[] = [
+      {name: 'totalCost', type: 'double', source: {from: 'number', field: 'totalCost'}},
+      {name: 'extra', type: 'double', source: {from: 'number', field: 'someNewCost'}},
+      {name: 'minutes', type: 'double', source: {from: 'number', field: 'minutes'}},
+    ]
+    const builder = new RowBuilder(context({columns}))
+    assert.deepEqual(builder.build('k', {name: 'x', minutes: 60, someNewCost: 1.25, totalCost: 9}), [9, 1.25, 60])
+    assert.deepEqual(builder.build('k', {name: 'y', someNewCost: 'no'}), [0, 0, 0])
+    assert.throws(() => builder.build('k', {name: 'z', someNewCost: Infinity}), /someNewCost = Infinity/)
+  })
+
   it('refuses a number out of range (1e309 parses as Infinity), naming the allocation and the field', () => {
     const builder = new RowBuilder(context())
     for (const value of [Infinity, -Infinity, Number.NaN]) {
@@ -310,6 +343,36 @@ describe('RowBuilder.build', () => {
         const row = build({name: 'x', window})
         assert.equal(row['window.start'], DAY_START, JSON.stringify(window))
         assert.equal(row['window.end'], DAY_END, JSON.stringify(window))
+      }
+    })
+
+    it("parses each allocation's own window when one builder writes many", () => {
+      const builder = new RowBuilder(context())
+      const windows: Array<[unknown, number, number]> = [
+        [
+          {start: '2024-05-01T06:00:00Z', end: '2024-05-01T07:00:00Z'},
+          Date.UTC(2024, 4, 1, 6),
+          Date.UTC(2024, 4, 1, 7),
+        ],
+        [
+          {start: '2024-05-01T06:00:00Z', end: '2024-05-01T07:00:00Z'},
+          Date.UTC(2024, 4, 1, 6),
+          Date.UTC(2024, 4, 1, 7),
+        ],
+        [{start: 'soon', end: 'later'}, DAY_START, DAY_END],
+        [{start: 'soon', end: 'later'}, DAY_START, DAY_END],
+        [{start: '2024-05-01T08:00:00Z'}, Date.UTC(2024, 4, 1, 8), DAY_END],
+        [undefined, DAY_START, DAY_END],
+        [
+          {start: '2024-05-01T06:00:00Z', end: '2024-05-01T07:00:00Z'},
+          Date.UTC(2024, 4, 1, 6),
+          Date.UTC(2024, 4, 1, 7),
+        ],
+      ]
+      for (const [i, [window, start, end]] of windows.entries()) {
+        const row = byColumn(builder.build('k', {name: 'x', window}), context())
+        assert.equal(row['window.start'], start, `row ${i}`)
+        assert.equal(row['window.end'], end, `row ${i}`)
       }
     })
 

@@ -2,8 +2,11 @@
  * Streams a Kubecost response envelope — `{"code": 200, "data": [ {<key>: <entry>, ...}, ... ]}` —
  * and hands out one entry at a time, so a 200 MB day never sits in memory as one JSON value.
  *
- * Only the envelope is walked structurally; each entry's bytes are located with a fast scan
- * (quotes, escapes, nesting) and handed to the native `JSON.parse`. `data` may also be a single
+ * Only the envelope is walked structurally. Each entry is first looked for with native byte searches
+ * (see `quickEntry`): Kubecost writes every entry as `"<key>":{"name":"`, so the next such marker
+ * ends the current entry, and `JSON.parse` accepting the bytes in between proves the cut. What it
+ * cannot prove (an entry straddling chunks, another layout, whitespace, a parse failure) goes through
+ * the byte scan (quotes, escapes, nesting), which the result never depends on. `data` may also be a single
  * object of entries (OpenCost's assets shape), `null`, or a list holding `{}` / `null` sets.
  * Other top-level fields (`code`, `message`, `warning`...) are collected into `meta`.
  *
@@ -12,6 +15,8 @@
  * one entry's (or key's, or envelope field's) size and on the whole body bound the memory a hostile or
  * broken body can take. Chunks are held by reference until their entry ends: do not reuse them.
  */
+import {isAscii} from 'node:buffer'
+
 import {escapeControl, excerpt} from '../sanitize.js'
 
 export interface Entry {
@@ -89,8 +94,30 @@ function isWs(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09
 }
 
+/**
+ * Whether a string's bytes decode to its text as they are: no escapes, no control characters (which
+ * JSON forbids), and no leading byte order mark (which the decoder would drop).
+ */
+function plainString(buf: Uint8Array, from: number, to: number): boolean {
+  if (buf[from] === 0xef) return false
+  for (let i = from; i < to; i++) {
+    const b = buf[i] as number
+    if (b === BACKSLASH || b < 0x20) return false
+  }
+
+  return true
+}
+
 const decoder = new TextDecoder()
 const EMPTY = new Uint8Array(0)
+const EMPTY_VIEW = Buffer.alloc(0)
+/**
+ * A key's closing quote and the start of an allocation. `{"` cannot occur inside a JSON string (a
+ * quote in a string follows a backslash), so neither can this: every match is structure.
+ */
+const ENTRY_MARKER = Buffer.from('":{"name":"')
+/** The same holds for `,"`: outside strings, it only separates members. */
+const MEMBER_SEPARATOR = Buffer.from(',"')
 
 export class EnvelopeSplitter {
   readonly meta: Record<string, unknown> = {}
@@ -99,8 +126,16 @@ export class EnvelopeSplitter {
   /** First bytes of the body, for error messages. */
   head = ''
   bytes = 0
+  /** Entries found by the marker search rather than the byte scan (for tests and profiles). */
+  quickEntries = 0
 
   private buf: Uint8Array = EMPTY
+  /** `buf` as a Buffer (the same memory), for its native searches. */
+  private view: Buffer = EMPTY_VIEW
+  /** Where in `buf` the last marker search ended (-1: none yet in this chunk). */
+  private nextMarker = -1
+  /** `buf` as text when it is all ASCII, '' when it is not; undefined until needed. */
+  private text: string | undefined
   private pos = 0
   private state: S = S.Start
   private token: T = T.None
@@ -150,6 +185,10 @@ export class EnvelopeSplitter {
       this.carry = EMPTY
     }
 
+    this.view = Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.length)
+    this.nextMarker = -1
+    this.text = undefined
+
     this.pos = 0
     this.tokenStart = 0
     const out: Entry[] = []
@@ -168,6 +207,8 @@ export class EnvelopeSplitter {
     }
 
     this.buf = EMPTY
+    this.view = EMPTY_VIEW
+    this.text = undefined
     return out
   }
 
@@ -284,7 +325,7 @@ export class EnvelopeSplitter {
           if (b === CLOSE_OBJ) {
             this.state = this.dataIsSetList ? S.SetsCommaOrEnd : S.EnvCommaOrEnd
             this.pos++
-          } else this.expectString(b, T.SetKey)
+          } else if (b !== QUOTE || !this.quickEntry(out)) this.expectString(b, T.SetKey)
           break
         }
 
@@ -314,6 +355,58 @@ export class EnvelopeSplitter {
         }
       }
     }
+  }
+
+  /**
+   * The entry whose key starts at `pos`, found without the byte scan: its key is the quote-free
+   * string before the first ENTRY_MARKER, its value ends at the last MEMBER_SEPARATOR before the
+   * next marker. A cut anywhere else leaves a prefix of the entry (unbalanced) or more than one
+   * value, which `JSON.parse` rejects, so a parse that succeeds proves it. False, with nothing
+   * consumed, when the entry cannot be proven here; the byte scan then takes it.
+   */
+  private quickEntry(out: Entry[]): boolean {
+    const {buf, view} = this
+    const start = this.pos
+    // The previous entry's search already found this one's marker: the first after its own value.
+    const keyEnd = this.nextMarker > start ? this.nextMarker : view.indexOf(ENTRY_MARKER, start + 1)
+    if (keyEnd < 0 || view.indexOf(QUOTE, start + 1) !== keyEnd) return false
+    const valueStart = keyEnd + 2
+    const next = view.indexOf(ENTRY_MARKER, valueStart + 1)
+    this.nextMarker = next
+    if (next < 0) return false
+    const valueEnd = view.lastIndexOf(MEMBER_SEPARATOR, next)
+    if (valueEnd <= valueStart) return false
+    const {maxEntryBytes} = this.limits
+    if (maxEntryBytes !== undefined && (valueEnd - valueStart > maxEntryBytes || keyEnd + 1 - start > maxEntryBytes))
+      return false
+
+    // An ASCII chunk is decoded once, as a whole; its entries are slices of that text, not copies.
+    this.text ??= isAscii(view) ? view.toString('latin1') : ''
+    const {text} = this
+    let key: string
+    let value: unknown
+    try {
+      if (text) {
+        key = plainString(buf, start + 1, keyEnd)
+          ? text.slice(start + 1, keyEnd)
+          : String(JSON.parse(text.slice(start, keyEnd + 1)))
+        value = JSON.parse(text.slice(valueStart, valueEnd))
+      } else {
+        key = plainString(buf, start + 1, keyEnd)
+          ? decoder.decode(buf.subarray(start + 1, keyEnd))
+          : String(JSON.parse(decoder.decode(buf.subarray(start, keyEnd + 1))))
+        value = JSON.parse(decoder.decode(buf.subarray(valueStart, valueEnd)))
+      }
+    } catch {
+      return false
+    }
+
+    this.setKey = key
+    out.push({set: this.setIndex, key, value})
+    this.quickEntries++
+    this.pos = valueEnd
+    this.state = S.SetCommaOrEnd
+    return true
   }
 
   private beginSet(): void {

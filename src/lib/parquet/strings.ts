@@ -18,6 +18,9 @@ export class StringColumn {
   private dictionary: string[] = []
   private lookup = new Map<string, number>()
   private dictionaryBytes = 0
+  /** The last value added while dictionary-encoding, and its index (undefined: none yet). */
+  private lastValue = ''
+  private lastIndex: number | undefined
   private bytes = Buffer.allocUnsafe(1 << 16)
   private used = 0
   /** End offset in `bytes` of each row's value; allocated when the column goes PLAIN. */
@@ -41,7 +44,8 @@ export class StringColumn {
       return
     }
 
-    let index = this.lookup.get(value)
+    // A column often repeats the previous row's value (a pod's containers, a node's pods): no hashing then.
+    let index = value === this.lastValue ? this.lastIndex : this.lookup.get(value)
     if (index === undefined) {
       if (this.dictionary.length >= MAX_DICTIONARY_ENTRIES || this.dictionaryBytes >= MAX_DICTIONARY_BYTES) {
         this.switchToPlain()
@@ -54,6 +58,8 @@ export class StringColumn {
       this.dictionaryBytes += 4 + Buffer.byteLength(value)
     }
 
+    this.lastValue = value
+    this.lastIndex = index
     this.indices[this.rows++] = index
   }
 
@@ -64,6 +70,7 @@ export class StringColumn {
     this.dictionary = []
     this.lookup = new Map()
     this.dictionaryBytes = 0
+    this.lastIndex = undefined
   }
 
   /** Forgets the PLAIN decision too: a new file starts over. */
@@ -146,15 +153,17 @@ function bitPackedIndices(
   out[at++] = width
   out.set(header, at)
   at += header.length
+  // Integer arithmetic: a width is at most 13 bits (MAX_DICTIONARY_ENTRIES), so with fewer than 8 bits
+  // pending the accumulator stays below 2^21.
   let bits = 0
   let filled = 0
-  for (let i = 0; i < groups * 8; i++) {
-    const value = i < count ? (indices[start + i] as number) : 0
-    bits += value * 2 ** filled
+  const end = start + count
+  for (let i = start; i < start + groups * 8; i++) {
+    bits |= (i < end ? (indices[i] as number) : 0) << filled
     filled += width
     while (filled >= 8) {
       out[at++] = bits & 0xff
-      bits = Math.floor(bits / 256)
+      bits >>>= 8
       filled -= 8
     }
   }
