@@ -16,6 +16,7 @@ import {type ClusterMapping, clusterFilter} from './cluster-map.js'
 import {type Day, addDays, dayStart} from './dates.js'
 import type {Destination} from './destination/destination.js'
 import {CidError, KubecostEmptyDayError, KubecostResponseError, RunAbortedError} from './errors.js'
+import {KeySet} from './key-set.js'
 import type {DayOutcome, ExportDeps, ExportOptions} from './export.js'
 import {allocationParams, assetsParams} from './kubecost/requests.js'
 import {Layout} from './layout.js'
@@ -473,8 +474,9 @@ async function collectSplit(
 ): Promise<{url: string; unmapped: Map<string, UnmappedRows>}> {
   const mapped = new Set(options.clusters.map(c => c.kubecostCluster))
   let others = new Map<string, UnmappedRows>()
-  // Kubecost keys allocations uniquely within a set, so a repeat is a broken answer that would count the allocation's cost twice.
-  let seen = new Set<string>()
+  // Kubecost keys allocations uniquely within a set, so a repeat is a broken answer that would count
+  // the allocation's cost twice. Kept off the heap (see KeySet): a primary's day holds every cluster's keys.
+  const seen = new KeySet()
   let seenSet = -1
   let duplicates = 0
   const params = {...allocationParams(date, options.aggregation), filter: clusterFilter(states.keys())}
@@ -482,7 +484,7 @@ async function collectSplit(
     onEntry(entry) {
       deps.signal?.throwIfAborted()
       if (entry.set !== seenSet) {
-        seen = new Set()
+        seen.clear()
         seenSet = entry.set
       }
 
@@ -542,7 +544,7 @@ async function collectSplit(
       }
 
       others = new Map()
-      seen = new Set()
+      seen.clear()
       seenSet = -1
       duplicates = 0
     },
