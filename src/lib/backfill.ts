@@ -205,14 +205,14 @@ export async function planBackfill(
   const others = [...kubecostClusters].filter(name => name !== cluster.name)
   if (kubecostClusters.size === 1 && !kubecostClusters.has(cluster.name)) {
     deps.logger.warn(
-      `Kubecost calls this cluster ${others.map(n => JSON.stringify(n)).join(', ')}, the cluster ARN ${JSON.stringify(cluster.name)}; files are named and keyed by the ARN's name, and properties.cluster keeps Kubecost's`,
+      `${deps.kubecost.product} calls this cluster ${others.map(n => JSON.stringify(n)).join(', ')}, the cluster ARN ${JSON.stringify(cluster.name)}; files are named and keyed by the ARN's name, and properties.cluster keeps ${deps.kubecost.product}'s`,
       {kubecostCluster: others.join(','), clusterName: cluster.name},
     )
   }
 
   if (kubecostClusters.size > 1) {
     deps.logger.warn(
-      `Kubecost reports ${kubecostClusters.size} clusters (${[...kubecostClusters].map(n => JSON.stringify(n)).join(', ')}): every one's rows go into this cluster's file. For a federated Kubecost primary, use ${flag('splitByCluster')} with ${flag('clusterMap')} <kubecost cluster id>=<EKS cluster ARN> for each`,
+      `${deps.kubecost.product} reports ${kubecostClusters.size} clusters (${[...kubecostClusters].map(n => JSON.stringify(n)).join(', ')}): every one's rows go into this cluster's file. For a federated Kubecost primary, use ${flag('splitByCluster')} with ${flag('clusterMap')} <kubecost cluster id>=<EKS cluster ARN> for each`,
       {kubecostClusters: kubecostClusters.size},
     )
   }

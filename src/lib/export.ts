@@ -65,12 +65,12 @@ export async function runExport(options: ExportOptions, deps: ExportDeps): Promi
 
   if (plan.available === 0) {
     logger.warn(
-      `Kubecost has no data yet for any candidate day (${plan.range.from} to ${plan.range.to}); nothing to export`,
+      `${deps.kubecost.product} has no data yet for any candidate day (${plan.range.from} to ${plan.range.to}); nothing to export`,
     )
   } else {
     const present = plan.summary.present + plan.summary.recollect
     logger.info(
-      `Days available in Kubecost: ${plan.available}, present at destination: ${present}, to collect: ${todo.length}` +
+      `Days available in ${deps.kubecost.product}: ${plan.available}, present at destination: ${present}, to collect: ${todo.length}` +
         (plan.summary.recollect > 0 ? ` (${plan.summary.recollect} forced re-collections)` : ''),
       {available: plan.available, present, missing: todo.length},
     )
@@ -195,7 +195,7 @@ async function collectDay(
           duplicates++
           if (duplicates <= MAX_DUPLICATE_WARNINGS) {
             deps.logger.warn(
-              `Kubecost returned allocation ${JSON.stringify(entry.key)} twice for ${day}; counting it once`,
+              `${deps.kubecost.product} returned allocation ${JSON.stringify(entry.key)} twice for ${day}; counting it once`,
               {day, allocation: entry.key},
             )
           }
@@ -208,7 +208,7 @@ async function collectDay(
         totalCost += totalCostOf(entry.value)
         if (writer.rows > options.maxRowsPerDay) {
           throw new KubecostResponseError(
-            `Kubecost returned more than ${options.maxRowsPerDay} allocations for ${day}; the day is not written`,
+            `${deps.kubecost.product} returned more than ${options.maxRowsPerDay} allocations for ${day}; the day is not written`,
             {
               suggestions: [
                 `A day this large is more likely a broken or hostile answer than a real cluster; if it is real, raise ${setting('maxRowsPerDay')} and the /tmp emptyDir sizeLimit to match.`,
@@ -227,17 +227,17 @@ async function collectDay(
     })
     if (duplicates > MAX_DUPLICATE_WARNINGS) {
       deps.logger.warn(
-        `Kubecost returned ${duplicates} allocation keys more than once for ${day}; each was counted once`,
+        `${deps.kubecost.product} returned ${duplicates} allocation keys more than once for ${day}; each was counted once`,
         {day, duplicates},
       )
     }
 
     if (writer.rows === 0) {
       throw new KubecostEmptyDayError(
-        `Kubecost reported data for ${day} in the availability call, but GET ${response.url} returned no allocations`,
+        `${deps.kubecost.product} reported data for ${day} in the availability call, but GET ${response.url} returned no allocations`,
         {
           suggestions: [
-            'Kubecost may still be rebuilding this day (e.g. after a restart); the next run will try it again.',
+            `${deps.kubecost.product} may still be rebuilding this day (e.g. after a restart); the next run will try it again.`,
           ],
         },
       )

@@ -301,7 +301,7 @@ describe('export --source opencost: error answers', () => {
         .outcomes
       const empty = outcomes.find(o => o.date === '2026-02-28')
       assert.equal(empty?.status, 'failed')
-      assert.match(empty?.error ?? '', /returned no allocations/)
+      assert.match(empty?.error ?? '', /^OpenCost reported data for .* returned no allocations/)
       assert.deepEqual(await listFiles(out.path), [keyOf('2026-03-02')])
     } finally {
       await fake.close()
@@ -316,7 +316,7 @@ describe('export --source opencost: error answers', () => {
     try {
       const result = await runCli(exportArgs(fake, out.path))
       assert.equal(result.code, 0, result.stderr)
-      assert.match(result.stderr, /no data yet for any candidate day/)
+      assert.match(result.stderr, /OpenCost has no data yet for any candidate day/)
       assert.deepEqual(await listFiles(out.path), [])
       assert.equal(fake.requests.length, 1)
     } finally {

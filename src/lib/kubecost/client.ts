@@ -110,6 +110,11 @@ export class KubecostClient {
     this.http = ky.create({retry: 0, timeout: false, throwHttpErrors: false, headers: {accept: 'application/json'}})
   }
 
+  /** What the server is, as messages name it: Kubecost or OpenCost. */
+  get product(): string {
+    return this.source.product
+  }
+
   url(api: KubecostApi, params: Record<string, string>): string {
     const url = new URL(this.base)
     url.pathname = url.pathname.replace(/\/+$/, '') + this.source.paths[api]
