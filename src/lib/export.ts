@@ -6,13 +6,13 @@ import {type BackfillPlan, type PlanOptions, type PlannedDay, daysToCollect, pla
 import {type Day, addDays, dayStart} from './dates.js'
 import type {Destination} from './destination/destination.js'
 import {CidError, KubecostEmptyDayError, KubecostResponseError, RunAbortedError} from './errors.js'
-import {KeySet} from './key-set.js'
 import type {KubecostClient} from './kubecost/client.js'
 import {type Aggregation, allocationParams, assetsParams} from './kubecost/requests.js'
 import type {Logger} from './log.js'
 import {NodeIndex} from './nodes.js'
 import type {ParquetWriter} from './parquet/writer.js'
 import {NODE_LABEL_KEYS, RowBuilder} from './rows.js'
+import {RepeatedKeys} from './repeated-keys.js'
 import {contractColumns} from './schema.js'
 import {createWorkDir} from './work-dir.js'
 import {flag, setting} from './settings.js'
@@ -177,33 +177,12 @@ async function collectDay(
   })
   writer.open(file)
   let totalCost = 0
-  // Keys seen in the current set: Kubecost keys allocations uniquely, so a repeat is a broken answer
-  // that would count the allocation's cost twice. Kept off the heap (see KeySet).
-  const seen = new KeySet()
-  let seenSet = -1
-  let duplicates = 0
+  const repeated = new RepeatedKeys(deps.kubecost.product, day, deps.logger)
   try {
     const response = await deps.kubecost.stream('allocation', allocationParams(day, options.aggregation), {
       onEntry(entry) {
         deps.signal?.throwIfAborted()
-        if (entry.set !== seenSet) {
-          seen.clear()
-          seenSet = entry.set
-        }
-
-        if (seen.has(entry.key)) {
-          duplicates++
-          if (duplicates <= MAX_DUPLICATE_WARNINGS) {
-            deps.logger.warn(
-              `${deps.kubecost.product} returned allocation ${JSON.stringify(entry.key)} twice for ${day}; counting it once`,
-              {day, allocation: entry.key},
-            )
-          }
-
-          return
-        }
-
-        seen.add(entry.key)
+        if (!repeated.first(entry)) return
         if (!builder.write(entry.key, entry.value, writer)) return
         totalCost += totalCostOf(entry.value)
         if (writer.rows > options.maxRowsPerDay) {
@@ -220,18 +199,10 @@ async function collectDay(
       onRestart() {
         writer.reset()
         totalCost = 0
-        seen.clear()
-        seenSet = -1
-        duplicates = 0
+        repeated.reset()
       },
     })
-    if (duplicates > MAX_DUPLICATE_WARNINGS) {
-      deps.logger.warn(
-        `${deps.kubecost.product} returned ${duplicates} allocation keys more than once for ${day}; each was counted once`,
-        {day, duplicates},
-      )
-    }
-
+    repeated.finish()
     if (writer.rows === 0) {
       throw new KubecostEmptyDayError(
         `${deps.kubecost.product} reported data for ${day} in the availability call, but GET ${response.url} returned no allocations`,
@@ -251,8 +222,6 @@ async function collectDay(
 
   return {rows: writer.rows, totalCost}
 }
-
-const MAX_DUPLICATE_WARNINGS = 10
 
 function totalCostOf(allocation: unknown): number {
   const value = (allocation as {totalCost?: unknown}).totalCost

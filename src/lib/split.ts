@@ -16,7 +16,7 @@ import {type ClusterMapping, clusterFilter} from './cluster-map.js'
 import {type Day, addDays, dayStart} from './dates.js'
 import type {Destination} from './destination/destination.js'
 import {CidError, KubecostEmptyDayError, KubecostResponseError, RunAbortedError} from './errors.js'
-import {KeySet} from './key-set.js'
+import {RepeatedKeys} from './repeated-keys.js'
 import type {DayOutcome, ExportDeps, ExportOptions} from './export.js'
 import {allocationParams, assetsParams} from './kubecost/requests.js'
 import {Layout} from './layout.js'
@@ -474,33 +474,13 @@ async function collectSplit(
 ): Promise<{url: string; unmapped: Map<string, UnmappedRows>}> {
   const mapped = new Set(options.clusters.map(c => c.kubecostCluster))
   let others = new Map<string, UnmappedRows>()
-  // Kubecost keys allocations uniquely within a set, so a repeat is a broken answer that would count
-  // the allocation's cost twice. Kept off the heap (see KeySet): a primary's day holds every cluster's keys.
-  const seen = new KeySet()
-  let seenSet = -1
-  let duplicates = 0
+  const repeated = new RepeatedKeys(deps.kubecost.product, date, deps.logger)
   const params = {...allocationParams(date, options.aggregation), filter: clusterFilter(states.keys())}
   const response = await deps.kubecost.stream('allocation', params, {
     onEntry(entry) {
       deps.signal?.throwIfAborted()
-      if (entry.set !== seenSet) {
-        seen.clear()
-        seenSet = entry.set
-      }
+      if (!repeated.first(entry)) return
 
-      if (seen.has(entry.key)) {
-        duplicates++
-        if (duplicates <= MAX_DUPLICATE_WARNINGS) {
-          deps.logger.warn(
-            `Kubecost returned allocation ${JSON.stringify(entry.key)} twice for ${date}; counting it once`,
-            {day: date, allocation: entry.key},
-          )
-        }
-
-        return
-      }
-
-      seen.add(entry.key)
       const cluster = clusterOf(entry.value)
       if (cluster === undefined) return
       const state = states.get(cluster)
@@ -544,22 +524,12 @@ async function collectSplit(
       }
 
       others = new Map()
-      seen.clear()
-      seenSet = -1
-      duplicates = 0
+      repeated.reset()
     },
   })
-  if (duplicates > MAX_DUPLICATE_WARNINGS) {
-    deps.logger.warn(
-      `Kubecost returned ${duplicates} allocation keys more than once for ${date}; each was counted once`,
-      {day: date, duplicates},
-    )
-  }
-
+  repeated.finish()
   return {url: response.url, unmapped: others}
 }
-
-const MAX_DUPLICATE_WARNINGS = 10
 
 /** The allocation's cluster, '' when it names none; undefined for entries that are not allocations (`{}`). */
 function clusterOf(allocation: unknown): string | undefined {
