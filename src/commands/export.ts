@@ -11,10 +11,11 @@ import {
   logFlags,
   rangeFlags,
   resolveClusterMap,
+  runDeadline,
   sourceFlags,
   splitFlags,
 } from '../flags.js'
-import {PartialFailureError, RunDeadlineError} from '../lib/errors.js'
+import {PartialFailureError} from '../lib/errors.js'
 import {type ExportResult, runExport} from '../lib/export.js'
 import {type SplitExportResult, runSplitExport} from '../lib/split.js'
 import {renderOutcomes, renderPlan, renderSplitOutcomes, renderSplitPlan} from '../render.js'
@@ -69,23 +70,7 @@ export default class Export extends BaseCommand {
     const {flags} = await this.parse(Export)
     checkForce(flags)
     const logger = this.logger(flags['log-format'])
-    const deadline = flags['run-deadline']
-    const signal = this.abortSignal(
-      deadline === undefined
-        ? undefined
-        : {
-            ms: deadline,
-            error: () =>
-              new RunDeadlineError(
-                `The run deadline of ${deadline / 1000} s (--run-deadline, RUN_DEADLINE) passed before this day was written`,
-                {
-                  suggestions: [
-                    'Raise --run-deadline (RUN_DEADLINE), or collect fewer days per run with --backfill-days; the next run collects the days left.',
-                  ],
-                },
-              ),
-          },
-    )
+    const signal = this.abortSignal(runDeadline(flags['run-deadline']))
     const clusters = resolveClusterMap(flags, process.env)
     const open = {signal, argv: this.argv, use: <T extends AsyncDisposable>(resource: T) => this.use(resource)}
     const common = {

@@ -1,6 +1,7 @@
 /** Bounds on one run. */
 import {Flags} from '@oclif/core'
 
+import {RunDeadlineError} from '../lib/errors.js'
 import {parsePositiveInteger, parseSeconds} from '../lib/validate.js'
 import {inGroup, input} from './common.js'
 
@@ -17,3 +18,20 @@ export const limitFlags = inGroup('LIMITS', {
     default: 2_000_000,
   })(),
 })
+
+/** What `--run-deadline` asks of the run's abort signal: when it passes, and the error it ends the day with. */
+export function runDeadline(ms: number | undefined): {ms: number; error: () => RunDeadlineError} | undefined {
+  if (ms === undefined) return undefined
+  return {
+    ms,
+    error: () =>
+      new RunDeadlineError(
+        `The run deadline of ${ms / 1000} s (--run-deadline, RUN_DEADLINE) passed before this day was written`,
+        {
+          suggestions: [
+            'Raise --run-deadline (RUN_DEADLINE), or collect fewer days per run with --backfill-days; the next run collects the days left.',
+          ],
+        },
+      ),
+  }
+}
