@@ -396,3 +396,31 @@ describe('backfill-plan --source opencost', () => {
     assert.match(result.stdout, /COST_SOURCE/)
   })
 })
+
+describe('export --source opencost --split-by-cluster', () => {
+  it("maps OpenCost's cluster id to an EKS cluster ARN and writes its files at that ARN's key", async () => {
+    const fake = await FakeOpenCost.start({days: OPENCOST_DAYS, containersPerDay: 10})
+    const out = await tempDir()
+    try {
+      const args = exportArgs(fake, out.path).filter((arg, i, all) => arg !== ARN && all[i + 1] !== ARN)
+      const staging = 'arn:aws:eks:eu-west-1:444455556666:cluster/staging'
+      const result = await runCli([...args, '--split-by-cluster', '--cluster-map', `default-cluster=${staging}`])
+      assert.equal(result.code, 0, result.stderr)
+      assert.deepEqual(
+        await listFiles(out.path),
+        OPENCOST_DAYS.map(
+          day =>
+            `account_id=444455556666/region=eu-west-1/year=${day.slice(0, 4)}/month=${day.slice(5, 7)}/${day}_staging.snappy.parquet`,
+        ),
+      )
+      const collections = fake.requests.filter(
+        r => r.path === '/allocation/compute' && r.params.aggregate !== 'cluster',
+      )
+      assert.ok(collections.length > 0)
+      for (const r of collections) assert.equal(r.params.filter, 'cluster:"default-cluster"')
+    } finally {
+      await fake.close()
+      await out.remove()
+    }
+  })
+})
