@@ -5,6 +5,8 @@ import {CidError, EXIT_FAILURE, EXIT_USAGE, RunAbortedError, RunDeadlineError} f
 import {type LogFormat, type Logger, createLogger, formatLine} from './lib/log.js'
 import {escapeControl} from './lib/sanitize.js'
 import {type SettingLookup, renderSettings, renderSettingsDeep} from './lib/settings.js'
+import type {ProgressEvent} from './lib/wait.js'
+import {progressMode, withProgress} from './progress.js'
 import {settingLookup} from './settings.js'
 
 /** After a SIGTERM, how long the run may take to drop its day and clean up before it is ended anyway. */
@@ -108,10 +110,29 @@ export abstract class BaseCommand extends Command {
     return resource
   }
 
-  /** Opens the run's AWS session; its clients are destroyed when the command ends. */
-  protected async awsSession(options: SessionOptions): Promise<AwsSession> {
+  /**
+   * Opens the run's AWS session; its clients are destroyed when the command ends. The region comes
+   * from the environment, and without one from us-east-1, as the AWS CLI does, unless the command
+   * has a fallback of its own (the cluster's region).
+   */
+  protected async awsSession(
+    options: Partial<Pick<SessionOptions, 'env' | 'fallback'>> & Omit<SessionOptions, 'env' | 'fallback'>,
+  ): Promise<AwsSession> {
     const {AwsSession} = await import('./lib/aws/session.js')
-    return this.use(await AwsSession.open(options))
+    return this.use(
+      await AwsSession.open({env: process.env, fallback: {region: 'us-east-1', described: 'us-east-1'}, ...options}),
+    )
+  }
+
+  /** Runs `work`, showing its progress events as this run's output wants them (see progress.ts). */
+  protected async withProgress<T>(
+    title: string,
+    logger: Logger,
+    logFormat: LogFormat,
+    work: (report: (event: ProgressEvent) => void) => Promise<T>,
+  ): Promise<T> {
+    const mode = progressMode({json: this.jsonEnabled(), isTTY: process.stderr.isTTY, logFormat})
+    return withProgress(title, mode, logger, work)
   }
 
   protected override async finally(error: Error | undefined): Promise<unknown> {

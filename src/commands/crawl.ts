@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {crawlerFlag, glueRegionFlag, input, logFlags} from '../flags.js'
+import {crawlerFlag, glueRegionFlag, input, logFlags, pollEvery, pollFlag} from '../flags.js'
 import {type CrawlOutcome, crawlFailure, crawlLine, runCrawl} from '../lib/glue/crawl.js'
-import {parsePositiveInteger, parseSeconds} from '../lib/validate.js'
-import {progressMode, withProgress} from '../progress.js'
+import {parseSeconds} from '../lib/validate.js'
+import type {ProgressEvent} from '../lib/wait.js'
 
 export default class Crawl extends BaseCommand {
   static override summary = "Run the Glue crawler that adds the exported days' partitions, wait, and report the crawl"
@@ -33,8 +33,7 @@ export default class Crawl extends BaseCommand {
       defaultHelp: async () => '1800',
     }),
     region: glueRegionFlag('crawler'),
-    // Lets tests poll fast; the default polls a crawl (minutes long) every 5 to 30 s.
-    'poll-ms': Flags.custom<number>({hidden: true, parse: async v => parsePositiveInteger(v, {flag: 'poll-ms'})})(),
+    'poll-ms': pollFlag,
     ...logFlags,
   }
 
@@ -43,26 +42,22 @@ export default class Crawl extends BaseCommand {
     const logger = this.logger(flags['log-format'])
     const session = await this.awsSession({
       flag: flags.region,
-      env: process.env,
-      fallback: {region: 'us-east-1', described: 'us-east-1'},
       logger,
     })
     const {GlueCatalog} = await import('../lib/aws/glue.js')
     const catalog = new GlueCatalog(await session.client('glue'), session)
-    const poll = flags['poll-ms']
-      ? {initialMs: flags['poll-ms'], maxMs: flags['poll-ms']}
-      : {initialMs: 5000, maxMs: 30_000}
-    const mode = progressMode({json: this.jsonEnabled(), isTTY: process.stderr.isTTY, logFormat: flags['log-format']})
-    const outcome = await withProgress(`Crawling with ${flags.crawler}`, flags.wait ? mode : 'silent', logger, report =>
+    const crawl = async (report: (event: ProgressEvent) => void) =>
       runCrawl(catalog, flags.crawler, {
         wait: flags.wait,
         timeoutMs: flags.timeout,
         timeoutSetting: '--timeout (CRAWL_TIMEOUT)',
-        poll,
+        poll: pollEvery(flags['poll-ms'], {initialMs: 5000, maxMs: 30_000}),
         signal: this.abortSignal(),
         onProgress: report,
-      }),
-    )
+      })
+    const outcome = flags.wait
+      ? await this.withProgress(`Crawling with ${flags.crawler}`, logger, flags['log-format'], crawl)
+      : await crawl(() => {})
     if (!this.jsonEnabled()) this.log(crawlLine(outcome))
     if (outcome.status !== 'SUCCEEDED' && outcome.status !== 'RUNNING')
       return this.failedWith(outcome, crawlFailure(outcome))

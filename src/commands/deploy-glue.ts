@@ -8,6 +8,7 @@ import {
   input,
   keyList,
   logFlags,
+  pollEvery,
   verifyFlags,
   workgroupFlags,
 } from '../flags.js'
@@ -17,7 +18,6 @@ import {driftError, outcomeLine} from '../lib/glue/deploy.js'
 import {type DeployResult, deploy} from '../lib/glue/deployment.js'
 import {verifiedLine, verifyView} from '../lib/glue/verify.js'
 import {parseBucketName} from '../lib/validate.js'
-import {progressMode, withProgress} from '../progress.js'
 
 const B = 'kubecost-data-111122223333'
 const ROLE = 'arn:aws:iam::111122223333:role/kubecost_glue_crawler_role'
@@ -83,8 +83,6 @@ export default class DeployGlue extends BaseCommand {
     const logger = this.logger(flags['log-format'])
     const session = await this.awsSession({
       flag: flags.region,
-      env: process.env,
-      fallback: {region: 'us-east-1', described: 'us-east-1'},
       logger,
     })
     const {GlueCatalog, listLocationKeys} = await import('../lib/aws/glue.js')
@@ -121,20 +119,18 @@ export default class DeployGlue extends BaseCommand {
       return result
     }
 
-    const mode = progressMode({json: this.jsonEnabled(), isTTY: process.stderr.isTTY, logFormat: flags['log-format']})
-    const poll = flags['poll-ms']
     try {
-      result.verified = await withProgress(
+      result.verified = await this.withProgress(
         `Reading ${config.database}.${config.view} with Athena`,
-        mode,
         logger,
+        flags['log-format'],
         report =>
           verifyView(athena, {
             database: config.database,
             view: config.view,
             workgroup: create ?? flags['athena-workgroup'],
             timeoutMs: flags['verify-timeout'],
-            poll: poll ? {initialMs: poll, maxMs: poll} : {initialMs: 1000, maxMs: 5000},
+            poll: pollEvery(flags['poll-ms'], {initialMs: 1000, maxMs: 5000}),
             signal: this.abortSignal(),
             onProgress: report,
           }),

@@ -1,7 +1,7 @@
 import {randomUUID} from 'node:crypto'
 
 import {BaseCommand} from '../base-command.js'
-import {datasetFlags, ingestionFlags, logFlags, refreshScheduleFlags} from '../flags.js'
+import {datasetFlags, ingestionFlags, logFlags, pollEvery, refreshScheduleFlags} from '../flags.js'
 import type {QuickSightApi} from '../lib/aws/quicksight.js'
 import {CidError} from '../lib/errors.js'
 import {type ScheduleResult, configureRefresh, scheduleLines} from '../lib/quicksight/configure.js'
@@ -14,7 +14,6 @@ import {
 } from '../lib/quicksight/refresh.js'
 import {MIN_LOOKBACK_DAYS} from '../lib/quicksight/schedule.js'
 import {waitOrFail} from '../lib/wait.js'
-import {progressMode, withProgress} from '../progress.js'
 
 export type {ScheduleResult} from '../lib/quicksight/configure.js'
 
@@ -49,8 +48,6 @@ export default class RefreshDataset extends BaseCommand {
     const logger = this.logger(flags['log-format'])
     const session = await this.awsSession({
       flag: flags.region,
-      env: process.env,
-      fallback: {region: 'us-east-1', described: 'us-east-1'},
     })
     const qs = await import('../lib/aws/quicksight.js')
     const api: QuickSightApi = {
@@ -112,15 +109,13 @@ export default class RefreshDataset extends BaseCommand {
       return {...result, ingestion: started}
     }
 
-    const mode = progressMode({json: this.jsonEnabled(), isTTY: process.stderr.isTTY, logFormat: flags['log-format']})
-    const initialMs = flags['poll-ms'] ?? 5000
-    const ended = await withProgress(`Refreshing dataset ${dataSet.name}`, mode, logger, report =>
+    const ended = await this.withProgress(`Refreshing dataset ${dataSet.name}`, logger, flags['log-format'], report =>
       waitOrFail(
         async () => ingestionPoll(await qs.describeIngestion(api, dataSet.id, started.id)),
         {
           subject: `ingestion ${started.id}`,
           timeoutMs: flags.timeout,
-          poll: {initialMs, maxMs: Math.max(initialMs, flags['poll-ms'] ?? 30_000)},
+          poll: pollEvery(flags['poll-ms'], {initialMs: 5000, maxMs: 30_000}),
           signal: this.abortSignal(),
           onProgress: report,
         },

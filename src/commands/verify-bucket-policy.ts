@@ -114,8 +114,8 @@ export default class VerifyBucketPolicy extends BaseCommand {
     if (file) {
       report = verify(expected, await readPolicyFile(file), undefined, {kind: 'file', path: file})
     } else {
-      // With no region configured, start from us-east-1 as the AWS CLI does; the client follows redirects.
-      const session = await this.awsSession({env: process.env, fallback: {region: 'us-east-1', described: 'us-east-1'}})
+      // With no region configured the session starts from us-east-1; the client follows redirects.
+      const session = await this.awsSession({})
       const settings = await readBucketSettings(await session.s3({endpoint: flags['s3-endpoint']}), flags.bucket)
       report = verify(expected, bucketPolicyState(settings, flags.bucket), settings, {kind: 'bucket'})
     }

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {type InputName, parseSeconds} from '../lib/validate.js'
+import {type InputName, parsePositiveInteger, parseSeconds} from '../lib/validate.js'
 
 /**
  * Building blocks of the flag groups: help headings, validated env-backed inputs, durations, and
@@ -40,3 +40,17 @@ export const seconds = (flag: string, env: string, defaultSeconds: number, descr
     default: defaultSeconds * 1000,
     defaultHelp: async () => String(defaultSeconds),
   })()
+
+/**
+ * `--poll-ms`, hidden: lets tests poll a fake quickly. Without it a command polls on the service's
+ * own schedule, passed to `pollEvery`.
+ */
+export const pollFlag = Flags.custom<number>({hidden: true, ...input({flag: 'poll-ms'}, parsePositiveInteger)})()
+
+/** The wait loop's poll interval: every `pollMs` when given, else from `initialMs` backing off to `maxMs`. */
+export function pollEvery(
+  pollMs: number | undefined,
+  service: {initialMs: number; maxMs: number},
+): {initialMs: number; maxMs: number} {
+  return pollMs === undefined ? service : {initialMs: pollMs, maxMs: pollMs}
+}

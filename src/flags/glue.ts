@@ -4,7 +4,7 @@ import {Flags} from '@oclif/core'
 import {InvalidInputError} from '../lib/errors.js'
 import {DEFAULT_CRAWLER_SCHEDULE} from '../lib/glue/definitions.js'
 import {type InputName, parsePositiveInteger, parseRegion, parseRoleArn, parseSeconds} from '../lib/validate.js'
-import {input} from './common.js'
+import {input, pollFlag} from './common.js'
 
 /** Glue stores catalog names lower-case, and Athena needs them without quotes: letters, digits, underscores. */
 export function parseCatalogName(value: string, name: InputName): string {
@@ -135,6 +135,5 @@ export const verifyFlags = {
     default: 300_000,
     defaultHelp: async () => '300',
   }),
-  // Lets tests poll the fake fast; Athena is polled every second, then up to every 5 s.
-  'poll-ms': Flags.custom<number>({hidden: true, ...input({flag: 'poll-ms'}, parsePositiveInteger)})(),
+  'poll-ms': pollFlag,
 }

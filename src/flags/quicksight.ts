@@ -10,8 +10,8 @@ import {
   parseTimeOfDay,
   parseTimezone,
 } from '../lib/quicksight/schedule.js'
-import {parseChoice, parsePositiveInteger, parseRegion, parseSeconds} from '../lib/validate.js'
-import {input} from './common.js'
+import {parseChoice, parseRegion, parseSeconds} from '../lib/validate.js'
+import {input, pollFlag} from './common.js'
 
 export const datasetFlags = {
   'dataset-id': Flags.string({
@@ -48,8 +48,7 @@ export const ingestionFlags = {
     default: 3_600_000,
     defaultHelp: async () => '3600',
   }),
-  // Lets tests poll a fake quickly; QuickSight itself is polled every 5 s, then up to every 30 s.
-  'poll-ms': Flags.custom<number>({hidden: true, ...input({flag: 'poll-ms'}, parsePositiveInteger)})(),
+  'poll-ms': pollFlag,
 }
 
 export const refreshScheduleFlags = {
