@@ -1,5 +1,6 @@
 import type {BackfillPlan, DayStatus, PlannedDay} from './lib/backfill.js'
 import type {ExportResult} from './lib/export.js'
+import {type VerificationReport, verdictLine} from './lib/policy/analyze.js'
 import type {SplitExportResult, SplitPlan} from './lib/split.js'
 
 /** Plain-text rendering of results for people; `--json` gets the result objects instead. */
@@ -95,4 +96,18 @@ export function renderSplitOutcomes(result: SplitExportResult): string[] {
     `Summary: ${result.written} written, ${result.failed} failed, ${result.skipped} skipped (${result.clusters.length} clusters, ${planSummary(result.days, result.summary).replace('candidate day', 'cluster-day')})${result.dryRun ? ' [dry run]' : ''}`,
   )
   return lines
+}
+
+/** verify-bucket-policy's report: one line per check, the fixes for those that failed or warned, the verdict. */
+export function renderVerification(report: VerificationReport): string {
+  const fixes = report.checks
+    .filter(c => c.status === 'fail' || c.status === 'warn')
+    .map(c => `  ${c.id}: ${c.fix ?? ''}`)
+  const rows = report.checks.map(c => [c.status.toUpperCase(), c.id, c.reason])
+  return [
+    table(['STATUS', 'CHECK', 'REASON'], rows),
+    ...(fixes.length > 0 ? ['', 'Fixes:', ...fixes] : []),
+    '',
+    verdictLine(report),
+  ].join('\n')
 }

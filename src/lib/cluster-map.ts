@@ -1,6 +1,6 @@
 import {type ClusterIdentity, parseClusterArn} from './cluster.js'
 import {ConfigError, InvalidInputError} from './errors.js'
-import type {InputName} from './validate.js'
+import {type InputName, splitList} from './validate.js'
 import {setting} from './settings.js'
 
 /** One federated cluster: what Kubecost calls it (`properties.cluster`), and the EKS cluster its files belong to. */
@@ -64,10 +64,7 @@ export function parseClusterMapping(entry: string, name: InputName, where = ''):
 
 /** A comma-separated list of mappings (the form an environment variable holds). */
 export function parseClusterMapList(input: string, name: InputName): ClusterMapping[] {
-  const entries = input
-    .split(',')
-    .map(e => e.trim())
-    .filter(e => e !== '')
+  const entries = splitList(input)
   if (entries.length === 0) throw new InvalidInputError(name.flag, name.env, input, 'no mapping given')
   return entries.map(e => parseClusterMapping(e, name))
 }

@@ -54,6 +54,7 @@ export const SETTINGS = [
   'scheduleTime',
   'source',
   'splitByCluster',
+  'strict',
   'timeout',
   'tlsVerify',
   'to',

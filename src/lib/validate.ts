@@ -22,12 +22,17 @@ export function isKubernetesKey(key: string): boolean {
   return prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN_RE.test(prefix))
 }
 
+/** The items of a comma-separated list, trimmed, empty ones dropped (`a, b,` is `a`, `b`). */
+export function splitList(input: string): string[] {
+  return input
+    .split(',')
+    .map(item => item.trim())
+    .filter(item => item !== '')
+}
+
 /** Comma-separated Kubernetes keys, e.g. `app, app.kubernetes.io/name`. A single key is valid. */
 export function parseKeyList(input: string, name: InputName): string[] {
-  const keys = input
-    .split(',')
-    .map(k => k.trim())
-    .filter(k => k !== '')
+  const keys = splitList(input)
   const seen = new Set<string>()
   for (const key of keys) {
     if (!isKubernetesKey(key)) {

@@ -807,3 +807,22 @@ export function verdictLine(report: VerificationReport): string {
   const word = report.verdict === 'fail' ? 'FAIL' : report.verdict === 'warn' ? 'PASS with warnings' : 'PASS'
   return `Verdict: ${word} for bucket ${report.bucket} (${from}): ${tally}`
 }
+
+/**
+ * The error a report ends the run with, if any: a failed check always; with `strict`, a warning too,
+ * since a warning is an undecided question and CI must not take it for a pass.
+ */
+export function verificationFailure(report: VerificationReport, strict: boolean): PolicyCheckFailedError | undefined {
+  if (report.verdict !== 'fail' && !(strict && report.verdict === 'warn')) return undefined
+  const failed = report.checks.filter(c => c.status === 'fail').map(c => c.id)
+  const warned = report.checks.filter(c => c.status === 'warn').map(c => c.id)
+  const message =
+    failed.length > 0
+      ? `${failed.length} of ${report.checks.length} checks failed for bucket ${report.bucket}: ${failed.join(', ')}`
+      : `${warned.length} of ${report.checks.length} checks warned for bucket ${report.bucket} and ${flag('strict')} is set: ${warned.join(', ')}`
+  return new PolicyCheckFailedError(message, {
+    suggestions: [
+      `Each failed or warned check above says why and what to change; ${flag('printRecommended')} prints a policy that passes the policy checks.`,
+    ],
+  })
+}
