@@ -1,23 +1,9 @@
-import {Flags} from '@oclif/core'
-
 import {BaseCommand} from '../base-command.js'
-import {
-  catalogFlags,
-  destinationFlags,
-  glueRegionFlag,
-  input,
-  keyList,
-  logFlags,
-  pollEvery,
-  verifyFlags,
-  workgroupFlags,
-} from '../flags.js'
+import {deployConfig, deployGlueFlags, pollEvery} from '../flags.js'
 import {CidError} from '../lib/errors.js'
-import type {DeployConfig} from '../lib/glue/definitions.js'
 import {driftError, outcomeLine} from '../lib/glue/deploy.js'
 import {type DeployResult, deploy} from '../lib/glue/deployment.js'
 import {verifiedLine, verifyView} from '../lib/glue/verify.js'
-import {parseBucketName} from '../lib/validate.js'
 
 const B = 'kubecost-data-111122223333'
 const ROLE = 'arn:aws:iam::111122223333:role/kubecost_glue_crawler_role'
@@ -40,46 +26,12 @@ export default class DeployGlue extends BaseCommand {
     `<%= config.bin %> <%= command.id %> --bucket ${B} --labels app,team --verify`,
   ]
 
-  static override flags = {
-    bucket: Flags.string({
-      ...input({flag: 'bucket', env: 'S3_BUCKET_NAME'}, parseBucketName),
-      description: 'the bucket the exporters write to',
-      required: true,
-    }),
-    prefix: destinationFlags.prefix,
-    labels: keyList(
-      'labels',
-      'LABELS',
-      'comma-separated label keys: the union of what the clusters export, in the order given',
-    ),
-    annotations: keyList(
-      'annotations',
-      'ANNOTATIONS',
-      'comma-separated annotation keys: the union of what the clusters export',
-    ),
-    ...catalogFlags,
-    region: glueRegionFlag('Glue catalog'),
-    ...workgroupFlags,
-    ...verifyFlags,
-    's3-endpoint': destinationFlags['s3-endpoint'],
-    ...logFlags,
-  }
+  static override flags = deployGlueFlags
 
   async run(): Promise<DeployResult> {
     const {flags} = await this.parse(DeployGlue)
     const dryRun = flags['dry-run'] || flags.check
-    const config: DeployConfig = {
-      bucket: flags.bucket,
-      prefix: flags.prefix,
-      extra: {labels: flags.labels ?? [], annotations: flags.annotations ?? []},
-      database: flags.database,
-      table: flags.table,
-      crawler: flags.crawler,
-      crawlerRoleArn: flags['crawler-role-arn'],
-      crawlerSchedule: flags['crawler-schedule'],
-      view: flags.view,
-      viewMonths: flags['view-months'],
-    }
+    const config = deployConfig(flags)
     const logger = this.logger(flags['log-format'])
     const session = await this.awsSession({
       flag: flags.region,

@@ -1,10 +1,20 @@
 /** Glue and Athena: the catalog names, the crawler, the view and the workgroup (deploy-glue, crawl). */
-import {Flags} from '@oclif/core'
+import {Flags, type Interfaces} from '@oclif/core'
 
 import {InvalidInputError} from '../lib/errors.js'
-import {DEFAULT_CRAWLER_SCHEDULE} from '../lib/glue/definitions.js'
-import {type InputName, parsePositiveInteger, parseRegion, parseRoleArn, parseSeconds} from '../lib/validate.js'
+import {DEFAULT_CRAWLER_SCHEDULE, type DeployConfig} from '../lib/glue/definitions.js'
+import {
+  type InputName,
+  parseBucketName,
+  parsePositiveInteger,
+  parseRegion,
+  parseRoleArn,
+  parseSeconds,
+} from '../lib/validate.js'
 import {input, pollFlag} from './common.js'
+import {destinationFlags} from './destination.js'
+import {keyList} from './kubecost.js'
+import {logFlags} from './output.js'
 
 /** Glue stores catalog names lower-case, and Athena needs them without quotes: letters, digits, underscores. */
 export function parseCatalogName(value: string, name: InputName): string {
@@ -136,4 +146,46 @@ export const verifyFlags = {
     defaultHelp: async () => '300',
   }),
   'poll-ms': pollFlag,
+}
+
+/** deploy-glue's flags: the bucket and the extra columns, the catalog, the workgroup and the verification. */
+export const deployGlueFlags = {
+  bucket: Flags.string({
+    ...input({flag: 'bucket', env: 'S3_BUCKET_NAME'}, parseBucketName),
+    description: 'the bucket the exporters write to',
+    required: true,
+  }),
+  prefix: destinationFlags.prefix,
+  labels: keyList(
+    'labels',
+    'LABELS',
+    'comma-separated label keys: the union of what the clusters export, in the order given',
+  ),
+  annotations: keyList(
+    'annotations',
+    'ANNOTATIONS',
+    'comma-separated annotation keys: the union of what the clusters export',
+  ),
+  ...catalogFlags,
+  region: glueRegionFlag('Glue catalog'),
+  ...workgroupFlags,
+  ...verifyFlags,
+  's3-endpoint': destinationFlags['s3-endpoint'],
+  ...logFlags,
+}
+
+/** The resources deploy-glue is to make, as its flags describe them. */
+export function deployConfig(flags: Interfaces.InferredFlags<typeof deployGlueFlags>): DeployConfig {
+  return {
+    bucket: flags.bucket,
+    prefix: flags.prefix,
+    extra: {labels: flags.labels ?? [], annotations: flags.annotations ?? []},
+    database: flags.database,
+    table: flags.table,
+    crawler: flags.crawler,
+    crawlerRoleArn: flags['crawler-role-arn'],
+    crawlerSchedule: flags['crawler-schedule'],
+    view: flags.view,
+    viewMonths: flags['view-months'],
+  }
 }
