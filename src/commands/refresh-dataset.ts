@@ -3,7 +3,6 @@ import {randomUUID} from 'node:crypto'
 import {BaseCommand} from '../base-command.js'
 import {datasetFlags, ingestionFlags, logFlags, pollEvery, refreshScheduleFlags} from '../flags.js'
 import type {QuickSightApi} from '../lib/aws/quicksight.js'
-import {CidError} from '../lib/errors.js'
 import {type ScheduleResult, configureRefresh, scheduleLines} from '../lib/quicksight/configure.js'
 import {
   type Ingestion,
@@ -11,6 +10,7 @@ import {
   ingestionPoll,
   ingestionTimeout,
   rowReport,
+  startOrAttach,
 } from '../lib/quicksight/refresh.js'
 import {MIN_LOOKBACK_DAYS} from '../lib/quicksight/schedule.js'
 import {waitOrFail} from '../lib/wait.js'
@@ -81,19 +81,11 @@ export default class RefreshDataset extends BaseCommand {
       return result
     }
 
-    let active = await qs.findActiveIngestion(api, dataSet.id)
-    let started: Ingestion
-    try {
-      started = active ?? (await qs.createIngestion(api, dataSet.id, randomUUID(), flags.type))
-    } catch (error) {
-      // Another run or the console started one between the listing and the start: follow that one.
-      if (!(error instanceof CidError && error.code === 'AWS_ALREADY_EXISTS')) throw error
-      active = await qs.findActiveIngestion(api, dataSet.id)
-      if (!active) throw error
-      started = active
-    }
-
-    const verb = active
+    const {ingestion: started, attached} = await startOrAttach({
+      find: async () => qs.findActiveIngestion(api, dataSet.id),
+      start: async () => qs.createIngestion(api, dataSet.id, randomUUID(), flags.type),
+    })
+    const verb = attached
       ? `Attached to ingestion ${started.id}, already ${started.status}`
       : `Started ${flags.type} ingestion ${started.id}`
     logger.info(`${verb} of dataset ${dataSet.name} (${dataSet.id})`)
@@ -101,7 +93,7 @@ export default class RefreshDataset extends BaseCommand {
       dataSetId: dataSet.id,
       accountId: api.accountId,
       region: api.region,
-      attached: Boolean(active),
+      attached,
       waited: flags.wait,
     }
     if (!flags.wait) {

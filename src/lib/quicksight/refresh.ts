@@ -1,4 +1,4 @@
-import {AwsError} from '../errors.js'
+import {AwsError, CidError} from '../errors.js'
 import {flag, setting} from '../settings.js'
 import type {PollResult} from '../wait.js'
 import {LOOKBACK_COLUMN, type TimeOfDay, formatTimeOfDay} from './schedule.js'
@@ -130,4 +130,25 @@ export function ingestionFailure(ended: Ingestion, dataSetId: string): AwsError 
       ],
     },
   )
+}
+
+/**
+ * Starts an ingestion, or joins the one already queued or running (a refresh is one at a time per
+ * dataset). When another run or the console starts one between the look and the start, the start
+ * fails with AWS_ALREADY_EXISTS and that one is followed instead.
+ */
+export async function startOrAttach(ops: {
+  find: () => Promise<Ingestion | undefined>
+  start: () => Promise<Ingestion>
+}): Promise<{ingestion: Ingestion; attached: boolean}> {
+  const active = await ops.find()
+  if (active) return {ingestion: active, attached: true}
+  try {
+    return {ingestion: await ops.start(), attached: false}
+  } catch (error) {
+    if (!(error instanceof CidError && error.code === 'AWS_ALREADY_EXISTS')) throw error
+    const raced = await ops.find()
+    if (!raced) throw error
+    return {ingestion: raced, attached: true}
+  }
 }
