@@ -4,9 +4,9 @@ import {
   awsFlags,
   checkForce,
   destinationFlags,
-  flagSource,
   logFlags,
   rangeFlags,
+  rangeOptions,
   resolveClusterMap,
   sourceFlags,
   splitFlags,
@@ -36,14 +36,7 @@ export default class BackfillPlanCommand extends BaseCommand {
     const logger = this.logger(flags['log-format'])
     const clusters = resolveClusterMap(flags, process.env)
     const open = {argv: this.argv, use: <T extends AsyncDisposable>(resource: T) => this.use(resource)}
-    const range = {
-      backfillDays: flags['backfill-days'],
-      backfillDaysGiven: flagSource(this.argv, 'backfill-days', 'BACKFILL_PERIOD_DAYS', process.env) !== undefined,
-      from: flags.from,
-      to: flags.to,
-      force: flags.force,
-      now: flags.now ?? new Date(),
-    }
+    const range = rangeOptions(flags, this.argv, process.env)
     if (clusters) {
       const {kubecost, destination} = await openSplitContext(flags, clusters, logger, open)
       const plan = await planSplit({...range, clusters, prefix: flags.prefix}, {kubecost, destination, logger})

@@ -6,17 +6,16 @@ import {
   awsFlags,
   checkForce,
   destinationFlags,
-  flagSource,
   limitFlags,
   logFlags,
   rangeFlags,
+  rangeOptions,
   resolveClusterMap,
   runDeadline,
   sourceFlags,
   splitFlags,
 } from '../flags.js'
-import {PartialFailureError} from '../lib/errors.js'
-import {type ExportResult, runExport} from '../lib/export.js'
+import {type ExportResult, partialFailure, runExport} from '../lib/export.js'
 import {type SplitExportResult, runSplitExport} from '../lib/split.js'
 import {renderOutcomes, renderPlan, renderSplitOutcomes, renderSplitPlan} from '../render.js'
 
@@ -74,15 +73,10 @@ export default class Export extends BaseCommand {
     const clusters = resolveClusterMap(flags, process.env)
     const open = {signal, argv: this.argv, use: <T extends AsyncDisposable>(resource: T) => this.use(resource)}
     const common = {
+      ...rangeOptions(flags, this.argv, process.env),
       aggregation: flags.aggregation,
       labels: flags.labels ?? [],
       annotations: flags.annotations ?? [],
-      backfillDays: flags['backfill-days'],
-      backfillDaysGiven: flagSource(this.argv, 'backfill-days', 'BACKFILL_PERIOD_DAYS', process.env) !== undefined,
-      from: flags.from,
-      to: flags.to,
-      force: flags.force,
-      now: flags.now ?? new Date(),
       dryRun: flags['dry-run'],
       maxRowsPerDay: flags['max-rows-per-day'],
     }
@@ -116,17 +110,8 @@ export default class Export extends BaseCommand {
       available: result.available,
       dryRun: result.dryRun,
     })
-    if (result.failed === 0) return result
-    const outcomes: ReadonlyArray<{status: string; date: string; cluster?: string}> = result.outcomes
-    const failed = outcomes.filter(o => o.status === 'failed').map(o => (o.cluster ? `${o.date} ${o.cluster}` : o.date))
-    return this.failedWith(
-      result,
-      new PartialFailureError(
-        `${failed.length} of ${result.failed + result.written} ${clusters ? 'cluster-days' : 'days'} failed: ${failed.join(', ')}`,
-        {
-          suggestions: ['The failed days are collected again by the next run; the errors above give each cause.'],
-        },
-      ),
-    )
+    return result.failed === 0
+      ? result
+      : this.failedWith(result, partialFailure(result, clusters ? 'cluster-days' : 'days'))
   }
 }

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 
 import {type Day, isDay} from '../lib/dates.js'
 import {ConfigError, InvalidInputError} from '../lib/errors.js'
-import {inGroup, input} from './common.js'
+import {flagSource, inGroup, input} from './common.js'
 
 const day = (flag: string, description: string) =>
   Flags.custom({
@@ -30,5 +30,22 @@ export function checkForce(flags: {force: boolean; from?: Day}): void {
     throw new ConfigError('--force needs --from: name the days to re-collect', {
       suggestions: ['For example --force --from 2026-01-01 --to 2026-01-07.'],
     })
+  }
+}
+
+/** The candidate range as the flags give it, for the plan that export and backfill-plan share. */
+export function rangeOptions(
+  flags: {'backfill-days': number; from?: Day; to?: Day; force: boolean; now?: Date},
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+) {
+  return {
+    backfillDays: flags['backfill-days'],
+    // Only a --backfill-days the user gave deserves a warning when --from replaces it.
+    backfillDaysGiven: flagSource(argv, 'backfill-days', 'BACKFILL_PERIOD_DAYS', env) !== undefined,
+    from: flags.from,
+    to: flags.to,
+    force: flags.force,
+    now: flags.now ?? new Date(),
   }
 }

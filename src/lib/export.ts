@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {type BackfillPlan, type PlanOptions, type PlannedDay, daysToCollect, planBackfill} from './backfill.js'
 import {type Day, addDays, dayStart} from './dates.js'
 import type {Destination} from './destination/destination.js'
-import {CidError, KubecostEmptyDayError, KubecostResponseError, RunAbortedError} from './errors.js'
+import {CidError, KubecostEmptyDayError, KubecostResponseError, PartialFailureError, RunAbortedError} from './errors.js'
 import type {KubecostClient} from './kubecost/client.js'
 import {type Aggregation, allocationParams, assetsParams} from './kubecost/requests.js'
 import type {Logger} from './log.js'
@@ -226,4 +226,18 @@ async function collectDay(
 function totalCostOf(allocation: unknown): number {
   const value = (allocation as {totalCost?: unknown}).totalCost
   return typeof value === 'number' ? value : 0
+}
+
+/** The error a run ends with when some of its days (or, split, cluster-days) failed; each was reported already. */
+export function partialFailure(
+  result: {outcomes: ReadonlyArray<{status: string; date: string; cluster?: string}>; failed: number; written: number},
+  unit: 'days' | 'cluster-days',
+): PartialFailureError {
+  const failed = result.outcomes
+    .filter(o => o.status === 'failed')
+    .map(o => (o.cluster ? `${o.date} ${o.cluster}` : o.date))
+  return new PartialFailureError(
+    `${failed.length} of ${result.failed + result.written} ${unit} failed: ${failed.join(', ')}`,
+    {suggestions: ['The failed days are collected again by the next run; the errors above give each cause.']},
+  )
 }
