@@ -96,13 +96,42 @@ export async function runExport(options: ExportOptions, deps: ExportDeps): Promi
       date: day.date,
       status: 'skipped' as const,
       key: day.key,
-      reason: day.status === 'collect' || day.status === 'recollect' ? ('dry-run' as const) : day.status,
+      reason: skipReason(day),
     }
     result.outcomes.push(outcome)
-    result[outcome.status === 'written' ? 'written' : outcome.status === 'failed' ? 'failed' : 'skipped']++
+    tally(result, outcome)
   }
 
   return result
+}
+
+/** Why a planned day was not collected: present, unavailable, or one to collect in a dry run. */
+export function skipReason(day: PlannedDay): 'present' | 'unavailable' | 'dry-run' {
+  return day.status === 'collect' || day.status === 'recollect' ? 'dry-run' : day.status
+}
+
+/** Counts an outcome into its run's totals. */
+export function tally(totals: {written: number; failed: number; skipped: number}, outcome: {status: string}): void {
+  totals[outcome.status === 'written' ? 'written' : outcome.status === 'failed' ? 'failed' : 'skipped']++
+}
+
+/** The run's termination, said of the day it stopped in. */
+export function stoppedDuring(error: RunAbortedError, day: Day): RunAbortedError {
+  return new RunAbortedError(error.signal, {
+    detail: `stopped while collecting ${day}; nothing was published for it, and the next run collects it`,
+  })
+}
+
+/**
+ * A failed day's suggestions. A forced day keeps its old file, and a plain run skips a present day:
+ * say so, and how to try again. `what` names the day (and, split, its cluster).
+ */
+export function retrySuggestions(error: CidError, day: PlannedDay, destination: Destination, what: string): string[] {
+  if (day.status !== 'recollect') return error.suggestions
+  return [
+    ...error.suggestions,
+    `The existing file at ${destination.locate(day.key)} was kept. The next plain run will not collect ${what} again (it is present); retry with ${flag('force')} ${flag('from')} ${day.date} ${flag('to')} ${day.date}.`,
+  ]
 }
 
 /** Collects, writes and publishes one day; a failure is the day's outcome, except a termination, which stops the run. */
@@ -130,21 +159,10 @@ async function exportDay(
     await rm(file, {force: true})
     // Whatever a component made of an abort, the run's reason is what is reported.
     const error: unknown = signal?.aborted ? signal.reason : caught
-    if (error instanceof RunAbortedError) {
-      throw new RunAbortedError(error.signal, {
-        detail: `stopped while collecting ${day.date}; nothing was published for it, and the next run collects it`,
-      })
-    }
+    if (error instanceof RunAbortedError) throw stoppedDuring(error, day.date)
 
     if (!(error instanceof CidError)) throw error
-    // A forced day keeps its old file, and a plain run skips a present day: say how to try again.
-    const suggestions =
-      day.status === 'recollect'
-        ? [
-            ...error.suggestions,
-            `The existing file at ${deps.destination.locate(day.key)} was kept. The next plain run will not collect ${day.date} again (it is present); retry with ${flag('force')} ${flag('from')} ${day.date} ${flag('to')} ${day.date}.`,
-          ]
-        : error.suggestions
+    const suggestions = retrySuggestions(error, day, deps.destination, day.date)
     logger.error(`Failed to export ${day.date}: ${error.summary}${suggestions.map(s => ` Try: ${s}`).join('')}`, {
       day: day.date,
       code: error.code,

@@ -17,7 +17,15 @@ import {type Day, addDays, dayStart} from './dates.js'
 import type {Destination} from './destination/destination.js'
 import {CidError, KubecostEmptyDayError, KubecostResponseError, RunAbortedError} from './errors.js'
 import {RepeatedKeys} from './repeated-keys.js'
-import type {DayOutcome, ExportDeps, ExportOptions} from './export.js'
+import {
+  type DayOutcome,
+  type ExportDeps,
+  type ExportOptions,
+  retrySuggestions,
+  skipReason,
+  stoppedDuring,
+  tally,
+} from './export.js'
 import {allocationParams, assetsParams} from './kubecost/requests.js'
 import {Layout} from './layout.js'
 import type {Logger} from './log.js'
@@ -26,7 +34,7 @@ import type {ParquetWriter} from './parquet/writer.js'
 import {NODE_LABEL_KEYS, RowBuilder} from './rows.js'
 import {contractColumns} from './schema.js'
 import {createWorkDir} from './work-dir.js'
-import {flag, setting} from './settings.js'
+import {setting} from './settings.js'
 
 /*
  * Split mode: one Kubecost primary (federated ETL / aggregator) answers for many clusters. One
@@ -305,10 +313,10 @@ export async function runSplitExport(options: SplitExportOptions, deps: ExportDe
       kubecostCluster: day.kubecostCluster,
       status: 'skipped' as const,
       key: day.key,
-      reason: day.status === 'collect' || day.status === 'recollect' ? ('dry-run' as const) : day.status,
+      reason: skipReason(day),
     }
     result.outcomes.push(outcome)
-    result[outcome.status === 'written' ? 'written' : outcome.status === 'failed' ? 'failed' : 'skipped']++
+    tally(result, outcome)
   }
 
   return result
@@ -342,14 +350,7 @@ async function exportSplitDay(
   const {logger, signal} = deps
   const states = new Map<string, TargetState>()
   const failed = (target: Target, error: CidError): ClusterDayOutcome => {
-    // A forced day keeps its old file, and a plain run skips a present day: say how to try again.
-    const suggestions =
-      target.day.status === 'recollect'
-        ? [
-            ...error.suggestions,
-            `The existing file at ${deps.destination.locate(target.day.key)} was kept. The next plain run will not collect ${date} for ${target.day.cluster} again (it is present); retry with ${flag('force')} ${flag('from')} ${date} ${flag('to')} ${date}.`,
-          ]
-        : error.suggestions
+    const suggestions = retrySuggestions(error, target.day, deps.destination, `${date} for ${target.day.cluster}`)
     logger.error(
       `Failed to export ${date} for cluster ${target.day.cluster} (Kubecost ${quote(target.day.kubecostCluster)}): ${error.summary}${suggestions.map(s => ` Try: ${s}`).join('')}`,
       {day: date, cluster: target.day.cluster, code: error.code},
@@ -365,11 +366,6 @@ async function exportSplitDay(
       suggestions,
     }
   }
-
-  const stopped = (error: RunAbortedError) =>
-    new RunAbortedError(error.signal, {
-      detail: `stopped while collecting ${date}; nothing was published for it, and the next run collects it`,
-    })
 
   let collected: {url: string; unmapped: Map<string, UnmappedRows>}
   try {
@@ -399,7 +395,7 @@ async function exportSplitDay(
   } catch (caught) {
     for (const state of states.values()) state.writer.discard()
     const error: unknown = signal?.aborted ? signal.reason : caught
-    if (error instanceof RunAbortedError) throw stopped(error)
+    if (error instanceof RunAbortedError) throw stoppedDuring(error, date)
     if (!(error instanceof CidError)) throw error
     return {outcomes: targets.map(t => failed(t, error)), unmapped: []}
   }
@@ -442,7 +438,7 @@ async function exportSplitDay(
       const error: unknown = signal?.aborted ? signal.reason : caught
       if (error instanceof RunAbortedError) {
         for (const other of states.values()) other.writer.discard()
-        throw stopped(error)
+        throw stoppedDuring(error, date)
       }
 
       if (!(error instanceof CidError)) throw error
