@@ -761,3 +761,58 @@ describe('EnvelopeSplitter: entries found by their marker', () => {
     assert.equal(splitter.quickEntries, 2)
   })
 })
+
+describe('EnvelopeSplitter: entries taken whole from elsewhere', () => {
+  it('takes a run of entries at an entry start, counting its bytes, and reads on after it', () => {
+    const body = '{"code":200,"data":[{"a":{"name":"a"},"b":{"name":"b"},"c":{"name":"c"}}]}'
+    const bytes = encoder.encode(body)
+    const start = body.indexOf('"a"')
+    const end = body.indexOf(',"c"')
+    const splitter = new EnvelopeSplitter()
+    assert.deepEqual(splitter.push(bytes.subarray(0, start)), [])
+    assert.equal(splitter.atEntryStart(), true)
+    splitter.skip(bytes.subarray(start, end), 2, 'b')
+    assert.equal(splitter.atEntryStart(), false)
+    assert.deepEqual(splitter.push(bytes.subarray(end)), [{set: 0, key: 'c', value: {name: 'c'}}])
+    assert.deepEqual(splitter.end(), [])
+    assert.equal(splitter.bytes, bytes.length)
+    assert.equal(splitter.head, body)
+    assert.equal(splitter.quickEntries, 2)
+    assert.equal(splitter.set, 0)
+  })
+
+  it('is no entry start inside an entry, between sets or outside data', () => {
+    const body = '{"code":200,"data":[{"a":{"name":"a","x":1}},{"b":{"name":"b"}}]}'
+    const bytes = encoder.encode(body)
+    const at = (offset: number) => {
+      const splitter = new EnvelopeSplitter()
+      splitter.push(bytes.subarray(0, offset))
+      return splitter.atEntryStart()
+    }
+
+    assert.equal(at(body.indexOf('"a"')), true)
+    assert.equal(at(body.indexOf('"x"')), false)
+    assert.equal(at(body.indexOf(',{"b"')), false)
+    assert.equal(at(body.indexOf('"b"')), true)
+    assert.equal(at(body.indexOf('"data"')), false)
+  })
+
+  it('says which buffers the bytes of an unfinished entry are kept in', () => {
+    const body = encoder.encode('{"data":[{"a":{"name":"a","v":"0123456789"},"b":{"name":"b"}}]}')
+    const first = body.slice(0, 20)
+    const second = body.slice(20, 40)
+    const rest = body.slice(40)
+    const splitter = new EnvelopeSplitter()
+    splitter.push(first)
+    assert.equal(splitter.holds(first.buffer), true)
+    splitter.push(second)
+    assert.equal(splitter.holds(first.buffer), true)
+    assert.equal(splitter.holds(second.buffer), true)
+    assert.deepEqual(splitter.push(rest), [
+      {set: 0, key: 'a', value: {name: 'a', v: '0123456789'}},
+      {set: 0, key: 'b', value: {name: 'b'}},
+    ])
+    assert.equal(splitter.holds(first.buffer), false)
+    assert.equal(splitter.holds(second.buffer), false)
+  })
+})

@@ -3,8 +3,10 @@
  * and hands out one entry at a time, so a 200 MB day never sits in memory as one JSON value.
  *
  * Only the envelope is walked structurally. Each entry is first looked for with native byte searches
- * (see `quickEntry`): Kubecost writes every entry as `"<key>":{"name":"`, so the next such marker
- * ends the current entry, and `JSON.parse` accepting the bytes in between proves the cut. What it
+ * (see MarkedEntries): Kubecost writes every entry as `"<key>":{"name":"`, so the next such marker
+ * ends the current entry, and `JSON.parse` accepting the bytes in between proves the cut. Entries
+ * split and parsed on another thread are taken whole with `skip`, once `atEntryStart` vouches for
+ * where they start. What it
  * cannot prove (an entry straddling chunks, another layout, whitespace, a parse failure) goes through
  * the byte scan (quotes, escapes, nesting), which the result never depends on. `data` may also be a single
  * object of entries (OpenCost's assets shape), `null`, or a list holding `{}` / `null` sets.
@@ -15,9 +17,8 @@
  * one entry's (or key's, or envelope field's) size and on the whole body bound the memory a hostile or
  * broken body can take. Chunks are held by reference until their entry ends: do not reuse them.
  */
-import {isAscii} from 'node:buffer'
-
 import {escapeControl, excerpt} from '../sanitize.js'
+import {MarkedEntries} from './marked-entries.js'
 
 export interface Entry {
   /** Index of the set (step) the entry belongs to. */
@@ -94,30 +95,8 @@ function isWs(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09
 }
 
-/**
- * Whether a string's bytes decode to its text as they are: no escapes, no control characters (which
- * JSON forbids), and no leading byte order mark (which the decoder would drop).
- */
-function plainString(buf: Uint8Array, from: number, to: number): boolean {
-  if (buf[from] === 0xef) return false
-  for (let i = from; i < to; i++) {
-    const b = buf[i] as number
-    if (b === BACKSLASH || b < 0x20) return false
-  }
-
-  return true
-}
-
 const decoder = new TextDecoder()
 const EMPTY = new Uint8Array(0)
-const EMPTY_VIEW = Buffer.alloc(0)
-/**
- * A key's closing quote and the start of an allocation. `{"` cannot occur inside a JSON string (a
- * quote in a string follows a backslash), so neither can this: every match is structure.
- */
-const ENTRY_MARKER = Buffer.from('":{"name":"')
-/** The same holds for `,"`: outside strings, it only separates members. */
-const MEMBER_SEPARATOR = Buffer.from(',"')
 
 export class EnvelopeSplitter {
   readonly meta: Record<string, unknown> = {}
@@ -130,12 +109,8 @@ export class EnvelopeSplitter {
   quickEntries = 0
 
   private buf: Uint8Array = EMPTY
-  /** `buf` as a Buffer (the same memory), for its native searches. */
-  private view: Buffer = EMPTY_VIEW
-  /** Where in `buf` the last marker search ended (-1: none yet in this chunk). */
-  private nextMarker = -1
-  /** `buf` as text when it is all ASCII, '' when it is not; undefined until needed. */
-  private text: string | undefined
+  /** The marker search over `buf`, made when first needed. */
+  private marked: MarkedEntries | undefined
   private pos = 0
   private state: S = S.Start
   private token: T = T.None
@@ -163,18 +138,7 @@ export class EnvelopeSplitter {
   constructor(private readonly limits: SplitterLimits = {}) {}
 
   push(chunk: Uint8Array): Entry[] {
-    if (this.head.length < 200) this.head += decoder.decode(chunk.subarray(0, 200 - this.head.length))
-    this.bytes += chunk.length
-    const {maxBodyBytes} = this.limits
-    if (maxBodyBytes !== undefined && this.bytes > maxBodyBytes) {
-      throw new EnvelopeError('too-large', `the body is larger than ${maxBodyBytes} bytes`, {
-        limit: 'body',
-        maxBytes: maxBodyBytes,
-        offset: 0,
-        what: 'body',
-      })
-    }
-
+    this.count(chunk)
     if (this.carry.length === 0) {
       this.buf = chunk
     } else {
@@ -185,9 +149,7 @@ export class EnvelopeSplitter {
       this.carry = EMPTY
     }
 
-    this.view = Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.length)
-    this.nextMarker = -1
-    this.text = undefined
+    this.marked = undefined
 
     this.pos = 0
     this.tokenStart = 0
@@ -207,16 +169,63 @@ export class EnvelopeSplitter {
     }
 
     this.buf = EMPTY
-    this.view = EMPTY_VIEW
-    this.text = undefined
+    this.marked = undefined
     return out
   }
 
-  /** Call at end of body; throws when the envelope was not complete. */
-  end(): void {
+  /** Call at end of body; throws when the envelope was not complete. No entries are left then. */
+  end(): Entry[] {
     if (this.state !== S.Done) {
       if (this.state === S.Start) throw new EnvelopeError('not-json', 'the body is empty')
       throw new EnvelopeError('truncated', `the JSON ends early (after ${this.bytes} bytes)`)
+    }
+
+    return []
+  }
+
+  /** The index of the set the next entry belongs to. */
+  get set(): number {
+    return this.setIndex
+  }
+
+  /**
+   * Whether the next byte pushed is where an entry's key may start: inside a set, between entries,
+   * with nothing pending. A run of entries found elsewhere (`markedRuns`) that starts here is sound.
+   */
+  atEntryStart(): boolean {
+    return this.state === S.SetKeyOrEnd && this.token === T.None && this.carry.length === 0
+  }
+
+  /**
+   * Takes `region` as `count` entries of the current set that were split and parsed elsewhere; the
+   * last one's key is `lastKey`. Only valid at an entry start (`atEntryStart`), with `region` the
+   * entries' exact bytes (from the first key's quote to the last value's end).
+   */
+  skip(region: Uint8Array, count: number, lastKey: string): void {
+    if (!this.atEntryStart()) throw new Error('skip() outside a set, between entries')
+    this.count(region)
+    this.quickEntries += count
+    this.setKey = lastKey
+    this.state = S.SetCommaOrEnd
+  }
+
+  /** Whether the bytes of an unfinished entry are kept in `buffer` (by reference: it must not be reused). */
+  holds(buffer: ArrayBufferLike): boolean {
+    return this.pending.some(piece => piece.buffer === buffer)
+  }
+
+  /** Counts bytes of the body (and keeps its first ones for messages), against the body cap. */
+  private count(bytes: Uint8Array): void {
+    if (this.head.length < 200) this.head += decoder.decode(bytes.subarray(0, 200 - this.head.length))
+    this.bytes += bytes.length
+    const {maxBodyBytes} = this.limits
+    if (maxBodyBytes !== undefined && this.bytes > maxBodyBytes) {
+      throw new EnvelopeError('too-large', `the body is larger than ${maxBodyBytes} bytes`, {
+        limit: 'body',
+        maxBytes: maxBodyBytes,
+        offset: 0,
+        what: 'body',
+      })
     }
   }
 
@@ -358,53 +367,18 @@ export class EnvelopeSplitter {
   }
 
   /**
-   * The entry whose key starts at `pos`, found without the byte scan: its key is the quote-free
-   * string before the first ENTRY_MARKER, its value ends at the last MEMBER_SEPARATOR before the
-   * next marker. A cut anywhere else leaves a prefix of the entry (unbalanced) or more than one
-   * value, which `JSON.parse` rejects, so a parse that succeeds proves it. False, with nothing
-   * consumed, when the entry cannot be proven here; the byte scan then takes it.
+   * The entry whose key starts at `pos`, found by marker (see MarkedEntries) rather than by the byte
+   * scan: `pos` is at the set's level here, so a parse that succeeds proves the cut. False, with
+   * nothing consumed, when the entry cannot be proven; the byte scan then takes it.
    */
   private quickEntry(out: Entry[]): boolean {
-    const {buf, view} = this
-    const start = this.pos
-    // The previous entry's search already found this one's marker: the first after its own value.
-    const keyEnd = this.nextMarker > start ? this.nextMarker : view.indexOf(ENTRY_MARKER, start + 1)
-    if (keyEnd < 0 || view.indexOf(QUOTE, start + 1) !== keyEnd) return false
-    const valueStart = keyEnd + 2
-    const next = view.indexOf(ENTRY_MARKER, valueStart + 1)
-    this.nextMarker = next
-    if (next < 0) return false
-    const valueEnd = view.lastIndexOf(MEMBER_SEPARATOR, next)
-    if (valueEnd <= valueStart) return false
-    const {maxEntryBytes} = this.limits
-    if (maxEntryBytes !== undefined && (valueEnd - valueStart > maxEntryBytes || keyEnd + 1 - start > maxEntryBytes))
-      return false
-
-    // An ASCII chunk is decoded once, as a whole; its entries are slices of that text, not copies.
-    this.text ??= isAscii(view) ? view.toString('latin1') : ''
-    const {text} = this
-    let key: string
-    let value: unknown
-    try {
-      if (text) {
-        key = plainString(buf, start + 1, keyEnd)
-          ? text.slice(start + 1, keyEnd)
-          : String(JSON.parse(text.slice(start, keyEnd + 1)))
-        value = JSON.parse(text.slice(valueStart, valueEnd))
-      } else {
-        key = plainString(buf, start + 1, keyEnd)
-          ? decoder.decode(buf.subarray(start + 1, keyEnd))
-          : String(JSON.parse(decoder.decode(buf.subarray(start, keyEnd + 1))))
-        value = JSON.parse(decoder.decode(buf.subarray(valueStart, valueEnd)))
-      }
-    } catch {
-      return false
-    }
-
-    this.setKey = key
-    out.push({set: this.setIndex, key, value})
+    this.marked ??= new MarkedEntries(this.buf, this.limits.maxEntryBytes)
+    const entries = this.marked
+    if (!entries.at(this.pos)) return false
+    this.setKey = entries.key
+    out.push({set: this.setIndex, key: entries.key, value: entries.value})
     this.quickEntries++
-    this.pos = valueEnd
+    this.pos = entries.end
     this.state = S.SetCommaOrEnd
     return true
   }
