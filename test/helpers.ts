@@ -17,6 +17,7 @@ export interface CliResult {
 
 /** Environment variables the CLI reads, removed so the machine's own settings cannot leak into a test. */
 const CLI_ENV_VARS = [
+  'PARSE_THREADS',
   'OIDC_PROVIDER',
   'OIDC_ISSUER',
   'EXPORTER_NAMESPACE',

@@ -93,7 +93,7 @@ export default class Export extends BaseCommand {
     } else {
       const {kubecost, ...context} = await openContext(flags, logger, open)
       const single = await runExport(
-        {...context, ...common},
+        {...context, ...common, parseThreads: flags['parse-threads']},
         {kubecost, destination: context.destination, logger, signal},
       )
       if (single.dryRun && !this.jsonEnabled()) this.log(renderPlan(single))

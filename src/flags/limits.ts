@@ -1,8 +1,10 @@
 /** Bounds on one run. */
+import {availableParallelism} from 'node:os'
+
 import {Flags} from '@oclif/core'
 
 import {RunDeadlineError} from '../lib/errors.js'
-import {parsePositiveInteger, parseSeconds} from '../lib/validate.js'
+import {parsePositiveInteger, parseSeconds, parseWholeNumber} from '../lib/validate.js'
 import {inGroup, input} from './common.js'
 
 export const limitFlags = inGroup('LIMITS', {
@@ -17,7 +19,23 @@ export const limitFlags = inGroup('LIMITS', {
       'fail a day whose answer holds more allocations than this (a bound on the scratch disk a broken answer can fill); with --split-by-cluster, per cluster',
     default: 2_000_000,
   })(),
+  'parse-threads': Flags.custom<number>({
+    ...input({flag: 'parse-threads', env: 'PARSE_THREADS'}, (value, n) =>
+      parseWholeNumber(value, n, {min: 0, max: MAX_PARSE_THREADS}),
+    ),
+    description:
+      "threads that parse Kubecost's allocation answer beside the main one, which then only reads it and writes the file (0: the main thread does it all; --split-by-cluster always does)",
+    default: async () => defaultParseThreads(),
+    defaultHelp: async () => '1 when the process may use 2 CPUs or more (a cgroup CPU limit counts), else 0',
+  })(),
 })
+
+const MAX_PARSE_THREADS = 8
+
+/** One parse thread when there is a second CPU to run it (Node counts the container's CPU limit): more gains little. */
+export function defaultParseThreads(cpus = availableParallelism()): number {
+  return cpus >= 2 ? 1 : 0
+}
 
 /** What `--run-deadline` asks of the run's abort signal: when it passes, and the error it ends the day with. */
 export function runDeadline(ms: number | undefined): {ms: number; error: () => RunDeadlineError} | undefined {

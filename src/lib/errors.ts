@@ -126,6 +126,12 @@ export class KubecostEmptyDayError extends KubecostError {
   override readonly code = 'KUBECOST_EMPTY_DAY'
 }
 
+/** A thread parsing a response body stopped (a defect, or the thread ran out of memory): exit 1. */
+export class ParseThreadError extends CidError {
+  readonly code = 'PARSE_THREAD'
+  readonly exitCode = EXIT_FAILURE
+}
+
 /** A destination (local directory or S3) could not be read or written: exit 1. */
 export class DestinationError extends CidError {
   readonly code = 'DESTINATION'

@@ -10,8 +10,10 @@ import type {KubecostClient} from './kubecost/client.js'
 import {type Aggregation, allocationParams, assetsParams} from './kubecost/requests.js'
 import type {Logger} from './log.js'
 import {NodeIndex} from './nodes.js'
+import {BuiltRow} from './parse/batch.js'
+import type {ParsePool} from './parse/pool.js'
 import type {ParquetWriter} from './parquet/writer.js'
-import {NODE_LABEL_KEYS, RowBuilder} from './rows.js'
+import {NODE_LABEL_KEYS, RowBuilder, totalCostOf} from './rows.js'
 import {RepeatedKeys} from './repeated-keys.js'
 import {contractColumns} from './schema.js'
 import {createWorkDir} from './work-dir.js'
@@ -26,6 +28,8 @@ export interface ExportOptions extends PlanOptions {
   maxRowsPerDay: number
   /** Where the work directory is made (the system's temporary directory by default). */
   workRoot?: string
+  /** Threads that parse allocation bodies besides the main one (0: the main thread parses). */
+  parseThreads?: number
 }
 
 export interface ExportDeps {
@@ -37,6 +41,8 @@ export interface ExportDeps {
    * stops; with a RunDeadlineError the current and remaining days fail and the run ends normally.
    */
   signal?: AbortSignal
+  /** Parse threads to use instead of the ones `parseThreads` asks for (tests); the caller closes them. */
+  parsePool?: ParsePool
 }
 
 export type DayOutcome =
@@ -82,11 +88,18 @@ export async function runExport(options: ExportOptions, deps: ExportDeps): Promi
     // Loaded only when there is something to write; one writer for the run, its buffers serve every day.
     const {ParquetWriter: Writer} = await import('./parquet/writer.js')
     const parquet = new Writer(contractColumns({labels: options.labels, annotations: options.annotations}))
+    const own =
+      !deps.parsePool && options.parseThreads
+        ? new (await import('./parse/pool.js')).ParsePool(options.parseThreads)
+        : undefined
+    const pool = deps.parsePool ?? own
     try {
       for (const day of todo) {
-        outcomes.set(day.date, await exportDay(day, join(workDir, `${day.date}.parquet`), parquet, options, deps))
+        const file = join(workDir, `${day.date}.parquet`)
+        outcomes.set(day.date, await exportDay(day, file, {writer: parquet, pool}, options, deps))
       }
     } finally {
+      await own?.close()
       await rm(workDir, {recursive: true, force: true})
     }
   }
@@ -138,14 +151,14 @@ export function retrySuggestions(error: CidError, day: PlannedDay, destination: 
 async function exportDay(
   day: PlannedDay,
   file: string,
-  parquet: ParquetWriter,
+  tools: DayTools,
   options: ExportOptions,
   deps: ExportDeps,
 ): Promise<DayOutcome> {
   const {logger, signal} = deps
   try {
     signal?.throwIfAborted()
-    const {rows, totalCost} = await collectDay(day.date, file, parquet, options, deps)
+    const {rows, totalCost} = await collectDay(day.date, file, tools, options, deps)
     // Only a complete file reaches the destination; a forced day's old object stays until then.
     await deps.destination.put(day.key, file, {signal})
     await rm(file, {force: true})
@@ -171,11 +184,26 @@ async function exportDay(
   }
 }
 
-/** Collects one day from Kubecost into a Parquet file at `file`, streaming: rows are written as they arrive. */
+/**
+ * Node index entries (two a node) at most that are copied to the parse threads: ~1 KB each. A larger
+ * cluster (beyond EKS's usual 5,000 nodes) parses its days on the main thread, in less memory.
+ */
+const MAX_COPIED_NODES = 20_000
+
+/** What every day of a run reuses: the Parquet writer, and the parse threads if there are any. */
+interface DayTools {
+  writer: ParquetWriter
+  pool: ParsePool | undefined
+}
+
+/**
+ * Collects one day from Kubecost into a Parquet file at `file`, streaming: rows are written as they
+ * arrive, built here or on the pool's threads (which the entries tell apart: a BuiltRow was built there).
+ */
 async function collectDay(
   day: Day,
   file: string,
-  writer: ParquetWriter,
+  {writer, pool: threads}: DayTools,
   options: ExportOptions,
   deps: ExportDeps,
 ): Promise<{rows: number; totalCost: number}> {
@@ -185,14 +213,18 @@ async function collectDay(
     onRestart: () => nodes.clear(),
   })
 
-  const builder = new RowBuilder({
+  const context = {
     cluster: options.cluster,
     labelKeys: options.labels,
     annotationKeys: options.annotations,
-    nodes,
     windowStartMs: dayStart(day).getTime(),
     windowEndMs: dayStart(addDays(day, 1)).getTime(),
-  })
+  }
+  const builder = new RowBuilder({...context, nodes})
+  // A pool that failed on an earlier day is not used again, and a node index too large to copy to
+  // the threads stays here: this day is parsed on the main thread.
+  const pool = threads?.failed || nodes.size > MAX_COPIED_NODES ? undefined : threads
+  pool?.context({...context, nodes: nodes.data()})
   writer.open(file)
   let totalCost = 0
   const repeated = new RepeatedKeys(deps.kubecost.product, day, deps.logger)
@@ -201,8 +233,15 @@ async function collectDay(
       onEntry(entry) {
         deps.signal?.throwIfAborted()
         if (!repeated.first(entry)) return
-        if (!builder.write(entry.key, entry.value, writer)) return
-        totalCost += totalCostOf(entry.value)
+        const {value} = entry
+        if (value instanceof BuiltRow) {
+          if (!value.writeTo(writer)) return
+          totalCost += value.totalCost
+        } else {
+          if (!builder.write(entry.key, value, writer)) return
+          totalCost += totalCostOf(value)
+        }
+
         if (writer.rows > options.maxRowsPerDay) {
           throw new KubecostResponseError(
             `${deps.kubecost.product} returned more than ${options.maxRowsPerDay} allocations for ${day}; the day is not written`,
@@ -214,6 +253,7 @@ async function collectDay(
           )
         }
       },
+      ...(pool ? {reader: limits => pool.reader(limits)} : {}),
       onRestart() {
         writer.reset()
         totalCost = 0
@@ -239,11 +279,6 @@ async function collectDay(
   }
 
   return {rows: writer.rows, totalCost}
-}
-
-function totalCostOf(allocation: unknown): number {
-  const value = (allocation as {totalCost?: unknown}).totalCost
-  return typeof value === 'number' ? value : 0
 }
 
 /** The error a run ends with when some of its days (or, split, cluster-days) failed; each was reported already. */

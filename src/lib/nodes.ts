@@ -53,6 +53,13 @@ function nameKey(cluster: string, name: string): string {
   return `${cluster}\u0000${name}`
 }
 
+/** What a NodeIndex holds, as plain data that can cross to another thread (`NodeIndex.from`). */
+export interface NodeIndexData {
+  byProviderId: Map<string, NodeInfo>
+  byName: Map<string, NodeInfo>
+  perCluster: boolean
+}
+
 export class NodeIndex {
   private readonly byProviderId = new Map<string, NodeInfo>()
   /** Keyed by cluster and node name: node names such as ip-10-0-2-1.ec2.internal repeat across clusters. */
@@ -63,6 +70,19 @@ export class NodeIndex {
   constructor(options: NodeIndexOptions = {}) {
     this.keep = options.labelKeys ? new Set(options.labelKeys) : undefined
     this.perCluster = options.perCluster === true
+  }
+
+  /** An index that answers lookups as `data`'s did (nodes cannot be added to it). */
+  static from(data: NodeIndexData): NodeIndex {
+    const index = new NodeIndex({labelKeys: [], perCluster: data.perCluster})
+    for (const [key, node] of data.byProviderId) index.byProviderId.set(key, node)
+    for (const [key, node] of data.byName) index.byName.set(key, node)
+    return index
+  }
+
+  /** The index as plain data (see `from`). */
+  data(): NodeIndexData {
+    return {byProviderId: this.byProviderId, byName: this.byName, perCluster: this.perCluster}
   }
 
   private providerKey(providerID: string, cluster: string): string {

@@ -401,6 +401,12 @@ export function readNumbers(a: NumericSource, out: unknown[]): void {
   out[35] = a.totalEfficiency
 }
 
+/** An allocation's totalCost as Kubecost reported it (0 when it has none): what a day's total sums. */
+export function totalCostOf(allocation: unknown): number {
+  const value = (allocation as {totalCost?: unknown}).totalCost
+  return typeof value === 'number' ? value : 0
+}
+
 /** Receives a row's values in column order (timestamps as epoch milliseconds), then `endRow`. */
 export interface RowSink {
   string(value: string): void

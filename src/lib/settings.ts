@@ -42,6 +42,7 @@ export const SETTINGS = [
   'maxRowsPerDay',
   'outputDir',
   'parentRoleArn',
+  'parseThreads',
   'policyFile',
   'prefix',
   'printRecommended',

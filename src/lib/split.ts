@@ -31,7 +31,7 @@ import {Layout} from './layout.js'
 import type {Logger} from './log.js'
 import {NodeIndex} from './nodes.js'
 import type {ParquetWriter} from './parquet/writer.js'
-import {NODE_LABEL_KEYS, RowBuilder} from './rows.js'
+import {NODE_LABEL_KEYS, RowBuilder, totalCostOf} from './rows.js'
 import {contractColumns} from './schema.js'
 import {createWorkDir} from './work-dir.js'
 import {setting} from './settings.js'
@@ -534,9 +534,4 @@ function clusterOf(allocation: unknown): string | undefined {
   const cluster =
     typeof properties === 'object' && properties !== null ? (properties as {cluster?: unknown}).cluster : undefined
   return typeof cluster === 'string' ? cluster : ''
-}
-
-function totalCostOf(allocation: unknown): number {
-  const value = (allocation as {totalCost?: unknown}).totalCost
-  return typeof value === 'number' ? value : 0
 }

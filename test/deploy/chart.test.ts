@@ -45,6 +45,7 @@ const EVERY_VALUE = {
   s3TimeoutSeconds: 90,
   runDeadlineSeconds: 9000,
   maxRowsPerDay: 3_000_000,
+  parseThreads: 2,
   logFormat: 'json',
   kubecost: {
     connectTimeoutSeconds: 5,
@@ -374,7 +375,7 @@ describe('chart: rendered manifests', () => {
     const c = containerOf(manifests)
     assert.deepEqual(pod.volumes?.find(v => v.name === 'tmp')?.emptyDir, {sizeLimit: '1Gi'})
     assert.deepEqual(c.volumeMounts?.find(m => m.mountPath === '/tmp')?.name, 'tmp')
-    assert.deepEqual(c.resources, {requests: {cpu: '250m', memory: '256Mi'}, limits: {cpu: '1', memory: '512Mi'}})
+    assert.deepEqual(c.resources, {requests: {cpu: '250m', memory: '256Mi'}, limits: {cpu: '2', memory: '512Mi'}})
     const all = await template(EVERY_VALUE)
     assert.deepEqual(podOf(all).volumes?.find(v => v.name === 'tmp')?.emptyDir, {sizeLimit: '2Gi'})
     assert.deepEqual(containerOf(all).resources, EVERY_VALUE.resources)
@@ -429,6 +430,7 @@ describe('chart: environment', () => {
       S3_REQUEST_TIMEOUT: '90',
       RUN_DEADLINE: '9000',
       MAX_ROWS_PER_DAY: '3000000',
+      PARSE_THREADS: '2',
       LOG_FORMAT: 'json',
       CONNECTION_TIMEOUT: '5',
       KUBECOST_ALLOCATION_API_READ_TIMEOUT: '120.5',

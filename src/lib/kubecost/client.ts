@@ -15,7 +15,7 @@ import {
 } from '../errors.js'
 import {type Logger, silentLogger} from '../log.js'
 import {excerpt} from '../sanitize.js'
-import {type Entry, EnvelopeError, EnvelopeSplitter} from './envelope-splitter.js'
+import {type Entry, EnvelopeError, EnvelopeSplitter, type SplitterLimits} from './envelope-splitter.js'
 import {DEADLINE_READ_TIMEOUTS, DEFAULT_MAX_ENTRY_MIB, DEFAULT_MAX_RESPONSE_MIB, MAX_REDIRECTS, MIB} from './limits.js'
 import {type CostSource, KUBECOST, type KubecostApi} from './source.js'
 import {flag, negated, setting} from '../settings.js'
@@ -64,8 +64,22 @@ export interface KubecostClientOptions {
   random?: () => number
 }
 
+/** What reads a response body into entries: an EnvelopeSplitter, or a reader that parses elsewhere. */
+export interface EntryReader {
+  readonly meta: Record<string, unknown>
+  readonly sets: number
+  /** First bytes of the body, for error messages. */
+  readonly head: string
+  readonly bytes: number
+  push(chunk: Uint8Array): Entry[] | Promise<Entry[]>
+  /** At the end of the body: the entries still held back; throws when the envelope was not complete. */
+  end(): Entry[] | Promise<Entry[]>
+}
+
 export interface StreamHandler {
   onEntry(entry: Entry): void
+  /** The reader for one attempt's body (a new one for each retry); an EnvelopeSplitter by default. */
+  reader?(limits: SplitterLimits): EntryReader
   /**
    * Called before a retry when entries were already handed out: drop them, the stream starts over.
    * Without it, a failure after the first entry is not retried.
@@ -141,10 +155,16 @@ export class KubecostClient {
         context.attempt = retry + 1
         let emitted = 0
         try {
-          return await this.attempt(context, call.signal, entry => {
-            emitted++
-            handler.onEntry(entry)
-          })
+          const reader = handler.reader?.bind(handler)
+          return await this.attempt(
+            context,
+            call.signal,
+            entry => {
+              emitted++
+              handler.onEntry(entry)
+            },
+            reader,
+          )
         } catch (error) {
           // Neither a deadline nor an abort is retried: the same call would only hit it again.
           if (aborted(call.signal)) throw call.failure(context)
@@ -181,6 +201,7 @@ export class KubecostClient {
     context: RequestContext,
     signal: AbortSignal,
     onEntry: (entry: Entry) => void,
+    reader?: (limits: SplitterLimits) => EntryReader,
   ): Promise<StreamResult> {
     const {url} = context
     context.received = 0
@@ -195,29 +216,31 @@ export class KubecostClient {
       )
     }
 
-    const splitter = new EnvelopeSplitter({
-      maxEntryBytes: context.maxEntryBytes,
-      maxBodyBytes: context.maxResponseBytes,
-    })
+    const limits = {maxEntryBytes: context.maxEntryBytes, maxBodyBytes: context.maxResponseBytes}
+    const splitter = reader?.(limits) ?? new EnvelopeSplitter(limits)
     let entries = 0
     let consumerFailure: {error: unknown} | undefined
+    const deliver = (found: Entry[]) => {
+      for (const entry of found) {
+        entries++
+        try {
+          onEntry(entry)
+        } catch (error) {
+          consumerFailure = {error}
+          throw error
+        }
+      }
+    }
+
     try {
       if (response.body) {
         for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
           context.received += chunk.length
-          for (const entry of splitter.push(chunk)) {
-            entries++
-            try {
-              onEntry(entry)
-            } catch (error) {
-              consumerFailure = {error}
-              throw error
-            }
-          }
+          deliver(await splitter.push(chunk))
         }
       }
 
-      splitter.end()
+      deliver(await splitter.end())
     } catch (error) {
       // The consumer's own failure (a full disk, say) is not Kubecost's: never reclassified, never retried.
       if (consumerFailure?.error === error) throw error

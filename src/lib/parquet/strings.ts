@@ -11,8 +11,21 @@ import type {Scratch} from './scratch.js'
 const MAX_DICTIONARY_ENTRIES = 8192
 const MAX_DICTIONARY_BYTES = 1 << 20
 
+/**
+ * What a batch's own dictionary of a column (see RowBatch) maps to in a StringColumn's, learnt as
+ * rows are copied: a value seen once in the batch is not looked up again.
+ */
+export interface DictionaryMapping {
+  /** The StringColumn's dictionary the indices are of (see `StringColumn.epoch`). */
+  epoch: number
+  /** Per value of the batch's dictionary, its index in the column's, or -1. */
+  indices: Int32Array
+}
+
 export class StringColumn {
   rows = 0
+  /** Changes whenever the dictionary starts over or is dropped: mappings to the old one are void. */
+  epoch = 0
   private plain = false
   private readonly indices: Int32Array
   private dictionary: string[] = []
@@ -63,8 +76,33 @@ export class StringColumn {
     this.indices[this.rows++] = index
   }
 
+  /** Adds `value`, which is value `local` of a batch whose mapping to this column is `mapping`. */
+  addMapped(value: string, local: number, mapping: DictionaryMapping): void {
+    if (this.plain) {
+      this.appendPlain(value)
+      return
+    }
+
+    if (mapping.epoch !== this.epoch) {
+      mapping.indices.fill(-1)
+      mapping.epoch = this.epoch
+    }
+
+    const known = mapping.indices[local] as number
+    if (known >= 0) {
+      this.lastValue = value
+      this.lastIndex = known
+      this.indices[this.rows++] = known
+      return
+    }
+
+    this.add(value)
+    if (mapping.epoch === this.epoch) mapping.indices[local] = this.lastIndex as number
+  }
+
   /** Starts the next row group. */
   clear(): void {
+    this.epoch++
     this.rows = 0
     this.used = 0
     this.dictionary = []
@@ -111,6 +149,7 @@ export class StringColumn {
     const {dictionary, indices} = this
     const rows = this.rows
     this.plain = true
+    this.epoch++
     this.ends ??= new Uint32Array(this.capacity)
     this.rows = 0
     this.used = 0

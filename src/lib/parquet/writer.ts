@@ -4,10 +4,11 @@ import {endianness} from 'node:os'
 import {compressSync} from 'snappy'
 
 import {localIoError} from '../local-io.js'
+import type {RowBatch} from '../parse/batch.js'
 import type {RowSink} from '../rows.js'
 import type {ColumnShape as Column, ColumnType} from '../schema.js'
 import {Scratch} from './scratch.js'
-import {StringColumn, varint} from './strings.js'
+import {type DictionaryMapping, StringColumn, varint} from './strings.js'
 import {CompactWriter} from './thrift.js'
 
 /**
@@ -82,6 +83,8 @@ export class ParquetWriter implements RowSink {
   private readonly rowGroupRows: number
   private readonly pageRows: number
   private readonly scratch = new Scratch()
+  /** The number and string columns' buffers, for `copyRow`. */
+  private targets: {numbers: Float64Array[]; strings: StringColumn[]} | undefined
 
   constructor(
     private readonly columns: readonly Column[],
@@ -123,6 +126,38 @@ export class ParquetWriter implements RowSink {
     const buffer = this.buffers[this.column++]
     if (!buffer?.strings) throw new TypeError(`column ${this.column - 1} does not take a string`)
     buffer.strings.add(value)
+  }
+
+  /** Writes row `row` of a batch built elsewhere (with this file's columns), as `number`/`string` calls would. */
+  copyRow(batch: RowBatch, row: number): void {
+    // The columns by kind, in the batch's order; the buffers stay the same from one row group to the next.
+    this.targets ??= {
+      numbers: this.buffers.flatMap(b => (b.numbers ? [b.numbers] : [])),
+      strings: this.buffers.flatMap(b => (b.strings ? [b.strings] : [])),
+    }
+    const {numbers: numberColumns, strings: stringColumns} = this.targets
+    if (batch.numbersPerRow !== numberColumns.length || batch.stringsPerRow !== stringColumns.length)
+      throw new TypeError(
+        `a batch has ${batch.numbersPerRow + batch.stringsPerRow} columns, the schema ${this.buffers.length}`,
+      )
+    const {numbers, ids, values} = batch
+    const mappings = (batch.mappings ??= values.map(v => ({epoch: -1, indices: new Int32Array(v.length)})))
+    const at = this.groupRows
+    const numberBase = row * batch.numbersPerRow
+    for (let k = 0; k < numberColumns.length; k++)
+      (numberColumns[k] as Float64Array)[at] = numbers[numberBase + k] as number
+    const idBase = row * batch.stringsPerRow
+    for (let k = 0; k < stringColumns.length; k++) {
+      const local = ids[idBase + k] as number
+      ;(stringColumns[k] as StringColumn).addMapped(
+        (values[k] as string[])[local] as string,
+        local,
+        mappings[k] as DictionaryMapping,
+      )
+    }
+
+    this.column = this.buffers.length
+    this.endRow()
   }
 
   endRow(): void {
