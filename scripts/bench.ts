@@ -9,14 +9,18 @@
  *
  * Single runs on a shared machine vary by ±30 %: the reference and the 1-day export run interleaved,
  * BENCH_ROUNDS rounds (default 5), so a slow stretch of the machine hits both sides of a round, and the
- * ratio reported is the median of the per-round ratios.
+ * ratio reported is the median of the per-round ratios. Each round also runs the export with
+ * `--parse-threads 0` (everything on the main thread), so the parse threads' share is visible.
  */
 import {execFileSync, spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {once} from 'node:events'
 import {createWriteStream} from 'node:fs'
 import {mkdir, readFile, readdir, rm, stat} from 'node:fs/promises'
+import {availableParallelism} from 'node:os'
 import {join} from 'node:path'
+
+import {defaultParseThreads} from '../src/flags/limits.js'
 
 import {dayAllocations} from '../test/fakes/kubecost-data.js'
 import {FakeKubecost} from '../test/fakes/kubecost-server.js'
@@ -169,18 +173,28 @@ try {
 
   const references: Measured[] = []
   const exports: Measured[] = []
+  const mainOnly: Measured[] = []
   for (let i = 0; i < ROUNDS; i++) {
-    console.error(`Round ${i + 1} of ${ROUNDS}: DuckDB reference (NDJSON -> Snappy Parquet), then export of 1 day...`)
+    console.error(
+      `Round ${i + 1} of ${ROUNDS}: DuckDB reference (NDJSON -> Snappy Parquet), then export of 1 day, then again with --parse-threads 0...`,
+    )
     const script = join(ROOT, 'scripts', 'bench-reference.mjs')
     const ndjson = join(WORK, 'data', 'reference.ndjson')
     references.push(
       check('reference', await measure(process.execPath, [script, ndjson, join(WORK, `reference-${i}.parquet`)])),
     )
     exports.push(check('export 1 day', await measure(CLI, exportArgs(`out-1day-${i}`, 1))))
+    mainOnly.push(
+      check(
+        'export 1 day, main thread only',
+        await measure(CLI, [...exportArgs(`out-1day-main-${i}`, 1), '--parse-threads', '0']),
+      ),
+    )
   }
 
-  const digests = new Set(await Promise.all(exports.map(async (_, i) => outputDigest(join(WORK, `out-1day-${i}`)))))
-  if (digests.size !== 1) throw new Error(`the 1-day exports of the rounds differ: ${[...digests].join(', ')}`)
+  const outputs = [...exports.map((_, i) => `out-1day-${i}`), ...mainOnly.map((_, i) => `out-1day-main-${i}`)]
+  const digests = new Set(await Promise.all(outputs.map(async out => outputDigest(join(WORK, out)))))
+  if (digests.size !== 1) throw new Error(`the 1-day exports differ: ${[...digests].join(', ')}`)
 
   console.error('export, 5 days...')
   const fiveDays = check('export 5 days', await measure(CLI, exportArgs('out-5days', 5)))
@@ -196,8 +210,9 @@ try {
   const beforeBody = median(exports.map(e => e.beforeBodySeconds ?? Number.NaN))
   const oneDayRss = Math.max(...exports.map(e => e.peakRssMb))
   const cliVersion = execFileSync(CLI, ['--version'], {encoding: 'utf8'}).trim()
+  const threads = process.env.PARSE_THREADS ?? String(defaultParseThreads())
   line(
-    `allocations_per_day=${allocations} rows_per_day=${rows} body_mb=${mb(bodyBytes)} rounds=${ROUNDS} cli=${cliVersion.replaceAll(' ', '_')}`,
+    `allocations_per_day=${allocations} rows_per_day=${rows} body_mb=${mb(bodyBytes)} rounds=${ROUNDS} parse_threads=${threads} cpus=${availableParallelism()} cli=${cliVersion.replaceAll(' ', '_')}`,
   )
   line(
     `reference_duckdb_ndjson_to_parquet_seconds_median=${s2(median(references.map(r => r.seconds)))} reference_cpu_seconds_median=${s2(median(references.map(r => r.cpuSeconds)))} reference_peak_rss_mb=${Math.max(...references.map(r => r.peakRssMb)).toFixed(0)}`,
@@ -211,6 +226,10 @@ try {
   line(
     `export_to_reference_ratio=${median(ratios).toFixed(2)} (median of per-round ratios; target <= 1.5) rounds=${ratios.map(r => r.toFixed(2)).join(',')} ratio_of_medians=${(oneDaySeconds / median(references.map(r => r.seconds))).toFixed(2)}`,
   )
+  const mainRatios = mainOnly.map((e, i) => e.seconds / (references[i] as Measured).seconds)
+  line(
+    `export_1day_parse_threads_0_seconds_median=${s2(median(mainOnly.map(e => e.seconds)))} export_1day_parse_threads_0_cpu_seconds_median=${s2(median(mainOnly.map(e => e.cpuSeconds)))} export_1day_parse_threads_0_to_reference_ratio=${median(mainRatios).toFixed(2)} export_1day_parse_threads_0_peak_rss_mb=${Math.max(...mainOnly.map(e => e.peakRssMb)).toFixed(0)}`,
+  )
   line(`export_1day_peak_rss_mb=${oneDayRss.toFixed(0)} (highest of the rounds; target <= 300)`)
   line(
     `export_5day_seconds=${s2(fiveDays.seconds)} export_5day_cpu_seconds=${s2(fiveDays.cpuSeconds)} export_5day_peak_rss_mb=${fiveDays.peakRssMb.toFixed(0)} (target <= 300)`,
@@ -220,7 +239,7 @@ try {
     `export_nothing_to_collect_seconds=${s2(idle.seconds)} export_nothing_to_collect_peak_rss_mb=${idle.peakRssMb.toFixed(0)}`,
   )
   line(`help_seconds_median_of_5=${s2(median(helps))} (target <= 0.5)`)
-  line(`export_1day_output=${[...digests][0] ?? ''} (identical in every round)`)
+  line(`export_1day_output=${[...digests][0] ?? ''} (identical in every round, with and without parse threads)`)
 } finally {
   await fake.close()
 }
