@@ -96,15 +96,15 @@ async function runWith(kubecost: FakeKubecost, threads: string, env: Record<stri
   return {code: result.code, stdout: result.stdout.replaceAll(out.path, '<out>'), files, warnings}
 }
 
+/** The fake Kubecost answering each day with its rendered body. */
+async function serving(bodies: Record<string, string>): Promise<FakeKubecost> {
+  return FakeKubecost.start({cluster: 'prod', days: DAYS, containersPerDay: 2500, allocationBodies: bodies})
+}
+
 describe('export --parse-threads', () => {
   it('writes the same files, results and warnings with 0, 1 and 2 threads', async () => {
     const bodies = Object.fromEntries(await Promise.all(DAYS.map(async d => [d, await renderDay(d)] as const)))
-    const kubecost = await FakeKubecost.start({
-      cluster: 'prod',
-      days: DAYS,
-      containersPerDay: 2500,
-      allocationBodies: bodies,
-    })
+    const kubecost = await serving(bodies)
     try {
       const sequential = await runWith(kubecost, '0')
       assert.equal(sequential.code, 0, sequential.warnings.join('\n'))
@@ -135,12 +135,7 @@ describe('export --parse-threads', () => {
       [DAYS[1] as string]: await renderDay(DAYS[1] as string, {outOfRange: 'repeat'}),
       [DAYS[2] as string]: await renderDay(DAYS[2] as string),
     }
-    const kubecost = await FakeKubecost.start({
-      cluster: 'prod',
-      days: DAYS,
-      containersPerDay: 2500,
-      allocationBodies: bodies,
-    })
+    const kubecost = await serving(bodies)
     try {
       const sequential = await runWith(kubecost, '0')
       const parallel = await runWith(kubecost, '1')
