@@ -1,0 +1,82 @@
+/**
+ * refresh-dataset's steps against AWS: the QuickSight API of a session, the daily schedule set-up
+ * with its crawler check, and an ingestion started (or joined) and waited for. The decisions are
+ * lib/quicksight's; this module gives them the real calls.
+ */
+import {randomUUID} from 'node:crypto'
+
+import {type ConfigureOptions, type ScheduleResult, configureRefresh} from '../quicksight/configure.js'
+import {
+  type Ingestion,
+  type RefreshType,
+  ingestionPoll,
+  ingestionTimeout,
+  startOrAttach,
+} from '../quicksight/refresh.js'
+import {type WaitOptions, waitOrFail} from '../wait.js'
+import {getCrawlerSchedule} from './glue-schedule.js'
+import {
+  type QuickSightApi,
+  createIngestion,
+  describeIngestion,
+  ensureDailySchedule,
+  ensureLookback,
+  findActiveIngestion,
+} from './quicksight.js'
+import type {AwsSession} from './session.js'
+
+export {describeDataSet} from './quicksight.js'
+
+/** The session's QuickSight API, in `accountId` (the session's own account by default). */
+export async function quickSightApi(session: AwsSession, accountId?: string): Promise<QuickSightApi> {
+  return {
+    client: await session.client('quicksight'),
+    send: session.send.bind(session),
+    accountId: accountId ?? (await session.accountId()),
+    region: session.region.region,
+  }
+}
+
+/** The dataset's incremental refresh and daily schedule, checked against the crawler's (see configureRefresh). */
+export async function configureDatasetRefresh(
+  session: AwsSession,
+  api: QuickSightApi,
+  options: Omit<ConfigureOptions, 'accountId' | 'region'>,
+): Promise<ScheduleResult> {
+  const glue = {client: await session.client('glueForSchedule'), send: session.send.bind(session)}
+  const id = options.dataSetId
+  return configureRefresh(
+    {
+      ensureLookback: async days => ensureLookback(api, id, days),
+      ensureDailySchedule: async wanted => ensureDailySchedule(api, id, wanted),
+      crawlerSchedule: async name => getCrawlerSchedule(glue, name),
+    },
+    {...options, accountId: api.accountId, region: api.region},
+  )
+}
+
+/** An ingestion of the dataset: one already queued or running, else a new one of `type`. */
+export async function startRefresh(
+  api: QuickSightApi,
+  dataSetId: string,
+  type: RefreshType,
+): Promise<{ingestion: Ingestion; attached: boolean}> {
+  return startOrAttach({
+    find: async () => findActiveIngestion(api, dataSetId),
+    start: async () => createIngestion(api, dataSetId, randomUUID(), type),
+  })
+}
+
+/** The ingestion once it has ended (completed, failed or cancelled); a timeout names the ingestion and the dataset. */
+export async function awaitIngestion(
+  api: QuickSightApi,
+  dataSetId: string,
+  started: Ingestion,
+  wait: Omit<WaitOptions, 'subject'>,
+): Promise<Ingestion> {
+  return waitOrFail(
+    async () => ingestionPoll(await describeIngestion(api, dataSetId, started.id)),
+    {...wait, subject: `ingestion ${started.id}`},
+    error => ingestionTimeout(started.id, dataSetId, error.lastState, wait.timeoutMs, error),
+  )
+}
