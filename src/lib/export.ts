@@ -224,7 +224,7 @@ async function collectDay(
   // A pool that failed on an earlier day is not used again, and a node index too large to copy to
   // the threads stays here: this day is parsed on the main thread.
   const pool = threads?.failed || nodes.size > MAX_COPIED_NODES ? undefined : threads
-  pool?.context({...context, nodes: nodes.data()})
+  pool?.context({...context, nodes: nodes.data()}, builder)
   writer.open(file)
   let totalCost = 0
   const repeated = new RepeatedKeys(deps.kubecost.product, day, deps.logger)

@@ -136,7 +136,7 @@ describe('ParsePool: entries parsed on another thread', () => {
   const pools: ParsePool[] = []
   const poolOf = (threads: number, blockBytes: number) => {
     const pool = new ParsePool(threads, {blockBytes})
-    pool.context({...context, nodes: nodeIndex().data()})
+    pool.context({...context, nodes: nodeIndex().data()}, new RowBuilder({...context, nodes: nodeIndex()}))
     pools.push(pool)
     return pool
   }
@@ -306,7 +306,7 @@ describe('ParsePool: a thread that stops', () => {
   let pool: ParsePool
   before(() => {
     pool = new ParsePool(1, {blockBytes: 256})
-    pool.context({...context, nodes: nodeIndex().data()})
+    pool.context({...context, nodes: nodeIndex().data()}, new RowBuilder({...context, nodes: nodeIndex()}))
   })
   after(async () => {
     await pool.close()

@@ -18,8 +18,7 @@ import {Worker} from 'node:worker_threads'
 import {ParseThreadError} from '../errors.js'
 import {type Entry, EnvelopeSplitter, type SplitterLimits} from '../kubecost/envelope-splitter.js'
 import {setting} from '../settings.js'
-import {NodeIndex} from '../nodes.js'
-import {RowBuilder} from '../rows.js'
+import type {RowBuilder} from '../rows.js'
 import {type BatchBuffers, BuiltRow, type RowBatch} from './batch.js'
 import {parseBlock} from './block.js'
 import type {ParseContext, ParsedBlock, ToWorker} from './protocol.js'
@@ -88,9 +87,12 @@ export class ParsePool {
     return this.waiting.size
   }
 
-  /** The day whose body comes next: how its rows are built. */
-  context(context: ParseContext): void {
-    this.builder = new RowBuilder({...context, nodes: NodeIndex.from(context.nodes)})
+  /**
+   * The day whose body comes next: how its rows are built, as data for the threads and as the
+   * day's own builder (built on `context`), which the main thread uses for the blocks it parses.
+   */
+  context(context: ParseContext, here: RowBuilder): void {
+    this.builder = here
     for (const worker of this.workers) worker.postMessage({type: 'context', context} satisfies ToWorker)
   }
 
