@@ -243,14 +243,7 @@ async function collectDay(
         }
 
         if (writer.rows > options.maxRowsPerDay) {
-          throw new KubecostResponseError(
-            `${deps.kubecost.product} returned more than ${options.maxRowsPerDay} allocations for ${day}; the day is not written`,
-            {
-              suggestions: [
-                `A day this large is more likely a broken or hostile answer than a real cluster; if it is real, raise ${setting('maxRowsPerDay')} and the /tmp emptyDir sizeLimit to match.`,
-              ],
-            },
-          )
+          throw tooManyRows(`${deps.kubecost.product} returned`, options.maxRowsPerDay, `for ${day}; the day`, 'day')
         }
       },
       ...(pool ? {reader: limits => pool.reader(limits)} : {}),
@@ -279,6 +272,23 @@ async function collectDay(
   }
 
   return {rows: writer.rows, totalCost}
+}
+
+/**
+ * A day (or, split, a cluster-day) past --max-rows-per-day: `returned` says who returned the rows,
+ * `what` which rows and which file (`for <day>; the day`).
+ */
+export function tooManyRows(
+  returned: string,
+  max: number,
+  what: string,
+  unit: 'day' | 'cluster-day',
+): KubecostResponseError {
+  return new KubecostResponseError(`${returned} more than ${max} allocations ${what} is not written`, {
+    suggestions: [
+      `A ${unit} this large is more likely a broken or hostile answer than a real cluster; if it is real, raise ${setting('maxRowsPerDay')} and the /tmp emptyDir sizeLimit to match.`,
+    ],
+  })
 }
 
 /** The error a run ends with when some of its days (or, split, cluster-days) failed; each was reported already. */

@@ -15,7 +15,7 @@ import {
 import {type ClusterMapping, clusterFilter} from './cluster-map.js'
 import {type Day, addDays, dayStart} from './dates.js'
 import type {Destination} from './destination/destination.js'
-import {CidError, KubecostEmptyDayError, KubecostResponseError, RunAbortedError} from './errors.js'
+import {CidError, KubecostEmptyDayError, RunAbortedError} from './errors.js'
 import {RepeatedKeys} from './repeated-keys.js'
 import {
   type DayOutcome,
@@ -25,6 +25,7 @@ import {
   skipReason,
   stoppedDuring,
   tally,
+  tooManyRows,
 } from './export.js'
 import {allocationParams, assetsParams} from './kubecost/requests.js'
 import {Layout} from './layout.js'
@@ -34,7 +35,6 @@ import type {ParquetWriter} from './parquet/writer.js'
 import {NODE_LABEL_KEYS, RowBuilder, totalCostOf} from './rows.js'
 import {contractColumns} from './schema.js'
 import {createWorkDir} from './work-dir.js'
-import {setting} from './settings.js'
 
 /*
  * Split mode: one Kubecost primary (federated ETL / aggregator) answers for many clusters. One
@@ -495,14 +495,8 @@ async function collectSplit(
         if (!state.builder.write(entry.key, entry.value, state.writer)) return
         state.totalCost += totalCostOf(entry.value)
         if (state.writer.rows > options.maxRowsPerDay) {
-          throw new KubecostResponseError(
-            `Kubecost returned more than ${options.maxRowsPerDay} allocations of cluster ${quote(cluster)} for ${date}; its file is not written`,
-            {
-              suggestions: [
-                `A cluster-day this large is more likely a broken or hostile answer than a real cluster; if it is real, raise ${setting('maxRowsPerDay')} and the /tmp emptyDir sizeLimit to match.`,
-              ],
-            },
-          )
+          const what = `of cluster ${quote(cluster)} for ${date}; its file`
+          throw tooManyRows('Kubecost returned', options.maxRowsPerDay, what, 'cluster-day')
         }
       } catch (error) {
         if (!(error instanceof CidError) || error instanceof RunAbortedError) throw error
