@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
-import {SESSION_NAME} from '../../src/lib/aws/credentials.js'
+import {SESSION_NAME} from '../../src/lib/aws/identity.js'
 import {parseClusterArn} from '../../src/lib/cluster.js'
 import type {Day} from '../../src/lib/dates.js'
 import {type IamInput, type IamPolicies, type PolicyJson, iamPolicies} from '../../src/lib/iam/policies.js'

@@ -3,9 +3,7 @@ import type {AwsCredentialIdentity, AwsCredentialIdentityProvider} from '@smithy
 
 import type {Logger} from '../log.js'
 import {classifyAwsError} from './errors.js'
-
-/** The session name the old exporter used, kept so CloudTrail queries still match. */
-export const SESSION_NAME = 'kubecost-s3-exporter'
+import {SESSION_NAME} from './identity.js'
 
 export interface AssumedRoleOptions {
   /** An STS client holding the base credentials (the pod's IRSA identity). */

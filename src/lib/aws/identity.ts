@@ -4,6 +4,13 @@ import type {AwsCredentialIdentityProvider} from '@smithy/types'
 import type {Logger} from '../log.js'
 import {DEFAULT_IDENTITY} from './errors.js'
 
+/**
+ * The session name of the role the exporter assumes: the old exporter's, kept so CloudTrail queries
+ * still match (the trust policies `iam-policy` prints require it). Here, not with the STS calls, so
+ * reading it loads no AWS SDK.
+ */
+export const SESSION_NAME = 'kubecost-s3-exporter'
+
 /** The identity every AWS client of a run uses, and how to name it in messages. */
 export interface AwsIdentity {
   credentials?: AwsCredentialIdentityProvider

@@ -1,5 +1,5 @@
 import type {ClusterIdentity} from '../cluster.js'
-import {SESSION_NAME} from '../aws/credentials.js'
+import {SESSION_NAME} from '../aws/identity.js'
 import {InvalidInputError} from '../errors.js'
 import {Layout} from '../layout.js'
 import type {InputName} from '../validate.js'
