@@ -9,6 +9,7 @@ import {listFiles, refusedUrl, runCli, tempDir} from '../helpers.js'
 import {readParquet} from '../parquet.js'
 
 const ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/prod'
+const REPORT_PACKAGES = new URL('../fixtures/report-packages.mjs', import.meta.url).pathname
 // "Today" is 2026-03-05, so the 5 candidate days are 2026-02-26 … 2026-03-02 (across a month boundary).
 const NOW = '2026-03-05T10:30:00Z'
 const CANDIDATES = ['2026-02-26', '2026-02-27', '2026-02-28', '2026-03-01', '2026-03-02']
@@ -326,6 +327,23 @@ describe('export to a local directory', () => {
     // EKS and Karpenter labels both present: the first wins, never "SPOTspot":
     assert.equal(both?.node_capacity_type, 'SPOT')
     assert.equal(both?.node_nodegroup, 'ng-spot')
+  })
+
+  it("loads no AWS SDK and no HTTP library but Node's own: a local export starts fast", async () => {
+    const other = await tempDir()
+    try {
+      const run = await runCli(exportArgs(fake, other.path), {NODE_OPTIONS: `--import ${REPORT_PACKAGES}`})
+      assert.equal(run.code, 0, run.stderr)
+      assert.equal((await listFiles(other.path)).length, 4)
+      const loaded = /^loaded-packages=(.*)$/m.exec(run.stderr)?.[1]?.split(',') ?? []
+      assert.ok(loaded.includes('@oclif/core'), run.stderr)
+      assert.deepEqual(
+        loaded.filter(p => /^@aws-sdk\/|^@smithy\/|^undici$|^ky$/.test(p)),
+        [],
+      )
+    } finally {
+      await other.remove()
+    }
   })
 
   it('writes nothing the second time', async () => {

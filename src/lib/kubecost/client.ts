@@ -1,9 +1,6 @@
 import type {LookupFunction} from 'node:net'
 import {setTimeout as delay} from 'node:timers/promises'
 
-import ky, {type KyInstance} from 'ky'
-import {Agent} from 'undici'
-
 import {
   CidError,
   type ConnectionFailure,
@@ -16,6 +13,7 @@ import {
 import {type Logger, silentLogger} from '../log.js'
 import {excerpt} from '../sanitize.js'
 import {type Entry, EnvelopeError, EnvelopeSplitter, type SplitterLimits} from './envelope-splitter.js'
+import {BODY_TIMEOUT, CONNECT_TIMEOUT, HEADERS_TIMEOUT, type HttpGetResponse, HttpGetter} from './http-get.js'
 import {DEADLINE_READ_TIMEOUTS, DEFAULT_MAX_ENTRY_MIB, DEFAULT_MAX_RESPONSE_MIB, MAX_REDIRECTS, MIB} from './limits.js'
 import {type CostSource, KUBECOST, type KubecostApi} from './source.js'
 import {flag, negated, setting} from '../settings.js'
@@ -101,27 +99,25 @@ const ERROR_BODY_BYTES = 8192
 
 /** Kubecost's HTTP API: streams response envelopes entry by entry, and turns every failure into a KubecostError. */
 export class KubecostClient {
-  private readonly agents: Record<KubecostApi, Agent>
-  private readonly http: KyInstance
+  private readonly http: Record<KubecostApi, HttpGetter>
   private readonly base: URL
   private readonly source: CostSource
 
   constructor(private readonly options: KubecostClientOptions) {
     this.base = new URL(options.baseUrl)
     this.source = options.source ?? KUBECOST
-    const connect = {
-      timeout: options.connectTimeoutMs,
-      ...(options.tls?.ca === undefined ? {} : {ca: options.tls.ca}),
-      rejectUnauthorized: options.tls?.verify ?? true,
-      ...(options.lookup ? {lookup: options.lookup} : {}),
+    const getter = (readTimeoutMs: number) =>
+      new HttpGetter({
+        connectTimeoutMs: options.connectTimeoutMs,
+        readTimeoutMs,
+        ...(options.tls?.ca === undefined ? {} : {ca: options.tls.ca}),
+        rejectUnauthorized: options.tls?.verify ?? true,
+        ...(options.lookup ? {lookup: options.lookup} : {}),
+      })
+    this.http = {
+      allocation: getter(options.allocationReadTimeoutMs),
+      assets: getter(options.assetsReadTimeoutMs),
     }
-    const agent = (readTimeoutMs: number) =>
-      new Agent({connect, headersTimeout: readTimeoutMs, bodyTimeout: readTimeoutMs})
-    this.agents = {
-      allocation: agent(options.allocationReadTimeoutMs),
-      assets: agent(options.assetsReadTimeoutMs),
-    }
-    this.http = ky.create({retry: 0, timeout: false, throwHttpErrors: false, headers: {accept: 'application/json'}})
   }
 
   /** What the server is, as messages name it: Kubecost or OpenCost. */
@@ -207,7 +203,7 @@ export class KubecostClient {
     context.received = 0
     const response = await this.get(context, signal)
 
-    if (!response.ok) {
+    if (response.status < 200 || response.status > 299) {
       const preview = errorBodyText(await readPreview(response))
       throw new KubecostHttpError(
         `${context.name} returned HTTP ${response.status}${response.statusText ? ` ${excerpt(response.statusText, 80)}` : ''} for GET ${url}: ${preview || '(empty body)'}`,
@@ -233,23 +229,21 @@ export class KubecostClient {
     }
 
     try {
-      if (response.body) {
-        for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-          context.received += chunk.length
-          deliver(await splitter.push(chunk))
-        }
+      for await (const chunk of response.body) {
+        context.received += chunk.length
+        deliver(await splitter.push(chunk))
       }
 
       deliver(await splitter.end())
     } catch (error) {
+      response.discard()
       // The consumer's own failure (a full disk, say) is not Kubecost's: never reclassified, never retried.
       if (consumerFailure?.error === error) throw error
       if (signal.aborted) throw error
       if (error instanceof EnvelopeError) throw context.envelopeError(error, splitter.head)
       if (error instanceof CidError) throw error
       const code = causeCode(error)
-      if (code && isDecodingCode(code))
-        throw context.decodingError(code, response.headers.get('content-encoding') ?? '')
+      if (code && isDecodingCode(code)) throw context.decodingError(code, response.header('content-encoding') ?? '')
       if (isNetworkFailure(error)) throw context.networkError(error, 'while reading the response body')
       throw error
     }
@@ -275,32 +269,29 @@ export class KubecostClient {
    * The response to GET `context.url`, following redirects only within Kubecost's origin: a redirect
    * elsewhere (or to plain http) would send the pod to an address nobody configured.
    */
-  private async get(context: RequestContext, signal: AbortSignal): Promise<Response> {
+  private async get(context: RequestContext, signal: AbortSignal): Promise<HttpGetResponse> {
     let location = context.url
     for (let redirects = 0; ; redirects++) {
-      let response: Response
+      let response: HttpGetResponse
       try {
-        response = await this.http.get(location, {
-          // undici 7's Agent is the dispatcher Node 24's fetch runs on (ENGINEERING: the majors must
-          // match); the global fetch's type declarations name another copy of the class.
-          // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
-          dispatcher: this.agents[context.api],
-          signal,
-          redirect: 'manual',
-          headers: {
+        response = await this.http[context.api].get(
+          new URL(location),
+          {
+            accept: 'application/json',
             // Kubecost is in the cluster: compression saves little, and an uncompressed body cannot expand.
             'accept-encoding': 'identity',
             ...(this.base.username ? {authorization: basicAuth(this.base)} : {}),
           },
-        })
+          signal,
+        )
       } catch (error) {
         if (signal.aborted) throw error
         throw context.networkError(error)
       }
 
-      const target = response.headers.get('location')
-      if (!REDIRECT_STATUSES.has(response.status) || target === null) return response
-      await response.body?.cancel().catch(() => {})
+      const target = response.header('location')
+      if (!REDIRECT_STATUSES.has(response.status) || target === undefined) return response
+      response.discard()
       let next: URL
       try {
         next = new URL(target, location)
@@ -330,8 +321,9 @@ export class KubecostClient {
     await this.close()
   }
 
-  async close(): Promise<void> {
-    await Promise.all(Object.values(this.agents).map(a => a.close()))
+  close(): Promise<void> {
+    for (const getter of Object.values(this.http)) getter.close()
+    return Promise.resolve()
   }
 }
 
@@ -506,7 +498,7 @@ class RequestContext {
         ])
       }
 
-      case 'UND_ERR_CONNECT_TIMEOUT':
+      case CONNECT_TIMEOUT:
       case 'ETIMEDOUT': {
         return make(
           'connect-timeout',
@@ -517,13 +509,13 @@ class RequestContext {
         )
       }
 
-      case 'UND_ERR_HEADERS_TIMEOUT': {
+      case HEADERS_TIMEOUT: {
         return make('response-timeout', `did not answer within ${seconds(readTimeout)}`, [
           `${this.source.product} may be busy computing a large day; raise ${readFlag}.`,
         ])
       }
 
-      case 'UND_ERR_BODY_TIMEOUT': {
+      case BODY_TIMEOUT: {
         return make('body-stalled', `stopped sending its response for ${seconds(readTimeout)}`, [
           `${this.source.product} stalled mid-response; raise ${readFlag} if it is merely slow.`,
         ])
@@ -602,22 +594,19 @@ function mib(bytes: number): string {
   return bytes % MIB === 0 ? `${bytes / MIB} MiB` : `${bytes} bytes`
 }
 
-async function readPreview(response: Response): Promise<string> {
-  if (!response.body) return ''
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader()
-  const chunks: Uint8Array[] = []
+async function readPreview(response: HttpGetResponse): Promise<string> {
+  const chunks: Buffer[] = []
   let size = 0
   try {
-    while (size < ERROR_BODY_BYTES) {
-      const {done, value} = await reader.read()
-      if (done) break
-      chunks.push(value)
-      size += value.length
+    for await (const chunk of response.body) {
+      chunks.push(chunk)
+      size += chunk.length
+      if (size >= ERROR_BODY_BYTES) break
     }
   } catch {
     // the preview is best effort: the status code is the news
   } finally {
-    await reader.cancel().catch(() => {})
+    response.discard()
   }
 
   return Buffer.concat(chunks).subarray(0, ERROR_BODY_BYTES).toString('utf8')
@@ -668,7 +657,7 @@ function jsonText(value: unknown): string {
   return JSON.stringify(value)
 }
 
-/** The first `code` found along the error's `cause` chain (undici and Node put it there). */
+/** The first `code` found along the error's `cause` chain (Node puts it on the error, or on a cause). */
 export function causeCode(error: unknown): string | undefined {
   let current: unknown = error
   for (let i = 0; i < 8 && current instanceof Error; i++) {
@@ -695,5 +684,5 @@ function isDecodingCode(code: string): boolean {
 }
 
 function isNetworkFailure(error: unknown): boolean {
-  return error instanceof TypeError || causeCode(error) !== undefined
+  return causeCode(error) !== undefined
 }
