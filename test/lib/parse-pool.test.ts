@@ -178,6 +178,15 @@ describe('ParsePool: entries parsed on another thread', () => {
         ]),
     ],
     [
+      'objects in arrays whose first member is "name" (the marker\'s tail without its key)',
+      day
+        .slice(0, 40)
+        .map(([key, value], i) => [
+          key,
+          i % 2 === 0 ? {...(value as object), list: [{name: 'a'}, {name: '":{"name":"'}], 'x{"name":"y': 1} : value,
+        ]),
+    ],
+    [
       'entries that are not allocations, and ones that do not start with "name"',
       [
         ...day.slice(0, 10),

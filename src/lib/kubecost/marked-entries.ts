@@ -12,10 +12,16 @@
 import {isAscii} from 'node:buffer'
 
 const QUOTE = 0x22
+const COLON = 0x3a
 const BACKSLASH = 0x5c
 
 /** A key's closing quote and the start of an allocation (see above). */
-export const ENTRY_MARKER = Buffer.from('":{"name":"')
+const ENTRY_MARKER = Buffer.from('":{"name":"')
+/**
+ * What the search looks for: the marker without its `":`, which are checked after. A needle that
+ * starts with `{` rather than `"` (every tenth byte of JSON) is found ~2.5× faster by indexOf.
+ */
+const MARKER_TAIL = ENTRY_MARKER.subarray(2)
 /** Outside strings, `,"` only separates members (the same argument as for the marker). */
 const MEMBER_SEPARATOR = Buffer.from(',"')
 
@@ -65,7 +71,12 @@ export class MarkedEntries {
 
   /** The first marker at or after `from`, or -1. */
   marker(from: number): number {
-    return this.view.indexOf(ENTRY_MARKER, from)
+    const {buf, view} = this
+    for (let tail = view.indexOf(MARKER_TAIL, from + 2); tail >= 0; tail = view.indexOf(MARKER_TAIL, tail + 1)) {
+      if (buf[tail - 1] === COLON && buf[tail - 2] === QUOTE) return tail - 2
+    }
+
+    return -1
   }
 
   /**
@@ -76,10 +87,10 @@ export class MarkedEntries {
   at(start: number): boolean {
     const {buf, view} = this
     // The previous entry's search already found this one's marker: the first after its own value.
-    const keyEnd = this.nextMarker > start ? this.nextMarker : view.indexOf(ENTRY_MARKER, start + 1)
+    const keyEnd = this.nextMarker > start ? this.nextMarker : this.marker(start + 1)
     if (keyEnd < 0 || view.indexOf(QUOTE, start + 1) !== keyEnd) return false
     const valueStart = keyEnd + 2
-    const next = view.indexOf(ENTRY_MARKER, valueStart + 1)
+    const next = this.marker(valueStart + 1)
     this.nextMarker = next
     if (next < 0) return false
     const valueEnd = view.lastIndexOf(MEMBER_SEPARATOR, next)
