@@ -28,7 +28,8 @@ export class RepeatedKeys {
       this.set = entry.set
     }
 
-    if (this.seen.has(entry.key)) {
+    // One look-up: `add` says whether the key was there.
+    if (!this.seen.add(entry.key)) {
       this.repeats++
       if (this.repeats <= MAX_WARNINGS) {
         this.logger.warn(
@@ -40,7 +41,6 @@ export class RepeatedKeys {
       return false
     }
 
-    this.seen.add(entry.key)
     return true
   }
 
