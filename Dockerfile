@@ -49,6 +49,6 @@ ENV NODE_ENV=production
 ENV TMPDIR=/tmp
 # 65532: the conventional non-root "nonroot" uid, matching the chart's runAsUser.
 USER 65532:65532
-# Run through bin/run.js's shebang, which caps the young generation (see the comment there).
+# Run through bin/run.js's shebang, which sets the young generation and V8's helper threads (see the comment there).
 ENTRYPOINT ["/usr/bin/tini", "--", "/app/bin/run.js"]
 CMD ["export"]

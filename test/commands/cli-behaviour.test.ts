@@ -8,7 +8,7 @@ import type {AddressInfo} from 'node:net'
 import {after, before, describe, it} from 'node:test'
 
 import {FakeKubecost} from '../fakes/kubecost-server.js'
-import {listFiles, refusedUrl, runCli, tempDir} from '../helpers.js'
+import {BIN, listFiles, refusedUrl, runCli, tempDir} from '../helpers.js'
 
 const ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/prod'
 const NOW = '2026-03-05T10:30:00Z'
@@ -308,6 +308,15 @@ describe('the CLI as operators expect it', () => {
         assert.equal(version.code, 0)
         assert.match(version.stdout, /^kubecost-cid\/\d+\.\d+\.\d+ linux-\w+ node-v24\.\d+\.\d+/)
       }
+    })
+
+    it("starts Node.js as bin/run.js's shebang says: a 2 MB young generation, one V8 helper thread", async () => {
+      const report = new URL('../fixtures/report-exec-argv.mjs', import.meta.url).pathname
+      // Run as users and the image run it: the file itself, through its shebang.
+      const result = await runCli(['--version'], {NODE_OPTIONS: `--import ${report}`}, [BIN])
+      assert.equal(result.code, 0, result.stderr)
+      const argv = JSON.parse(/^exec-argv=(.*)$/m.exec(result.stderr)?.[1] ?? '[]') as string[]
+      assert.deepEqual(argv, ['--max-semi-space-size=2', '--v8-pool-size=1'])
     })
 
     it('help text is not hard-wrapped mid-sentence: paragraphs reflow to the terminal', async () => {
