@@ -341,6 +341,7 @@ describe('export to a local directory', () => {
         loaded.filter(p => /^@aws-sdk\/|^@smithy\/|^undici$|^ky$/.test(p)),
         [],
       )
+      assert.match(run.stderr, /^bundled-undici=false$/m)
     } finally {
       await other.remove()
     }
