@@ -454,7 +454,9 @@ async function runExport(podman: Podman, work: string, image: Image): Promise<vo
       'LOG_FORMAT=json',
       image.tag,
       // What bin/run.js's shebang runs, named for the emulator.
-      ...(emulator ? ['/usr/local/bin/node', '--max-semi-space-size=2', '--v8-pool-size=1', '/app/bin/run.js', 'export'] : []),
+      ...(emulator
+        ? ['/usr/local/bin/node', '--max-semi-space-size=2', '--v8-pool-size=1', '/app/bin/run.js', 'export']
+        : []),
     ]
     log(`${arch} run: export as uid 65532, read-only root, tmpfs /tmp${qemu ? `, under ${qemu}` : ''}`)
     const runStart = Date.now()
