@@ -69,6 +69,17 @@ async function must(file: string, args: string[], options: Parameters<typeof run
   return r.stdout
 }
 
+/**
+ * The extra CA the host trusts for the registry, if any: npm's `cafile`, else Node's
+ * NODE_EXTRA_CA_CERTS. npm's global config follows the Node.js that runs it (under `npm run`, the
+ * project's pinned one in node_modules), so a `cafile` set machine-wide can be invisible here.
+ */
+async function hostCaFile(): Promise<string | undefined> {
+  const configured = (await must('npm', ['config', 'get', 'cafile'], {quiet: true})).trim()
+  if (configured && configured !== 'null' && configured !== 'undefined') return configured
+  return process.env.NODE_EXTRA_CA_CERTS || undefined
+}
+
 async function which(tool: string): Promise<boolean> {
   return new Promise(resolve => execFile('sh', ['-c', `command -v ${tool}`], error => resolve(!error)))
 }
@@ -293,8 +304,8 @@ async function buildImage(
     // (Podman 4.3 does not resolve a stage named through a build argument, `FROM ${APP_SOURCE}` with
     // the default `app`, so that stage is built by --target and handed in like the other.)
     const network = ['--network', 'host']
-    const cafile = (await must('npm', ['config', 'get', 'cafile'], {quiet: true})).trim()
-    if (cafile && cafile !== 'null' && cafile !== 'undefined') {
+    const cafile = await hostCaFile()
+    if (cafile) {
       const npmrc = join(dir, 'npmrc')
       await writeFile(npmrc, 'cafile=/etc/ssl/build-host-ca.crt\nupdate-notifier=false\n')
       network.push(
