@@ -30,6 +30,19 @@ function getter(overrides: Partial<ConstructorParameters<typeof HttpGetter>[0]> 
   return new HttpGetter({connectTimeoutMs: 1000, readTimeoutMs: 1000, rejectUnauthorized: true, ...overrides})
 }
 
+/** Runs `use` with a getter, closed after. */
+async function withGetter(
+  overrides: Partial<ConstructorParameters<typeof HttpGetter>[0]>,
+  use: (http: HttpGetter) => Promise<void>,
+): Promise<void> {
+  const http = getter(overrides)
+  try {
+    await use(http)
+  } finally {
+    http.close()
+  }
+}
+
 describe('HttpGetter', () => {
   let server: Server
   let base: URL
@@ -76,8 +89,7 @@ describe('HttpGetter', () => {
   const signal = () => new AbortController().signal
 
   it('gives status, headers and body, and keeps the connection for the next request', async () => {
-    const http = getter()
-    try {
+    await withGetter({}, async http => {
       const before = connections
       for (let i = 0; i < 3; i++) {
         const response = await http.get(new URL('/plain', base), {accept: 'application/json'}, signal())
@@ -92,61 +104,46 @@ describe('HttpGetter', () => {
       assert.equal(repeated.header('x-many'), 'one, two')
       assert.equal(repeated.header('x-none'), undefined)
       await text(repeated)
-    } finally {
-      http.close()
-    }
+    })
   })
 
   for (const codings of ['gzip', 'deflate', 'br', 'zstd', 'gzip,br']) {
     it(`decodes a body with content-encoding ${codings}`, async () => {
-      const http = getter()
-      try {
+      await withGetter({}, async http => {
         const response = await http.get(new URL(`/encoded?as=${codings}`, base), {}, signal())
         assert.equal(await text(response), BODY)
-      } finally {
-        http.close()
-      }
+      })
     })
   }
 
   it('passes a body with a coding it does not know through as it is', async () => {
-    const http = getter()
-    try {
+    await withGetter({}, async http => {
       const response = await http.get(new URL('/encoded?as=compress', base), {}, signal())
       assert.equal(response.header('content-encoding'), 'compress')
       assert.equal(await text(response), BODY)
-    } finally {
-      http.close()
-    }
+    })
   })
 
   it('fails a body labelled gzip that is not with zlib’s code', async () => {
     routes['/liar'] = (_req, res) => res.writeHead(200, {'content-encoding': 'gzip'}).end('not gzip at all')
-    const http = getter()
-    try {
+    await withGetter({}, async http => {
       const response = await http.get(new URL('/liar', base), {}, signal())
       await assert.rejects(text(response), {code: 'Z_DATA_ERROR'})
-    } finally {
-      http.close()
-    }
+    })
   })
 
   it('times out a response head that never comes, then a body that stops, each with its own code', async () => {
-    const http = getter({readTimeoutMs: 150})
-    try {
+    await withGetter({readTimeoutMs: 150}, async http => {
       const started = performance.now()
       await assert.rejects(http.get(new URL('/silent', base), {}, signal()), {code: HEADERS_TIMEOUT})
       assert.ok(performance.now() - started >= 140)
       const response = await http.get(new URL('/stall-body', base), {}, signal())
       await assert.rejects(text(response), {code: BODY_TIMEOUT})
-    } finally {
-      http.close()
-    }
+    })
   })
 
   it('does not time out a body that keeps arriving for longer than the read timeout', async () => {
-    const http = getter({readTimeoutMs: 100})
-    try {
+    await withGetter({readTimeoutMs: 100}, async http => {
       const response = await http.get(new URL('/endless', base), {}, signal())
       let bytes = 0
       const started = performance.now()
@@ -157,9 +154,7 @@ describe('HttpGetter', () => {
 
       assert.ok(bytes > 10_000)
       response.discard()
-    } finally {
-      http.close()
-    }
+    })
   })
 
   it('times out a TLS handshake that never completes as a connect timeout', async () => {
@@ -178,8 +173,7 @@ describe('HttpGetter', () => {
   })
 
   it('stops at once when its signal is aborted: before the request, waiting for the head, mid-body', async () => {
-    const http = getter({readTimeoutMs: 10_000})
-    try {
+    await withGetter({readTimeoutMs: 10_000}, async http => {
       const reason = new Error('stop now')
       await assert.rejects(http.get(new URL('/plain', base), {}, AbortSignal.abort(reason)), reason)
 
@@ -191,20 +185,15 @@ describe('HttpGetter', () => {
       const response = await http.get(new URL('/endless', base), {}, reading.signal)
       setTimeout(() => reading.abort(reason), 50)
       await assert.rejects(text(response), reason)
-    } finally {
-      http.close()
-    }
+    })
   })
 
   it('names a TLS handshake with a plain-HTTP port by its OpenSSL reason', async () => {
-    const http = getter()
-    try {
+    await withGetter({}, async http => {
       await assert.rejects(http.get(new URL(`https://${base.host}/plain`), {}, signal()), {
         code: 'ERR_SSL_WRONG_VERSION_NUMBER',
       })
-    } finally {
-      http.close()
-    }
+    })
   })
 
   it('decodes a reason phrase as UTF-8', async () => {
@@ -214,14 +203,11 @@ describe('HttpGetter', () => {
       res.statusMessage = Buffer.from('café ✓', 'utf8').toString('latin1')
       res.end()
     }
-    const http = getter()
-    try {
+    await withGetter({}, async http => {
       const response = await http.get(new URL('/reason', base), {}, signal())
       assert.equal(response.statusText, 'café ✓')
       await text(response)
-    } finally {
-      http.close()
-    }
+    })
   })
 
   it('times the body only while waiting for it: a consumer slower than the read timeout is not cut off', async () => {
@@ -229,8 +215,7 @@ describe('HttpGetter', () => {
       res.write('first ')
       setTimeout(() => res.end('second'), 20)
     }
-    const http = getter({readTimeoutMs: 100})
-    try {
+    await withGetter({readTimeoutMs: 100}, async http => {
       const response = await http.get(new URL('/two-parts', base), {}, signal())
       let body = ''
       for await (const chunk of response.body) {
@@ -239,21 +224,16 @@ describe('HttpGetter', () => {
       }
 
       assert.equal(body, 'first second')
-    } finally {
-      http.close()
-    }
+    })
   })
 
   it('closes the connection of a discarded body', async () => {
-    const http = getter()
-    try {
+    await withGetter({}, async http => {
       const response = await http.get(new URL('/endless', base), {}, signal())
       const open = sockets.size
       response.discard()
       for (let i = 0; i < 50 && sockets.size >= open; i++) await new Promise(resolve => setTimeout(resolve, 10))
       assert.equal(sockets.size, open - 1)
-    } finally {
-      http.close()
-    }
+    })
   })
 })
