@@ -144,8 +144,6 @@ for (const day of DAYS) {
   await render(day, bodies[day], day === DAYS.at(-1) ? join(WORK, 'data', 'reference.ndjson') : undefined)
 }
 
-// The rendered gigabyte goes to disk now, not as write-back during the first round's measurements.
-execFileSync('sync')
 const bodyBytes = (await stat(bodies[DAYS.at(-1) as string] as string)).size
 const fake = await FakeKubecost.start({
   cluster: 'bench',
