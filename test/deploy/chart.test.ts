@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
+import {execFile} from 'node:child_process'
 import {writeFile} from 'node:fs/promises'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import * as k8s from '@kubernetes/client-node'
@@ -9,7 +10,8 @@ import {ServiceAccount} from 'kubernetes-models/v1'
 import {parseAllDocuments} from 'yaml'
 
 import {ROOT, tempDir} from '../helpers.js'
-import {CHART, helm} from './helm.js'
+import {CHART, helm, kubectlBinary} from './helm.js'
+import {FakeKubeApi} from './kube-api.js'
 
 /*
  * The chart, checked with the real helm (lint --strict, template, its values.schema.json) and its
@@ -136,7 +138,12 @@ function cronJob(manifests: Manifest[]) {
   assert.equal(found.length, 1)
   return found[0] as unknown as {
     metadata: {name: string; namespace: string}
-    spec: Record<string, unknown> & {jobTemplate: {spec: Record<string, unknown> & {template: {spec: k8s.V1PodSpec}}}}
+    spec: Record<string, unknown> & {
+      jobTemplate: {
+        metadata: {labels: Record<string, string>}
+        spec: Record<string, unknown> & {template: {spec: k8s.V1PodSpec}}
+      }
+    }
   }
 }
 
@@ -459,6 +466,10 @@ describe('chart: rendered manifests', () => {
     const pod = spec.jobTemplate.spec.template.spec
     assert.equal(pod.restartPolicy, 'Never')
     assert.equal(pod.terminationGracePeriodSeconds, 30)
+    // Finished Jobs expire by default (4 days), or when told, or never (null: the history limits alone).
+    assert.equal(spec.jobTemplate.spec.ttlSecondsAfterFinished, 345_600)
+    const kept = cronJob(await template({...REQUIRED, ttlSecondsAfterFinished: null})).spec.jobTemplate.spec
+    assert.ok(!('ttlSecondsAfterFinished' in kept))
     const all = cronJob(await template(EVERY_VALUE)).spec
     assert.equal(all.schedule, '30 2 * * *')
     assert.equal(all.timeZone, 'Europe/Paris')
@@ -688,7 +699,7 @@ describe('chart: split mode (a federated Kubecost primary)', () => {
 })
 
 describe('chart: NOTES.txt', () => {
-  it('gives the command that runs the job now, in the release namespace', async () => {
+  const notes = async (values: unknown) => {
     const r = await helm([
       'install',
       'cost',
@@ -697,13 +708,107 @@ describe('chart: NOTES.txt', () => {
       '--namespace',
       'finops',
       '-f',
-      await valuesFile(REQUIRED),
+      await valuesFile(values),
     ])
     assert.equal(r.code, 0, r.stderr)
+    return r.stdout.slice(r.stdout.indexOf('NOTES:'))
+  }
+
+  it('gives the command that runs the job now, in the release namespace', async () => {
     assert.match(
-      r.stdout,
+      await notes({...REQUIRED, serviceAccount: {name: 'kubecost-s3-exporter', roleArn: ROLE}}),
       /kubectl create job --from=cronjob\/cost-kubecost-s3-exporter cost-kubecost-s3-exporter-manual-\$\(date \+%s\) -n finops/,
     )
-    assert.match(r.stdout, /kubectl logs -n finops -l app\.kubernetes\.io\/instance=cost/)
+  })
+
+  it("follows one job's logs, the latest of this release's: kubectl refuses to follow more than 5 pods at once", async () => {
+    const text = await notes({...REQUIRED, serviceAccount: {name: 'kubecost-s3-exporter', roleArn: ROLE}})
+    const commands = text.split('\n').filter(line => /^ {2}kubectl logs /.test(line))
+    assert.deepEqual(commands, [
+      "  kubectl logs -n finops -f job/$(kubectl get jobs -n finops -l app.kubernetes.io/name=kubecost-s3-exporter,app.kubernetes.io/instance=cost --sort-by=.metadata.creationTimestamp -o jsonpath='{.items[-1:].metadata.name}')",
+    ])
+    // The selector matches what the CronJob stamps on its Jobs (and kubectl create job --from copies).
+    const {labels} = cronJob(await template(REQUIRED)).spec.jobTemplate.metadata
+    assert.equal(labels['app.kubernetes.io/name'], 'kubecost-s3-exporter')
+    assert.equal(labels['app.kubernetes.io/instance'], 'cost')
+  })
+
+  it('has a logs command that a real kubectl runs: it follows the latest Job of this release', async () => {
+    const text = await notes({...REQUIRED, serviceAccount: {name: 'kubecost-s3-exporter', roleArn: ROLE}})
+    const command = text
+      .split('\n')
+      .find(line => /^ {2}kubectl logs /.test(line))
+      ?.trim()
+    assert.ok(command)
+    const {labels} = cronJob(await template(REQUIRED)).spec.jobTemplate.metadata
+    // What the history limits keep (three succeeded, three failed), a run started by hand, and another release.
+    const day = (n: number) => `2026-12-0${n}T00:00:00Z`
+    const api = await FakeKubeApi.start('finops', [
+      ...[1, 2, 3, 4, 5, 6].map(n => ({
+        name: `cost-kubecost-s3-exporter-2941${n}`,
+        labels,
+        created: day(n),
+        log: `scheduled run ${n}\n`,
+      })),
+      {
+        name: 'cost-kubecost-s3-exporter-manual-1765011600',
+        labels,
+        created: '2026-12-06T09:00:00Z',
+        log: 'manual run\n',
+      },
+      {
+        name: 'other-kubecost-s3-exporter-29419200',
+        labels: {...labels, 'app.kubernetes.io/instance': 'other'},
+        created: day(7),
+        log: "another release's run\n",
+      },
+    ])
+    try {
+      const kubectl = await kubectlBinary()
+      const result = await new Promise<{code: number; stdout: string; stderr: string}>(resolve => {
+        execFile(
+          'bash',
+          ['-c', command],
+          {env: {PATH: `${dirname(kubectl)}:/usr/bin:/bin`, KUBECONFIG: api.kubeconfig, HOME: dir.path}},
+          (error, stdout, stderr) => resolve({code: error ? Number(error.code ?? 1) : 0, stdout, stderr}),
+        )
+      })
+      assert.equal(result.code, 0, result.stderr)
+      assert.equal(result.stdout, 'manual run\n')
+      assert.ok(
+        api.requests.some(
+          r => r.includes('/pods/cost-kubecost-s3-exporter-manual-1765011600-pod/log?') && r.includes('follow=true'),
+        ),
+        api.requests.join('\n'),
+      )
+    } finally {
+      await api.close()
+    }
+  })
+
+  it('warns when the service account gets no IAM role, and not when it does', async () => {
+    const warning =
+      /^WARNING: serviceAccount\.roleArn is empty\. The pod has no IAM role of its own \(IRSA\), so S3 refuses$/m
+    const none = await notes(REQUIRED)
+    assert.match(none, warning)
+    assert.match(
+      none,
+      /`kubecost-cid iam-policy` prints the role; then helm upgrade with\n--set serviceAccount\.roleArn=/,
+    )
+    assert.match(
+      await notes({...REQUIRED, serviceAccount: {create: false, name: 'existing'}}),
+      /service account existing gets one another way \(an EKS Pod Identity\nassociation, or an eks\.amazonaws\.com\/role-arn annotation it already carries\)/,
+    )
+    assert.doesNotMatch(
+      await notes({...REQUIRED, serviceAccount: {name: 'kubecost-s3-exporter', roleArn: ROLE}}),
+      /WARNING/,
+    )
+    assert.doesNotMatch(
+      await notes({
+        ...REQUIRED,
+        serviceAccount: {name: 'kubecost-s3-exporter', annotations: {'eks.amazonaws.com/role-arn': ROLE}},
+      }),
+      /WARNING/,
+    )
   })
 })
