@@ -192,7 +192,7 @@ const policy = (...statements: PolicyStatement[]): PolicyJson => ({Version: '201
  * Athena no longer creates it, but workgroups made back then still use it, and it is the only
  * location that can be named without asking Athena.
  */
-export const formerDefaultResultsLocation = (account: string, region: string) =>
+const formerDefaultResultsLocation = (account: string, region: string) =>
   `s3://aws-athena-query-results-${account}-${region}/`
 
 const KMS_ALIAS_RE = /^(?:arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):)?(alias\/[\w/-]+)$/
@@ -232,12 +232,12 @@ function throughS3(
 }
 
 /** A location `s3://bucket/prefix` as IAM names it: the bucket's ARN, and the pattern of the keys under it. */
-function s3Location(location: string, partition: string): {bucket: string; objects: string; prefix: string} {
+function s3Location(location: string, partition: string): {bucket: string; objects: string} {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location)
   if (!match) throw InvalidInputError.of('resultsLocation', location, 'not an S3 location')
   const prefix = match[2] ? `${match[2].replace(/\/+$/, '')}/` : ''
   const bucket = `arn:${partition}:s3:::${match[1] as string}`
-  return {bucket, objects: `${bucket}/${prefix}*`, prefix}
+  return {bucket, objects: `${bucket}/${prefix}*`}
 }
 
 /** The name the IRSA role gets unless told otherwise, kept within IAM's 64 characters. */
