@@ -15,7 +15,7 @@ export default class VerifyBucketPolicy extends BaseCommand {
   static override summary = 'Check the bucket policy, encryption and public access settings of the Kubecost data bucket'
   static override description = [
     "Each check is decided by simulating requests (plain HTTP, old TLS, unlisted callers, the crawler, QuickSight, tagged exporter roles) against the policy's statements, so a policy whose deny conditions sit in one statement (IAM ANDs them: it denies almost nothing) fails, with the reason.",
-    'Each check is pass, fail, warn or skipped; the exit code is 1 when any fails (with --strict, also when any warns). --policy-file analyses a policy document offline (for CI review of infrastructure code); --print-recommended prints a policy that passes.',
+    'Each check is pass, fail, warn or skipped; the exit code is 1 when any fails (with --strict, also when any warns). When the bucket policy cannot be read (denied, or an S3-compatible store without the API), no policy check can run: the verdict is INCONCLUSIVE, exit 1, unless a check failed. --policy-file analyses a policy document offline (for CI review of infrastructure code, or a store without the API); --print-recommended prints a policy that passes.',
   ].join('\n\n')
 
   static override examples = [

@@ -108,6 +108,10 @@ export const catalogFlags = {
   }),
 }
 
+/** The KMS key of the workgroup's query results: deploy-glue sets it, iam-policy grants its use. */
+export const resultsKmsKeyFlag = (options: {description: string; dependsOn?: string[]}) =>
+  Flags.string({...input({flag: 'results-kms-key', env: 'ATHENA_RESULTS_KMS_KEY'}, parseKmsKey), ...options})
+
 /** The Athena workgroup the dashboard's queries run in, and the one deploy-glue may create. */
 export const workgroupFlags = {
   'athena-workgroup': Flags.string({
@@ -125,8 +129,7 @@ export const workgroupFlags = {
     description: 'query result location of --create-workgroup',
     dependsOn: ['create-workgroup'],
   }),
-  'results-kms-key': Flags.string({
-    ...input({flag: 'results-kms-key', env: 'ATHENA_RESULTS_KMS_KEY'}, parseKmsKey),
+  'results-kms-key': resultsKmsKeyFlag({
     description: "encrypt --create-workgroup's results with this KMS key (SSE-KMS) [default: SSE-S3]",
     dependsOn: ['create-workgroup'],
   }),

@@ -14,7 +14,8 @@ import {parseBucketName, parseRegion} from '../lib/validate.js'
 import {awsFlags} from './aws.js'
 import {input} from './common.js'
 import {destinationFlags} from './destination.js'
-import {parseS3Location} from './glue.js'
+import {parseS3Location, resultsKmsKeyFlag} from './glue.js'
+import {bucketPolicyFlags} from './policy.js'
 
 /** iam-policy's flags: the cluster, its identity provider and service account, the bucket, and the optional extras. */
 export const iamPolicyFlags = {
@@ -80,6 +81,11 @@ export const iamPolicyFlags = {
   }),
   'results-location': Flags.string({
     ...input({flag: 'results-location', env: 'ATHENA_RESULTS_LOCATION'}, parseS3Location),
-    description: "the workgroup's query result location, which deploy-glue's verification query writes to",
+    description:
+      "the workgroup's query result location, which deploy-glue's verification query and QuickSight write to [default: Athena's former default, s3://aws-athena-query-results-<account>-<region>/, with a warning]",
   }),
+  'results-kms-key': resultsKmsKeyFlag({
+    description: 'the KMS key (ARN, id or alias) the workgroup encrypts query results with (SSE-KMS)',
+  }),
+  'quicksight-role-arn': {...bucketPolicyFlags['quicksight-role-arn'], helpGroup: undefined},
 }

@@ -6,6 +6,7 @@ import {InvalidInputError} from '../lib/errors.js'
 import {DEADLINE_READ_TIMEOUTS, DEFAULT_MAX_ENTRY_MIB, DEFAULT_MAX_RESPONSE_MIB} from '../lib/kubecost/limits.js'
 import {AGGREGATIONS, type Aggregation} from '../lib/kubecost/requests.js'
 import {KUBECOST, OPENCOST, SOURCES, type SourceName} from '../lib/kubecost/source.js'
+import type {KeyKind} from '../lib/schema.js'
 import {
   parseBoolean,
   parseChoice,
@@ -31,9 +32,9 @@ const deadline = (api: string, env: string, name: string, defaultReadSeconds: nu
   })()
 
 /** Comma-separated Kubernetes keys, validated and parsed once into the list. */
-export const keyList = (flag: string, env: string, description: string) =>
+export const keyList = (flag: KeyKind, env: string, description: string) =>
   // No default: oclif types an array default as a repeatable flag's; absent means no keys.
-  Flags.custom<string[]>({...input({flag, env}, parseKeyList), description})()
+  Flags.custom<string[]>({...input({flag, env}, (value, n) => parseKeyList(value, n, flag)), description})()
 
 export const sourceFlags = inGroup('KUBECOST', {
   'cluster-arn': Flags.custom<ClusterIdentity>({

@@ -181,9 +181,23 @@ export function sanitizeKey(key: string): string {
   return key.replaceAll(/[^A-Za-z0-9_]/g, '_')
 }
 
+export type KeyKind = 'labels' | 'annotations'
+
+/** The column a label or annotation key becomes, as the user wrote the key. */
+export function keyColumnName(kind: KeyKind, key: string): string {
+  return `properties.${kind}.${key}`
+}
+
+/**
+ * Glue refuses a longer column name (Column.Name in the Glue API), while Kubernetes allows keys of
+ * up to 317 characters: a label key of more than 237 characters, or an annotation key of more than
+ * 232, cannot be a column.
+ */
+export const MAX_COLUMN_NAME_LENGTH = 255
+
 /** A label or annotation column: looked up by the sanitised key Kubecost reports, else the key as written. */
-function keyColumn(kind: 'labels' | 'annotations', key: string): Column {
-  return column(`properties.${kind}.${key}`, 'string', {from: kind, key, sanitized: sanitizeKey(key)})
+function keyColumn(kind: KeyKind, key: string): Column {
+  return column(keyColumnName(kind, key), 'string', {from: kind, key, sanitized: sanitizeKey(key)})
 }
 
 /** All columns of a file, in order: the 58 base columns, then labels, then annotations. */

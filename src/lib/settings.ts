@@ -48,6 +48,7 @@ export const SETTINGS = [
   'printRecommended',
   'quicksightRoleArn',
   'region',
+  'resultsKmsKey',
   'resultsLocation',
   'runDeadline',
   's3Endpoint',
@@ -60,6 +61,7 @@ export const SETTINGS = [
   'tlsVerify',
   'to',
   'type',
+  'verify',
   'verifyTimeout',
 ] as const
 

@@ -1,4 +1,5 @@
 import {InvalidInputError} from './errors.js'
+import {type KeyKind, MAX_COLUMN_NAME_LENGTH, keyColumnName} from './schema.js'
 
 /**
  * Validation of user input, each throwing InvalidInputError naming the flag, its env var and the value.
@@ -30,19 +31,44 @@ export function splitList(input: string): string[] {
     .filter(item => item !== '')
 }
 
-/** Comma-separated Kubernetes keys, e.g. `app, app.kubernetes.io/name`. A single key is valid. */
-export function parseKeyList(input: string, name: InputName): string[] {
+/**
+ * Comma-separated Kubernetes label or annotation keys, e.g. `app, app.kubernetes.io/name`; a single
+ * key is valid. Each becomes a column (`properties.<kind>.<key>`), so two keys that differ only in
+ * case are refused as well as one listed twice: Glue stores column names lower-case and Athena
+ * matches them case-insensitively, so the two columns could not be told apart.
+ */
+export function parseKeyList(input: string, name: InputName, kind: KeyKind): string[] {
   const keys = splitList(input)
-  const seen = new Set<string>()
+  const seen = new Map<string, string>()
+  const invalid = (problem: string, suggestions: string[]) =>
+    new InvalidInputError(name.flag, name.env, input, problem, {suggestions})
   for (const key of keys) {
     if (!isKubernetesKey(key)) {
-      throw new InvalidInputError(name.flag, name.env, input, `"${key}" is not a Kubernetes key`, {
-        suggestions: ['Give comma-separated keys as written on the objects, e.g. "app, app.kubernetes.io/name, team".'],
-      })
+      throw invalid(`"${key}" is not a Kubernetes key`, [
+        'Give comma-separated keys as written on the objects, e.g. "app, app.kubernetes.io/name, team".',
+      ])
     }
 
-    if (seen.has(key)) throw new InvalidInputError(name.flag, name.env, input, `"${key}" is listed twice`)
-    seen.add(key)
+    const column = keyColumnName(kind, key)
+    if (column.length > MAX_COLUMN_NAME_LENGTH) {
+      throw invalid(
+        `"${key}" is ${key.length} characters long: the column ${keyColumnName(kind, '<key>')} would have ${column.length}, over the ${MAX_COLUMN_NAME_LENGTH} characters Glue allows a column name`,
+        [
+          `Keys of at most ${MAX_COLUMN_NAME_LENGTH - keyColumnName(kind, '').length} characters fit; export a shorter key that carries the same value.`,
+        ],
+      )
+    }
+
+    const earlier = seen.get(key.toLowerCase())
+    if (earlier === key) throw invalid(`"${key}" is listed twice`, [])
+    if (earlier !== undefined) {
+      throw invalid(
+        `"${earlier}" and "${key}" differ only in case: Athena matches column names case-insensitively (Glue stores them lower-case), so ${keyColumnName(kind, earlier)} and ${column} would be one column`,
+        [`Keep one of "${earlier}" and "${key}".`],
+      )
+    }
+
+    seen.set(key.toLowerCase(), key)
   }
 
   return keys

@@ -533,7 +533,7 @@ describe('verify-bucket-policy: --strict, --exporter-account, environment variab
 describe('verify-bucket-policy on a store without some bucket-settings APIs', () => {
   let fake: S3SettingsFake
   before(async () => {
-    fake = await startS3WithSettings(['minio-bucket', 'locked-bucket'])
+    fake = await startS3WithSettings(['minio-bucket', 'locked-bucket', 'bare-store'])
   })
   after(() => fake.close())
   const live = (bucket: string, args: string[] = []) =>
@@ -563,7 +563,30 @@ describe('verify-bucket-policy on a store without some bucket-settings APIs', ()
     assert.equal((await live('minio-bucket', ['--strict'])).code, 1)
   })
 
-  it('warns on the policy checks when GetBucketPolicy is not implemented or denied', async () => {
+  it('is INCONCLUSIVE, exit 1, on a store that implements none of the bucket APIs: nothing was checked', async () => {
+    for (const setting of ['policy', 'encryption', 'publicAccessBlock', 'ownershipControls'] as const)
+      fake.notImplemented('bare-store', setting)
+    const result = await live('bare-store')
+    assert.equal(result.code, 1, result.stderr)
+    assert.match(
+      result.stdout,
+      /\nVerdict: INCONCLUSIVE \(no policy check could run: cannot read the bucket policy: s3:GetBucketPolicy is not implemented by this S3 endpoint \(NotImplemented\)\) for bucket bare-store \(live bucket settings\): 0 passed, 0 failed, 7 warned, 1 skipped\n$/,
+    )
+    assert.doesNotMatch(result.stdout, /Verdict: PASS/)
+    assert.match(
+      result.stderr,
+      /^Error: The check of bucket bare-store is inconclusive: no policy check could run: cannot read the bucket policy: s3:GetBucketPolicy is not implemented by this S3 endpoint \(NotImplemented\)$/m,
+    )
+    assert.match(result.stderr, /^Try: .*analyse it with --policy-file\.$/m)
+    const json = await live('bare-store', ['--json'])
+    assert.equal(json.code, 1, json.stderr)
+    const report = JSON.parse(json.stdout) as ReportJson & {inconclusive?: string}
+    assert.equal(report.verdict, 'inconclusive')
+    assert.match(report.inconclusive ?? '', /^no policy check could run: cannot read the bucket policy: /)
+    assert.deepEqual(report.counts, {pass: 0, fail: 0, warn: 7, skipped: 1})
+  })
+
+  it('warns on the policy checks when GetBucketPolicy is not implemented or denied, and is INCONCLUSIVE', async () => {
     fake.set('locked-bucket', 'encryption', settingXml.encryption('AES256'))
     fake.set(
       'locked-bucket',
@@ -578,8 +601,10 @@ describe('verify-bucket-policy on a store without some bucket-settings APIs', ()
     fake.set('locked-bucket', 'ownershipControls', settingXml.ownershipControls('BucketOwnerEnforced'))
     fake.notImplemented('locked-bucket', 'policy')
     const result = await live('locked-bucket', ['--json'])
-    assert.equal(result.code, 0, result.stderr)
+    // Every setting passes, yet nothing says who can reach the data.
+    assert.equal(result.code, 1, result.stderr)
     const report = JSON.parse(result.stdout) as ReportJson
+    assert.equal(report.verdict, 'inconclusive')
     assert.deepEqual(statusOf(report), {
       'https-only': 'warn',
       'tls-1.2': 'warn',

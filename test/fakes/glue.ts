@@ -19,6 +19,9 @@
  *   when asked to (ExcludeColumnSchema).
  * - A missing database, table or crawler is 400 EntityNotFoundException; an existing one on
  *   Create* is AlreadyExistsException.
+ * - CreateTable and UpdateTable refuse a column or partition key name longer than 255 characters
+ *   (Column.Name's length constraint) with 400 ValidationException, in the words of AWS's request
+ *   validation.
  * - `fail(op, type, status, times)` makes the next `times` calls of an operation fail that way.
  * - Every request is recorded (operation and body).
  */
@@ -190,6 +193,8 @@ export class GlueFake {
         if (op === 'CreateTable' && existing)
           return {__type: 'AlreadyExistsException', Message: 'Table already exists.'}
         if (op === 'UpdateTable' && !existing) return notFound(`Table ${String(input.Name)}`)
+        const tooLong = longColumnName(input)
+        if (tooLong) return tooLong
         this.tables.set(key, this.stored(db, input, existing, now))
         return {}
       }
@@ -334,6 +339,27 @@ export class GlueFake {
       PartitionKeys: lowerCols(input.PartitionKeys),
     }
   }
+}
+
+/** Glue's Column.Name is 1 to 255 characters; AWS's request validation names the first member over it. */
+const MAX_COLUMN_NAME = 255
+
+function longColumnName(input: Json): Json | undefined {
+  const lists: Array<[string, unknown]> = [
+    ['tableInput.storageDescriptor.columns', (input.StorageDescriptor as Json | undefined)?.Columns],
+    ['tableInput.partitionKeys', input.PartitionKeys],
+  ]
+  for (const [path, columns] of lists) {
+    const index = ((columns ?? []) as Json[]).findIndex(c => String(c.Name).length > MAX_COLUMN_NAME)
+    if (index === -1) continue
+    const name = String(((columns as Json[])[index] as Json).Name)
+    return {
+      __type: 'ValidationException',
+      Message: `1 validation error detected: Value '${name}' at '${path}.${index + 1}.member.name' failed to satisfy constraint: Member must have length less than or equal to ${MAX_COLUMN_NAME}`,
+    }
+  }
+
+  return undefined
 }
 
 function sortedJson(text: string): string {

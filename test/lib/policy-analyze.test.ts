@@ -9,6 +9,7 @@ import {
   type PolicyState,
   type VerificationReport,
   verdictLine,
+  verificationFailure,
   verify,
 } from '../../src/lib/policy/analyze.js'
 import type {BucketSettings} from '../../src/lib/aws/bucket-settings.js'
@@ -209,11 +210,11 @@ describe('verify: findings', () => {
     assert.equal(report.verdict, 'fail')
   })
 
-  it('with a policy it may not read: warns on the policy checks', () => {
+  it('with a policy it may not read: warns on the policy checks, and no verdict is reached', () => {
     const report = run({state: 'unreadable', reason: 's3:GetBucketPolicy was denied (AccessDenied)'}, GOOD_SETTINGS)
     assert.deepEqual(report.counts, {pass: 3, fail: 0, warn: 4, skipped: 1})
     assert.match(get(report, 'https-only').reason, /cannot read the bucket policy: s3:GetBucketPolicy was denied/)
-    assert.equal(report.verdict, 'warn')
+    assert.equal(report.verdict, 'inconclusive')
   })
 
   it('a transport Deny on some actions only does not cover the others', () => {
@@ -450,6 +451,38 @@ describe('verify: bucket settings', () => {
     assert.equal(get(writer, 'object-ownership').reason, 'object ownership is ObjectWriter: ACLs are enabled')
     assert.equal(writer.verdict, 'warn')
     assert.equal(get(withSettings({objectOwnership: {state: 'not-configured'}}), 'object-ownership').status, 'warn')
+  })
+
+  it('is inconclusive, not a pass, when the bucket policy could not be read, and fails when a setting failed', () => {
+    const unreadable: PolicyState = {
+      state: 'unreadable',
+      reason: 's3:GetBucketPolicy is not implemented by this S3 endpoint (NotImplemented)',
+    }
+    const report = run(unreadable, GOOD_SETTINGS)
+    assert.deepEqual(report.counts, {pass: 3, fail: 0, warn: 4, skipped: 1})
+    assert.equal(report.verdict, 'inconclusive')
+    assert.equal(
+      verdictLine(report),
+      'Verdict: INCONCLUSIVE (no policy check could run: cannot read the bucket policy: s3:GetBucketPolicy is not implemented by this S3 endpoint (NotImplemented)) for bucket kubecost-data-collection-bucket (live bucket settings): 3 passed, 0 failed, 4 warned, 1 skipped',
+    )
+    for (const strict of [false, true]) {
+      const failure = verificationFailure(report, strict)
+      assert.ok(failure)
+      assert.equal(failure.code, 'POLICY_CHECK_INCONCLUSIVE')
+      assert.equal(failure.exitCode, 1)
+      assert.match(failure.message, /is inconclusive: no policy check could run: cannot read the bucket policy/)
+      assert.match(failure.suggestions[0] ?? '', /analyse it with \{\{flag:policyFile\}\}/)
+    }
+
+    const denied = run({state: 'unreadable', reason: 's3:GetBucketPolicy was denied (AccessDenied)'}, GOOD_SETTINGS)
+    assert.match(
+      verificationFailure(denied, false)?.suggestions[0] ?? '',
+      /identity allowed s3:GetBucketPolicy .*or analyse the policy document with \{\{flag:policyFile\}\}/,
+    )
+    const failed = run(unreadable, {...GOOD_SETTINGS, encryption: {state: 'not-configured'}})
+    assert.equal(failed.verdict, 'fail')
+    assert.equal(failed.inconclusive, undefined)
+    assert.equal(verificationFailure(failed, false)?.code, 'POLICY_CHECK_FAILED')
   })
 
   it('sums up in one verdict line', () => {

@@ -74,41 +74,89 @@ describe('parseKeyList', () => {
   const name = {flag: 'labels', env: 'LABELS'}
 
   it('accepts a single key (the old exporter rejected it)', () => {
-    assert.deepEqual(parseKeyList('app', name), ['app'])
+    assert.deepEqual(parseKeyList('app', name, 'labels'), ['app'])
   })
 
   it('splits and trims comma-separated keys', () => {
-    assert.deepEqual(parseKeyList('app, app.kubernetes.io/name', name), ['app', 'app.kubernetes.io/name'])
-    assert.deepEqual(parseKeyList('  team ,owner,  cost-center  ', name), ['team', 'owner', 'cost-center'])
+    assert.deepEqual(parseKeyList('app, app.kubernetes.io/name', name, 'labels'), ['app', 'app.kubernetes.io/name'])
+    assert.deepEqual(parseKeyList('  team ,owner,  cost-center  ', name, 'labels'), ['team', 'owner', 'cost-center'])
   })
 
   it('tolerates a trailing comma and blank entries', () => {
-    assert.deepEqual(parseKeyList('app,', name), ['app'])
-    assert.deepEqual(parseKeyList('app, ,team,', name), ['app', 'team'])
+    assert.deepEqual(parseKeyList('app,', name, 'labels'), ['app'])
+    assert.deepEqual(parseKeyList('app, ,team,', name, 'labels'), ['app', 'team'])
   })
 
   it('gives no keys for an empty value', () => {
-    assert.deepEqual(parseKeyList('', name), [])
-    assert.deepEqual(parseKeyList(' , ', name), [])
+    assert.deepEqual(parseKeyList('', name, 'labels'), [])
+    assert.deepEqual(parseKeyList(' , ', name, 'labels'), [])
   })
 
   it('rejects an invalid key, naming it', () => {
     assertInvalid(
-      () => parseKeyList('app, not a key', name),
+      () => parseKeyList('app, not a key', name, 'labels'),
       name,
       'app, not a key',
       /"not a key" is not a Kubernetes key/,
     )
-    assertInvalid(() => parseKeyList('app=web', name), name, 'app=web')
+    assertInvalid(() => parseKeyList('app=web', name, 'labels'), name, 'app=web')
   })
 
   it('rejects a key listed twice', () => {
-    assertInvalid(() => parseKeyList('app, team, app', name), name, 'app, team, app', /"app" is listed twice/)
+    assertInvalid(() => parseKeyList('app, team, app', name, 'labels'), name, 'app, team, app', /"app" is listed twice/)
+  })
+
+  it('rejects keys that differ only in case, naming both: Athena could not tell their columns apart', () => {
+    assertInvalid(
+      () => parseKeyList('app,team,App', name, 'labels'),
+      name,
+      'app,team,App',
+      /"app" and "App" differ only in case: .*properties\.labels\.app and properties\.labels\.App would be one column/,
+    )
+    const ann = {flag: 'annotations', env: 'ANNOTATIONS'}
+    assertInvalid(
+      () => parseKeyList('example.com/Owner, example.com/owner', ann, 'annotations'),
+      ann,
+      'example.com/Owner, example.com/owner',
+      /"example\.com\/Owner" and "example\.com\/owner" differ only in case/,
+    )
+  })
+
+  it('accepts the same key as a label and as an annotation: they are different columns', () => {
+    assert.deepEqual(parseKeyList('app', name, 'labels'), ['app'])
+    assert.deepEqual(parseKeyList('App', {flag: 'annotations', env: 'ANNOTATIONS'}, 'annotations'), ['App'])
+  })
+
+  it("rejects a key whose column name would pass Glue's 255 characters, naming it", () => {
+    // Kubernetes allows 253 characters of prefix, "/" and 63 of name; Glue's columns stop at 255.
+    const prefix = (n: number) => `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(n - 128)}`
+    const fits = `${prefix(173)}/${'n'.repeat(63)}`
+    assert.equal(fits.length, 237)
+    assert.deepEqual(parseKeyList(`app,${fits}`, name, 'labels'), ['app', fits])
+    const tooLong = `${prefix(174)}/${'n'.repeat(63)}`
+    assertInvalid(
+      () => parseKeyList(`app,${tooLong}`, name, 'labels'),
+      name,
+      `app,${tooLong}`,
+      new RegExp(
+        `"${tooLong.replaceAll('.', '\\.')}" is 238 characters long: the column properties\\.labels\\.<key> would have 256, over the 255 characters Glue allows a column name`,
+      ),
+    )
+    // properties.annotations. is five characters longer than properties.labels.
+    const ann = {flag: 'annotations', env: 'ANNOTATIONS'}
+    const annotation = `${prefix(168)}/${'n'.repeat(63)}`
+    assert.deepEqual(parseKeyList(annotation, ann, 'annotations'), [annotation])
+    assertInvalid(
+      () => parseKeyList(`${prefix(169)}/${'n'.repeat(63)}`, ann, 'annotations'),
+      ann,
+      `${prefix(169)}/${'n'.repeat(63)}`,
+      /is 233 characters long: the column properties\.annotations\.<key> would have 256/,
+    )
   })
 
   it('names the annotations flag and env var', () => {
     const ann = {flag: 'annotations', env: 'ANNOTATIONS'}
-    assertInvalid(() => parseKeyList('owner, team name', ann), ann, 'owner, team name', /"team name"/)
+    assertInvalid(() => parseKeyList('owner, team name', ann, 'annotations'), ann, 'owner, team name', /"team name"/)
   })
 })
 

@@ -2,8 +2,9 @@ import type {ClusterIdentity} from '../cluster.js'
 import {SESSION_NAME} from '../aws/identity.js'
 import {InvalidInputError} from '../errors.js'
 import {Layout} from '../layout.js'
+import {QUICKSIGHT_SERVICE_ROLE} from '../policy/principals.js'
 import type {InputName} from '../validate.js'
-import {flag} from '../settings.js'
+import {flag, setting} from '../settings.js'
 
 /**
  * The IAM roles and policies of one cluster's exporter and of the pipeline around it, least privilege:
@@ -53,7 +54,11 @@ export interface IamPolicies {
   /** With role chaining: the role in the bucket's account that the exporter role assumes. */
   parentRole?: RoleSpec
   crawlerRole: RoleSpec
+  /** The role QuickSight reads the view with, through Athena. */
+  quicksightRole: RoleSpec
   operators: OperatorPolicy[]
+  /** What the policies had to assume, and how to say it instead. */
+  warnings: string[]
 }
 
 export interface IamInput {
@@ -82,6 +87,10 @@ export interface IamInput {
   workgroup?: string
   /** `s3://bucket/prefix`: where the workgroup puts query results (deploy-glue's verification query). */
   resultsLocation?: string
+  /** The KMS key (ARN, id or alias) the workgroup encrypts query results with (SSE-KMS). */
+  resultsKmsKey?: string
+  /** The role QuickSight reads S3 with; default the account's QuickSight service role. */
+  quicksightRoleArn?: string
 }
 
 /** The tag verify-bucket-policy and the recommended bucket policy expect on exporter roles. */
@@ -178,6 +187,59 @@ export function parseSecret(input: string, name: InputName): string {
 
 const policy = (...statements: PolicyStatement[]): PolicyJson => ({Version: '2012-10-17', Statement: statements})
 
+/**
+ * Where Athena put query results when nobody had set a location, `aws-athena-query-results-<account>-<region>`:
+ * Athena no longer creates it, but workgroups made back then still use it, and it is the only
+ * location that can be named without asking Athena.
+ */
+const formerDefaultResultsLocation = (account: string, region: string) =>
+  `s3://aws-athena-query-results-${account}-${region}/`
+
+const KMS_ALIAS_RE = /^(?:arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):)?(alias\/[\w/-]+)$/
+
+/**
+ * What an IAM statement on a KMS key names for a key given as an ARN, an id or an alias. IAM
+ * authorises cryptographic operations on the key itself, never on an alias: an alias is matched
+ * through the kms:ResourceAliases condition on the keys of its account and region.
+ */
+export function kmsKeyResource(
+  key: string,
+  where: {partition: string; region: string; account: string},
+): Pick<PolicyStatement, 'Resource' | 'Condition'> {
+  const alias = KMS_ALIAS_RE.exec(key)
+  if (alias) {
+    const [, region = where.region, account = where.account, name = ''] = alias
+    return {
+      Resource: `arn:${where.partition}:kms:${region}:${account}:key/*`,
+      Condition: {'ForAnyValue:StringEquals': {'kms:ResourceAliases': name}},
+    }
+  }
+
+  return {
+    Resource: key.startsWith('arn:') ? key : `arn:${where.partition}:kms:${where.region}:${where.account}:key/${key}`,
+  }
+}
+
+/** A KMS statement for calls S3 makes on the caller's behalf (SSE-KMS), and for no other service. */
+function throughS3(
+  Sid: string,
+  Action: string | string[],
+  key: Pick<PolicyStatement, 'Resource' | 'Condition'>,
+  partition: string,
+): PolicyStatement {
+  const viaS3 = {'kms:ViaService': `s3.*.amazonaws.com${partition === 'aws-cn' ? '.cn' : ''}`}
+  return {Sid, Effect: 'Allow', Action, Resource: key.Resource, Condition: {...key.Condition, StringLike: viaS3}}
+}
+
+/** A location `s3://bucket/prefix` as IAM names it: the bucket's ARN, and the pattern of the keys under it. */
+function s3Location(location: string, partition: string): {bucket: string; objects: string} {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location)
+  if (!match) throw InvalidInputError.of('resultsLocation', location, 'not an S3 location')
+  const prefix = match[2] ? `${match[2].replace(/\/+$/, '')}/` : ''
+  const bucket = `arn:${partition}:s3:::${match[1] as string}`
+  return {bucket, objects: `${bucket}/${prefix}*`}
+}
+
 /** The name the IRSA role gets unless told otherwise, kept within IAM's 64 characters. */
 export function defaultRoleName(cluster: ClusterIdentity): string {
   return `kubecost-s3-exporter-${cluster.name}`.slice(0, 64)
@@ -212,16 +274,9 @@ export function iamPolicies(input: IamInput): IamPolicies {
     listing,
     {Sid: 'PutThisClustersDays', Effect: 'Allow', Action: 's3:PutObject', Resource: dayKeys},
   ]
-  if (input.kmsKeyArn) {
-    // SSE-KMS: a single-part PutObject needs a data key, and only through S3.
-    exporterS3.push({
-      Sid: 'EncryptWithBucketKey',
-      Effect: 'Allow',
-      Action: 'kms:GenerateDataKey',
-      Resource: input.kmsKeyArn,
-      Condition: {StringLike: {'kms:ViaService': `s3.*.amazonaws.com${p === 'aws-cn' ? '.cn' : ''}`}},
-    })
-  }
+  const dataKey = input.kmsKeyArn === undefined ? undefined : {Resource: input.kmsKeyArn}
+  // SSE-KMS: a single-part PutObject needs a data key, and only through S3.
+  if (dataKey) exporterS3.push(throughS3('EncryptWithBucketKey', 'kms:GenerateDataKey', dataKey, p))
 
   if (input.caSecret) {
     // A secret's ARN ends in six random characters that the name does not carry.
@@ -317,6 +372,8 @@ export function iamPolicies(input: IamInput): IamPolicies {
         ],
         Resource: tableResources,
       },
+      // SSE-KMS: reading a file is decrypting its data key, which S3 asks KMS for as the reader.
+      ...(dataKey ? [throughS3('DecryptExportedFiles', 'kms:Decrypt', dataKey, p)] : []),
       {Sid: 'CrawlerLogGroup', Effect: 'Allow', Action: 'logs:CreateLogGroup', Resource: logGroup},
       // Stream names are chosen by the crawler at run time.
       {
@@ -332,17 +389,18 @@ export function iamPolicies(input: IamInput): IamPolicies {
   const dataset = `arn:${p}:quicksight:${pipelineRegion}:${pipelineAccount}:dataset/${datasetId}`
   const crawlerArn = glue(`crawler/${crawler}`)
   const workgroup = `arn:${p}:athena:${pipelineRegion}:${pipelineAccount}:workgroup/${input.workgroup ?? 'primary'}`
-  const results =
-    input.resultsLocation === undefined ? undefined : /^s3:\/\/([^/]+)\/?(.*)$/.exec(input.resultsLocation)
-  if (input.resultsLocation !== undefined && !results)
-    throw new InvalidInputError(
-      'results-location',
-      'ATHENA_RESULTS_LOCATION',
-      input.resultsLocation,
-      'not an S3 location',
+  const warnings: string[] = []
+  const workgroupName = input.workgroup ?? 'primary'
+  const resultsLocation = input.resultsLocation ?? formerDefaultResultsLocation(pipelineAccount, pipelineRegion)
+  if (input.resultsLocation === undefined) {
+    warnings.push(
+      `No ${setting('resultsLocation')} given: the policies of deploy-glue ${flag('verify')} and of QuickSight's role let them write query results to ${resultsLocation}, where Athena put them by default, but workgroup ${workgroupName} may keep them elsewhere. See where: aws athena get-work-group --work-group ${workgroupName} --query WorkGroup.Configuration.ResultConfiguration.OutputLocation, and give that location as ${setting('resultsLocation')}.`,
     )
-  const resultsBucket = results ? `arn:${p}:s3:::${results[1] as string}` : undefined
-  const resultsPrefix = results?.[2] ? `${results[2].replace(/\/+$/, '')}/` : ''
+  }
+
+  const results = s3Location(resultsLocation, p)
+  const kmsWhere = {partition: p, region: pipelineRegion, account: pipelineAccount}
+  const resultsKey = input.resultsKmsKey === undefined ? undefined : kmsKeyResource(input.resultsKmsKey, kmsWhere)
   // ListWorkGroups and GetCrawlerMetrics name no resource: IAM authorises them only on "*".
   const listWorkgroups: PolicyStatement = {
     Sid: 'FindWorkgroup',
@@ -373,7 +431,7 @@ export function iamPolicies(input: IamInput): IamPolicies {
     },
     {
       command: 'deploy-glue',
-      purpose: `creates or updates ${database}, ${table}, the view ${DEFAULTS.view} and crawler ${crawler} (running as ${crawlerRoleName}), checks workgroup ${input.workgroup ?? 'primary'}${input.workgroup ? ' (created or updated)' : ''}, lists the table location for foreign files and queries the view`,
+      purpose: `creates or updates ${database}, ${table}, the view ${DEFAULTS.view} and crawler ${crawler} (running as ${crawlerRoleName}), checks workgroup ${workgroupName}${input.workgroup ? ' (created or updated)' : ''}, lists the table location for foreign files and queries the view (its results go to ${resultsLocation})`,
       policy: policy(
         {
           Sid: 'DatabaseTableAndView',
@@ -422,22 +480,10 @@ export function iamPolicies(input: IamInput): IamPolicies {
           Resource: workgroup,
         },
         // Athena writes a query's results as the caller who started it.
-        ...(resultsBucket
-          ? [
-              {
-                Sid: 'QueryResultLocation',
-                Effect: 'Allow' as const,
-                Action: 's3:GetBucketLocation',
-                Resource: resultsBucket,
-              },
-              {
-                Sid: 'WriteQueryResults',
-                Effect: 'Allow' as const,
-                Action: 's3:PutObject',
-                Resource: `${resultsBucket}/${resultsPrefix}*`,
-              },
-            ]
-          : []),
+        {Sid: 'QueryResultLocation', Effect: 'Allow', Action: 's3:GetBucketLocation', Resource: results.bucket},
+        {Sid: 'WriteQueryResults', Effect: 'Allow', Action: 's3:PutObject', Resource: results.objects},
+        // SSE-KMS results: S3 asks KMS for a data key as that caller.
+        ...(resultsKey ? [throughS3('EncryptQueryResults', 'kms:GenerateDataKey', resultsKey, p)] : []),
       ),
     },
     {
@@ -480,6 +526,19 @@ export function iamPolicies(input: IamInput): IamPolicies {
     },
   ]
 
+  const quicksightRole = quicksightRoleSpec({
+    partition: p,
+    account: pipelineAccount,
+    roleArn: input.quicksightRoleArn,
+    view: `${database}.${DEFAULTS.view}`,
+    bucketArn,
+    dataPrefix,
+    dataKey,
+    results,
+    resultsLocation,
+    resultsKey,
+  })
+
   return {
     cluster: cluster.arn,
     oidcProvider: input.oidcProvider,
@@ -489,7 +548,72 @@ export function iamPolicies(input: IamInput): IamPolicies {
     exporterRole,
     ...(parentRole ? {parentRole} : {}),
     crawlerRole,
+    quicksightRole,
     operators,
+    warnings,
+  }
+}
+
+/**
+ * QuickSight queries the view through Athena as its role, so that role reads the exported files and
+ * writes and reads the query results itself. QuickSight grants this in its console ("Security &
+ * permissions": Amazon Athena, and the S3 buckets), which attaches AWS's AWSQuicksightAthenaAccess
+ * (Athena, the Glue catalog, and only buckets named aws-athena-query-results-*); no API does it.
+ * These statements are what that leaves out: this bucket and prefix, its KMS key, a result location
+ * of another name, and the results' KMS key.
+ */
+function quicksightRoleSpec(r: {
+  partition: string
+  account: string
+  roleArn: string | undefined
+  view: string
+  bucketArn: string
+  dataPrefix: string
+  dataKey: Pick<PolicyStatement, 'Resource'> | undefined
+  results: {bucket: string; objects: string}
+  resultsLocation: string
+  resultsKey: Pick<PolicyStatement, 'Resource' | 'Condition'> | undefined
+}): RoleSpec {
+  const arn = r.roleArn ?? `arn:${r.partition}:iam::${r.account}:role/${QUICKSIGHT_SERVICE_ROLE}`
+  const buckets = [...new Set([r.bucketArn, r.results.bucket])]
+  return {
+    purpose: `QuickSight reads ${r.view} through Athena as this role. Grant it Athena and the buckets in QuickSight's Security & permissions (no API does), and attach these statements for what that leaves out: the exported files, their key, and the query results in ${r.resultsLocation}`,
+    name: arn.replace(/^.*\//, ''),
+    arn,
+    tags: {},
+    trustPolicy: policy({
+      Sid: 'QuickSightService',
+      Effect: 'Allow',
+      Principal: {Service: 'quicksight.amazonaws.com'},
+      Action: 'sts:AssumeRole',
+    }),
+    permissionsPolicy: policy(
+      {Sid: 'ReadExportedFiles', Effect: 'Allow', Action: 's3:GetObject', Resource: `${r.bucketArn}/${r.dataPrefix}*`},
+      {
+        Sid: 'ListExportedFiles',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: r.bucketArn,
+        ...(r.dataPrefix ? {Condition: {StringLike: {'s3:prefix': `${r.dataPrefix}*`}}} : {}),
+      },
+      {Sid: 'FindBuckets', Effect: 'Allow', Action: 's3:GetBucketLocation', Resource: buckets},
+      ...(r.dataKey ? [throughS3('DecryptExportedFiles', 'kms:Decrypt', r.dataKey, r.partition)] : []),
+      {
+        Sid: 'QueryResultsBucket',
+        Effect: 'Allow',
+        Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
+        Resource: r.results.bucket,
+      },
+      {
+        Sid: 'QueryResults',
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        Resource: r.results.objects,
+      },
+      ...(r.resultsKey
+        ? [throughS3('QueryResultsKey', ['kms:GenerateDataKey', 'kms:Decrypt'], r.resultsKey, r.partition)]
+        : []),
+    ),
   }
 }
 
@@ -521,6 +645,7 @@ export function iamPoliciesText(policies: IamPolicies): string {
       ? roleText("Parent role (role chaining; in the bucket's account)", policies.parentRole)
       : []),
     ...roleText('Glue crawler role', policies.crawlerRole),
+    ...roleText("QuickSight's role (reads the view through Athena)", policies.quicksightRole),
     ...policies.operators.flatMap(o => [`== Operator: ${o.command}`, o.purpose, '', json(o.policy), '']),
   ]
     .join('\n')

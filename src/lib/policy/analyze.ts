@@ -60,14 +60,25 @@ export interface VerificationReport {
   bucket: string
   /** Where the policy came from: the live bucket, or a file (then the bucket settings are skipped). */
   source: {kind: 'bucket'} | {kind: 'file'; path: string}
-  verdict: 'pass' | 'warn' | 'fail'
+  /**
+   * `inconclusive` when no check of the policy could run (the bucket policy could not be read) and
+   * nothing failed: the run proved nothing about who can reach the data, so it is not a pass.
+   */
+  verdict: 'pass' | 'warn' | 'fail' | 'inconclusive'
+  /** Why the verdict is `inconclusive`. */
+  inconclusive?: string
   counts: Record<CheckStatus, number>
   checks: Check[]
 }
 
 export class PolicyCheckFailedError extends CidError {
-  readonly code = 'POLICY_CHECK_FAILED'
+  readonly code: string = 'POLICY_CHECK_FAILED'
   readonly exitCode = EXIT_FAILURE
+}
+
+/** No policy check could run: exit 1, as a failed check does, since nothing was proven. */
+export class PolicyCheckInconclusiveError extends PolicyCheckFailedError {
+  override readonly code = 'POLICY_CHECK_INCONCLUSIVE'
 }
 
 const TITLES: Record<CheckId, string> = {
@@ -96,6 +107,12 @@ const readFix = (reason: string, action: string) =>
   reason.includes('not implemented')
     ? `This S3 endpoint does not offer ${action}: check that setting with the store's own tools.`
     : `Run the check as an identity allowed ${action}.`
+
+/** The policy itself can always be checked offline, whatever the endpoint offers. */
+const policyReadFix = (reason: string) =>
+  reason.includes('not implemented')
+    ? `This S3 endpoint does not offer s3:GetBucketPolicy: export the policy with the store's own tools and analyse it with ${flag('policyFile')}.`
+    : `Run the check as an identity allowed s3:GetBucketPolicy (iam-policy prints that policy), or analyse the policy document with ${flag('policyFile')}.`
 
 const check = (id: CheckId, status: CheckStatus, reason: string, fix?: string, details: string[] = []): Check => ({
   id,
@@ -330,12 +347,7 @@ function transportCheck(
 ): Check {
   const fix = `Add a statement of its own: ${statementJson(expected, condition)} (${flag('printRecommended')} prints a complete policy).`
   if (policy.state === 'unreadable')
-    return check(
-      id,
-      'warn',
-      `cannot read the bucket policy: ${policy.reason}`,
-      readFix(policy.reason, 's3:GetBucketPolicy'),
-    )
+    return check(id, 'warn', `cannot read the bucket policy: ${policy.reason}`, policyReadFix(policy.reason))
   if (policy.state === 'absent') return check(id, 'fail', `the bucket has no policy, so nothing denies ${what}`, fix)
   const {expected: callers, others} = simulatedCallers(expected, policy.policy)
   // Every request must be denied for certain, so each is asked the way that favours the caller.
@@ -436,7 +448,7 @@ function principalsCheck(policy: PolicyState, expected: ExpectedPrincipals): Che
       'expected-principals',
       'warn',
       `cannot read the bucket policy: ${policy.reason}`,
-      readFix(policy.reason, 's3:GetBucketPolicy'),
+      policyReadFix(policy.reason),
     )
   if (policy.state === 'absent') {
     return check(
@@ -582,12 +594,7 @@ const tagText = (tags: Readonly<Record<string, string>>) =>
 function publicAllowCheck(policy: PolicyState, expected: ExpectedPrincipals): Check {
   const id = 'no-public-allow'
   if (policy.state === 'unreadable')
-    return check(
-      id,
-      'warn',
-      `cannot read the bucket policy: ${policy.reason}`,
-      readFix(policy.reason, 's3:GetBucketPolicy'),
-    )
+    return check(id, 'warn', `cannot read the bucket policy: ${policy.reason}`, policyReadFix(policy.reason))
   if (policy.state === 'absent') return check(id, 'pass', 'the bucket has no policy, so no statement allows anyone')
   const {others} = simulatedCallers(expected, policy.policy)
   const outsiders: SimulatedCaller[] = others.filter(c => !c.sameAccount && c.caller.kind !== 'service')
@@ -790,13 +797,26 @@ export function verify(
   ]
   const counts: Record<CheckStatus, number> = {pass: 0, fail: 0, warn: 0, skipped: 0}
   for (const c of checks) counts[c.status]++
+  // Every policy check needs the document: without it, warnings on all of them prove nothing.
+  const inconclusive =
+    policy.state === 'unreadable'
+      ? `no policy check could run: cannot read the bucket policy: ${policy.reason}`
+      : undefined
   return {
     bucket: expected.bucket,
     source,
-    verdict: counts.fail > 0 ? 'fail' : counts.warn > 0 ? 'warn' : 'pass',
+    verdict: counts.fail > 0 ? 'fail' : inconclusive ? 'inconclusive' : counts.warn > 0 ? 'warn' : 'pass',
+    ...(inconclusive && counts.fail === 0 ? {inconclusive} : {}),
     counts,
     checks,
   }
+}
+
+const VERDICT_WORDS: Record<VerificationReport['verdict'], string> = {
+  pass: 'PASS',
+  warn: 'PASS with warnings',
+  fail: 'FAIL',
+  inconclusive: 'INCONCLUSIVE',
 }
 
 /** The one line under the table. */
@@ -804,8 +824,8 @@ export function verdictLine(report: VerificationReport): string {
   const {counts} = report
   const from = report.source.kind === 'file' ? `policy file ${report.source.path}` : 'live bucket settings'
   const tally = `${counts.pass} passed, ${counts.fail} failed, ${counts.warn} warned, ${counts.skipped} skipped`
-  const word = report.verdict === 'fail' ? 'FAIL' : report.verdict === 'warn' ? 'PASS with warnings' : 'PASS'
-  return `Verdict: ${word} for bucket ${report.bucket} (${from}): ${tally}`
+  const why = report.inconclusive ? ` (${report.inconclusive})` : ''
+  return `Verdict: ${VERDICT_WORDS[report.verdict]}${why} for bucket ${report.bucket} (${from}): ${tally}`
 }
 
 /**
@@ -813,6 +833,14 @@ export function verdictLine(report: VerificationReport): string {
  * since a warning is an undecided question and CI must not take it for a pass.
  */
 export function verificationFailure(report: VerificationReport, strict: boolean): PolicyCheckFailedError | undefined {
+  if (report.verdict === 'inconclusive') {
+    const policyCheck = report.checks.find(c => c.id === 'https-only')
+    return new PolicyCheckInconclusiveError(
+      `The check of bucket ${report.bucket} is inconclusive: ${report.inconclusive ?? 'no policy check could run'}`,
+      {suggestions: policyCheck?.fix ? [policyCheck.fix] : []},
+    )
+  }
+
   if (report.verdict !== 'fail' && !(strict && report.verdict === 'warn')) return undefined
   const failed = report.checks.filter(c => c.status === 'fail').map(c => c.id)
   const warned = report.checks.filter(c => c.status === 'warn').map(c => c.id)
