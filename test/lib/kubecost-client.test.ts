@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 
 import {CidError, KubecostConnectionError, KubecostError} from '../../src/lib/errors.js'
-import {KubecostClient} from '../../src/lib/kubecost/client.js'
+import {KubecostClient, baseUrlAs} from '../../src/lib/kubecost/client.js'
 import type {Entry} from '../../src/lib/kubecost/envelope-splitter.js'
 import {FakeKubecost} from '../fakes/kubecost-server.js'
 
@@ -264,5 +264,43 @@ describe('KubecostClient and its consumer', () => {
       await kubecost.close()
       await fake.close()
     }
+  })
+})
+
+describe('KubecostClient and a URL whose scheme does not match the port', () => {
+  it('https:// to a plain-HTTP port: not retried, the hint gives the base URL with http:// and nothing else', async () => {
+    const fake = await FakeKubecost.start({cluster: 'prod', days: [DAY]})
+    const url = new URL(fake.url)
+    url.protocol = 'https:'
+    url.username = 'admin'
+    url.password = 's3cret'
+    url.pathname = '/kubecost'
+    const kubecost = client(url.toString())
+    try {
+      await assert.rejects(kubecost.stream('allocation', params, {onEntry() {}}), (error: unknown) => {
+        assert.ok(error instanceof KubecostConnectionError)
+        assert.equal(error.reason, 'tls')
+        assert.equal(error.transient, false)
+        assert.deepEqual(error.suggestions, [
+          `The port answers plain HTTP: use ${fake.url}/kubecost in {{setting:kubecostUrl}}.`,
+        ])
+        return true
+      })
+      assert.equal(fake.requests.length, 0)
+    } finally {
+      await kubecost.close()
+      await fake.close()
+    }
+  })
+
+  it('baseUrlAs keeps the base path and the port (explicit when it was the default), drops the rest', () => {
+    assert.equal(baseUrlAs('https://kubecost.example.com', 'http:'), 'http://kubecost.example.com:443')
+    assert.equal(baseUrlAs('http://kubecost-frontend.kubecost', 'https:'), 'https://kubecost-frontend.kubecost:80')
+    assert.equal(baseUrlAs('http://kubecost.example.com:443/', 'https:'), 'https://kubecost.example.com')
+    assert.equal(
+      baseUrlAs('https://u:p@kubecost.example.com:8443/base/?a=b#c', 'http:'),
+      'http://kubecost.example.com:8443/base',
+    )
+    assert.equal(baseUrlAs('https://[::1]:9090', 'http:'), 'http://[::1]:9090')
   })
 })

@@ -466,7 +466,7 @@ class RequestContext {
   private tlsHint(code: string): string {
     // An https URL that reached a plain-HTTP port: the "server hello" was an HTTP response.
     if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
-      return `The port answers plain HTTP: use ${this.url.replace(/^https:/, 'http:').split('?')[0] ?? ''} (http://) in ${setting('kubecostUrl')}.`
+      return `The port answers plain HTTP: use ${baseUrlAs(this.options.baseUrl, 'http:')} in ${setting('kubecostUrl')}.`
     }
 
     if (this.options.tls?.ca !== undefined) {
@@ -584,6 +584,23 @@ class RequestContext {
       }
     }
   }
+}
+
+/**
+ * The configured base URL with the other scheme: what to set the URL setting to. Without the API
+ * path and query (the client adds them) and the credentials (no message shows them); the port kept
+ * explicit (https://host is port 443, which the http:// form must then name).
+ */
+export function baseUrlAs(base: string, protocol: 'http:' | 'https:'): string {
+  const url = new URL(base)
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80')
+  url.protocol = protocol
+  url.port = port
+  url.username = ''
+  url.password = ''
+  url.search = ''
+  url.hash = ''
+  return url.toString().replace(/\/$/, '')
 }
 
 function seconds(ms: number): string {
