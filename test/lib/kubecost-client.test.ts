@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import {readFile} from 'node:fs/promises'
 import {after, before, describe, it} from 'node:test'
 
 import {CidError, KubecostConnectionError, KubecostError} from '../../src/lib/errors.js'
@@ -7,6 +8,7 @@ import type {Entry} from '../../src/lib/kubecost/envelope-splitter.js'
 import {FakeKubecost} from '../fakes/kubecost-server.js'
 
 const DAY = '2026-03-02'
+const TLS_DIR = new URL('../fixtures/tls/', import.meta.url)
 const params = {
   window: `${DAY}T00:00:00Z,2026-03-03T00:00:00Z`,
   aggregate: 'cluster,node,namespace,controllerKind,controller,pod,container',
@@ -287,6 +289,45 @@ describe('KubecostClient and a URL whose scheme does not match the port', () => 
         return true
       })
       assert.equal(fake.requests.length, 0)
+    } finally {
+      await kubecost.close()
+      await fake.close()
+    }
+  })
+
+  it('http:// to a port that speaks TLS: named as such, not retried, the hint gives the https:// base URL', async () => {
+    const fake = await FakeKubecost.start({
+      cluster: 'prod',
+      days: [DAY],
+      tls: {
+        key: await readFile(new URL('server.key', TLS_DIR), 'utf8'),
+        cert: await readFile(new URL('server.pem', TLS_DIR), 'utf8'),
+      },
+    })
+    const url = new URL(fake.url)
+    url.protocol = 'http:'
+    url.pathname = '/kubecost/'
+    let sleeps = 0
+    const kubecost = client(url.toString(), {
+      sleep: async () => {
+        sleeps++
+      },
+    })
+    try {
+      await assert.rejects(kubecost.stream('allocation', params, {onEntry() {}}), (error: unknown) => {
+        assert.ok(error instanceof KubecostConnectionError)
+        assert.equal(error.reason, 'tls')
+        assert.equal(error.transient, false)
+        assert.match(
+          error.message,
+          /^Kubecost Allocation API connection to 127\.0\.0\.1:\d+ failed: the port speaks TLS and the request was plain HTTP: GET http:\/\//,
+        )
+        assert.deepEqual(error.suggestions, [
+          `The port speaks TLS: use ${fake.url}/kubecost in {{setting:kubecostUrl}}; if its certificate is from a private CA, trust it with {{flag:caCertFile}} or {{flag:caCertSecret}}.`,
+        ])
+        return true
+      })
+      assert.equal(sleeps, 0)
     } finally {
       await kubecost.close()
       await fake.close()

@@ -13,7 +13,14 @@ import {
 import {type Logger, silentLogger} from '../log.js'
 import {excerpt} from '../sanitize.js'
 import {type Entry, EnvelopeError, EnvelopeSplitter, type SplitterLimits} from './envelope-splitter.js'
-import {BODY_TIMEOUT, CONNECT_TIMEOUT, HEADERS_TIMEOUT, type HttpGetResponse, HttpGetter} from './http-get.js'
+import {
+  BODY_TIMEOUT,
+  CONNECT_TIMEOUT,
+  HEADERS_TIMEOUT,
+  type HttpGetResponse,
+  HttpGetter,
+  PLAIN_HTTP_TO_TLS,
+} from './http-get.js'
 import {DEADLINE_READ_TIMEOUTS, DEFAULT_MAX_ENTRY_MIB, DEFAULT_MAX_RESPONSE_MIB, MAX_REDIRECTS, MIB} from './limits.js'
 import {type CostSource, KUBECOST, type KubecostApi} from './source.js'
 import {flag, negated, setting} from '../settings.js'
@@ -518,6 +525,12 @@ class RequestContext {
       case BODY_TIMEOUT: {
         return make('body-stalled', `stopped sending its response for ${seconds(readTimeout)}`, [
           `${this.source.product} stalled mid-response; raise ${readFlag} if it is merely slow.`,
+        ])
+      }
+
+      case PLAIN_HTTP_TO_TLS: {
+        return make('tls', `connection to ${host} failed: the port speaks TLS and the request was plain HTTP`, [
+          `The port speaks TLS: use ${baseUrlAs(this.options.baseUrl, 'https:')} in ${setting('kubecostUrl')}; if its certificate is from a private CA, trust it with ${flag('caCertFile')} or ${flag('caCertSecret')}.`,
         ])
       }
 
