@@ -302,6 +302,33 @@ describe('TLS to Kubecost', () => {
     }
   })
 
+  it('offering only TLS 1.1: exit 1 naming the old TLS version and what to change, no retry', async () => {
+    const old = await FakeKubecost.start({
+      cluster: 'prod',
+      days: [DAY],
+      tls: {
+        key: await readFile(join(TLS_DIR, 'server.key'), 'utf8'),
+        cert: await readFile(join(TLS_DIR, 'server.pem'), 'utf8'),
+        minVersion: 'TLSv1.1',
+        maxVersion: 'TLSv1.1',
+        ciphers: 'DEFAULT@SECLEVEL=0',
+      },
+    })
+    try {
+      const outcome = await exportOnce(old.url, ['--ca-cert-file', caFile])
+      assert.equal(outcome.code, 1, outcome.stderr)
+      assert.match(
+        outcome.stderr,
+        /TLS handshake with 127\.0\.0\.1:\d+ failed: the server offers only a TLS version older than 1\.2, the oldest Node\.js accepts \(ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION\)/,
+      )
+      assert.match(outcome.stderr, /Enable TLS 1\.2 or 1\.3 on Kubecost's server, or on the proxy or ingress/)
+      assert.doesNotMatch(outcome.stderr, /EPROTO|health/)
+      assert.equal(outcome.retries, 0)
+    } finally {
+      await old.close()
+    }
+  })
+
   it('is accepted with the private CA from --ca-cert-file', async () => {
     const outcome = await exportOnce(fake.url, ['--ca-cert-file', caFile])
     assert.equal(outcome.code, 0, outcome.stderr)

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import {readFile} from 'node:fs/promises'
+import {get as httpsGet} from 'node:https'
+import {TLSSocket} from 'node:tls'
 import {after, before, describe, it} from 'node:test'
 
 import {CidError, KubecostConnectionError, KubecostError} from '../../src/lib/errors.js'
@@ -343,5 +345,59 @@ describe('KubecostClient and a URL whose scheme does not match the port', () => 
       'http://kubecost.example.com:8443/base',
     )
     assert.equal(baseUrlAs('https://[::1]:9090', 'http:'), 'http://[::1]:9090')
+  })
+})
+
+describe('KubecostClient and a server that offers only TLS 1.1', () => {
+  it('is refused with a named TLS failure and the next step, not retried', async () => {
+    const ca = await readFile(new URL('ca.pem', TLS_DIR), 'utf8')
+    const fake = await FakeKubecost.start({
+      cluster: 'prod',
+      days: [DAY],
+      tls: {
+        key: await readFile(new URL('server.key', TLS_DIR), 'utf8'),
+        cert: await readFile(new URL('server.pem', TLS_DIR), 'utf8'),
+        minVersion: 'TLSv1.1',
+        maxVersion: 'TLSv1.1',
+        // OpenSSL 3 serves TLS 1.1 only at security level 0 (its ciphers use SHA-1).
+        ciphers: 'DEFAULT@SECLEVEL=0',
+      },
+    })
+    let sleeps = 0
+    const kubecost = client(fake.url, {
+      tls: {ca},
+      sleep: async () => {
+        sleeps++
+      },
+    })
+    try {
+      // The server really speaks TLS 1.1 to a client that allows it.
+      const protocol = await new Promise<string | null>((resolve, reject) => {
+        httpsGet(`${fake.url}/model/assets`, {ca, minVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0'}, res => {
+          resolve(res.socket instanceof TLSSocket ? res.socket.getProtocol() : null)
+          res.resume()
+        }).on('error', reject)
+      })
+      assert.equal(protocol, 'TLSv1.1')
+
+      await assert.rejects(kubecost.stream('allocation', params, {onEntry() {}}), (error: unknown) => {
+        assert.ok(error instanceof KubecostConnectionError)
+        assert.equal(error.reason, 'tls')
+        assert.equal(error.transient, false)
+        assert.match(
+          error.message,
+          /^Kubecost Allocation API TLS handshake with 127\.0\.0\.1:\d+ failed: the server offers only a TLS version older than 1\.2, the oldest Node\.js accepts \(ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION\): GET https:\/\//,
+        )
+        assert.match(
+          error.suggestions.join(),
+          /^Enable TLS 1\.2 or 1\.3 on Kubecost's server, or on the proxy or ingress/,
+        )
+        return true
+      })
+      assert.equal(sleeps, 0)
+    } finally {
+      await kubecost.close()
+      await fake.close()
+    }
   })
 })

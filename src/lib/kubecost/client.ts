@@ -535,6 +535,16 @@ class RequestContext {
       }
 
       default: {
+        if (code && OLD_TLS_VERSION.has(code)) {
+          return make(
+            'tls',
+            `TLS handshake with ${host} failed: the server offers only a TLS version older than 1.2, the oldest Node.js accepts (${code})`,
+            [
+              `Enable TLS 1.2 or 1.3 on ${this.source.product}'s server, or on the proxy or ingress that terminates TLS in front of it; certificate settings (${flag('caCertFile')}, ${negated('tlsVerify')}) do not change this.`,
+            ],
+          )
+        }
+
         if (code && isTlsCode(code))
           return make('tls', `TLS handshake with ${host} failed (${code})`, [this.tlsHint(code)])
 
@@ -703,6 +713,12 @@ export function causeCode(error: unknown): string | undefined {
 
   return undefined
 }
+
+/**
+ * OpenSSL's codes for a server whose TLS versions are all older than ours: it refuses our hello with
+ * a protocol_version alert, or answers it with its older version.
+ */
+const OLD_TLS_VERSION = new Set(['ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'ERR_SSL_UNSUPPORTED_PROTOCOL'])
 
 function isTlsCode(code: string): boolean {
   return /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|HOSTNAME_MISMATCH|ERR_TLS/.test(code)

@@ -253,11 +253,12 @@ async function* timedBody(stream: Readable, ms: number): AsyncGenerator<Buffer> 
 }
 
 /**
- * Node reports a TLS record error met while writing (an https URL that reached a plain-HTTP port)
- * as EPROTO, with OpenSSL's reason only in the message: give it the code Node uses when reading.
+ * Node reports a TLS record error met while writing (an https URL that reached a plain-HTTP port, an
+ * alert from a server that offers no TLS version we allow) as EPROTO, with OpenSSL's reason only in
+ * the message ("tlsv1 alert protocol version"): give it the code Node uses when reading.
  */
 function withTlsCode(error: Error): Error {
-  const reason = /SSL routines:[^:]*:([a-z ]+):/.exec(error.message)?.[1]
+  const reason = /SSL routines:[^:]*:([a-z0-9 ]+):/.exec(error.message)?.[1]
   if ((error as {code?: unknown}).code === 'EPROTO' && reason)
     Object.assign(error, {code: `ERR_SSL_${reason.toUpperCase().replaceAll(' ', '_')}`})
   return error
