@@ -1,5 +1,6 @@
 import {AwsError, CidError, describeCause} from '../errors.js'
-import {flag} from '../settings.js'
+import {flag, setting} from '../settings.js'
+import {redactCredentials} from '../validate.js'
 
 export interface AwsCallContext {
   /** e.g. `s3:ListBucket` */
@@ -14,6 +15,11 @@ export interface AwsCallContext {
   timeout?: {setting: string; seconds: number}
   /** What becomes of the work after a failure that may pass (throttling, timeouts, 5xx), e.g. that the next run does it again. */
   afterFailure?: string[]
+  /**
+   * The S3-compatible endpoint the call went to, when one is configured (`--s3-endpoint`): a failure
+   * to reach it is about that store and that setting, not about the network path to AWS.
+   */
+  endpoint?: string
 }
 
 const ACCESS_DENIED = new Set([
@@ -157,7 +163,12 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
   const service = SERVICES[context.action.split(':')[0] ?? ''] ?? 'AWS'
   const attempts = (error as {$metadata?: {attempts?: number}} | undefined)?.$metadata?.attempts
   const then = context.afterFailure ?? []
-  const network = `Check the network path to ${service} from the pod (VPC endpoint, NAT gateway, proxy, security groups).`
+  const code = (error as {code?: unknown} | undefined)?.code
+  const endpoint = context.endpoint === undefined ? undefined : redactCredentials(context.endpoint)
+  const reached = endpoint ? `${service} at ${endpoint}` : service
+  const network = endpoint
+    ? endpointHint(endpoint, code)
+    : `Check the network path to ${service} from the pod (VPC endpoint, NAT gateway, proxy, security groups).`
   const tries = attempts && attempts > 1 ? ` after ${attempts} attempts` : ''
   const answer = `${status ? `HTTP ${status} ` : ''}${name || 'Error'}: ${detail}`
 
@@ -221,11 +232,10 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
   }
 
   // The SDK names a reset connection TimeoutError too; its code tells the two apart.
-  const code = (error as {code?: unknown} | undefined)?.code
   if (typeof code === 'string' && NETWORK_CODES.has(code) && code !== 'ETIMEDOUT') {
     return new AwsError(
       'AWS_NETWORK',
-      `The connection to ${service} failed: ${where} failed${tries} (${code}: ${detail})`,
+      `The connection to ${reached} failed: ${where} failed${tries} (${code}: ${detail})`,
       {
         cause: error,
         suggestions: [network, ...then],
@@ -236,7 +246,7 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
   if (TIMED_OUT.has(name) || code === 'ETIMEDOUT') {
     return new AwsError(
       'AWS_TIMEOUT',
-      `${service} did not answer in time: ${where} timed out${tries}${context.timeout ? `, each attempt waiting ${context.timeout.seconds} s (${context.timeout.setting})` : ''} (${answer})`,
+      `${reached} did not answer in time: ${where} timed out${tries}${context.timeout ? `, each attempt waiting ${context.timeout.seconds} s (${context.timeout.setting})` : ''} (${answer})`,
       {
         cause: error,
         suggestions: [
@@ -286,6 +296,26 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
   }
 
   return new AwsError('AWS', `${where} failed${tries}: ${name ? `${name}: ` : ''}${detail}`, {cause: error})
+}
+
+/** What to check when the configured endpoint cannot be reached: the store and the setting, by failure. */
+function endpointHint(endpoint: string, code: unknown): string {
+  const url = URL.parse(endpoint)
+  const named = `${setting('s3Endpoint')} "${endpoint}"`
+  switch (code) {
+    case 'ECONNREFUSED': {
+      return `Nothing accepts connections at ${url?.host ?? endpoint}: check the host and port in ${named}, and that the store is running.`
+    }
+
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN': {
+      return `The host name ${url?.hostname ?? endpoint} in ${named} could not be resolved: check it (a <service>.<namespace> name resolves only inside the cluster).`
+    }
+
+    default: {
+      return `Check ${named}: that the store is up and reachable from here (network policies, security groups, firewalls).`
+    }
+  }
 }
 
 /** The bucket's region as S3 names it: the `x-amz-bucket-region` header, or the `Region` of an AuthorizationHeaderMalformed body. */

@@ -35,6 +35,8 @@ export interface S3DestinationOptions {
   timeout?: {setting: string; seconds: number}
   /** Where the configured region came from, for the message when the bucket is elsewhere. */
   regionSource?: string
+  /** The S3-compatible endpoint configured for the calls, for the messages when it cannot be reached. */
+  endpoint?: string
 }
 
 interface Call {
@@ -173,6 +175,7 @@ export class S3Destination implements Destination {
       region: this.region,
       timeout: this.options.timeout,
       afterFailure,
+      endpoint: this.options.endpoint,
     })
   }
 }
