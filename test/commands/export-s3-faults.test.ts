@@ -258,6 +258,33 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
     }
   })
 
+  it("a proxy's bare 429 twice, then success: retried as throttling, logged by its status alone, the day written", async () => {
+    const name = cluster('bare 429')
+    expected = await localFiles(name)
+    const proxy = await S3Proxy.start({target: s3.endpoint})
+    for (let i = 0; i < 2; i++)
+      proxy.addFault('put', {kind: 'page', status: 429, body: 'Too Many Requests', contentType: 'text/plain'})
+    try {
+      const result = await viaEndpoint(proxy, name, ['--log-format', 'json'])
+      assert.equal(result.code, 0, result.stderr)
+      await assertWritten(name)
+      const retries = result.stderr
+        .split('\n')
+        .filter(l => l.includes('retrying in'))
+        .map(l => JSON.parse(l) as {message: string; reason: string; throttling: boolean})
+      assert.equal(retries.length, 2)
+      for (const retry of retries) {
+        assert.equal(retry.reason, 'HTTP 429')
+        assert.equal(retry.throttling, true)
+        assert.match(retry.message, /S3 PutObject of .* failed \(HTTP 429\), attempt \d of 5; retrying in/)
+      }
+
+      assert.doesNotMatch(result.stderr, /Unknown|Deserialization|XML parse/)
+    } finally {
+      await proxy.close()
+    }
+  })
+
   it('an upload cut after 4 KB, then success: the day is written, byte-identical', async () => {
     const name = cluster('cut')
     expected = await localFiles(name)

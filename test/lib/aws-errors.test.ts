@@ -134,6 +134,44 @@ describe('classifyAwsError for an S3-compatible endpoint (--s3-endpoint) that ca
   })
 })
 
+describe('classifyAwsError for an answer with no error code (a proxy in front of S3)', () => {
+  const noise = 'XML parse error: unexpected content.\n  Deserialization error: to see the raw response, inspect it'
+
+  it('names it by its status and who sent it, never by the SDK message', () => {
+    const throttled = classifyAwsError(
+      sdkError('Unknown', {
+        message: 'UnknownError',
+        $metadata: {httpStatusCode: 429, attempts: 5},
+        $response: {headers: {'content-type': 'text/html'}},
+      }),
+      PUT,
+    )
+    assert.equal(throttled.code, 'AWS_THROTTLED')
+    assert.equal(
+      throttled.message,
+      'S3 is throttling requests: s3:PutObject on s3://b/k.parquet failed after 5 attempts (HTTP 429 from the S3 endpoint, with no S3 error code: text/html)',
+    )
+    assert.deepEqual(throttled.suggestions, [
+      'Nothing was stored at s3://b/k.parquet.',
+      'The limit is set by a proxy or gateway between here and S3 (S3 itself answers with an error code): if it happens every night, raise it there.',
+    ])
+
+    const tooLarge = classifyAwsError(sdkError('Error', {message: noise, $metadata: {httpStatusCode: 413}}), PUT)
+    assert.equal(tooLarge.code, 'AWS')
+    assert.equal(
+      tooLarge.message,
+      's3:PutObject on s3://b/k.parquet failed: HTTP 413 from the S3 endpoint, with no S3 error code',
+    )
+  })
+
+  it('keeps the names of real error codes, and of failures that are not answers', () => {
+    const slowDown = classifyAwsError(sdkError('SlowDown', {$metadata: {httpStatusCode: 503}}), PUT)
+    assert.match(slowDown.message, /\(HTTP 503 SlowDown: SlowDown from S3\)$/)
+    const network = classifyAwsError(sdkError('Error', {message: 'socket hang up', code: 'ECONNRESET'}), PUT)
+    assert.match(network.message, /\(ECONNRESET: socket hang up\)$/)
+  })
+})
+
 describe('redirectRegion', () => {
   it('reads x-amz-bucket-region from a 301 or 400, and nothing else', () => {
     const headers = {'x-amz-bucket-region': 'eu-west-1'}

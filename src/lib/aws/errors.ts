@@ -1,4 +1,5 @@
 import {AwsError, CidError, describeCause} from '../errors.js'
+import {excerpt} from '../sanitize.js'
 import {flag, setting} from '../settings.js'
 import {redactCredentials} from '../validate.js'
 
@@ -68,6 +69,13 @@ const CONCURRENT = new Set([
 ])
 const ALREADY_EXISTS = new Set(['AlreadyExistsException'])
 const TIMED_OUT = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException'])
+/**
+ * The SDK's names for an error answer that carried no error code of the service: 'Unknown' when the
+ * body parsed but named none, the parser's own 'Error' when it was not XML (or JSON) at all. Its
+ * message is then the SDK's ("UnknownError", "XML parse error … Deserialization error …"), not the
+ * server's: typically a page from a proxy, a load balancer or an S3-compatible store.
+ */
+const NO_ERROR_CODE = new Set(['Unknown', 'Error'])
 const NETWORK_CODES = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
@@ -170,7 +178,14 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
     ? endpointHint(endpoint, code)
     : `Check the network path to ${service} from the pod (VPC endpoint, NAT gateway, proxy, security groups).`
   const tries = attempts && attempts > 1 ? ` after ${attempts} attempts` : ''
-  const answer = `${status ? `HTTP ${status} ` : ''}${name || 'Error'}: ${detail}`
+  const foreign = isForeignAnswer(error)
+  const answer = foreign
+    ? foreignAnswer(error, status, endpoint ?? `the ${service} endpoint`, service)
+    : `${status ? `HTTP ${status} ` : ''}${name || 'Error'}: ${detail}`
+  // Who answered with a page of its own: the service itself always answers with an error code.
+  const pageFrom = endpoint
+    ? `the store or a proxy at ${endpoint}`
+    : `a proxy or gateway between here and ${service} (${service} itself answers with an error code)`
 
   // --- QuickSight (refresh-dataset) ---
   if (LIMIT_EXCEEDED.has(name)) {
@@ -226,7 +241,9 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
       cause: error,
       suggestions: [
         ...then,
-        'If it happens every night, look for other heavy writers under the same prefix of the bucket.',
+        foreign
+          ? `The limit is set by ${pageFrom}: if it happens every night, raise it there.`
+          : 'If it happens every night, look for other heavy writers under the same prefix of the bucket.',
       ],
     })
   }
@@ -291,11 +308,34 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
   if (status !== undefined && status >= 500) {
     return new AwsError('AWS_SERVER_ERROR', `${service} failed: ${where} failed${tries} (${answer})`, {
       cause: error,
-      suggestions: [...then, 'If it persists, check the AWS Health Dashboard for the region.'],
+      suggestions: [
+        ...then,
+        foreign
+          ? `The page came from ${pageFrom}: check its health and logs.`
+          : 'If it persists, check the AWS Health Dashboard for the region.',
+      ],
     })
   }
 
-  return new AwsError('AWS', `${where} failed${tries}: ${name ? `${name}: ` : ''}${detail}`, {cause: error})
+  return new AwsError('AWS', `${where} failed${tries}: ${foreign ? answer : `${name ? `${name}: ` : ''}${detail}`}`, {
+    cause: error,
+  })
+}
+
+/**
+ * Whether the error is an HTTP answer that carried no error code of the service (see NO_ERROR_CODE):
+ * its status says what happened, its message does not.
+ */
+export function isForeignAnswer(error: unknown): boolean {
+  const status = (error as {$metadata?: {httpStatusCode?: number}} | undefined)?.$metadata?.httpStatusCode
+  return status !== undefined && NO_ERROR_CODE.has(awsErrorName(error))
+}
+
+/** An answer without an error code, by what is known of it: the status, who sent it, its content type. */
+function foreignAnswer(error: unknown, status: number | undefined, from: string, service: string): string {
+  const type = (error as {$response?: {headers?: Record<string, string | undefined>}} | undefined)?.$response
+    ?.headers?.['content-type']
+  return `HTTP ${status ?? '?'} from ${from}, with no ${service} error code${type ? `: ${excerpt(type, 80)}` : ''}`
 }
 
 /** What to check when the configured endpoint cannot be reached: the store and the setting, by failure. */
