@@ -4,7 +4,7 @@ import {get as httpsGet} from 'node:https'
 import {TLSSocket} from 'node:tls'
 import {after, before, describe, it} from 'node:test'
 
-import {CidError, KubecostConnectionError, KubecostError} from '../../src/lib/errors.js'
+import {CidError, KubecostConnectionError, KubecostError, KubecostHttpError} from '../../src/lib/errors.js'
 import {KubecostClient, baseUrlAs} from '../../src/lib/kubecost/client.js'
 import type {Entry} from '../../src/lib/kubecost/envelope-splitter.js'
 import {FakeKubecost} from '../fakes/kubecost-server.js'
@@ -330,6 +330,48 @@ describe('KubecostClient and a URL whose scheme does not match the port', () => 
         return true
       })
       assert.equal(sleeps, 0)
+    } finally {
+      await kubecost.close()
+      await fake.close()
+    }
+  })
+
+  for (const [server, body] of [
+    [
+      'nginx',
+      '<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n</body>\r\n</html>\r\n',
+    ],
+    ['Go', 'Client sent an HTTP request to an HTTPS server.\n'],
+  ] as const) {
+    it(`http:// to ${server}'s TLS port, which answers 400 saying so: the https:// hint, not the query's`, async () => {
+      const fake = await FakeKubecost.start({cluster: 'prod', days: [DAY]})
+      fake.addFault({kind: 'raw', status: 400, reason: 'Bad Request', body})
+      const kubecost = client(fake.url)
+      try {
+        await assert.rejects(kubecost.stream('allocation', params, {onEntry() {}}), (error: unknown) => {
+          assert.ok(error instanceof KubecostHttpError)
+          assert.equal(error.status, 400)
+          assert.deepEqual(error.suggestions, [
+            `The port speaks TLS: use ${fake.url.replace(/^http:/, 'https:')} in {{setting:kubecostUrl}}; if its certificate is from a private CA, trust it with {{flag:caCertFile}} or {{flag:caCertSecret}}.`,
+          ])
+          return true
+        })
+      } finally {
+        await kubecost.close()
+        await fake.close()
+      }
+    })
+  }
+
+  it('a 400 of the query keeps the query hint', async () => {
+    const fake = await FakeKubecost.start({cluster: 'prod', days: [DAY]})
+    fake.addFault({kind: 'text-400', api: 'allocation'})
+    const kubecost = client(fake.url)
+    try {
+      await assert.rejects(
+        kubecost.stream('allocation', params, {onEntry() {}}),
+        (error: unknown) => error instanceof KubecostHttpError && /rejected the query/.test(error.suggestions.join()),
+      )
     } finally {
       await kubecost.close()
       await fake.close()

@@ -211,11 +211,17 @@ export class KubecostClient {
     const response = await this.get(context, signal)
 
     if (response.status < 200 || response.status > 299) {
-      const preview = errorBodyText(await readPreview(response))
+      const body = await readPreview(response)
+      const preview = errorBodyText(body)
       throw new KubecostHttpError(
         `${context.name} returned HTTP ${response.status}${response.statusText ? ` ${excerpt(response.statusText, 80)}` : ''} for GET ${url}: ${preview || '(empty body)'}`,
         response.status,
-        {suggestions: httpSuggestions(response.status, this.source)},
+        {
+          suggestions:
+            response.status === 400 && this.base.protocol === 'http:' && PLAIN_HTTP_REFUSED.test(body)
+              ? [tlsPortHint(this.options.baseUrl)]
+              : httpSuggestions(response.status, this.source),
+        },
       )
     }
 
@@ -530,7 +536,7 @@ class RequestContext {
 
       case PLAIN_HTTP_TO_TLS: {
         return make('tls', `connection to ${host} failed: the port speaks TLS and the request was plain HTTP`, [
-          `The port speaks TLS: use ${baseUrlAs(this.options.baseUrl, 'https:')} in ${setting('kubecostUrl')}; if its certificate is from a private CA, trust it with ${flag('caCertFile')} or ${flag('caCertSecret')}.`,
+          tlsPortHint(this.options.baseUrl),
         ])
       }
 
@@ -650,6 +656,14 @@ async function readPreview(response: HttpGetResponse): Promise<string> {
   }
 
   return Buffer.concat(chunks).subarray(0, ERROR_BODY_BYTES).toString('utf8')
+}
+
+/** What nginx's and Go's TLS servers answer a plain-HTTP request with: a 400 whose body says so. */
+const PLAIN_HTTP_REFUSED = /plain HTTP request was sent to HTTPS port|HTTP request to an HTTPS server/i
+
+/** The URL setting's value for a port that speaks TLS, and how to trust a private CA. */
+function tlsPortHint(baseUrl: string): string {
+  return `The port speaks TLS: use ${baseUrlAs(baseUrl, 'https:')} in ${setting('kubecostUrl')}; if its certificate is from a private CA, trust it with ${flag('caCertFile')} or ${flag('caCertSecret')}.`
 }
 
 function httpSuggestions(status: number, source: CostSource): string[] {
