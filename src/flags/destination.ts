@@ -20,7 +20,9 @@ export const destinationFlags = inGroup('DESTINATION', {
     description: 'write to this local directory (same layout) instead of S3',
   }),
   's3-endpoint': Flags.string({
-    ...input({flag: 's3-endpoint', env: 'S3_ENDPOINT_URL'}, parseHttpUrl),
+    ...input({flag: 's3-endpoint', env: 'S3_ENDPOINT_URL'}, (value, n) =>
+      parseHttpUrl(value, n, 'http://127.0.0.1:9000 (MinIO) or https://s3.eu-west-1.amazonaws.com'),
+    ),
     description: 'S3-compatible endpoint (MinIO, Ceph): path-style addressing, checksums only when required',
   }),
   's3-timeout': seconds(

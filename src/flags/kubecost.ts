@@ -48,7 +48,9 @@ export const sourceFlags = inGroup('KUBECOST', {
   })(),
   // No default of its own: it depends on --source (see kubecostUrl).
   'kubecost-url': Flags.string({
-    ...input({flag: 'kubecost-url', env: 'KUBECOST_API_ENDPOINT'}, parseHttpUrl),
+    ...input({flag: 'kubecost-url', env: 'KUBECOST_API_ENDPOINT'}, (value, n) =>
+      parseHttpUrl(value, n, `${KUBECOST.defaultUrl} (Kubecost) or ${OPENCOST.defaultUrl} (OpenCost)`),
+    ),
     description: 'Kubecost cost-analyzer (or OpenCost) API base URL (http or https)',
     defaultHelp: async () => `${KUBECOST.defaultUrl}; with --source opencost, ${OPENCOST.defaultUrl}`,
   }),

@@ -120,13 +120,35 @@ export function redactCredentials(text: string): string {
   return text.replace(/[^/@\s]*@/, '***@')
 }
 
-export function parseHttpUrl(input: string, name: InputName): string {
+/**
+ * Something written as `host[:port][/path]` without a scheme: a name, an IPv4 address or an IPv6
+ * address in brackets, with optional credentials before it and no `//` anywhere. `localhost:19090`
+ * is a valid URL whose scheme is "localhost", and `127.0.0.1:19090` no URL at all; both mean http://.
+ */
+const SCHEMELESS_URL =
+  /^(?!.*\/\/)(?:[^\s/@]*@)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::\d{1,5})?(?:[/?#][^\s@]*)?$/
+const HAS_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//
+
+/**
+ * An http or https URL. `example` is what a right value looks like for this setting, e.g.
+ * "http://127.0.0.1:9000 (MinIO)": the message for a wrong one shows it.
+ */
+export function parseHttpUrl(input: string, name: InputName, example: string): string {
+  const trimmed = input.trim()
+  const shown = redactCredentials(input)
+  if (!HAS_SCHEME.test(trimmed) && SCHEMELESS_URL.test(trimmed) && URL.canParse(`http://${trimmed}`)) {
+    const fixed = redactCredentials(trimmed)
+    throw new InvalidInputError(name.flag, name.env, shown, 'it has no scheme; add http://', {
+      suggestions: [`Use http://${fixed} (or https://${fixed} if the port speaks TLS).`],
+    })
+  }
+
   let url: URL
   try {
-    url = new URL(input.trim())
+    url = new URL(trimmed)
   } catch {
-    throw new InvalidInputError(name.flag, name.env, redactCredentials(input), 'not a URL', {
-      suggestions: ['Give a full URL such as http://kubecost-cost-analyzer.kubecost:9090'],
+    throw new InvalidInputError(name.flag, name.env, shown, 'not a URL', {
+      suggestions: [`Give a full URL such as ${example}.`],
     })
   }
 
@@ -134,12 +156,13 @@ export function parseHttpUrl(input: string, name: InputName): string {
     throw new InvalidInputError(
       name.flag,
       name.env,
-      redactCredentials(input),
+      shown,
       `scheme "${url.protocol.replace(/:$/, '')}" is not supported; use http or https`,
+      {suggestions: [`Give a full URL such as ${example}.`]},
     )
   }
 
-  return input.trim()
+  return trimmed
 }
 
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/

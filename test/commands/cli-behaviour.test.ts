@@ -244,7 +244,7 @@ describe('the CLI as operators expect it', () => {
       assert.match(result.stderr, /TLS handshake with 127\.0\.0\.1:\d+ failed/)
       assert.match(
         result.stderr,
-        /Try: The port answers plain HTTP: use http:\/\/127\.0\.0\.1:\d+\/model\/allocation \(http:\/\/\) in --kubecost-url/,
+        /Try: The port answers plain HTTP: use http:\/\/127\.0\.0\.1:\d+ in --kubecost-url \(KUBECOST_API_ENDPOINT\)\./,
       )
     })
 

@@ -270,6 +270,65 @@ describe('TLS to Kubecost', () => {
     assert.equal(outcome.retries, 0)
   })
 
+  it('reached with http://: exit 1 at once, named as a TLS port with the https:// URL to use, no retry', async () => {
+    const outcome = await exportOnce(fake.url.replace(/^https:/, 'http:'), ['--ca-cert-file', caFile])
+    assert.equal(outcome.code, 1, outcome.stderr)
+    assert.match(
+      outcome.stderr,
+      /Kubecost Allocation API connection to 127\.0\.0\.1:\d+ failed: the port speaks TLS and the request was plain HTTP/,
+    )
+    assert.ok(
+      outcome.stderr.includes(`The port speaks TLS: use ${fake.url} in --kubecost-url (KUBECOST_API_ENDPOINT)`),
+      outcome.stderr,
+    )
+    assert.doesNotMatch(outcome.stderr, /health/)
+    assert.equal(outcome.retries, 0)
+  })
+
+  it('reached through an https:// URL on its plain-HTTP twin: the http:// base URL, no API path', async () => {
+    const plain = await FakeKubecost.start({cluster: 'prod', days: [DAY]})
+    try {
+      const outcome = await exportOnce(`${plain.url.replace(/^http:/, 'https:')}/`)
+      assert.equal(outcome.code, 1, outcome.stderr)
+      assert.ok(
+        outcome.stderr.includes(
+          `The port answers plain HTTP: use ${plain.url} in --kubecost-url (KUBECOST_API_ENDPOINT).`,
+        ),
+        outcome.stderr,
+      )
+      assert.equal(outcome.retries, 0)
+    } finally {
+      await plain.close()
+    }
+  })
+
+  it('offering only TLS 1.1: exit 1 naming the old TLS version and what to change, no retry', async () => {
+    const old = await FakeKubecost.start({
+      cluster: 'prod',
+      days: [DAY],
+      tls: {
+        key: await readFile(join(TLS_DIR, 'server.key'), 'utf8'),
+        cert: await readFile(join(TLS_DIR, 'server.pem'), 'utf8'),
+        minVersion: 'TLSv1.1',
+        maxVersion: 'TLSv1.1',
+        ciphers: 'DEFAULT@SECLEVEL=0',
+      },
+    })
+    try {
+      const outcome = await exportOnce(old.url, ['--ca-cert-file', caFile])
+      assert.equal(outcome.code, 1, outcome.stderr)
+      assert.match(
+        outcome.stderr,
+        /TLS handshake with 127\.0\.0\.1:\d+ failed: the server offers only a TLS version older than 1\.2, the oldest Node\.js accepts \(ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION\)/,
+      )
+      assert.match(outcome.stderr, /Enable TLS 1\.2 or 1\.3 on Kubecost's server, or on the proxy or ingress/)
+      assert.doesNotMatch(outcome.stderr, /EPROTO|health/)
+      assert.equal(outcome.retries, 0)
+    } finally {
+      await old.close()
+    }
+  })
+
   it('is accepted with the private CA from --ca-cert-file', async () => {
     const outcome = await exportOnce(fake.url, ['--ca-cert-file', caFile])
     assert.equal(outcome.code, 0, outcome.stderr)

@@ -8,7 +8,7 @@ import {GetObjectCommand, ListObjectsV2Command} from '@aws-sdk/client-s3'
 import {FakeKubecost} from '../fakes/kubecost-server.js'
 import {type S3Fake, TEST_CREDENTIALS, startS3} from '../fakes/s3.js'
 import {S3Proxy} from '../fakes/s3-proxy.js'
-import {runCli, tempDir} from '../helpers.js'
+import {refusedUrl, runCli, tempDir} from '../helpers.js'
 
 const BUCKET = 'kubecost-data-111122223333'
 const NOW = '2026-03-05T10:30:00Z'
@@ -258,6 +258,33 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
     }
   })
 
+  it("a proxy's bare 429 twice, then success: retried as throttling, logged by its status alone, the day written", async () => {
+    const name = cluster('bare 429')
+    expected = await localFiles(name)
+    const proxy = await S3Proxy.start({target: s3.endpoint})
+    for (let i = 0; i < 2; i++)
+      proxy.addFault('put', {kind: 'page', status: 429, body: 'Too Many Requests', contentType: 'text/plain'})
+    try {
+      const result = await viaEndpoint(proxy, name, ['--log-format', 'json'])
+      assert.equal(result.code, 0, result.stderr)
+      await assertWritten(name)
+      const retries = result.stderr
+        .split('\n')
+        .filter(l => l.includes('retrying in'))
+        .map(l => JSON.parse(l) as {message: string; reason: string; throttling: boolean})
+      assert.equal(retries.length, 2)
+      for (const retry of retries) {
+        assert.equal(retry.reason, 'HTTP 429')
+        assert.equal(retry.throttling, true)
+        assert.match(retry.message, /S3 PutObject of .* failed \(HTTP 429\), attempt \d of 5; retrying in/)
+      }
+
+      assert.doesNotMatch(result.stderr, /Unknown|Deserialization|XML parse/)
+    } finally {
+      await proxy.close()
+    }
+  })
+
   it('an upload cut after 4 KB, then success: the day is written, byte-identical', async () => {
     const name = cluster('cut')
     expected = await localFiles(name)
@@ -358,14 +385,58 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
     try {
       const result = await viaEndpoint(proxy, name, ['--s3-timeout', '0.5'])
       assert.equal(result.code, 1, result.stderr)
+      assert.ok(
+        result.stderr.includes(`S3 at ${proxy.endpoint} did not answer in time: s3:PutObject on s3://`),
+        result.stderr,
+      )
       assert.match(
         result.stderr,
-        /S3 did not answer in time: s3:PutObject on s3:\/\/.* timed out after 5 attempts, each attempt waiting 0.5 s \(--s3-timeout \(S3_REQUEST_TIMEOUT\)\) \(TimeoutError/,
+        /timed out after 5 attempts, each attempt waiting 0.5 s \(--s3-timeout \(S3_REQUEST_TIMEOUT\)\) \(TimeoutError/,
       )
+      assert.ok(
+        result.stderr.includes(`Check --s3-endpoint (S3_ENDPOINT_URL) "${proxy.endpoint}": that the store is up`),
+      )
+      assert.doesNotMatch(result.stderr, /VPC endpoint|NAT gateway/)
       assert.deepEqual(await keysOf(name), [])
     } finally {
       await proxy.close()
     }
+  })
+
+  it('an --s3-endpoint where nothing listens: exit 1 naming the endpoint and --s3-endpoint, not the network path to AWS', async () => {
+    const endpoint = await refusedUrl()
+    const result = await runCli(
+      [
+        'export',
+        '--cluster-arn',
+        arn(cluster('refused')),
+        '--bucket',
+        BUCKET,
+        '--s3-endpoint',
+        endpoint,
+        '--kubecost-url',
+        kubecost.url,
+        '--backfill-days',
+        '2',
+        '--now',
+        NOW,
+      ],
+      {...CREDENTIALS, AWS_REGION: 'us-east-1'},
+    )
+    assert.equal(result.code, 1, result.stderr)
+    assert.ok(
+      result.stderr.includes(`The connection to S3 at ${endpoint} failed: s3:ListBucket on s3://${BUCKET}/`),
+      result.stderr,
+    )
+    assert.match(result.stderr, /failed after 5 attempts \(ECONNREFUSED: /)
+    const host = new URL(endpoint).host
+    assert.ok(
+      result.stderr.includes(
+        `Nothing accepts connections at ${host}: check the host and port in --s3-endpoint (S3_ENDPOINT_URL) "${endpoint}", and that the store is running.`,
+      ),
+      result.stderr,
+    )
+    assert.doesNotMatch(result.stderr, /VPC endpoint|NAT gateway/)
   })
 
   it('rejects a --s3-timeout that is not a positive number of seconds (exit 2, naming the flag and variable)', async () => {

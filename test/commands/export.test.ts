@@ -551,6 +551,34 @@ describe('export configuration', () => {
         assert.doesNotMatch(output, /TOKEN|user:/)
     })
   }
+
+  for (const [flag, env, example, foreign] of [
+    ['kubecost-url', 'KUBECOST_API_ENDPOINT', /http:\/\/kubecost-cost-analyzer\.kubecost:9090 \(Kubecost\)/, /MinIO/],
+    ['s3-endpoint', 'S3_ENDPOINT_URL', /http:\/\/127\.0\.0\.1:9000 \(MinIO\)/, /kubecost-cost-analyzer/],
+  ] as const) {
+    it(`--${flag}: "add http://" for host:port, and examples of its own for what is not a URL`, async () => {
+      const args = [
+        'export',
+        '--cluster-arn',
+        ARN,
+        ...(flag === 's3-endpoint' ? ['--bucket', 'kubecost-data'] : ['--output-dir', '/tmp/x']),
+      ]
+      const bare = await runCli(args, {[env]: '127.0.0.1:4568'})
+      assert.equal(bare.code, 2, bare.stderr)
+      assert.match(
+        bare.stderr,
+        new RegExp(`Invalid --${flag} \\(${env}\\) "127\\.0\\.0\\.1:4568": it has no scheme; add http://`),
+      )
+      assert.match(
+        bare.stderr,
+        /Use http:\/\/127\.0\.0\.1:4568 \(or https:\/\/127\.0\.0\.1:4568 if the port speaks TLS\)/,
+      )
+      const notUrl = await runCli(args, {[env]: 'not a url'})
+      assert.equal(notUrl.code, 2, notUrl.stderr)
+      assert.match(notUrl.stderr, example)
+      assert.doesNotMatch(notUrl.stderr, foreign)
+    })
+  }
 })
 
 describe('export failures', () => {

@@ -26,6 +26,7 @@ import {createServer as createHttpServer, type IncomingMessage, type Server, typ
 import {createServer as createHttpsServer} from 'node:https'
 import {createReadStream} from 'node:fs'
 import type {AddressInfo, Socket} from 'node:net'
+import type {TlsOptions} from 'node:tls'
 import {pipeline} from 'node:stream/promises'
 import {createGzip} from 'node:zlib'
 
@@ -77,7 +78,8 @@ export interface FakeKubecostOptions {
   days: readonly string[]
   containersPerDay?: number
   ignoreAssetFilter?: boolean
-  tls?: {key: string; cert: string}
+  /** HTTPS with this key and certificate; the TLS versions and ciphers too when given (e.g. a TLS 1.1-only server). */
+  tls?: {key: string; cert: string} & Pick<TlsOptions, 'minVersion' | 'maxVersion' | 'ciphers'>
   /** Entries per write, for large days. */
   chunkEntries?: number
   /** Pre-rendered Allocation API bodies by day (files), served as they are: for benchmarks. */

@@ -17,9 +17,10 @@
  *   received is answered `400 BadDigest` and not forwarded, as S3 does.
  * - Faults, each consumed by one request of its operation (`put` for PutObject, `list` for
  *   ListObjectsV2), in the order added; `always: true` keeps it for every request:
- *   `status` answers an S3 XML error (e.g. 503 SlowDown, 500 InternalError); `cut` reads
- *   `afterBytes` of the body and destroys the connection; `hold` reads the request and never answers;
- *   `corrupt` flips one byte of the body on the way in (then the checksum checks apply).
+ *   `status` answers an S3 XML error (e.g. 503 SlowDown, 500 InternalError); `page` answers with a
+ *   body of its own (a bare 429, an HTML 503), not S3's XML, as a gateway in front of S3 does; `cut`
+ *   reads `afterBytes` of the body and destroys the connection; `hold` reads the request and never
+ *   answers; `corrupt` flips one byte of the body on the way in (then the checksum checks apply).
  * - `requests` records each request: operation, key, signing region and what became of it.
  */
 import {createHash} from 'node:crypto'
@@ -31,6 +32,7 @@ export type Operation = 'put' | 'list' | 'other'
 
 export type Fault =
   | {kind: 'status'; status: number; code: string; always?: boolean}
+  | {kind: 'page'; status: number; body: string; contentType?: string; always?: boolean}
   | {kind: 'cut'; afterBytes: number; always?: boolean}
   | {kind: 'hold'; always?: boolean}
   | {kind: 'corrupt'; always?: boolean}
@@ -150,6 +152,16 @@ export class S3Proxy {
     if (fault?.kind === 'status') {
       record.outcome = 'status'
       sendError(res, fault.status, fault.code, `Injected ${fault.code}`)
+      return
+    }
+
+    if (fault?.kind === 'page') {
+      record.outcome = 'page'
+      res.writeHead(fault.status, {
+        'content-length': String(Buffer.byteLength(fault.body)),
+        ...(fault.contentType ? {'content-type': fault.contentType} : {}),
+      })
+      res.end(fault.body)
       return
     }
 

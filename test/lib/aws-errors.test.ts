@@ -81,6 +81,97 @@ describe('classifyAwsError for failures worth another run', () => {
   })
 })
 
+describe('classifyAwsError for an S3-compatible endpoint (--s3-endpoint) that cannot be reached', () => {
+  const AT = {...PUT, endpoint: 'http://minio.storage:9000'}
+
+  it('names the endpoint and its setting for each way of not reaching it, never VPC endpoints or NAT', () => {
+    for (const [code, hint] of [
+      [
+        'ECONNREFUSED',
+        'Nothing accepts connections at minio.storage:9000: check the host and port in {{setting:s3Endpoint}} "http://minio.storage:9000", and that the store is running.',
+      ],
+      [
+        'ENOTFOUND',
+        'The host name minio.storage in {{setting:s3Endpoint}} "http://minio.storage:9000" could not be resolved: check it (a <service>.<namespace> name resolves only inside the cluster).',
+      ],
+      [
+        'EHOSTUNREACH',
+        'Check {{setting:s3Endpoint}} "http://minio.storage:9000": that the store is up and reachable from here (network policies, security groups, firewalls).',
+      ],
+    ] as const) {
+      const error = classifyAwsError(sdkError('Error', {code, $metadata: {attempts: 5}}), AT)
+      assert.equal(error.code, 'AWS_NETWORK')
+      assert.match(
+        error.message,
+        new RegExp(
+          `^The connection to S3 at http://minio\\.storage:9000 failed: s3:PutObject on s3://b/k\\.parquet failed after 5 attempts \\(${code}: `,
+        ),
+      )
+      assert.equal(error.suggestions[0], hint)
+      assert.doesNotMatch(error.suggestions.join(), /VPC|NAT/)
+    }
+  })
+
+  it('names the endpoint of a timeout too; without an endpoint the network path to AWS is meant', () => {
+    const timeout = classifyAwsError(sdkError('TimeoutError', {$metadata: {attempts: 5}}), AT)
+    assert.equal(timeout.code, 'AWS_TIMEOUT')
+    assert.match(timeout.message, /^S3 at http:\/\/minio\.storage:9000 did not answer in time: /)
+    assert.match(timeout.suggestions[0] as string, /^Check \{\{setting:s3Endpoint\}\} "http:\/\/minio\.storage:9000"/)
+    assert.doesNotMatch(timeout.suggestions.join(), /VPC|NAT/)
+
+    const aws = classifyAwsError(sdkError('Error', {code: 'ECONNREFUSED', $metadata: {attempts: 5}}), PUT)
+    assert.match(aws.message, /^The connection to S3 failed: /)
+    assert.match(aws.suggestions[0] as string, /VPC endpoint, NAT gateway/)
+  })
+
+  it('never shows credentials written into the endpoint', () => {
+    const error = classifyAwsError(sdkError('Error', {code: 'ECONNREFUSED'}), {
+      ...PUT,
+      endpoint: 'http://minio:s3cret@minio.storage:9000',
+    })
+    assert.doesNotMatch(`${error.message} ${error.suggestions.join()}`, /s3cret/)
+    assert.match(error.message, /S3 at http:\/\/\*\*\*@minio\.storage:9000/)
+  })
+})
+
+describe('classifyAwsError for an answer with no error code (a proxy in front of S3)', () => {
+  const noise = 'XML parse error: unexpected content.\n  Deserialization error: to see the raw response, inspect it'
+
+  it('names it by its status and who sent it, never by the SDK message', () => {
+    const throttled = classifyAwsError(
+      sdkError('Unknown', {
+        message: 'UnknownError',
+        $metadata: {httpStatusCode: 429, attempts: 5},
+        $response: {headers: {'content-type': 'text/html'}},
+      }),
+      PUT,
+    )
+    assert.equal(throttled.code, 'AWS_THROTTLED')
+    assert.equal(
+      throttled.message,
+      'S3 is throttling requests: s3:PutObject on s3://b/k.parquet failed after 5 attempts (HTTP 429 from the S3 endpoint, with no S3 error code: text/html)',
+    )
+    assert.deepEqual(throttled.suggestions, [
+      'Nothing was stored at s3://b/k.parquet.',
+      'The limit is set by a proxy or gateway between here and S3 (S3 itself answers with an error code): if it happens every night, raise it there.',
+    ])
+
+    const tooLarge = classifyAwsError(sdkError('Error', {message: noise, $metadata: {httpStatusCode: 413}}), PUT)
+    assert.equal(tooLarge.code, 'AWS')
+    assert.equal(
+      tooLarge.message,
+      's3:PutObject on s3://b/k.parquet failed: HTTP 413 from the S3 endpoint, with no S3 error code',
+    )
+  })
+
+  it('keeps the names of real error codes, and of failures that are not answers', () => {
+    const slowDown = classifyAwsError(sdkError('SlowDown', {$metadata: {httpStatusCode: 503}}), PUT)
+    assert.match(slowDown.message, /\(HTTP 503 SlowDown: SlowDown from S3\)$/)
+    const network = classifyAwsError(sdkError('Error', {message: 'socket hang up', code: 'ECONNRESET'}), PUT)
+    assert.match(network.message, /\(ECONNRESET: socket hang up\)$/)
+  })
+})
+
 describe('redirectRegion', () => {
   it('reads x-amz-bucket-region from a 301 or 400, and nothing else', () => {
     const headers = {'x-amz-bucket-region': 'eu-west-1'}

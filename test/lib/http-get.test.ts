@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import {readFile} from 'node:fs/promises'
 import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
+import {createServer as createHttpsServer} from 'node:https'
 import {type AddressInfo, type Socket, createServer as createTcpServer} from 'node:net'
 import {after, before, describe, it} from 'node:test'
 import {brotliCompressSync, deflateSync, gzipSync, zstdCompressSync} from 'node:zlib'
@@ -10,7 +12,10 @@ import {
   HEADERS_TIMEOUT,
   type HttpGetResponse,
   HttpGetter,
+  PLAIN_HTTP_TO_TLS,
 } from '../../src/lib/kubecost/http-get.js'
+
+const TLS_DIR = new URL('../fixtures/tls/', import.meta.url)
 
 const BODY = JSON.stringify({code: 200, data: [{a: {name: 'a', text: 'ü€😀'.repeat(5000)}}]})
 const ENCODE: Record<string, (b: Buffer) => Buffer> = {
@@ -234,6 +239,69 @@ describe('HttpGetter', () => {
       response.discard()
       for (let i = 0; i < 50 && sockets.size >= open; i++) await new Promise(resolve => setTimeout(resolve, 10))
       assert.equal(sockets.size, open - 1)
+    })
+  })
+})
+
+describe('HttpGetter and a plain-HTTP request to a port that speaks TLS', () => {
+  /** Runs `use` with the base URL of a server, closed after, and counts the connections it accepted. */
+  async function withServer(
+    server: Server | ReturnType<typeof createTcpServer>,
+    use: (base: string, connections: () => number) => Promise<void>,
+  ): Promise<void> {
+    let connections = 0
+    const sockets = new Set<Socket>()
+    server.on('connection', (socket: Socket) => {
+      connections++
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+    })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    try {
+      await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, () => connections)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      server.close()
+    }
+  }
+
+  const signal = () => new AbortController().signal
+
+  it('a TLS server that closes the connection: the port is asked for a handshake, and named', async () => {
+    const tls = createHttpsServer({
+      key: await readFile(new URL('server.key', TLS_DIR), 'utf8'),
+      cert: await readFile(new URL('server.pem', TLS_DIR), 'utf8'),
+    })
+    await withServer(tls, async (base, connections) => {
+      await withGetter({}, async http => {
+        await assert.rejects(http.get(new URL('/plain', base), {}, signal()), {code: PLAIN_HTTP_TO_TLS})
+        assert.equal(connections(), 2)
+      })
+    })
+  })
+
+  for (const [what, record] of [
+    ['an alert (protocol version)', [0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]],
+    ['a handshake record', [0x16, 0x03, 0x03, 0x00, 0x04, 0x0e, 0x00, 0x00, 0x00]],
+  ] as const) {
+    it(`a server that answers with ${what}: named from its first bytes, without asking again`, async () => {
+      const tcp = createTcpServer(socket => socket.once('data', () => socket.end(Buffer.from(record))))
+      await withServer(tcp, async (base, connections) => {
+        await withGetter({}, async http => {
+          await assert.rejects(http.get(new URL('/plain', base), {}, signal()), {code: PLAIN_HTTP_TO_TLS})
+          assert.equal(connections(), 1)
+        })
+      })
+    })
+  }
+
+  it('a plain-HTTP server that closes the connection stays a reset', async () => {
+    const closing = createServer(req => req.socket.destroy())
+    await withServer(closing, async (base, connections) => {
+      await withGetter({}, async http => {
+        await assert.rejects(http.get(new URL('/plain', base), {}, signal()), {code: 'ECONNRESET'})
+        assert.equal(connections(), 2)
+      })
     })
   })
 })

@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict'
+import {readFile} from 'node:fs/promises'
+import {get as httpsGet} from 'node:https'
+import {TLSSocket} from 'node:tls'
 import {after, before, describe, it} from 'node:test'
 
-import {CidError, KubecostConnectionError, KubecostError} from '../../src/lib/errors.js'
-import {KubecostClient} from '../../src/lib/kubecost/client.js'
+import {CidError, KubecostConnectionError, KubecostError, KubecostHttpError} from '../../src/lib/errors.js'
+import {KubecostClient, baseUrlAs} from '../../src/lib/kubecost/client.js'
 import type {Entry} from '../../src/lib/kubecost/envelope-splitter.js'
 import {FakeKubecost} from '../fakes/kubecost-server.js'
 
 const DAY = '2026-03-02'
+const TLS_DIR = new URL('../fixtures/tls/', import.meta.url)
 const params = {
   window: `${DAY}T00:00:00Z,2026-03-03T00:00:00Z`,
   aggregate: 'cluster,node,namespace,controllerKind,controller,pod,container',
@@ -260,6 +264,179 @@ describe('KubecostClient and its consumer', () => {
     const kubecost = client(fake.url, {allocationReadTimeoutMs: 50, retry: {retries: 0, baseDelayMs: 0}})
     try {
       await assert.rejects(kubecost.stream('allocation', params, {onEntry() {}}), /within its 0\.5 s deadline/)
+    } finally {
+      await kubecost.close()
+      await fake.close()
+    }
+  })
+})
+
+describe('KubecostClient and a URL whose scheme does not match the port', () => {
+  it('https:// to a plain-HTTP port: not retried, the hint gives the base URL with http:// and nothing else', async () => {
+    const fake = await FakeKubecost.start({cluster: 'prod', days: [DAY]})
+    const url = new URL(fake.url)
+    url.protocol = 'https:'
+    url.username = 'admin'
+    url.password = 's3cret'
+    url.pathname = '/kubecost'
+    const kubecost = client(url.toString())
+    try {
+      await assert.rejects(kubecost.stream('allocation', params, {onEntry() {}}), (error: unknown) => {
+        assert.ok(error instanceof KubecostConnectionError)
+        assert.equal(error.reason, 'tls')
+        assert.equal(error.transient, false)
+        assert.deepEqual(error.suggestions, [
+          `The port answers plain HTTP: use ${fake.url}/kubecost in {{setting:kubecostUrl}}.`,
+        ])
+        return true
+      })
+      assert.equal(fake.requests.length, 0)
+    } finally {
+      await kubecost.close()
+      await fake.close()
+    }
+  })
+
+  it('http:// to a port that speaks TLS: named as such, not retried, the hint gives the https:// base URL', async () => {
+    const fake = await FakeKubecost.start({
+      cluster: 'prod',
+      days: [DAY],
+      tls: {
+        key: await readFile(new URL('server.key', TLS_DIR), 'utf8'),
+        cert: await readFile(new URL('server.pem', TLS_DIR), 'utf8'),
+      },
+    })
+    const url = new URL(fake.url)
+    url.protocol = 'http:'
+    url.pathname = '/kubecost/'
+    let sleeps = 0
+    const kubecost = client(url.toString(), {
+      sleep: async () => {
+        sleeps++
+      },
+    })
+    try {
+      await assert.rejects(kubecost.stream('allocation', params, {onEntry() {}}), (error: unknown) => {
+        assert.ok(error instanceof KubecostConnectionError)
+        assert.equal(error.reason, 'tls')
+        assert.equal(error.transient, false)
+        assert.match(
+          error.message,
+          /^Kubecost Allocation API connection to 127\.0\.0\.1:\d+ failed: the port speaks TLS and the request was plain HTTP: GET http:\/\//,
+        )
+        assert.deepEqual(error.suggestions, [
+          `The port speaks TLS: use ${fake.url}/kubecost in {{setting:kubecostUrl}}; if its certificate is from a private CA, trust it with {{flag:caCertFile}} or {{flag:caCertSecret}}.`,
+        ])
+        return true
+      })
+      assert.equal(sleeps, 0)
+    } finally {
+      await kubecost.close()
+      await fake.close()
+    }
+  })
+
+  for (const [server, body] of [
+    [
+      'nginx',
+      '<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n</body>\r\n</html>\r\n',
+    ],
+    ['Go', 'Client sent an HTTP request to an HTTPS server.\n'],
+  ] as const) {
+    it(`http:// to ${server}'s TLS port, which answers 400 saying so: the https:// hint, not the query's`, async () => {
+      const fake = await FakeKubecost.start({cluster: 'prod', days: [DAY]})
+      fake.addFault({kind: 'raw', status: 400, reason: 'Bad Request', body})
+      const kubecost = client(fake.url)
+      try {
+        await assert.rejects(kubecost.stream('allocation', params, {onEntry() {}}), (error: unknown) => {
+          assert.ok(error instanceof KubecostHttpError)
+          assert.equal(error.status, 400)
+          assert.deepEqual(error.suggestions, [
+            `The port speaks TLS: use ${fake.url.replace(/^http:/, 'https:')} in {{setting:kubecostUrl}}; if its certificate is from a private CA, trust it with {{flag:caCertFile}} or {{flag:caCertSecret}}.`,
+          ])
+          return true
+        })
+      } finally {
+        await kubecost.close()
+        await fake.close()
+      }
+    })
+  }
+
+  it('a 400 of the query keeps the query hint', async () => {
+    const fake = await FakeKubecost.start({cluster: 'prod', days: [DAY]})
+    fake.addFault({kind: 'text-400', api: 'allocation'})
+    const kubecost = client(fake.url)
+    try {
+      await assert.rejects(
+        kubecost.stream('allocation', params, {onEntry() {}}),
+        (error: unknown) => error instanceof KubecostHttpError && /rejected the query/.test(error.suggestions.join()),
+      )
+    } finally {
+      await kubecost.close()
+      await fake.close()
+    }
+  })
+
+  it('baseUrlAs keeps the base path and the port (explicit when it was the default), drops the rest', () => {
+    assert.equal(baseUrlAs('https://kubecost.example.com', 'http:'), 'http://kubecost.example.com:443')
+    assert.equal(baseUrlAs('http://kubecost-frontend.kubecost', 'https:'), 'https://kubecost-frontend.kubecost:80')
+    assert.equal(baseUrlAs('http://kubecost.example.com:443/', 'https:'), 'https://kubecost.example.com')
+    assert.equal(
+      baseUrlAs('https://u:p@kubecost.example.com:8443/base/?a=b#c', 'http:'),
+      'http://kubecost.example.com:8443/base',
+    )
+    assert.equal(baseUrlAs('https://[::1]:9090', 'http:'), 'http://[::1]:9090')
+  })
+})
+
+describe('KubecostClient and a server that offers only TLS 1.1', () => {
+  it('is refused with a named TLS failure and the next step, not retried', async () => {
+    const ca = await readFile(new URL('ca.pem', TLS_DIR), 'utf8')
+    const fake = await FakeKubecost.start({
+      cluster: 'prod',
+      days: [DAY],
+      tls: {
+        key: await readFile(new URL('server.key', TLS_DIR), 'utf8'),
+        cert: await readFile(new URL('server.pem', TLS_DIR), 'utf8'),
+        minVersion: 'TLSv1.1',
+        maxVersion: 'TLSv1.1',
+        // OpenSSL 3 serves TLS 1.1 only at security level 0 (its ciphers use SHA-1).
+        ciphers: 'DEFAULT@SECLEVEL=0',
+      },
+    })
+    let sleeps = 0
+    const kubecost = client(fake.url, {
+      tls: {ca},
+      sleep: async () => {
+        sleeps++
+      },
+    })
+    try {
+      // The server really speaks TLS 1.1 to a client that allows it.
+      const protocol = await new Promise<string | null>((resolve, reject) => {
+        httpsGet(`${fake.url}/model/assets`, {ca, minVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0'}, res => {
+          resolve(res.socket instanceof TLSSocket ? res.socket.getProtocol() : null)
+          res.resume()
+        }).on('error', reject)
+      })
+      assert.equal(protocol, 'TLSv1.1')
+
+      await assert.rejects(kubecost.stream('allocation', params, {onEntry() {}}), (error: unknown) => {
+        assert.ok(error instanceof KubecostConnectionError)
+        assert.equal(error.reason, 'tls')
+        assert.equal(error.transient, false)
+        assert.match(
+          error.message,
+          /^Kubecost Allocation API TLS handshake with 127\.0\.0\.1:\d+ failed: the server offers only a TLS version older than 1\.2, the oldest Node\.js accepts \(ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION\): GET https:\/\//,
+        )
+        assert.match(
+          error.suggestions.join(),
+          /^Enable TLS 1\.2 or 1\.3 on Kubecost's server, or on the proxy or ingress/,
+        )
+        return true
+      })
+      assert.equal(sleeps, 0)
     } finally {
       await kubecost.close()
       await fake.close()

@@ -108,9 +108,13 @@ describe('S3Destination over real HTTP (faulty proxy in front of s3rver)', () =>
     const s3 = await startS3([BUCKET])
     const proxy = await S3Proxy.start({target: s3.endpoint})
     const lines: string[] = []
+    const fields: Array<Record<string, unknown> | undefined> = []
     const logger = {
       ...silentLogger,
-      warn: (m: string) => lines.push(`WARN ${m}`),
+      warn: (m: string, f?: Record<string, unknown>) => {
+        lines.push(`WARN ${m}`)
+        fields.push(f)
+      },
       info: (m: string) => lines.push(`INFO ${m}`),
     }
     const destination = new S3Destination({
@@ -127,12 +131,14 @@ describe('S3Destination over real HTTP (faulty proxy in front of s3rver)', () =>
         }),
       logger,
       contentMd5: true,
+      endpoint: proxy.endpoint,
     })
     return {
       s3,
       proxy,
       destination,
       lines,
+      fields,
       async close() {
         await proxy.close()
         await s3.close()
@@ -226,6 +232,79 @@ describe('S3Destination over real HTTP (faulty proxy in front of s3rver)', () =>
       await close()
     }
   })
+
+  it("a proxy's bare 429, every time: throttling from the endpoint, retried as such, without the SDK's parse noise", async () => {
+    const {proxy, destination, lines, fields, close} = await setUp()
+    const dir = await tempDir()
+    try {
+      const file = join(dir.path, 'day.parquet')
+      await writeFile(file, 'PAR1')
+      proxy.addFault('put', {
+        kind: 'page',
+        status: 429,
+        body: 'Too Many Requests',
+        contentType: 'text/plain',
+        always: true,
+      })
+      await assert.rejects(destination.put('p/day.parquet', file), (error: unknown) => {
+        assert.ok(error instanceof AwsError)
+        assert.equal(error.code, 'AWS_THROTTLED')
+        assert.equal(
+          error.message,
+          `S3 is throttling requests: s3:PutObject on s3://${BUCKET}/p/day.parquet failed after 5 attempts (HTTP 429 from ${proxy.endpoint}, with no S3 error code: text/plain)`,
+        )
+        assert.equal(
+          error.suggestions.at(-1),
+          `The limit is set by the store or a proxy at ${proxy.endpoint}: if it happens every night, raise it there.`,
+        )
+        return true
+      })
+      assert.equal(proxy.requests.filter(r => r.operation === 'put').length, 5)
+      assert.deepEqual(
+        lines.map(l => /failed \((.*)\), attempt (\d)/.exec(l)?.slice(1)),
+        [1, 2, 3, 4].map(n => ['HTTP 429', String(n)]),
+      )
+      assert.ok(fields.every(f => f?.throttling === true))
+    } finally {
+      await dir.remove()
+      await close()
+    }
+  })
+
+  for (const [status, body] of [
+    [
+      503,
+      '<html><head><title>503 Service Temporarily Unavailable</title></head><body><center><h1>503 Service Temporarily Unavailable</h1></center><hr><center>nginx</center></body></html>',
+    ],
+    [502, '<html><body><h1>502 Bad Gateway</h1></body></html>'],
+  ] as const) {
+    it(`a proxy's HTML ${status} page, every time: a failure from the endpoint, retried, without the SDK's parse noise`, async () => {
+      const {proxy, destination, lines, fields, close} = await setUp()
+      try {
+        proxy.addFault('list', {kind: 'page', status, body, contentType: 'text/html', always: true})
+        await assert.rejects(destination.listKeys('p/'), (error: unknown) => {
+          assert.ok(error instanceof AwsError)
+          assert.equal(error.code, 'AWS_SERVER_ERROR')
+          assert.equal(
+            error.message,
+            `S3 failed: s3:ListBucket on s3://${BUCKET}/p/ failed after 5 attempts (HTTP ${status} from ${proxy.endpoint}, with no S3 error code: text/html)`,
+          )
+          assert.deepEqual(error.suggestions, [
+            `The page came from the store or a proxy at ${proxy.endpoint}: check its health and logs.`,
+          ])
+          return true
+        })
+        assert.equal(proxy.requests.filter(r => r.operation === 'list').length, 5)
+        assert.deepEqual(
+          lines.map(l => /failed \((.*)\), attempt/.exec(l)?.[1]),
+          [1, 2, 3, 4].map(() => `HTTP ${status}`),
+        )
+        assert.ok(fields.every(f => f?.throttling === false))
+      } finally {
+        await close()
+      }
+    })
+  }
 
   it('does not retry an error that will not pass (403): one attempt, classified as access denied', async () => {
     const {proxy, destination, lines, close} = await setUp()

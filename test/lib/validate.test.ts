@@ -8,7 +8,7 @@ import {
   parseBoolean,
   parseBucketName,
   parseChoice,
-  parseHttpUrl,
+  parseHttpUrl as parseUrl,
   redactCredentials,
   parseKeyList,
   parsePositiveInteger,
@@ -262,6 +262,8 @@ describe('parseSeconds', () => {
 
 describe('parseHttpUrl', () => {
   const name = {flag: 'kubecost-url', env: 'KUBECOST_API_ENDPOINT'}
+  const example = 'http://kubecost-cost-analyzer.kubecost:9090'
+  const parseHttpUrl = (input: string, n: InputName) => parseUrl(input, n, example)
 
   it('accepts http and https URLs, trimmed and otherwise unchanged', () => {
     assert.equal(
@@ -300,6 +302,56 @@ describe('parseHttpUrl', () => {
     )
     assertInvalid(() => parseHttpUrl('user:TOKEN@kubecost', name), name, '***@kubecost')
     assert.equal(redactCredentials('http://kubecost:9090'), 'http://kubecost:9090')
+  })
+
+  it('says "add http://" with the corrected URL for host:port without a scheme', () => {
+    for (const [input, fixed] of [
+      ['localhost:19090', 'localhost:19090'],
+      ['kubecost-cost-analyzer.kubecost:9090', 'kubecost-cost-analyzer.kubecost:9090'],
+      ['127.0.0.1:19090', '127.0.0.1:19090'],
+      ['[::1]:9090', '[::1]:9090'],
+      [' kubecost.example.com/kubecost ', 'kubecost.example.com/kubecost'],
+      ['kubecost-frontend', 'kubecost-frontend'],
+      ['user:TOKEN@kubecost:9090', '***@kubecost:9090'],
+    ] as const) {
+      assert.throws(
+        () => parseHttpUrl(input, name),
+        (error: unknown) => {
+          assert.ok(error instanceof InvalidInputError)
+          assert.equal(error.exitCode, 2)
+          assert.equal(
+            error.message,
+            `Invalid --kubecost-url (KUBECOST_API_ENDPOINT) "${redactCredentials(input)}": it has no scheme; add http://`,
+          )
+          assert.deepEqual(error.suggestions, [`Use http://${fixed} (or https://${fixed} if the port speaks TLS).`])
+          assert.doesNotMatch(error.suggestions.join(), /TOKEN|scheme "/)
+          return true
+        },
+        input,
+      )
+    }
+  })
+
+  it("shows each setting's own example of a right value", () => {
+    const s3 = {flag: 's3-endpoint', env: 'S3_ENDPOINT_URL'}
+    const s3Example = 'http://127.0.0.1:9000 (MinIO) or https://s3.eu-west-1.amazonaws.com'
+    for (const input of ['not a url', 'ftp://minio:21']) {
+      assert.throws(
+        () => parseUrl(input, s3, s3Example),
+        (error: unknown) => {
+          assert.ok(error instanceof InvalidInputError)
+          assert.match(error.message, /^Invalid --s3-endpoint \(S3_ENDPOINT_URL\) "/)
+          assert.deepEqual(error.suggestions, [`Give a full URL such as ${s3Example}.`])
+          return true
+        },
+      )
+    }
+
+    assert.throws(
+      () => parseHttpUrl('not a url', name),
+      (error: unknown) =>
+        error instanceof InvalidInputError && error.suggestions.join() === `Give a full URL such as ${example}.`,
+    )
   })
 })
 

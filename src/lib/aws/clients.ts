@@ -23,6 +23,8 @@ export interface RetryEvent {
   attempt: number
   maxAttempts: number
   delayMs: number
+  /** The SDK classed it as throttling (HTTP 429, SlowDown…): the back-off starts higher. */
+  throttling: boolean
 }
 
 export const DEFAULT_S3_TIMEOUT_MS = 120_000
@@ -142,7 +144,7 @@ class BackoffRetryStrategy implements RetryStrategyV2 {
     const base = info.errorType === 'THROTTLING' ? baseDelayMs * 5 : baseDelayMs
     let delayMs = Math.floor(Math.random() * Math.min(20_000, base * 2 ** attempt))
     if (info.retryAfterHint) delayMs = Math.max(delayMs, Math.min(info.retryAfterHint.getTime() - Date.now(), 20_000))
-    onRetry?.({error: info.error, attempt, maxAttempts, delayMs})
+    onRetry?.({error: info.error, attempt, maxAttempts, delayMs, throttling: info.errorType === 'THROTTLING'})
     return token(attempt + 1, delayMs)
   }
 

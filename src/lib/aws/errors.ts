@@ -1,5 +1,7 @@
 import {AwsError, CidError, describeCause} from '../errors.js'
-import {flag} from '../settings.js'
+import {excerpt} from '../sanitize.js'
+import {flag, setting} from '../settings.js'
+import {redactCredentials} from '../validate.js'
 
 export interface AwsCallContext {
   /** e.g. `s3:ListBucket` */
@@ -14,6 +16,11 @@ export interface AwsCallContext {
   timeout?: {setting: string; seconds: number}
   /** What becomes of the work after a failure that may pass (throttling, timeouts, 5xx), e.g. that the next run does it again. */
   afterFailure?: string[]
+  /**
+   * The S3-compatible endpoint the call went to, when one is configured (`--s3-endpoint`): a failure
+   * to reach it is about that store and that setting, not about the network path to AWS.
+   */
+  endpoint?: string
 }
 
 const ACCESS_DENIED = new Set([
@@ -62,6 +69,13 @@ const CONCURRENT = new Set([
 ])
 const ALREADY_EXISTS = new Set(['AlreadyExistsException'])
 const TIMED_OUT = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException'])
+/**
+ * The SDK's names for an error answer that carried no error code of the service: 'Unknown' when the
+ * body parsed but named none, the parser's own 'Error' when it was not XML (or JSON) at all. Its
+ * message is then the SDK's ("UnknownError", "XML parse error … Deserialization error …"), not the
+ * server's: typically a page from a proxy, a load balancer or an S3-compatible store.
+ */
+const NO_ERROR_CODE = new Set(['Unknown', 'Error'])
 const NETWORK_CODES = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
@@ -157,9 +171,21 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
   const service = SERVICES[context.action.split(':')[0] ?? ''] ?? 'AWS'
   const attempts = (error as {$metadata?: {attempts?: number}} | undefined)?.$metadata?.attempts
   const then = context.afterFailure ?? []
-  const network = `Check the network path to ${service} from the pod (VPC endpoint, NAT gateway, proxy, security groups).`
+  const code = (error as {code?: unknown} | undefined)?.code
+  const endpoint = context.endpoint === undefined ? undefined : redactCredentials(context.endpoint)
+  const reached = endpoint ? `${service} at ${endpoint}` : service
+  const network = endpoint
+    ? endpointHint(endpoint, code)
+    : `Check the network path to ${service} from the pod (VPC endpoint, NAT gateway, proxy, security groups).`
   const tries = attempts && attempts > 1 ? ` after ${attempts} attempts` : ''
-  const answer = `${status ? `HTTP ${status} ` : ''}${name || 'Error'}: ${detail}`
+  const foreign = isForeignAnswer(error)
+  const answer = foreign
+    ? foreignAnswer(error, status, endpoint ?? `the ${service} endpoint`, service)
+    : `${status ? `HTTP ${status} ` : ''}${name || 'Error'}: ${detail}`
+  // Who answered with a page of its own: the service itself always answers with an error code.
+  const pageFrom = endpoint
+    ? `the store or a proxy at ${endpoint}`
+    : `a proxy or gateway between here and ${service} (${service} itself answers with an error code)`
 
   // --- QuickSight (refresh-dataset) ---
   if (LIMIT_EXCEEDED.has(name)) {
@@ -215,17 +241,18 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
       cause: error,
       suggestions: [
         ...then,
-        'If it happens every night, look for other heavy writers under the same prefix of the bucket.',
+        foreign
+          ? `The limit is set by ${pageFrom}: if it happens every night, raise it there.`
+          : 'If it happens every night, look for other heavy writers under the same prefix of the bucket.',
       ],
     })
   }
 
   // The SDK names a reset connection TimeoutError too; its code tells the two apart.
-  const code = (error as {code?: unknown} | undefined)?.code
   if (typeof code === 'string' && NETWORK_CODES.has(code) && code !== 'ETIMEDOUT') {
     return new AwsError(
       'AWS_NETWORK',
-      `The connection to ${service} failed: ${where} failed${tries} (${code}: ${detail})`,
+      `The connection to ${reached} failed: ${where} failed${tries} (${code}: ${detail})`,
       {
         cause: error,
         suggestions: [network, ...then],
@@ -236,7 +263,7 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
   if (TIMED_OUT.has(name) || code === 'ETIMEDOUT') {
     return new AwsError(
       'AWS_TIMEOUT',
-      `${service} did not answer in time: ${where} timed out${tries}${context.timeout ? `, each attempt waiting ${context.timeout.seconds} s (${context.timeout.setting})` : ''} (${answer})`,
+      `${reached} did not answer in time: ${where} timed out${tries}${context.timeout ? `, each attempt waiting ${context.timeout.seconds} s (${context.timeout.setting})` : ''} (${answer})`,
       {
         cause: error,
         suggestions: [
@@ -281,11 +308,54 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
   if (status !== undefined && status >= 500) {
     return new AwsError('AWS_SERVER_ERROR', `${service} failed: ${where} failed${tries} (${answer})`, {
       cause: error,
-      suggestions: [...then, 'If it persists, check the AWS Health Dashboard for the region.'],
+      suggestions: [
+        ...then,
+        foreign
+          ? `The page came from ${pageFrom}: check its health and logs.`
+          : 'If it persists, check the AWS Health Dashboard for the region.',
+      ],
     })
   }
 
-  return new AwsError('AWS', `${where} failed${tries}: ${name ? `${name}: ` : ''}${detail}`, {cause: error})
+  return new AwsError('AWS', `${where} failed${tries}: ${foreign ? answer : `${name ? `${name}: ` : ''}${detail}`}`, {
+    cause: error,
+  })
+}
+
+/**
+ * Whether the error is an HTTP answer that carried no error code of the service (see NO_ERROR_CODE):
+ * its status says what happened, its message does not.
+ */
+export function isForeignAnswer(error: unknown): boolean {
+  const status = (error as {$metadata?: {httpStatusCode?: number}} | undefined)?.$metadata?.httpStatusCode
+  return status !== undefined && NO_ERROR_CODE.has(awsErrorName(error))
+}
+
+/** An answer without an error code, by what is known of it: the status, who sent it, its content type. */
+function foreignAnswer(error: unknown, status: number | undefined, from: string, service: string): string {
+  const type = (error as {$response?: {headers?: Record<string, string | undefined>}} | undefined)?.$response
+    ?.headers?.['content-type']
+  return `HTTP ${status ?? '?'} from ${from}, with no ${service} error code${type ? `: ${excerpt(type, 80)}` : ''}`
+}
+
+/** What to check when the configured endpoint cannot be reached: the store and the setting, by failure. */
+function endpointHint(endpoint: string, code: unknown): string {
+  const url = URL.parse(endpoint)
+  const named = `${setting('s3Endpoint')} "${endpoint}"`
+  switch (code) {
+    case 'ECONNREFUSED': {
+      return `Nothing accepts connections at ${url?.host ?? endpoint}: check the host and port in ${named}, and that the store is running.`
+    }
+
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN': {
+      return `The host name ${url?.hostname ?? endpoint} in ${named} could not be resolved: check it (a <service>.<namespace> name resolves only inside the cluster).`
+    }
+
+    default: {
+      return `Check ${named}: that the store is up and reachable from here (network policies, security groups, firewalls).`
+    }
+  }
 }
 
 /** The bucket's region as S3 names it: the `x-amz-bucket-region` header, or the `Region` of an AuthorizationHeaderMalformed body. */

@@ -5,7 +5,7 @@ import {readFile} from 'node:fs/promises'
 import {ListObjectsV2Command, PutObjectCommand, type S3Client} from '@aws-sdk/client-s3'
 
 import type {RetryEvent} from './clients.js'
-import {awsErrorName, classifyAwsError} from './errors.js'
+import {awsErrorName, classifyAwsError, isForeignAnswer} from './errors.js'
 import {describeCause} from '../errors.js'
 import {localIoError} from '../local-io.js'
 import {type Logger, silentLogger} from '../log.js'
@@ -35,6 +35,8 @@ export interface S3DestinationOptions {
   timeout?: {setting: string; seconds: number}
   /** Where the configured region came from, for the message when the bucket is elsewhere. */
   regionSource?: string
+  /** The S3-compatible endpoint configured for the calls, for the messages when it cannot be reached. */
+  endpoint?: string
 }
 
 interface Call {
@@ -139,17 +141,17 @@ export class S3Destination implements Destination {
     return client
   }
 
-  private logRetry({error, attempt, maxAttempts, delayMs}: RetryEvent): void {
+  private logRetry({error, attempt, maxAttempts, delayMs, throttling}: RetryEvent): void {
     const call = this.calls.getStore()
     const status = (error as {$metadata?: {httpStatusCode?: number}} | undefined)?.$metadata?.httpStatusCode
     const code = (error as {code?: unknown} | undefined)?.code
-    // A Node.js network error's code (ECONNRESET) says more than the name the SDK gives it (TimeoutError).
-    const reason = [status ? `HTTP ${status}` : '', typeof code === 'string' ? code : awsErrorName(error)]
-      .filter(Boolean)
-      .join(' ')
+    // A Node.js network error's code (ECONNRESET) says more than the name the SDK gives it (TimeoutError);
+    // an answer without an error code is its status alone.
+    const name = typeof code === 'string' ? code : isForeignAnswer(error) ? '' : awsErrorName(error)
+    const reason = [status ? `HTTP ${status}` : '', name].filter(Boolean).join(' ')
     this.logger.warn(
       `S3 ${call?.operation ?? 'call'} of ${call?.target ?? this.description} failed (${reason || describeCause(error)}), attempt ${attempt} of ${maxAttempts}; retrying in ${(delayMs / 1000).toFixed(1)} s`,
-      {operation: call?.operation, key: call?.target, reason, attempt, maxAttempts, delayMs},
+      {operation: call?.operation, key: call?.target, reason, throttling, attempt, maxAttempts, delayMs},
     )
   }
 
@@ -173,6 +175,7 @@ export class S3Destination implements Destination {
       region: this.region,
       timeout: this.options.timeout,
       afterFailure,
+      endpoint: this.options.endpoint,
     })
   }
 }

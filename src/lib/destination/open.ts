@@ -53,6 +53,7 @@ export async function openDestination(options: DestinationOptions): Promise<Dest
         ? {setting: options.timeoutSetting, seconds: (s3.timeoutMs ?? DEFAULT_S3_TIMEOUT_MS) / 1000}
         : undefined,
       regionSource: session.region.described,
+      endpoint: s3.endpoint,
     })
   }
 

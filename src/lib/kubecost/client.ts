@@ -13,7 +13,14 @@ import {
 import {type Logger, silentLogger} from '../log.js'
 import {excerpt} from '../sanitize.js'
 import {type Entry, EnvelopeError, EnvelopeSplitter, type SplitterLimits} from './envelope-splitter.js'
-import {BODY_TIMEOUT, CONNECT_TIMEOUT, HEADERS_TIMEOUT, type HttpGetResponse, HttpGetter} from './http-get.js'
+import {
+  BODY_TIMEOUT,
+  CONNECT_TIMEOUT,
+  HEADERS_TIMEOUT,
+  type HttpGetResponse,
+  HttpGetter,
+  PLAIN_HTTP_TO_TLS,
+} from './http-get.js'
 import {DEADLINE_READ_TIMEOUTS, DEFAULT_MAX_ENTRY_MIB, DEFAULT_MAX_RESPONSE_MIB, MAX_REDIRECTS, MIB} from './limits.js'
 import {type CostSource, KUBECOST, type KubecostApi} from './source.js'
 import {flag, negated, setting} from '../settings.js'
@@ -204,11 +211,17 @@ export class KubecostClient {
     const response = await this.get(context, signal)
 
     if (response.status < 200 || response.status > 299) {
-      const preview = errorBodyText(await readPreview(response))
+      const body = await readPreview(response)
+      const preview = errorBodyText(body)
       throw new KubecostHttpError(
         `${context.name} returned HTTP ${response.status}${response.statusText ? ` ${excerpt(response.statusText, 80)}` : ''} for GET ${url}: ${preview || '(empty body)'}`,
         response.status,
-        {suggestions: httpSuggestions(response.status, this.source)},
+        {
+          suggestions:
+            response.status === 400 && this.base.protocol === 'http:' && PLAIN_HTTP_REFUSED.test(body)
+              ? [tlsPortHint(this.options.baseUrl)]
+              : httpSuggestions(response.status, this.source),
+        },
       )
     }
 
@@ -466,7 +479,7 @@ class RequestContext {
   private tlsHint(code: string): string {
     // An https URL that reached a plain-HTTP port: the "server hello" was an HTTP response.
     if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
-      return `The port answers plain HTTP: use ${this.url.replace(/^https:/, 'http:').split('?')[0] ?? ''} (http://) in ${setting('kubecostUrl')}.`
+      return `The port answers plain HTTP: use ${baseUrlAs(this.options.baseUrl, 'http:')} in ${setting('kubecostUrl')}.`
     }
 
     if (this.options.tls?.ca !== undefined) {
@@ -521,7 +534,23 @@ class RequestContext {
         ])
       }
 
+      case PLAIN_HTTP_TO_TLS: {
+        return make('tls', `connection to ${host} failed: the port speaks TLS and the request was plain HTTP`, [
+          tlsPortHint(this.options.baseUrl),
+        ])
+      }
+
       default: {
+        if (code && OLD_TLS_VERSION.has(code)) {
+          return make(
+            'tls',
+            `TLS handshake with ${host} failed: the server offers only a TLS version older than 1.2, the oldest Node.js accepts (${code})`,
+            [
+              `Enable TLS 1.2 or 1.3 on ${this.source.product}'s server, or on the proxy or ingress that terminates TLS in front of it; certificate settings (${flag('caCertFile')}, ${negated('tlsVerify')}) do not change this.`,
+            ],
+          )
+        }
+
         if (code && isTlsCode(code))
           return make('tls', `TLS handshake with ${host} failed (${code})`, [this.tlsHint(code)])
 
@@ -586,6 +615,23 @@ class RequestContext {
   }
 }
 
+/**
+ * The configured base URL with the other scheme: what to set the URL setting to. Without the API
+ * path and query (the client adds them) and the credentials (no message shows them); the port kept
+ * explicit (https://host is port 443, which the http:// form must then name).
+ */
+export function baseUrlAs(base: string, protocol: 'http:' | 'https:'): string {
+  const url = new URL(base)
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80')
+  url.protocol = protocol
+  url.port = port
+  url.username = ''
+  url.password = ''
+  url.search = ''
+  url.hash = ''
+  return url.toString().replace(/\/$/, '')
+}
+
 function seconds(ms: number): string {
   return `${ms / 1000} s`
 }
@@ -610,6 +656,14 @@ async function readPreview(response: HttpGetResponse): Promise<string> {
   }
 
   return Buffer.concat(chunks).subarray(0, ERROR_BODY_BYTES).toString('utf8')
+}
+
+/** What nginx's and Go's TLS servers answer a plain-HTTP request with: a 400 whose body says so. */
+const PLAIN_HTTP_REFUSED = /plain HTTP request was sent to HTTPS port|HTTP request to an HTTPS server/i
+
+/** The URL setting's value for a port that speaks TLS, and how to trust a private CA. */
+function tlsPortHint(baseUrl: string): string {
+  return `The port speaks TLS: use ${baseUrlAs(baseUrl, 'https:')} in ${setting('kubecostUrl')}; if its certificate is from a private CA, trust it with ${flag('caCertFile')} or ${flag('caCertSecret')}.`
 }
 
 function httpSuggestions(status: number, source: CostSource): string[] {
@@ -673,6 +727,12 @@ export function causeCode(error: unknown): string | undefined {
 
   return undefined
 }
+
+/**
+ * OpenSSL's codes for a server whose TLS versions are all older than ours: it refuses our hello with
+ * a protocol_version alert, or answers it with its older version.
+ */
+const OLD_TLS_VERSION = new Set(['ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'ERR_SSL_UNSUPPORTED_PROTOCOL'])
 
 function isTlsCode(code: string): boolean {
   return /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|HOSTNAME_MISMATCH|ERR_TLS/.test(code)

@@ -7,8 +7,9 @@
  */
 import type {Agent as HttpAgentType, ClientRequest, IncomingMessage} from 'node:http'
 import {Agent as HttpsAgent, request as httpsRequest} from 'node:https'
-import type {LookupFunction, Socket} from 'node:net'
+import {type LookupFunction, type Socket, isIP} from 'node:net'
 import {type Readable, pipeline} from 'node:stream'
+import {connect as tlsConnect} from 'node:tls'
 import {createBrotliDecompress, createGunzip, createInflate, createZstdDecompress} from 'node:zlib'
 
 // Not an ES import: building node:http's ES exports reads its lazy `WebSocket` export, which loads
@@ -18,6 +19,8 @@ const {Agent: HttpAgent, request: httpRequest} = process.getBuiltinModule('node:
 export const CONNECT_TIMEOUT = 'CONNECT_TIMEOUT'
 export const HEADERS_TIMEOUT = 'HEADERS_TIMEOUT'
 export const BODY_TIMEOUT = 'BODY_TIMEOUT'
+/** A plain-HTTP request reached a port that speaks TLS. */
+export const PLAIN_HTTP_TO_TLS = 'PLAIN_HTTP_TO_TLS'
 
 export class HttpTimeoutError extends Error {
   constructor(
@@ -27,6 +30,15 @@ export class HttpTimeoutError extends Error {
     const what = {CONNECT_TIMEOUT: 'connect', HEADERS_TIMEOUT: 'headers', BODY_TIMEOUT: 'body'}[code]
     super(`${what} timeout (${ms} ms)`)
     this.name = 'HttpTimeoutError'
+  }
+}
+
+export class PlainHttpToTlsError extends Error {
+  readonly code = PLAIN_HTTP_TO_TLS
+
+  constructor(cause: Error) {
+    super('the port speaks TLS; the request was plain HTTP', {cause})
+    this.name = 'PlainHttpToTlsError'
   }
 }
 
@@ -76,7 +88,10 @@ export class HttpGetter {
     })
   }
 
-  /** Resolves at the response head; rejects with the socket's, TLS's or a timeout's error (its `code` says which). */
+  /**
+   * Resolves at the response head; rejects with the socket's, TLS's or a timeout's error, or with a
+   * PlainHttpToTlsError (its `code` says which).
+   */
   async get(url: URL, headers: Record<string, string>, signal: AbortSignal): Promise<HttpGetResponse> {
     signal.throwIfAborted()
     const {connectTimeoutMs, readTimeoutMs} = this.options
@@ -107,7 +122,11 @@ export class HttpGetter {
       })
       req.on('error', error => {
         clearTimeout(connectTimer)
-        reject(withTlsCode(error))
+        if (secure || response) reject(withTlsCode(error))
+        else
+          void this.plainHttpFailure(url, error, signal)
+            .catch(() => error)
+            .then(reject)
       })
       req.once('close', () => {
         clearTimeout(connectTimer)
@@ -142,6 +161,69 @@ export class HttpGetter {
     this.http.destroy()
     this.https.destroy()
   }
+
+  /**
+   * A plain-HTTP request that failed before its answer: a TLS server either answers it with a TLS
+   * record (an alert) or closes the connection, which a restarting server does too. The first is
+   * told by its bytes; the second by asking the port for a TLS handshake.
+   */
+  private async plainHttpFailure(url: URL, error: Error, signal: AbortSignal): Promise<Error> {
+    if (startsWithTlsRecord(error)) return new PlainHttpToTlsError(error)
+    const {code} = error as {code?: unknown}
+    const unanswered = code === 'ECONNRESET' || (typeof code === 'string' && code.startsWith('HPE_'))
+    if (unanswered && !signal.aborted && (await this.speaksTls(url, signal))) return new PlainHttpToTlsError(error)
+    return error
+  }
+
+  /**
+   * Whether the port of `url` speaks TLS: a handshake completes, or is refused with a TLS alert (a
+   * server with other TLS versions than ours). The certificate does not matter here, and no request
+   * is sent over it.
+   */
+  private async speaksTls(url: URL, signal: AbortSignal): Promise<boolean> {
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
+    return new Promise(resolve => {
+      const socket = tlsConnect({
+        host,
+        port: Number(url.port || 80),
+        ...(isIP(host) ? {} : {servername: host}),
+        rejectUnauthorized: false,
+        ...(this.options.lookup ? {lookup: this.options.lookup} : {}),
+      })
+      const done = (answer: boolean) => {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', onAbort)
+        socket.destroy()
+        resolve(answer)
+      }
+
+      const timer = setTimeout(() => done(false), this.options.connectTimeoutMs)
+      const onAbort = () => done(false)
+      signal.addEventListener('abort', onAbort, {once: true})
+      socket.once('secureConnect', () => done(true))
+      socket.once('error', (error: Error) => {
+        const {code} = withTlsCode(error) as {code?: unknown}
+        done(typeof code === 'string' && TLS_ANSWER.test(code))
+      })
+    })
+  }
+}
+
+/** OpenSSL's codes for a handshake the server answered in TLS: an alert, or a version we do not allow. */
+const TLS_ANSWER = /ALERT|UNSUPPORTED_PROTOCOL/
+
+/**
+ * The answer began with a TLS record: an alert (21) or a handshake (22), then major version 3. Node's
+ * HTTP parser fails on its first byte and keeps the bytes it read.
+ */
+function startsWithTlsRecord(error: Error): boolean {
+  const {rawPacket, bytesParsed} = error as {rawPacket?: unknown; bytesParsed?: unknown}
+  return (
+    Buffer.isBuffer(rawPacket) &&
+    (bytesParsed === undefined || bytesParsed === 0) &&
+    (rawPacket[0] === 0x15 || rawPacket[0] === 0x16) &&
+    rawPacket[1] === 0x03
+  )
 }
 
 /**
@@ -171,11 +253,12 @@ async function* timedBody(stream: Readable, ms: number): AsyncGenerator<Buffer> 
 }
 
 /**
- * Node reports a TLS record error met while writing (an https URL that reached a plain-HTTP port)
- * as EPROTO, with OpenSSL's reason only in the message: give it the code Node uses when reading.
+ * Node reports a TLS record error met while writing (an https URL that reached a plain-HTTP port, an
+ * alert from a server that offers no TLS version we allow) as EPROTO, with OpenSSL's reason only in
+ * the message ("tlsv1 alert protocol version"): give it the code Node uses when reading.
  */
 function withTlsCode(error: Error): Error {
-  const reason = /SSL routines:[^:]*:([a-z ]+):/.exec(error.message)?.[1]
+  const reason = /SSL routines:[^:]*:([a-z0-9 ]+):/.exec(error.message)?.[1]
   if ((error as {code?: unknown}).code === 'EPROTO' && reason)
     Object.assign(error, {code: `ERR_SSL_${reason.toUpperCase().replaceAll(' ', '_')}`})
   return error
