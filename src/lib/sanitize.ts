@@ -33,3 +33,16 @@ export function excerpt(text: string, max = 200): string {
   const capped = oneLine.length > max ? `${oneLine.slice(0, cut)}…` : oneLine
   return escapeControl(capped)
 }
+
+/**
+ * `text` whole when it has at most `max` characters, else its first `max` characters, an ellipsis
+ * and its length: `http://kubecost:9090/model/allocation?window=…&filter=cluster%3A%22a… (9,214
+ * characters)`. For long URLs and ids in messages, which a log would otherwise repeat whole line
+ * after line. Escaping is left to the caller.
+ */
+export function abbreviate(text: string, max = 200): string {
+  if (text.length <= max) return text
+  // never split a surrogate pair: half a character would render as garbage
+  const cut = /[\ud800-\udbff]/.test(text.charAt(max - 1)) ? max - 1 : max
+  return `${text.slice(0, cut)}… (${text.length.toLocaleString('en-US')} characters)`
+}

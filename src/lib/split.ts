@@ -381,6 +381,7 @@ async function exportSplitDay(
         totalCost: 0,
         builder: new RowBuilder({
           cluster: target.mapping.cluster,
+          product: deps.kubecost.product,
           labelKeys: options.labels,
           annotationKeys: options.annotations,
           nodes,
