@@ -11,7 +11,7 @@
  * `sweep` measures how memory depends on the size of the map rather than on the rows: one day of
  * many clusters with a handful of allocations each (default 100, 400 and 1,000 clusters), each
  * count's peak RSS on a line, then the growth per mapped cluster between the smallest and the
- * largest count.
+ * largest count, and the largest map with data for the smallest count only.
  */
 import {spawn} from 'node:child_process'
 import {once} from 'node:events'
@@ -38,7 +38,7 @@ const idsOf = (count: number) => Array.from({length: count}, (_, i) => `cluster-
 const ids = idsOf(clusters)
 const arnOf = (id: string) => `arn:aws:eks:us-east-1:111122223333:cluster/${id}`
 
-async function measure(args: string[]): Promise<{seconds: number; peakRssMb: number}> {
+async function measure(args: string[]): Promise<{seconds: number; cpuSeconds: number; peakRssMb: number}> {
   const rssFile = join(WORK, `rss-${process.hrtime.bigint()}.json`)
   const started = performance.now()
   const child = spawn(CLI, args, {
@@ -50,8 +50,17 @@ async function measure(args: string[]): Promise<{seconds: number; peakRssMb: num
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const [code] = (await once(child, 'exit')) as [number]
   if (code !== 0) throw new Error(`kubecost-cid ${args.join(' ')} exited ${code}:\n${stderr}`)
-  const {maxRSS} = JSON.parse(await readFile(rssFile, 'utf8')) as {maxRSS: number}
-  return {seconds: (performance.now() - started) / 1000, peakRssMb: maxRSS / 1024}
+  const usage = JSON.parse(await readFile(rssFile, 'utf8')) as {
+    maxRSS: number
+    userCPUTime: number
+    systemCPUTime: number
+  }
+  return {
+    seconds: (performance.now() - started) / 1000,
+    // CPU time tells two runs apart on a busy machine, where wall time mostly measures the others.
+    cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+    peakRssMb: usage.maxRSS / 1024,
+  }
 }
 
 const common = (url: string, out: string) => [
@@ -105,9 +114,11 @@ try {
     ...common(primary.url, 'one'),
   ])
   line(`clusters=${clusters} allocations_per_cluster=${perCluster} rows=${clusters * (perCluster + 5)}`)
-  line(`split_peak_rss_mb=${split.peakRssMb.toFixed(0)} split_seconds=${split.seconds.toFixed(2)}`)
   line(
-    `single_cluster_same_rows_peak_rss_mb=${whole.peakRssMb.toFixed(0)} single_cluster_same_rows_seconds=${whole.seconds.toFixed(2)}`,
+    `split_peak_rss_mb=${split.peakRssMb.toFixed(0)} split_seconds=${split.seconds.toFixed(2)} split_cpu_seconds=${split.cpuSeconds.toFixed(2)}`,
+  )
+  line(
+    `single_cluster_same_rows_peak_rss_mb=${whole.peakRssMb.toFixed(0)} single_cluster_same_rows_seconds=${whole.seconds.toFixed(2)} single_cluster_same_rows_cpu_seconds=${whole.cpuSeconds.toFixed(2)}`,
   )
   line(`split_one_cluster_peak_rss_mb=${one.peakRssMb.toFixed(0)} split_one_cluster_seconds=${one.seconds.toFixed(2)}`)
   line(`split_to_single_rss_ratio=${(split.peakRssMb / whole.peakRssMb).toFixed(2)}`)
@@ -117,39 +128,48 @@ try {
   await rm(WORK, {recursive: true, force: true})
 }
 
-/** Peak RSS of one split day for each count of mapped clusters, a few allocations each. */
+/**
+ * Peak RSS of one split day for each count of mapped clusters, a few allocations each; then the
+ * largest map again with data for only as many clusters as the smallest count has, which tells what
+ * the map itself costs from what the day's data (every cluster's rows and nodes) costs.
+ */
 async function runSweep(counts: readonly number[]): Promise<void> {
   const measured: Array<{clusters: number; peakRssMb: number}> = []
-  for (const count of counts) {
+  const sweepOne = async (count: number, withData: number) => {
     const many = idsOf(count)
     const fake = await FakeKubecost.start({
       days: [],
-      clusters: Object.fromEntries(many.map(id => [id, [DAY]])),
+      clusters: Object.fromEntries(many.slice(0, withData).map(id => [id, [DAY]])),
       containersPerDay: SWEEP_CONTAINERS,
     })
     try {
       // A map this long goes in a file, as it would in a CronJob.
       const map = join(WORK, `clusters-${count}.map`)
       await writeFile(map, many.map(id => `${id}=${arnOf(id)}\n`).join(''))
-      console.error(`sweep: ${count} clusters × ${SWEEP_CONTAINERS} allocations...`)
-      const out = `sweep-${count}`
+      console.error(`sweep: ${count} clusters (${withData} with data) × ${SWEEP_CONTAINERS} allocations...`)
+      const out = `sweep-${count}-${withData}`
       const run = await measure(['export', '--split-by-cluster', '--cluster-map-file', map, ...common(fake.url, out)])
       const files = await listFiles(join(WORK, out))
-      if (files.length !== count) throw new Error(`expected ${count} files, got ${files.length}`)
+      if (files.length !== withData) throw new Error(`expected ${withData} files, got ${files.length}`)
       line(
-        `sweep clusters=${count} allocations_per_cluster=${SWEEP_CONTAINERS} peak_rss_mb=${run.peakRssMb.toFixed(0)} seconds=${run.seconds.toFixed(2)}`,
+        `sweep clusters=${count} with_data=${withData} allocations_per_cluster=${SWEEP_CONTAINERS} peak_rss_mb=${run.peakRssMb.toFixed(0)} seconds=${run.seconds.toFixed(2)} cpu_seconds=${run.cpuSeconds.toFixed(2)}`,
       )
-      measured.push({clusters: count, peakRssMb: run.peakRssMb})
+      return run
     } finally {
       await fake.close()
     }
   }
 
+  for (const count of counts) measured.push({clusters: count, peakRssMb: (await sweepOne(count, count)).peakRssMb})
   const first = measured[0]
   const last = measured.at(-1)
   if (first && last && last.clusters > first.clusters) {
     line(
-      `sweep peak_rss_growth_mb_per_cluster=${((last.peakRssMb - first.peakRssMb) / (last.clusters - first.clusters)).toFixed(3)} (${first.clusters} to ${last.clusters} clusters)`,
+      `sweep peak_rss_growth_mb_per_cluster=${((last.peakRssMb - first.peakRssMb) / (last.clusters - first.clusters)).toFixed(3)} (${first.clusters} to ${last.clusters} clusters, each with data)`,
+    )
+    const mapOnly = await sweepOne(last.clusters, first.clusters)
+    line(
+      `sweep peak_rss_growth_mb_per_mapped_cluster_without_data=${((mapOnly.peakRssMb - first.peakRssMb) / (last.clusters - first.clusters)).toFixed(3)} (${first.clusters} to ${last.clusters} mapped, ${first.clusters} with data)`,
     )
   }
 }

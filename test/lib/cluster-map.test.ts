@@ -9,7 +9,6 @@ import {
   parseClusterMapping,
 } from '../../src/lib/cluster-map.js'
 import {ConfigError, InvalidInputError} from '../../src/lib/errors.js'
-import {splitRowGroupRows} from '../../src/lib/split.js'
 
 const NAME = {flag: 'cluster-map', env: 'CLUSTER_MAP'}
 const ONE = 'arn:aws:eks:us-east-1:111122223333:cluster/one'
@@ -128,13 +127,5 @@ describe('checkClusterMap: two entries whose files would share a key', () => {
 describe('clusterFilter', () => {
   it("writes Kubecost's filter language, each id quoted", () => {
     assert.equal(clusterFilter(['cluster-one', 'a b']), 'cluster:"cluster-one","a b"')
-  })
-})
-
-describe('splitRowGroupRows', () => {
-  it('shares one row group between the open writers, down to a floor', () => {
-    assert.equal(splitRowGroupRows(1, 50_000), 50_000)
-    assert.equal(splitRowGroupRows(10, 50_000), 5000)
-    assert.equal(splitRowGroupRows(1000, 50_000), 1000)
   })
 })
