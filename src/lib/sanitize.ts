@@ -21,6 +21,17 @@ export function escapeControl(text: string): string {
   })
 }
 
+// What JSON.stringify leaves raw that a terminal or log viewer may act on: DEL, C1, the Unicode separators.
+const JSON_UNSAFE = /[\u007f-\u009f\u2028\u2029]/g
+
+/**
+ * JSON text with DEL, the C1 controls and the Unicode line and paragraph separators written as
+ * `\u` escapes: the same JSON to any parser, inert on a terminal. JSON.stringify already escapes C0.
+ */
+export function jsonSafe(json: string): string {
+  return json.replace(JSON_UNSAFE, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
 /**
  * A short, single-line, escaped excerpt of outside text for a message: whitespace runs become one
  * space, the result is capped at `max` characters (marked with …), and control characters are escaped.
