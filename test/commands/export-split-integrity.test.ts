@@ -236,6 +236,37 @@ describe('export --split-by-cluster: a map too long for one request line', () =>
     }
   })
 
+  it('writes each cluster once from its own request when the server ignores the filter, counting unmapped rows once', async () => {
+    const fake = await FakeKubecost.start({
+      days: [],
+      clusters: {...Object.fromEntries(MANY.map(id => [id, [DAY]])), stray: [DAY]},
+      containersPerDay: 2,
+      ignoreClusterFilter: true,
+    })
+    const out = await tempDir()
+    try {
+      const run = await runCli(await args(fake, out.path))
+      assert.equal(run.code, 0, run.stderr.slice(0, 3000))
+      assert.ok(filters(fake).length >= 3)
+      const rowsOf = (id: string) => [...dayAllocations(DAY, fake.dataOptionsOf(id))].length
+      const result = JSON.parse(run.stdout) as {
+        outcomes: Outcome[]
+        unmappedRows: Array<{kubecostCluster: string; rows: number}>
+      }
+      assert.deepEqual(
+        result.unmappedRows.map(u => [u.kubecostCluster, u.rows]),
+        [['stray', rowsOf('stray')]],
+      )
+      assert.equal(result.outcomes.filter(o => o.status === 'written').length, MANY.length)
+      for (const o of result.outcomes) assert.equal(o.rows, rowsOf(o.kubecostCluster), o.kubecostCluster)
+      const {rows} = await readParquet(join(out.path, keyOf('111122223333', 'member-150')))
+      assert.ok(rows.every(r => r['properties.cluster'] === MANY[150]))
+    } finally {
+      await fake.close()
+      await out.remove()
+    }
+  })
+
   it('fails only the clusters of a request that failed, and never repeats the whole URL in a message', async () => {
     const fake = await FakeKubecost.start({
       days: [],
