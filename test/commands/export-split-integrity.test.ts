@@ -190,6 +190,28 @@ function filters(fake: FakeKubecost): string[][] {
     .map(r => JSON.parse(`[${(r.params.filter ?? '').replace(/^cluster:/, '')}]`) as string[])
 }
 
+describe('export --split-by-cluster: an id too long for a request of its own', () => {
+  it('is refused at start-up, exit 2, naming the flag, the variable and the id', async () => {
+    const id = `cluster-${'x'.repeat(4000)}`
+    const run = await runCli([
+      'export',
+      '--split-by-cluster',
+      '--cluster-map',
+      `${id}=${EAST}`,
+      '--output-dir',
+      join(scratch.path, 'never'),
+      '--kubecost-url',
+      await refusedUrl(),
+    ])
+    assert.equal(run.code, 2, run.stderr)
+    assert.match(
+      run.stderr,
+      /Invalid --cluster-map \(CLUSTER_MAP\) "cluster-x{92}… \(4,008 characters\)": with this Kubecost cluster id alone, an allocation request's URL is [\d,]+ characters, more than the 4,096 a request may take/,
+    )
+    assert.ok(run.stderr.length < 2000, run.stderr)
+  })
+})
+
 describe('export --split-by-cluster: a map too long for one request line', () => {
   const args = async (fake: FakeKubecost, out: string, extra: string[] = []) => [
     'export',
