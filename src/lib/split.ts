@@ -388,24 +388,23 @@ async function exportSplitDay(
     }
   }
 
-  const stopped = (caught: unknown): CidError => {
+  // What a failure is reported as; a termination (whatever a component made of it) stops the run instead.
+  const failureOf = (caught: unknown): CidError => {
     const error: unknown = signal?.aborted ? signal.reason : caught
     if (error instanceof RunAbortedError) throw stoppedDuring(error, date)
     if (!(error instanceof CidError)) throw error
     return error
   }
 
-  let nodes: NodeIndex
+  const nodes = new NodeIndex({labelKeys: NODE_LABEL_KEYS, perCluster: true})
   try {
     signal?.throwIfAborted()
-    nodes = new NodeIndex({labelKeys: NODE_LABEL_KEYS, perCluster: true})
-    const index = nodes
     await deps.kubecost.stream('assets', assetsParams(date), {
-      onEntry: entry => index.add(entry.key, entry.value),
-      onRestart: () => index.clear(),
+      onEntry: entry => nodes.add(entry.key, entry.value),
+      onRestart: () => nodes.clear(),
     })
   } catch (caught) {
-    const error = stopped(caught)
+    const error = failureOf(caught)
     return {outcomes: targets.map(t => failed(t, error)), unmapped: []}
   }
 
@@ -420,7 +419,7 @@ async function exportSplitDay(
       collected = await collectSplit(date, states, nodes, tools, options, deps)
     } catch (caught) {
       tools.spool.clear()
-      const error = stopped(caught)
+      const error = failureOf(caught)
       outcomes.push(...group.map(t => failed(t, error)))
       continue
     }
@@ -428,7 +427,7 @@ async function exportSplitDay(
     for (const [id, rows] of collected.unmapped) if (!unmapped.has(id)) unmapped.set(id, rows)
     for (const state of states.values()) {
       const outcome = await publish(date, state, collected.url, tools, options, deps).catch((caught: unknown) =>
-        failed(state, stopped(caught)),
+        failed(state, failureOf(caught)),
       )
       outcomes.push(outcome)
     }
