@@ -1,9 +1,9 @@
-import {Command, Errors, Interfaces} from '@oclif/core'
+import {Command, Errors, Interfaces, ux} from '@oclif/core'
 
 import type {AwsSession, SessionOptions} from './lib/aws/session.js'
 import {CidError, EXIT_FAILURE, EXIT_USAGE, RunAbortedError, RunDeadlineError} from './lib/errors.js'
 import {type LogFormat, type Logger, createLogger, formatLine} from './lib/log.js'
-import {escapeControl} from './lib/sanitize.js'
+import {escapeControl, jsonSafe} from './lib/sanitize.js'
 import {type SettingLookup, renderSettings, renderSettingsDeep} from './lib/settings.js'
 import type {ProgressEvent} from './lib/wait.js'
 import {progressMode, withProgress} from './progress.js'
@@ -55,6 +55,11 @@ export abstract class BaseCommand extends Command {
 
   override log(message = '', ...args: unknown[]): void {
     super.log(this.named(message), ...args)
+  }
+
+  /** Results carry text from Kubecost: DEL, C1 controls and U+2028/9 go out as \u escapes (the same JSON). */
+  override logJson(json: unknown): void {
+    ux.stdout(jsonSafe(ux.colorizeJson(json, {pretty: true, theme: this.config.theme?.json})))
   }
 
   override toSuccessJson(result: unknown): unknown {

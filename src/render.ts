@@ -1,6 +1,7 @@
 import type {BackfillPlan, DayStatus, PlannedDay} from './lib/backfill.js'
 import type {ExportResult} from './lib/export.js'
 import {type VerificationReport, verdictLine} from './lib/policy/analyze.js'
+import {escapeControl} from './lib/sanitize.js'
 import type {SplitExportResult, SplitPlan} from './lib/split.js'
 
 /** Plain-text rendering of results for people; `--json` gets the result objects instead. */
@@ -52,18 +53,21 @@ export function renderOutcomes(result: ExportResult): string[] {
   return lines
 }
 
-/** Split mode: one row per cluster per candidate day, then the totals and the clusters not mapped. */
+/**
+ * Split mode: one row per cluster per candidate day, then the totals and the clusters not mapped.
+ * Cluster ids come from the map and from Kubecost: their control characters are shown escaped.
+ */
 export function renderSplitPlan(plan: SplitPlan): string {
   const lines = [
     table(
       ['DATE', 'CLUSTER', 'KUBECOST CLUSTER', 'STATUS', 'KEY'],
-      plan.days.map(d => [d.date, d.cluster, d.kubecostCluster, d.status, d.key]),
+      plan.days.map(d => [d.date, d.cluster, escapeControl(d.kubecostCluster), d.status, d.key]),
     ),
     `${plan.clusters.length} cluster${plan.clusters.length === 1 ? '' : 's'}, ${planSummary(plan.days, plan.summary).replace('candidate day', 'cluster-day')}`,
   ]
   if (plan.unmapped.length > 0) {
     lines.push(
-      `Not mapped, not exported: ${plan.unmapped.map(u => `${JSON.stringify(u.kubecostCluster)} (${u.days.length} day${u.days.length === 1 ? '' : 's'})`).join(', ')}`,
+      `Not mapped, not exported: ${plan.unmapped.map(u => `${escapeControl(JSON.stringify(u.kubecostCluster))} (${u.days.length} day${u.days.length === 1 ? '' : 's'})`).join(', ')}`,
     )
   }
 
@@ -89,7 +93,7 @@ export function renderSplitOutcomes(result: SplitExportResult): string[] {
     }
   })
   for (const u of result.unmappedRows) {
-    lines.push(`${u.date} ${JSON.stringify(u.kubecostCluster)}: not mapped, ${u.rows} rows not written`)
+    lines.push(`${u.date} ${escapeControl(JSON.stringify(u.kubecostCluster))}: not mapped, ${u.rows} rows not written`)
   }
 
   lines.push(

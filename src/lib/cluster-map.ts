@@ -1,5 +1,6 @@
 import {type ClusterIdentity, parseClusterArn} from './cluster.js'
 import {ConfigError, InvalidInputError} from './errors.js'
+import {Layout} from './layout.js'
 import {type InputName, splitList} from './validate.js'
 import {setting} from './settings.js'
 
@@ -88,11 +89,13 @@ export function parseClusterMapFile(text: string, path: string, name: InputName)
 
 /**
  * The whole map, from flags, environment and file together. One Kubecost cluster mapped twice, or
- * two mapped to one ARN (two clusters' rows would overwrite each other's file), is refused.
+ * two mapped to one ARN, or to ARNs whose files have one key (two clusters' rows would overwrite
+ * each other's file), is refused.
  */
 export function checkClusterMap(mappings: readonly ClusterMapping[]): ClusterMapping[] {
   const byId = new Map<string, ClusterMapping>()
   const byArn = new Map<string, ClusterMapping>()
+  const byKey = new Map<string, ClusterMapping>()
   for (const mapping of mappings) {
     const same = byId.get(mapping.kubecostCluster)
     if (same) {
@@ -115,8 +118,24 @@ export function checkClusterMap(mappings: readonly ClusterMapping[]): ClusterMap
       )
     }
 
+    // The key holds the account, the region and the name: of the ARN, only the partition is left out.
+    const key = new Layout(mapping.cluster).keyPattern
+    const sameKey = byKey.get(key)
+    if (sameKey) {
+      const entry = (m: ClusterMapping) => `${m.kubecostCluster}=${m.cluster.arn}`
+      throw new ConfigError(
+        `The cluster map entries ${entry(sameKey)} and ${entry(mapping)} differ only in their partition (${sameKey.cluster.partition}, ${mapping.cluster.partition}), which the files' keys do not hold: both clusters' files would be ${key}, each overwriting the other's`,
+        {
+          suggestions: [
+            `Map each Kubecost cluster id to the ARN of its own EKS cluster (${setting('clusterMap')}, ${setting('clusterMapFile')}); two clusters of one account and region have two names.`,
+          ],
+        },
+      )
+    }
+
     byId.set(mapping.kubecostCluster, mapping)
     byArn.set(mapping.cluster.arn, mapping)
+    byKey.set(key, mapping)
   }
 
   return [...byId.values()]

@@ -169,6 +169,12 @@ export class LocalIoError extends CidError {
   }
 }
 
+/** A file this tool wrote does not read back as written (changed under the writer, a failing disk): exit 1, never published. */
+export class CorruptFileError extends CidError {
+  readonly code = 'CORRUPT_FILE'
+  readonly exitCode = EXIT_FAILURE
+}
+
 /** The run was stopped from outside (SIGTERM, SIGINT): exit 128 + the signal's number, as a shell reports it. */
 export class RunAbortedError extends CidError {
   readonly code = 'ABORTED'

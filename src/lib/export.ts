@@ -215,6 +215,7 @@ async function collectDay(
 
   const context = {
     cluster: options.cluster,
+    product: deps.kubecost.product,
     labelKeys: options.labels,
     annotationKeys: options.annotations,
     windowStartMs: dayStart(day).getTime(),

@@ -29,6 +29,11 @@ export class Layout {
     return `${this.listingPrefix}year=${day.slice(0, 4)}/month=${day.slice(5, 7)}/${this.fileName(day)}`
   }
 
+  /** Every day's key, with placeholders for the date: what two clusters must not share. */
+  get keyPattern(): string {
+    return `${this.listingPrefix}year=<YYYY>/month=<MM>/<YYYY-MM-DD>_${this.cluster.name}.snappy.parquet`
+  }
+
   /**
    * The day a listed key holds for this cluster, or undefined. Only this layout's exact key counts:
    * `2024-05-01_prod-eu.snappy.parquet` is not a `prod` file, and neither is a copy in the wrong folder.

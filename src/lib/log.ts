@@ -1,4 +1,4 @@
-import {escapeControl} from './sanitize.js'
+import {escapeControl, jsonSafe} from './sanitize.js'
 
 /** The logger library code receives. Formatting lives here; where the lines go is the caller's choice. */
 export type Level = 'debug' | 'info' | 'warn' | 'error'
@@ -18,8 +18,6 @@ export const LOG_FORMATS = ['text', 'json'] as const
 export const LOGGER_NAME = 'kubecost-s3-exporter'
 
 const LEVEL_NAMES: Record<Level, string> = {debug: 'DEBUG', info: 'INFO', warn: 'WARNING', error: 'ERROR'}
-
-const JSON_UNSAFE = /[\u007f-\u009f\u2028\u2029]/g
 
 /**
  * One log line. Messages carry text from outside (Kubecost's bodies and messages, server names), so
@@ -42,7 +40,7 @@ export function formatLine(
       message,
       ...fields,
     })
-    return line.replace(JSON_UNSAFE, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    return jsonSafe(line)
   }
 
   return `${now.toISOString()} ${LEVEL_NAMES[level]} ${LOGGER_NAME}: ${escapeControl(message)}`

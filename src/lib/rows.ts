@@ -1,5 +1,6 @@
 import type {ClusterIdentity} from './cluster.js'
 import {KubecostResponseError} from './errors.js'
+import {abbreviate} from './sanitize.js'
 import {type NodeIndex, type NodeInfo, isEc2ProviderId} from './nodes.js'
 import {
   type Column,
@@ -64,6 +65,8 @@ export interface RowContext {
   windowEndMs: number
   /** The file's columns; by default the contract's, with the label and annotation columns. */
   columns?: readonly Column[]
+  /** Who answered, as messages name it (Kubecost by default, or OpenCost). */
+  product?: string
 }
 
 const EMPTY: Json = Object.freeze({})
@@ -220,6 +223,18 @@ export class RowBuilder {
     const labels = isObject(properties.labels) ? properties.labels : EMPTY
     const annotations = isObject(properties.annotations) ? properties.annotations : EMPTY
     const window = isObject(allocation.window) ? allocation.window : EMPTY
+    const {windowStartMs: dayStartMs, windowEndMs: dayEndMs} = this.ctx
+    const startMs = this.start.ms(window.start, dayStartMs)
+    const endMs = this.end.ms(window.end, dayEndMs)
+    // `window` is the set's window (the step asked for), not the pod's run (`start`/`end`): one
+    // outside the day is another day's data, which Athena would count twice.
+    if (startMs < dayStartMs || endMs > dayEndMs || startMs >= dayEndMs || endMs < startMs)
+      throw outsideDay(
+        this.ctx.product ?? 'Kubecost',
+        name,
+        {start: startMs, end: endMs},
+        {start: dayStartMs, end: dayEndMs},
+      )
     const providerID = str(properties.providerID)
     const node = this.ctx.nodes.lookup(providerID, str(properties.node), str(properties.cluster))
     const nodeFields: Readonly<Record<string, string>> = resolveNodeFields(labels, node)
@@ -238,12 +253,12 @@ export class RowBuilder {
         }
 
         case Op.WindowStart: {
-          sink.number(this.start.ms(window.start, this.ctx.windowStartMs))
+          sink.number(startMs)
           break
         }
 
         case Op.WindowEnd: {
-          sink.number(this.end.ms(window.end, this.ctx.windowEndMs))
+          sink.number(endMs)
           break
         }
 
@@ -327,6 +342,29 @@ function nonFinite(name: string, field: string, value: number): KubecostResponse
     {
       suggestions: [
         "Kubecost's data for this day is corrupt (a value beyond the range of a double); check the cost-analyzer's logs and its pricing configuration. The next run tries the day again.",
+      ],
+    },
+  )
+}
+
+/**
+ * An allocation whose window is not within the day collected. Kubecost gives every allocation of a
+ * set the set's window, and asked for one UTC day with step=1d it answers that day; anything else
+ * is another window's data (a Kubecost whose days are not UTC days, a cache or proxy answering
+ * another request). Written, it would be counted on two days; the day fails instead.
+ */
+function outsideDay(
+  product: string,
+  name: string,
+  window: {start: number; end: number},
+  day: {start: number; end: number},
+): KubecostResponseError {
+  const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z')
+  return new KubecostResponseError(
+    `${product} returned allocation ${JSON.stringify(abbreviate(name, 200))} with the window ${iso(window.start)} to ${iso(window.end)}, not within the day asked for, ${iso(day.start).slice(0, 10)} (${iso(day.start)} to ${iso(day.end)}); the day is not written`,
+    {
+      suggestions: [
+        `${product} answered for another window than the one asked: check that its daily data is aligned to UTC midnight (no UTC offset configured for its ETL) and that no cache or proxy in front of it serves another request's answer. The next run tries the day again.`,
       ],
     },
   )

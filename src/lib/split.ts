@@ -13,9 +13,9 @@ import {
   summarizePlan,
 } from './backfill.js'
 import {type ClusterMapping, clusterFilter} from './cluster-map.js'
-import {type Day, addDays, dayStart} from './dates.js'
+import {type Day, addDays, dayOf, dayStart} from './dates.js'
 import type {Destination} from './destination/destination.js'
-import {CidError, KubecostEmptyDayError, RunAbortedError} from './errors.js'
+import {CidError, InvalidInputError, KubecostEmptyDayError, RunAbortedError} from './errors.js'
 import {RepeatedKeys} from './repeated-keys.js'
 import {
   type DayOutcome,
@@ -32,8 +32,11 @@ import {Layout} from './layout.js'
 import type {Logger} from './log.js'
 import {NodeIndex} from './nodes.js'
 import type {ParquetWriter} from './parquet/writer.js'
+import {RowSpool} from './row-spool.js'
 import {NODE_LABEL_KEYS, RowBuilder, totalCostOf} from './rows.js'
-import {contractColumns} from './schema.js'
+import {abbreviate} from './sanitize.js'
+import {type Column, contractColumns} from './schema.js'
+import {setting} from './settings.js'
 import {createWorkDir} from './work-dir.js'
 
 /*
@@ -97,7 +100,6 @@ export interface SplitPlanDeps {
   signal?: AbortSignal
 }
 
-const quote = (id: string) => JSON.stringify(id)
 const round = (n: number) => Math.round(n * 1e6) / 1e6
 
 /** The gap analysis per cluster, read-only: what `export --split-by-cluster` acts on and `backfill-plan` shows. */
@@ -118,8 +120,8 @@ export async function planSplit(options: SplitPlanOptions, deps: SplitPlanDeps):
     .sort((a, b) => a.kubecostCluster.localeCompare(b.kubecostCluster))
   if (unmapped.length > 0) {
     logger.warn(
-      `Kubecost reports ${unmapped.length} cluster${unmapped.length === 1 ? '' : 's'} that the cluster map does not name, and whose rows are not exported: ${unmapped.map(u => `${quote(u.kubecostCluster)} (${u.days.length} day${u.days.length === 1 ? '' : 's'})`).join(', ')}`,
-      {unmapped: unmapped.map(u => u.kubecostCluster).join(',')},
+      `Kubecost reports ${unmapped.length} cluster${unmapped.length === 1 ? '' : 's'} that the cluster map does not name, and whose rows are not exported: ${listed(unmapped.map(u => `${shownId(u.kubecostCluster)} (${u.days.length} day${u.days.length === 1 ? '' : 's'})`))}`,
+      {unmapped: abbreviate(unmapped.map(u => u.kubecostCluster).join(','), SHOWN_LIST)},
     )
   }
 
@@ -137,9 +139,9 @@ export async function planSplit(options: SplitPlanOptions, deps: SplitPlanDeps):
     return {mapping, available, days}
   })
 
-  const reported = [...byCluster.keys()].map(quote).join(', ') || 'none'
+  const reported = listed([...byCluster.keys()].map(shownId)) || 'none'
   for (const {mapping, available} of perCluster) {
-    const id = quote(mapping.kubecostCluster)
+    const id = shownId(mapping.kubecostCluster)
     if (available.size === 0) {
       logger.warn(
         `Kubecost has no data for mapped cluster ${id} (${mapping.cluster.arn}) on any candidate day; the clusters it reports: ${reported}`,
@@ -227,19 +229,17 @@ export interface SplitExportResult extends SplitPlan {
 }
 
 /**
- * A cluster's rows are buffered by its own writer until a row group is full. With one writer per
- * cluster open at once, the row group shrinks with the number of clusters, so the rows held in
- * memory stay about one single-cluster row group's worth however many clusters a day has.
+ * The longest URL of an allocation request. A default nginx in front of Kubecost holds 8 KiB of
+ * request line (and answers 414 beyond), other proxies and load balancers less: a day's cluster
+ * filter is spread over as many requests as keep each URL (scheme and host included, which the
+ * request line does not even carry) within this.
  */
-export const MIN_SPLIT_ROW_GROUP_ROWS = 1000
-
-export function splitRowGroupRows(clusters: number, rowGroupRows: number): number {
-  return Math.max(MIN_SPLIT_ROW_GROUP_ROWS, Math.floor(rowGroupRows / Math.max(1, clusters)))
-}
+export const MAX_REQUEST_URL = 4096
 
 /** The export job in split mode: each day that some mapped cluster lacks, collected once for all of them. */
 export async function runSplitExport(options: SplitExportOptions, deps: ExportDeps): Promise<SplitExportResult> {
   const {logger} = deps
+  checkRequestFits(options, deps.kubecost)
   const plan = await planSplit(options, deps)
   const todo = plan.days.filter(d => d.status === 'collect' || d.status === 'recollect')
   const result: SplitExportResult = {
@@ -267,33 +267,19 @@ export async function runSplitExport(options: SplitExportOptions, deps: ExportDe
   const outcomes = new Map<ClusterDay, ClusterDayOutcome>()
   if (todo.length > 0 && !options.dryRun) {
     const workDir = await createWorkDir(options.workRoot ?? tmpdir(), logger)
-    const {ParquetWriter: Writer, ROW_GROUP_ROWS} = await import('./parquet/writer.js')
+    const {ParquetWriter: Writer} = await import('./parquet/writer.js')
     const columns = contractColumns({labels: options.labels, annotations: options.annotations})
-    const rowGroupRows = splitRowGroupRows(options.clusters.length, ROW_GROUP_ROWS)
-    // One writer per cluster for the run: its buffers serve that cluster's every day.
-    const writers = new Map<string, ParquetWriter>()
-    const writerOf = (id: string) => {
-      let writer = writers.get(id)
-      if (!writer) writers.set(id, (writer = new Writer(columns, {rowGroupRows})))
-      return writer
-    }
-
-    const mappings = new Map(options.clusters.map(c => [c.kubecostCluster, c]))
+    // One writer, written one file at a time: memory holds one row group, however many clusters.
+    const tools: SplitTools = {writer: new Writer(columns), spool: new RowSpool(workDir, columns), workDir, columns}
+    // A target is known by its place in the map: names repeat across accounts and regions.
+    const slots = new Map(options.clusters.map((c, i) => [c.kubecostCluster, {mapping: c, slot: i}]))
     try {
       const dates = [...new Set(todo.map(d => d.date))]
       for (const date of dates) {
         const targets = todo
           .filter(d => d.date === date)
-          .map(day => {
-            const mapping = mappings.get(day.kubecostCluster) as ClusterMapping
-            return {
-              day,
-              mapping,
-              writer: writerOf(day.kubecostCluster),
-              file: join(workDir, `${date}_${day.cluster}.parquet`),
-            }
-          })
-        const collected = await exportSplitDay(date, targets, options, deps)
+          .map(day => ({day, ...(slots.get(day.kubecostCluster) as {mapping: ClusterMapping; slot: number})}))
+        const collected = await exportSplitDay(date, targets, tools, options, deps)
         for (const outcome of collected.outcomes) {
           const day = targets.find(t => t.day.kubecostCluster === outcome.kubecostCluster)?.day
           if (day) outcomes.set(day, outcome)
@@ -302,6 +288,7 @@ export async function runSplitExport(options: SplitExportOptions, deps: ExportDe
         result.unmappedRows.push(...collected.unmapped)
       }
     } finally {
+      tools.spool.clear()
       await rm(workDir, {recursive: true, force: true})
     }
   }
@@ -322,37 +309,71 @@ export async function runSplitExport(options: SplitExportOptions, deps: ExportDe
   return result
 }
 
+/**
+ * Every mapped cluster must fit in a request of its own: an id that does not (with the rest of
+ * the URL) is refused before anything is asked of Kubecost.
+ */
+function checkRequestFits(options: SplitExportOptions, kubecost: ExportDeps['kubecost']): void {
+  // Every day's window is as long as any other's.
+  const params = allocationParams(dayOf(options.now), options.aggregation)
+  for (const {kubecostCluster: id} of options.clusters) {
+    const url = kubecost.url('allocation', {...params, filter: clusterFilter([id])})
+    if (url.length > MAX_REQUEST_URL) {
+      throw InvalidInputError.of(
+        'clusterMap',
+        abbreviate(id, 100),
+        `with this Kubecost cluster id alone, an allocation request's URL is ${url.length.toLocaleString('en-US')} characters, more than the ${MAX_REQUEST_URL.toLocaleString('en-US')} a request may take (${abbreviate(url, 120)})`,
+        {
+          suggestions: [
+            `Check the id (properties.cluster as Kubecost reports it) and the length of ${setting('kubecostUrl')}.`,
+          ],
+        },
+      )
+    }
+  }
+}
+
+/** What every day of a split run reuses: one Parquet writer, the spool, the work directory, the columns. */
+interface SplitTools {
+  writer: ParquetWriter
+  spool: RowSpool
+  workDir: string
+  columns: readonly Column[]
+}
+
 interface Target {
   day: ClusterDay
   mapping: ClusterMapping
-  writer: ParquetWriter
-  file: string
+  /** The cluster's place in the map: its spool slot and work file, unique where names repeat. */
+  slot: number
 }
 
 interface TargetState extends Target {
-  builder: RowBuilder
+  builder?: RowBuilder
   totalCost: number
   /** A failure of this cluster's rows alone (a corrupt number, too many rows): the others still run. */
   error?: CidError
 }
 
 /**
- * Collects one day for the clusters in `targets` with one Assets and one Allocation call, writes
- * each cluster's file and publishes it. A failure of the calls fails every target of the day; a
- * failure in one cluster's rows fails that cluster only. A termination stops the run.
+ * Collects one day for the clusters in `targets`: one Assets call, then as few Allocation calls as
+ * keep each request within MAX_REQUEST_URL, each filtered on its own clusters; after each call its
+ * clusters' files are written and published one by one. A failed Assets call fails every target;
+ * a failed Allocation call fails its own clusters; a failure in one cluster's rows fails that
+ * cluster only. A termination stops the run.
  */
 async function exportSplitDay(
   date: Day,
   targets: readonly Target[],
+  tools: SplitTools,
   options: SplitExportOptions,
   deps: ExportDeps,
 ): Promise<{outcomes: ClusterDayOutcome[]; unmapped: UnmappedRows[]}> {
   const {logger, signal} = deps
-  const states = new Map<string, TargetState>()
   const failed = (target: Target, error: CidError): ClusterDayOutcome => {
     const suggestions = retrySuggestions(error, target.day, deps.destination, `${date} for ${target.day.cluster}`)
     logger.error(
-      `Failed to export ${date} for cluster ${target.day.cluster} (Kubecost ${quote(target.day.kubecostCluster)}): ${error.summary}${suggestions.map(s => ` Try: ${s}`).join('')}`,
+      `Failed to export ${date} for cluster ${target.day.cluster} (Kubecost ${shownId(target.day.kubecostCluster)}): ${error.summary}${suggestions.map(s => ` Try: ${s}`).join('')}`,
       {day: date, cluster: target.day.cluster, code: error.code},
     )
     return {
@@ -367,90 +388,54 @@ async function exportSplitDay(
     }
   }
 
-  let collected: {url: string; unmapped: Map<string, UnmappedRows>}
+  // What a failure is reported as; a termination (whatever a component made of it) stops the run instead.
+  const failureOf = (caught: unknown): CidError => {
+    const error: unknown = signal?.aborted ? signal.reason : caught
+    if (error instanceof RunAbortedError) throw stoppedDuring(error, date)
+    if (!(error instanceof CidError)) throw error
+    return error
+  }
+
+  const nodes = new NodeIndex({labelKeys: NODE_LABEL_KEYS, perCluster: true})
   try {
     signal?.throwIfAborted()
-    const nodes = new NodeIndex({labelKeys: NODE_LABEL_KEYS, perCluster: true})
     await deps.kubecost.stream('assets', assetsParams(date), {
       onEntry: entry => nodes.add(entry.key, entry.value),
       onRestart: () => nodes.clear(),
     })
-    for (const target of targets) {
-      states.set(target.day.kubecostCluster, {
-        ...target,
-        totalCost: 0,
-        builder: new RowBuilder({
-          cluster: target.mapping.cluster,
-          labelKeys: options.labels,
-          annotationKeys: options.annotations,
-          nodes,
-          windowStartMs: dayStart(date).getTime(),
-          windowEndMs: dayStart(addDays(date, 1)).getTime(),
-        }),
-      })
-      target.writer.open(target.file)
-    }
-
-    collected = await collectSplit(date, states, options, deps)
   } catch (caught) {
-    for (const state of states.values()) state.writer.discard()
-    const error: unknown = signal?.aborted ? signal.reason : caught
-    if (error instanceof RunAbortedError) throw stoppedDuring(error, date)
-    if (!(error instanceof CidError)) throw error
+    const error = failureOf(caught)
     return {outcomes: targets.map(t => failed(t, error)), unmapped: []}
   }
 
-  const {url, unmapped} = collected
   const outcomes: ClusterDayOutcome[] = []
-  for (const state of states.values()) {
-    const {day, writer, file} = state
+  // A server that ignores the filter answers every cluster on every request: each unmapped cluster is counted once.
+  const unmapped = new Map<string, UnmappedRows>()
+  for (const group of requestGroups(date, targets, options, deps.kubecost)) {
+    const states = new Map(group.map((t): [string, TargetState] => [t.day.kubecostCluster, {...t, totalCost: 0}]))
+    let collected: {url: string; unmapped: Map<string, UnmappedRows>}
     try {
-      if (state.error) throw state.error
-      if (writer.rows === 0) {
-        throw new KubecostEmptyDayError(
-          `Kubecost reported data for cluster ${quote(day.kubecostCluster)} on ${date} in the availability call, but GET ${url} returned no allocations for it`,
-          {
-            suggestions: [
-              'Kubecost may still be rebuilding this day (e.g. after a restart, or while the cluster federates); the next run will try it again.',
-            ],
-          },
-        )
-      }
-
-      writer.finish()
       signal?.throwIfAborted()
-      await deps.destination.put(day.key, file, {signal})
-      logger.info(
-        `Wrote ${writer.rows} rows for ${date} of cluster ${day.cluster} (Kubecost ${quote(day.kubecostCluster)}) to ${deps.destination.locate(day.key)}`,
-        {day: date, cluster: day.cluster, rows: writer.rows, key: day.key},
-      )
-      outcomes.push({
-        date,
-        cluster: day.cluster,
-        kubecostCluster: day.kubecostCluster,
-        status: 'written',
-        key: day.key,
-        rows: writer.rows,
-        totalCost: state.totalCost,
-      })
+      collected = await collectSplit(date, states, nodes, tools, options, deps)
     } catch (caught) {
-      writer.discard()
-      const error: unknown = signal?.aborted ? signal.reason : caught
-      if (error instanceof RunAbortedError) {
-        for (const other of states.values()) other.writer.discard()
-        throw stoppedDuring(error, date)
-      }
+      tools.spool.clear()
+      const error = failureOf(caught)
+      outcomes.push(...group.map(t => failed(t, error)))
+      continue
+    }
 
-      if (!(error instanceof CidError)) throw error
-      outcomes.push(failed(state, error))
-    } finally {
-      await rm(file, {force: true})
+    for (const [id, rows] of collected.unmapped) if (!unmapped.has(id)) unmapped.set(id, rows)
+    for (const state of states.values()) {
+      const outcome = await publish(date, state, collected.url, tools, options, deps).catch((caught: unknown) =>
+        failed(state, failureOf(caught)),
+      )
+      outcomes.push(outcome)
     }
   }
 
   for (const rows of unmapped.values()) {
     logger.warn(
-      `Kubecost returned ${rows.rows} allocation${rows.rows === 1 ? '' : 's'} (totalCost ${round(rows.totalCost)}) on ${date} for cluster ${rows.kubecostCluster === '' ? '(none)' : quote(rows.kubecostCluster)}, which the cluster map does not name; they are not written`,
+      `Kubecost returned ${rows.rows} allocation${rows.rows === 1 ? '' : 's'} (totalCost ${round(rows.totalCost)}) on ${date} for cluster ${rows.kubecostCluster === '' ? '(none)' : shownId(rows.kubecostCluster)}, which the cluster map does not name; they are not written`,
       {day: date, kubecostCluster: rows.kubecostCluster, rows: rows.rows},
     )
   }
@@ -459,12 +444,117 @@ async function exportSplitDay(
 }
 
 /**
- * Streams the day's allocations of the target clusters (filtered on them where Kubecost supports
- * it) into each cluster's writer; returns the request's URL. Rows of other clusters are counted.
+ * The day's targets in groups, in the map's order, each group as many clusters as keep its
+ * allocation request's URL within MAX_REQUEST_URL (checkRequestFits made sure one always fits).
+ */
+function requestGroups(
+  date: Day,
+  targets: readonly Target[],
+  options: SplitExportOptions,
+  kubecost: ExportDeps['kubecost'],
+): Target[][] {
+  const params = allocationParams(date, options.aggregation)
+  const fits = (group: readonly Target[]) =>
+    kubecost.url('allocation', {...params, filter: clusterFilter(group.map(t => t.day.kubecostCluster))}).length <=
+    MAX_REQUEST_URL
+  const groups: Target[][] = []
+  let group: Target[] = []
+  for (const target of targets) {
+    if (group.length > 0 && !fits([...group, target])) {
+      groups.push(group)
+      group = []
+    }
+
+    group.push(target)
+  }
+
+  if (group.length > 0) groups.push(group)
+  return groups
+}
+
+/** Writes one cluster's file for the day from its spooled rows, checks it and publishes it. */
+async function publish(
+  date: Day,
+  state: TargetState,
+  url: string,
+  {writer, spool, workDir}: SplitTools,
+  options: SplitExportOptions,
+  deps: ExportDeps,
+): Promise<ClusterDayOutcome> {
+  const {day, slot} = state
+  const file = join(workDir, `${date}_${slot}.parquet`)
+  try {
+    if (state.error) throw state.error
+    const rows = spool.rows(slot)
+    if (rows === 0) {
+      throw new KubecostEmptyDayError(
+        `Kubecost reported data for cluster ${shownId(day.kubecostCluster)} on ${date} in the availability call, but GET ${abbreviate(url, SHOWN_URL)} returned no allocations for it`,
+        {
+          suggestions: [
+            'Kubecost may still be rebuilding this day (e.g. after a restart, or while the cluster federates); the next run will try it again.',
+          ],
+        },
+      )
+    }
+
+    writer.open(file)
+    spool.replay(slot, writer)
+    writer.finish()
+    deps.signal?.throwIfAborted()
+    await deps.destination.put(day.key, file, {signal: deps.signal})
+    deps.logger.info(
+      `Wrote ${writer.rows} rows for ${date} of cluster ${day.cluster} (Kubecost ${shownId(day.kubecostCluster)}) to ${deps.destination.locate(day.key)}`,
+      {day: date, cluster: day.cluster, rows: writer.rows, key: day.key},
+    )
+    return {
+      date,
+      cluster: day.cluster,
+      kubecostCluster: day.kubecostCluster,
+      status: 'written',
+      key: day.key,
+      rows: writer.rows,
+      totalCost: state.totalCost,
+    }
+  } catch (error) {
+    writer.discard()
+    throw error
+  } finally {
+    spool.drop(slot)
+    await rm(file, {force: true})
+  }
+}
+
+/** Ids a log line lists at most; the others are counted. */
+const LISTED_IDS = 20
+/** Characters of a list of ids a log line's field holds. */
+const SHOWN_LIST = 2000
+
+/** Items for a log line, joined: the first LISTED_IDS, then how many more there are. */
+function listed(items: readonly string[]): string {
+  const shown = items.slice(0, LISTED_IDS).join(', ')
+  return items.length > LISTED_IDS ? `${shown} and ${items.length - LISTED_IDS} more` : shown
+}
+
+/** How much of a request's URL a message shows (the rest is counted): see `abbreviate`. */
+const SHOWN_URL = 400
+/** How much of a Kubecost cluster id a log line shows: ids come from the map and from Kubecost. */
+const SHOWN_ID = 120
+
+/** A Kubecost cluster id for a message: quoted, and cut when long. */
+function shownId(id: string): string {
+  return abbreviate(JSON.stringify(id), SHOWN_ID)
+}
+
+/**
+ * Streams the day's allocations of the clusters in `states` (filtered on them where Kubecost
+ * supports it) into the spool, each cluster's rows in its own slot; returns the request's URL.
+ * Rows of clusters the map does not name are counted.
  */
 async function collectSplit(
   date: Day,
   states: ReadonlyMap<string, TargetState>,
+  nodes: NodeIndex,
+  {spool, columns}: SplitTools,
   options: SplitExportOptions,
   deps: ExportDeps,
 ): Promise<{url: string; unmapped: Map<string, UnmappedRows>}> {
@@ -481,7 +571,7 @@ async function collectSplit(
       if (cluster === undefined) return
       const state = states.get(cluster)
       if (!state) {
-        // A mapped cluster whose file for the day is present: the server ignored the filter.
+        // A mapped cluster of another request, or one whose file is present: the server ignored the filter.
         if (mapped.has(cluster)) return
         let rows = others.get(cluster)
         if (!rows) others.set(cluster, (rows = {date, kubecostCluster: cluster, rows: 0, totalCost: 0}))
@@ -492,23 +582,32 @@ async function collectSplit(
 
       if (state.error) return
       try {
-        if (!state.builder.write(entry.key, entry.value, state.writer)) return
+        state.builder ??= new RowBuilder({
+          cluster: state.mapping.cluster,
+          product: deps.kubecost.product,
+          labelKeys: options.labels,
+          annotationKeys: options.annotations,
+          nodes,
+          columns,
+          windowStartMs: dayStart(date).getTime(),
+          windowEndMs: dayStart(addDays(date, 1)).getTime(),
+        })
+        if (!state.builder.write(entry.key, entry.value, spool.into(state.slot))) return
         state.totalCost += totalCostOf(entry.value)
-        if (state.writer.rows > options.maxRowsPerDay) {
-          const what = `of cluster ${quote(cluster)} for ${date}; its file`
+        if (spool.rows(state.slot) > options.maxRowsPerDay) {
+          const what = `of cluster ${shownId(cluster)} for ${date}; its file`
           throw tooManyRows('Kubecost returned', options.maxRowsPerDay, what, 'cluster-day')
         }
       } catch (error) {
         if (!(error instanceof CidError) || error instanceof RunAbortedError) throw error
-        // Only this cluster's file is lost; its writer is reopened empty so the other clusters go on.
+        // Only this cluster's file is lost; its rows so far are dropped, the other clusters go on.
         state.error = error
-        state.writer.discard()
+        spool.drop(state.slot)
       }
     },
     onRestart() {
+      spool.clear()
       for (const state of states.values()) {
-        state.writer.discard()
-        state.writer.open(state.file)
         state.totalCost = 0
         delete state.error
       }

@@ -179,10 +179,14 @@ describe('export --source opencost', () => {
 
 describe('export --source opencost: the recorded OpenCost response', () => {
   it('exports every allocation of the fixture, negative idle included, with its exact values', async () => {
-    const text = await readFile(FIXTURE, 'utf8')
+    // The fixture's set is 2024-09-30T12:00Z to 2024-10-01T12:00Z (it was asked for a window of its
+    // own); shifted 12 hours earlier it is what OpenCost answers for the UTC day 2024-09-30 (today-3).
+    const text = (await readFile(FIXTURE, 'utf8'))
+      .replaceAll('2024-09-30T12:00:00Z', '2024-09-30T00:00:00Z')
+      .replaceAll('2024-10-01T12:00:00Z', '2024-10-01T00:00:00Z')
+      .replaceAll('2024-10-01T11:40:00Z', '2024-09-30T23:40:00Z')
     const fixture = JSON.parse(text) as {data: Array<Record<string, Allocation>>}
     const allocations = Object.values(fixture.data[0] ?? {})
-    // The fixture's set is 2024-09-30T12:00Z to 2024-10-01T12:00Z; today-3 is 2024-09-30.
     const day = '2024-09-30'
     const fake = await FakeOpenCost.start({days: [day], allocationBodies: {[day]: text}})
     const out = await tempDir()
@@ -212,8 +216,7 @@ describe('export --source opencost: the recorded OpenCost response', () => {
         for (const field of ['totalCost', 'cpuCost', 'ramCost', 'ramEfficiency', 'minutes', 'ramByteHours'])
           assert.equal(row[field], num(a[field]), `${a.name} ${field}`)
         assert.equal(row['properties.namespace'], a.properties.namespace ?? '')
-        // The allocation's own window, not the day's: values are OpenCost's, unchanged.
-        assert.equal((row['window.start'] as Date).toISOString(), '2024-09-30T12:00:00.000Z')
+        assert.equal((row['window.start'] as Date).toISOString(), '2024-09-30T00:00:00.000Z')
       }
 
       assert.ok(
@@ -226,6 +229,42 @@ describe('export --source opencost: the recorded OpenCost response', () => {
         'totalCost',
       )
       assert.equal(fake.requests.find(r => r.api === 'allocation')?.params.aggregate, 'cluster,namespace')
+    } finally {
+      await fake.close()
+      await out.remove()
+    }
+  })
+})
+
+describe('export --source opencost: an answer for another window than the day', () => {
+  it('fails the day when the recorded response, a set from noon to noon, answers the UTC day', async () => {
+    const day = '2024-09-30'
+    const fake = await FakeOpenCost.start({days: [day], allocationBodies: {[day]: await readFile(FIXTURE, 'utf8')}})
+    const out = await tempDir()
+    try {
+      const result = await runCli([
+        'export',
+        '--source',
+        'opencost',
+        '--cluster-arn',
+        ARN,
+        '--output-dir',
+        out.path,
+        '--kubecost-url',
+        fake.url,
+        '--aggregation',
+        'namespace',
+        '--backfill-days',
+        '1',
+        '--now',
+        '2024-10-03T06:00:00Z',
+      ])
+      assert.equal(result.code, 1, result.stderr)
+      assert.match(
+        result.stderr,
+        /Failed to export 2024-09-30: OpenCost returned allocation "[^"]+" with the window 2024-09-30T12:00:00Z to 2024-10-01T12:00:00Z, not within the day asked for, 2024-09-30 /,
+      )
+      assert.deepEqual(await listFiles(out.path), [])
     } finally {
       await fake.close()
       await out.remove()

@@ -21,6 +21,8 @@
  *   (`clusterNodes`). The availability call keys each day's set by cluster; Assets answers every
  *   cluster's nodes; Allocation answers the clusters named in `filter=cluster:"a","b"` (all without
  *   one), or every cluster with `ignoreClusterFilter` (a server that does not know the parameter).
+ * - Request lines of any length are read; with `maxRequestLine`, a longer one is answered 414, as
+ *   nginx in front of Kubecost does (its default buffer holds 8 KiB).
  */
 import {createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import {createServer as createHttpsServer} from 'node:https'
@@ -94,6 +96,8 @@ export interface FakeKubecostOptions {
   omitFromAllocation?: readonly string[]
   /** Called as a pre-rendered allocation body starts to be sent: the benchmark times the client's work before it. */
   onAllocationBody?: (day: string) => void
+  /** Answer 414 to a request whose request line (`GET <path?query> HTTP/1.1`) is longer than this. */
+  maxRequestLine?: number
 }
 
 export interface RecordedRequest {
@@ -106,6 +110,8 @@ export interface RecordedRequest {
 
 export class FakeKubecost {
   readonly requests: RecordedRequest[] = []
+  /** The length of each request's request line (`GET <path?query> HTTP/1.1`), in the order of `requests`. */
+  readonly requestLines: number[] = []
   readonly faults: Fault[] = []
   readonly cluster: string
   readonly containersPerDay: number
@@ -126,7 +132,9 @@ export class FakeKubecost {
   }
 
   static async start(options: FakeKubecostOptions, port = 0): Promise<FakeKubecost> {
-    const server = options.tls ? createHttpsServer(options.tls) : createHttpServer()
+    // Node's own limit (16 KiB of request line and headers) would answer 431 first: `maxRequestLine` decides.
+    const limits = {maxHeaderSize: 1 << 20}
+    const server = options.tls ? createHttpsServer({...options.tls, ...limits}) : createHttpServer(limits)
     await new Promise<void>(resolve => server.listen(port, '127.0.0.1', resolve))
     const {port: bound} = server.address() as AddressInfo
     const fake = new FakeKubecost(server, options, `${options.tls ? 'https' : 'http'}://127.0.0.1:${bound}`)
@@ -198,7 +206,17 @@ export class FakeKubecost {
     if (url.pathname.endsWith('/model/allocation')) api = params.aggregate === 'cluster' ? 'availability' : 'allocation'
     else if (url.pathname.endsWith('/model/assets')) api = 'assets'
     const {authorization} = req.headers
+    const requestLine = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/${req.httpVersion}`
     this.requests.push({path: url.pathname, params, api, ...(authorization ? {authorization} : {})})
+    this.requestLines.push(requestLine.length)
+    if (this.options.maxRequestLine !== undefined && requestLine.length > this.options.maxRequestLine) {
+      res
+        .writeHead(414, {'content-type': 'text/html'})
+        .end(
+          '<html><head><title>414 Request-URI Too Large</title></head><body><center><h1>414 Request-URI Too Large</h1></center><hr><center>nginx</center></body></html>',
+        )
+      return
+    }
 
     if (api === 'other') {
       res.writeHead(404, {'content-type': 'text/plain'}).end('404 page not found')

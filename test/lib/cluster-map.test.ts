@@ -9,7 +9,6 @@ import {
   parseClusterMapping,
 } from '../../src/lib/cluster-map.js'
 import {ConfigError, InvalidInputError} from '../../src/lib/errors.js'
-import {splitRowGroupRows} from '../../src/lib/split.js'
 
 const NAME = {flag: 'cluster-map', env: 'CLUSTER_MAP'}
 const ONE = 'arn:aws:eks:us-east-1:111122223333:cluster/one'
@@ -96,16 +95,37 @@ describe('checkClusterMap', () => {
   })
 })
 
-describe('clusterFilter', () => {
-  it("writes Kubecost's filter language, each id quoted", () => {
-    assert.equal(clusterFilter(['cluster-one', 'a b']), 'cluster:"cluster-one","a b"')
+describe('checkClusterMap: two entries whose files would share a key', () => {
+  const m = (id: string, arn: string) => parseClusterMapping(`${id}=${arn}`, NAME)
+
+  it('refuses ARNs that differ only in their partition, naming both entries and the key', () => {
+    const aws = 'arn:aws:eks:us-east-1:111122223333:cluster/prod'
+    const china = 'arn:aws-cn:eks:us-east-1:111122223333:cluster/prod'
+    assert.throws(
+      () => checkClusterMap([m('one', ONE), m('east', aws), m('x', TWO), m('east-cn', china)]),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.exitCode === 2 &&
+        e.message ===
+          `The cluster map entries east=${aws} and east-cn=${china} differ only in their partition (aws, aws-cn), which the files' keys do not hold: both clusters' files would be account_id=111122223333/region=us-east-1/year=<YYYY>/month=<MM>/<YYYY-MM-DD>_prod.snappy.parquet, each overwriting the other's` &&
+        /Map each Kubecost cluster id to the ARN of its own EKS cluster/.test(e.suggestions.join(' ')),
+    )
+  })
+
+  it('accepts one name in two accounts or two regions: their keys differ', () => {
+    assert.equal(
+      checkClusterMap([
+        m('a', 'arn:aws:eks:us-east-1:111122223333:cluster/prod'),
+        m('b', 'arn:aws:eks:us-east-1:444455556666:cluster/prod'),
+        m('c', 'arn:aws:eks:eu-west-1:111122223333:cluster/prod'),
+      ]).length,
+      3,
+    )
   })
 })
 
-describe('splitRowGroupRows', () => {
-  it('shares one row group between the open writers, down to a floor', () => {
-    assert.equal(splitRowGroupRows(1, 50_000), 50_000)
-    assert.equal(splitRowGroupRows(10, 50_000), 5000)
-    assert.equal(splitRowGroupRows(1000, 50_000), 1000)
+describe('clusterFilter', () => {
+  it("writes Kubecost's filter language, each id quoted", () => {
+    assert.equal(clusterFilter(['cluster-one', 'a b']), 'cluster:"cluster-one","a b"')
   })
 })

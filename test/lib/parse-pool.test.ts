@@ -267,6 +267,27 @@ describe('ParsePool: entries parsed on another thread', () => {
     })
   })
 
+  it('raises an allocation of another day on a thread exactly as building it here does', async () => {
+    const other = allocation('other-day', {window: {start: '2026-04-30T00:00:00Z', end: '2026-05-01T00:00:00Z'}})
+    const entries = [...day.slice(0, 30), ['other-day', other] as const, ...day.slice(30, 60)]
+    const body = encoder.encode(`{"code":200,"data":[${setOf(entries)}]}`)
+    assert.throws(() => sequential(body, builder), /allocation "other-day" with the window 2026-04-30T00:00:00Z/)
+    let message = ''
+    try {
+      sequential(body, builder)
+    } catch (error) {
+      message = (error as Error).message
+    }
+
+    for (const threads of [1, 2]) {
+      await assert.rejects(parallel(poolOf(threads, 512), body, 700, builder), (error: Error) => {
+        assert.equal(error.name, 'KubecostResponseError')
+        assert.equal(error.message, message)
+        return true
+      })
+    }
+  })
+
   it('fails an oversized entry and an oversized body with the splitter’s errors', async () => {
     const big = allocation('big', {padding: 'p'.repeat(3000)})
     const body = encoder.encode(

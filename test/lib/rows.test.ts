@@ -381,6 +381,41 @@ describe('RowBuilder.build', () => {
       assert.equal(row['window.start'], Date.UTC(2024, 4, 1, 12))
       assert.equal(row['window.end'], DAY_END)
     })
+
+    it('accepts a window of exactly the day or within it, and refuses one reaching outside it', () => {
+      for (const window of [
+        {start: '2024-05-01T00:00:00Z', end: '2024-05-02T00:00:00Z'},
+        {start: '2024-05-01T00:00:00Z', end: '2024-05-01T00:00:00Z'},
+        {start: '2024-05-01T23:00:00Z', end: '2024-05-02T00:00:00Z'},
+        {end: '2024-05-01T12:00:00Z'},
+      ]) {
+        assert.ok(build({name: 'x', window}), JSON.stringify(window))
+      }
+
+      for (const [window, shown] of [
+        [{start: '2024-04-30T00:00:00Z', end: '2024-05-01T00:00:00Z'}, '2024-04-30T00:00:00Z to 2024-05-01T00:00:00Z'],
+        [{start: '2024-05-02T00:00:00Z', end: '2024-05-03T00:00:00Z'}, '2024-05-02T00:00:00Z to 2024-05-03T00:00:00Z'],
+        [{start: '2024-05-02T00:00:00Z', end: '2024-05-02T00:00:00Z'}, '2024-05-02T00:00:00Z to 2024-05-02T00:00:00Z'],
+        [{start: '2024-04-30T23:00:00Z', end: '2024-05-01T23:00:00Z'}, '2024-04-30T23:00:00Z to 2024-05-01T23:00:00Z'],
+        [
+          {start: '2024-05-01T00:00:00Z', end: '2024-05-02T00:00:00.001Z'},
+          '2024-05-01T00:00:00Z to 2024-05-02T00:00:00.001Z',
+        ],
+        [{start: '2024-05-01T12:00:00Z', end: '2024-05-01T06:00:00Z'}, '2024-05-01T12:00:00Z to 2024-05-01T06:00:00Z'],
+        // One end given, the other the day's: still outside.
+        [{start: '2024-04-25T00:00:00Z'}, '2024-04-25T00:00:00Z to 2024-05-02T00:00:00Z'],
+      ] as const) {
+        assert.throws(
+          () => new RowBuilder(context()).build('k', {name: 'ns/pod', window}),
+          (error: unknown) =>
+            error instanceof KubecostResponseError &&
+            error.summary ===
+              `Kubecost returned allocation "ns/pod" with the window ${shown}, not within the day asked for, 2024-05-01 (2024-05-01T00:00:00Z to 2024-05-02T00:00:00Z); the day is not written` &&
+            /aligned to UTC midnight/.test(error.suggestions.join(' ')),
+          JSON.stringify(window),
+        )
+      }
+    })
   })
 
   describe('provider', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {formatLine} from '../../src/lib/log.js'
-import {escapeControl, excerpt} from '../../src/lib/sanitize.js'
+import {abbreviate, escapeControl, excerpt} from '../../src/lib/sanitize.js'
 
 const NOW = new Date('2026-03-05T00:00:00Z')
 
@@ -29,6 +29,16 @@ describe('excerpt', () => {
 
   it('never cuts a surrogate pair in half', () => {
     assert.equal(excerpt('a😀b', 2), 'a…')
+  })
+})
+
+describe('abbreviate', () => {
+  it('keeps text up to the limit whole, and cuts longer text saying how long it was', () => {
+    assert.equal(abbreviate('abc', 3), 'abc')
+    assert.equal(abbreviate('abcd', 3), 'abc… (4 characters)')
+    const url = `http://kubecost:9090/model/allocation?filter=${'cluster%3A%22a%22%2C'.repeat(500)}`
+    assert.equal(abbreviate(url, 60), `${url.slice(0, 60)}… (10,045 characters)`)
+    assert.equal(abbreviate('a😀b', 2), 'a… (4 characters)')
   })
 })
 

@@ -11,7 +11,7 @@ import {
   describeCause,
 } from '../errors.js'
 import {type Logger, silentLogger} from '../log.js'
-import {excerpt} from '../sanitize.js'
+import {abbreviate, excerpt} from '../sanitize.js'
 import {type Entry, EnvelopeError, EnvelopeSplitter, type SplitterLimits} from './envelope-splitter.js'
 import {
   BODY_TIMEOUT,
@@ -101,6 +101,8 @@ export interface StreamResult {
 }
 
 const PREVIEW_BYTES = 200
+/** Characters of a request's URL a message shows; a longer one is cut and its length given. */
+const SHOWN_URL = 400
 /** Enough of an error body to read a JSON envelope's `message` whole. */
 const ERROR_BODY_BYTES = 8192
 
@@ -175,13 +177,15 @@ export class KubecostClient {
             error instanceof KubecostError && error.transient && (emitted === 0 || handler.onRestart !== undefined)
           if (!retryable || retry >= policy.retries) {
             if (retry > 0)
-              logger.error(`Giving up on ${context.name} GET ${url} after ${retry + 1} attempts`, {attempts: retry + 1})
+              logger.error(`Giving up on ${context.name} GET ${context.shown} after ${retry + 1} attempts`, {
+                attempts: retry + 1,
+              })
             throw error
           }
 
           const wait = this.backoff(policy, retry + 1)
           logger.warn(
-            `Retrying ${context.name} GET ${url} in ${(wait / 1000).toFixed(2)} s (retry ${retry + 1} of ${policy.retries}): ${error.summary}`,
+            `Retrying ${context.name} GET ${context.shown} in ${(wait / 1000).toFixed(2)} s (retry ${retry + 1} of ${policy.retries}): ${error.summary}`,
             {attempt: retry + 2, delayMs: wait},
           )
           if (emitted > 0) await handler.onRestart?.()
@@ -214,7 +218,7 @@ export class KubecostClient {
       const body = await readPreview(response)
       const preview = errorBodyText(body)
       throw new KubecostHttpError(
-        `${context.name} returned HTTP ${response.status}${response.statusText ? ` ${excerpt(response.statusText, 80)}` : ''} for GET ${url}: ${preview || '(empty body)'}`,
+        `${context.name} returned HTTP ${response.status}${response.statusText ? ` ${excerpt(response.statusText, 80)}` : ''} for GET ${context.shown}: ${preview || '(empty body)'}`,
         response.status,
         {
           suggestions:
@@ -266,7 +270,7 @@ export class KubecostClient {
       const raw = splitter.meta.message ?? splitter.meta.error ?? ''
       const message = excerpt(typeof raw === 'string' ? raw : jsonText(raw))
       throw new KubecostResponseError(
-        `${context.name} answered GET ${url} with error code ${excerpt(jsonText(code), 80)}${message ? `: ${message}` : ''}`,
+        `${context.name} answered GET ${context.shown} with error code ${excerpt(jsonText(code), 80)}${message ? `: ${message}` : ''}`,
         {
           suggestions: [
             `Check the query parameters ${this.source.product} rejected, and the ${this.source.product} version (see the message above).`,
@@ -317,7 +321,7 @@ export class KubecostClient {
       if (next.origin !== this.base.origin) throw context.redirectError(target, `another origin (${next.origin})`, next)
       if (redirects >= MAX_REDIRECTS) {
         throw new KubecostResponseError(
-          `${context.name} redirected GET ${context.url} more than ${MAX_REDIRECTS} times (last to ${displayUrl(next)})`,
+          `${context.name} redirected GET ${context.shown} more than ${MAX_REDIRECTS} times (last to ${displayUrl(next)})`,
           {
             suggestions: [
               `${this.source.product} or a proxy in front of it is redirecting in a loop; point ${setting('kubecostUrl')} at ${this.source.hints.direct} directly.`,
@@ -401,11 +405,11 @@ class CallSignal {
     if (!this.deadlineHit) {
       const reason: unknown = this.caller?.reason
       if (reason instanceof CidError) return reason
-      return new KubecostError(`${context.name} GET ${context.url} was aborted: the run is stopping`, {cause: reason})
+      return new KubecostError(`${context.name} GET ${context.shown} was aborted: the run is stopping`, {cause: reason})
     }
 
     return new KubecostConnectionError(
-      `${context.name} call did not complete within its ${seconds(this.deadlineMs)} deadline (${context.received} bytes of the response received${context.attempt > 1 ? ` in attempt ${context.attempt}` : ''}): GET ${context.url}`,
+      `${context.name} call did not complete within its ${seconds(this.deadlineMs)} deadline (${context.received} bytes of the response received${context.attempt > 1 ? ` in attempt ${context.attempt}` : ''}): GET ${context.shown}`,
       {
         reason: 'response-timeout',
         suggestions: [
@@ -427,6 +431,8 @@ function basicAuth(url: URL): string {
 
 class RequestContext {
   readonly name: string
+  /** The URL as messages show it: cut, with its length, when long (a split day's cluster filter). */
+  readonly shown: string
   readonly deadlineMs: number
   readonly deadlineFlag: string
   readonly maxEntryBytes: number
@@ -442,6 +448,7 @@ class RequestContext {
     readonly source: CostSource,
   ) {
     this.name = `${source.product} ${API_NAMES[api]}`
+    this.shown = abbreviate(url, SHOWN_URL)
     const readTimeout = api === 'allocation' ? options.allocationReadTimeoutMs : options.assetsReadTimeoutMs
     this.deadlineMs =
       (api === 'allocation' ? options.allocationDeadlineMs : options.assetsDeadlineMs) ??
@@ -454,7 +461,7 @@ class RequestContext {
   redirectError(location: string, where: string, target?: URL): KubecostResponseError {
     const shown = target ? displayUrl(target) : excerpt(location, 300)
     return new KubecostResponseError(
-      `${this.name} redirected GET ${this.url} to ${shown}, ${where}: not followed, redirects may only stay at ${flag('kubecostUrl')}'s origin`,
+      `${this.name} redirected GET ${this.shown} to ${shown}, ${where}: not followed, redirects may only stay at ${flag('kubecostUrl')}'s origin`,
       {
         suggestions: [
           `Set ${setting('kubecostUrl')} to the address that answers directly: ${this.source.hints.direct}, not an ingress or login page in front of it` +
@@ -466,7 +473,7 @@ class RequestContext {
 
   decodingError(code: string, encoding: string): KubecostResponseError {
     return new KubecostResponseError(
-      `${this.name} answered GET ${this.url} with a body that could not be decompressed (content-encoding ${excerpt(encoding, 40) || '?'}: ${code})`,
+      `${this.name} answered GET ${this.shown} with a body that could not be decompressed (content-encoding ${excerpt(encoding, 40) || '?'}: ${code})`,
       {
         suggestions: [
           `The body is labelled compressed but is not (or is corrupt): a proxy or ingress in front of ${this.source.product} usually does this; point ${flag('kubecostUrl')} at ${this.source.hints.direct} directly.`,
@@ -491,7 +498,7 @@ class RequestContext {
 
   networkError(error: unknown, phase = ''): KubecostError {
     const code = causeCode(error)
-    const where = `GET ${this.url}${phase ? ` (${phase})` : ''}`
+    const where = `GET ${this.shown}${phase ? ` (${phase})` : ''}`
     const host = new URL(this.url).host
     const readTimeout =
       this.api === 'allocation' ? this.options.allocationReadTimeoutMs : this.options.assetsReadTimeoutMs
@@ -566,7 +573,7 @@ class RequestContext {
     switch (error.problem) {
       case 'not-json': {
         return new KubecostResponseError(
-          `${this.name} answered GET ${this.url} with a body that is not JSON (${error.message}): ${preview || '(empty body)'}`,
+          `${this.name} answered GET ${this.shown} with a body that is not JSON (${error.message}): ${preview || '(empty body)'}`,
           {
             suggestions: [this.source.hints.notTheApi],
           },
@@ -574,7 +581,7 @@ class RequestContext {
       }
 
       case 'truncated': {
-        return new KubecostResponseError(`${this.name} response to GET ${this.url} was cut off: ${error.message}`, {
+        return new KubecostResponseError(`${this.name} response to GET ${this.shown} was cut off: ${error.message}`, {
           suggestions: [
             `The connection was closed before the response was complete; check ${this.source.product}'s health and memory.`,
           ],
@@ -585,7 +592,7 @@ class RequestContext {
         const size = error.size
         if (size?.limit === 'body') {
           return new KubecostResponseError(
-            `${this.name} response to GET ${this.url} is larger than the ${mib(this.maxResponseBytes)} limit on one response`,
+            `${this.name} response to GET ${this.shown} is larger than the ${mib(this.maxResponseBytes)} limit on one response`,
             {
               suggestions: [
                 `A day this large is unusual: check the query (${flag('aggregation')}), or raise ${setting('maxResponseMb')}.`,
@@ -596,7 +603,7 @@ class RequestContext {
 
         const what = size?.key === undefined ? (size?.what ?? 'value') : `entry "${excerpt(size.key, 120)}"`
         return new KubecostResponseError(
-          `${this.name} ${what} at byte ${size?.offset ?? '?'} of the response to GET ${this.url} is larger than the ${mib(this.maxEntryBytes)} limit on one entry`,
+          `${this.name} ${what} at byte ${size?.offset ?? '?'} of the response to GET ${this.shown} is larger than the ${mib(this.maxEntryBytes)} limit on one entry`,
           {
             suggestions: [
               `One allocation this large is not a normal ${this.source.product} answer (check what sits in front of ${this.source.product}); if it is genuine, raise ${setting('maxEntryMb')}.`,
@@ -607,7 +614,7 @@ class RequestContext {
 
       case 'unexpected-shape': {
         return new KubecostResponseError(
-          `${this.name} answered GET ${this.url} with JSON of an unexpected shape (${error.message}): ${preview}`,
+          `${this.name} answered GET ${this.shown} with JSON of an unexpected shape (${error.message}): ${preview}`,
           {suggestions: [this.source.hints.notTheApi]},
         )
       }

@@ -1,5 +1,6 @@
 import {closeSync, ftruncateSync, openSync, rmSync, writeSync} from 'node:fs'
 import {endianness} from 'node:os'
+import {crc32} from 'node:zlib'
 
 import {compressSync} from 'snappy'
 
@@ -10,6 +11,7 @@ import type {ColumnShape as Column, ColumnType} from '../schema.js'
 import {Scratch} from './scratch.js'
 import {type DictionaryMapping, StringColumn, varint} from './strings.js'
 import {CompactWriter} from './thrift.js'
+import {verifyParquetFile} from './verify.js'
 
 /**
  * A streaming Parquet writer for the contract's flat schema: one file, written row group by row
@@ -76,6 +78,8 @@ export class ParquetWriter implements RowSink {
   private path = ''
   private finished = true
   private position = 0
+  /** CRC-32 of the bytes written to the current file, for reading it back. */
+  private crc = 0
   private readonly buffers: ColumnBuffer[]
   private readonly rowGroups: RowGroupMeta[] = []
   private groupRows = 0
@@ -107,6 +111,7 @@ export class ParquetWriter implements RowSink {
     this.path = path
     this.finished = false
     this.position = 0
+    this.crc = 0
     this.restart()
     try {
       this.write(MAGIC)
@@ -178,10 +183,14 @@ export class ParquetWriter implements RowSink {
     }
 
     this.position = MAGIC.length
+    this.crc = crc32(MAGIC)
     this.restart()
   }
 
-  /** Writes the last row group and the footer, and closes the file. */
+  /**
+   * Writes the last row group and the footer, closes the file, and reads it back (verify.ts): a
+   * file that is not what was written is deleted and throws a CorruptFileError, never finished.
+   */
   finish(): void {
     try {
       if (this.groupRows > 0) this.flushRowGroup()
@@ -191,10 +200,23 @@ export class ParquetWriter implements RowSink {
       this.write(footer)
       this.write(length)
       this.write(MAGIC)
-      this.finished = true
     } finally {
       this.close()
     }
+
+    try {
+      verifyParquetFile(this.path, {
+        rows: this.rows,
+        columns: this.columns.length,
+        size: this.position,
+        crc32: this.crc,
+      })
+    } catch (error) {
+      rmSync(this.path, {force: true})
+      throw error
+    }
+
+    this.finished = true
   }
 
   /** Closes and deletes the current file, unless it was finished. */
@@ -247,6 +269,7 @@ export class ParquetWriter implements RowSink {
     }
 
     this.position += data.length
+    this.crc = crc32(data, this.crc)
   }
 
   private flushRowGroup(): void {
