@@ -175,6 +175,13 @@ describe('deploy-glue', () => {
       (update.TableInput as Json).PartitionKeys,
       ['account_id', 'region', 'year', 'month'].map(Name => ({Name, Type: 'string'})),
     )
+    // Glue keeps the definitions it replaced as table versions: an update can be undone.
+    assert.equal(update.SkipArchive, undefined)
+    const versions = fakes.glue.tableVersions.get('kubecost_db.kubecost_table') ?? []
+    assert.deepEqual(
+      versions.map(v => ((v.StorageDescriptor as Json).Columns as Json[]).at(-1)),
+      [{Name: 'properties.labels.app', Type: 'string'}],
+    )
   })
 
   it('refuses to remove a label column without --allow-column-removal, exit 2, writing nothing', async () => {

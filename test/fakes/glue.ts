@@ -17,6 +17,8 @@
  *   account/region/year/month folders would. GetPartitions pages them `partitionPageSize` at a time
  *   (default 2, to make callers follow NextToken) and leaves out the storage descriptor's columns
  *   when asked to (ExcludeColumnSchema).
+ * - UpdateTable archives the table's previous definition as a table version (GetTableVersions)
+ *   unless SkipArchive is true.
  * - A missing database, table or crawler is 400 EntityNotFoundException; an existing one on
  *   Create* is AlreadyExistsException.
  * - `fail(op, type, status, times)` makes the next `times` calls of an operation fail that way.
@@ -54,6 +56,8 @@ export class GlueFake {
   readonly crawlers = new Map<string, CrawlerRecord>()
   /** Partitions by table (`database.table`), in the order they were added. */
   readonly partitions = new Map<string, Json[]>()
+  /** Archived definitions by table (`database.table`), oldest first. */
+  readonly tableVersions = new Map<string, Json[]>()
   partitionPageSize = 2
   crawl: CrawlBehaviour = {runPolls: 2, outcome: 'SUCCEEDED'}
   private readonly faults: Array<{op: string; type: string; status: number; times: number}> = []
@@ -190,8 +194,18 @@ export class GlueFake {
         if (op === 'CreateTable' && existing)
           return {__type: 'AlreadyExistsException', Message: 'Table already exists.'}
         if (op === 'UpdateTable' && !existing) return notFound(`Table ${String(input.Name)}`)
+        if (existing && body.SkipArchive !== true)
+          this.tableVersions.set(key, [...(this.tableVersions.get(key) ?? []), existing])
         this.tables.set(key, this.stored(db, input, existing, now))
         return {}
+      }
+
+      case 'GetTableVersions': {
+        const key = `${lower(body.DatabaseName)}.${lower(body.TableName)}`
+        const current = this.tables.get(key)
+        if (!current) return notFound(`Table ${String(body.TableName)}`)
+        const all = [...(this.tableVersions.get(key) ?? []), current]
+        return {TableVersions: all.reverse().map(Table => ({Table, VersionId: Table.VersionId}))}
       }
 
       case 'GetCrawler': {

@@ -96,10 +96,13 @@ export class GlueCatalog {
     )
   }
 
-  /** Replaces the table's definition; its partitions are left as they are. */
+  /**
+   * Replaces the table's definition; its partitions are left as they are. Glue archives the previous
+   * definition as a table version (no SkipArchive), so an update can be undone.
+   */
   async updateTable(database: string, table: TableDefinition): Promise<void> {
     await this.sender.send(
-      () => this.client.send(new UpdateTableCommand({DatabaseName: database, TableInput: table, SkipArchive: true})),
+      () => this.client.send(new UpdateTableCommand({DatabaseName: database, TableInput: table})),
       {
         action: 'glue:UpdateTable',
         resource: `table ${database}.${table.Name}`,
