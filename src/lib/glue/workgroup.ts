@@ -1,4 +1,6 @@
-import type {PlannedStep} from './deploy.js'
+import {type PlannedStep, existingStep} from './deploy.js'
+import {MARKER} from './definitions.js'
+import {workgroupOwnership} from './ownership.js'
 import {flag, setting} from '../settings.js'
 
 /**
@@ -11,14 +13,19 @@ export interface WorkgroupSettings {
   encryption?: string
   kmsKey?: string
   enforced?: boolean
+  description?: string
 }
 
 export interface WorkgroupApi {
   /** The workgroup's settings, or undefined when there is none of that name. */
   getWorkgroup(name: string): Promise<WorkgroupSettings | undefined>
+  /** The tags of a workgroup that exists. */
+  workgroupTags(name: string): Promise<Record<string, string>>
+  tagWorkgroup(name: string, tags: Readonly<Record<string, string>>): Promise<void>
   createWorkgroup(
     name: string,
     settings: Required<Pick<WorkgroupSettings, 'outputLocation' | 'encryption'>> & WorkgroupSettings,
+    tags: Readonly<Record<string, string>>,
   ): Promise<void>
   updateWorkgroup(
     name: string,
@@ -69,10 +76,15 @@ export function workgroupProblem(name: string, have: WorkgroupSettings | undefin
   return undefined
 }
 
-/** The dedicated workgroup's step, or for the user's own workgroup only a warning when it cannot run queries. */
+/**
+ * The dedicated workgroup's step, or for the user's own workgroup only a warning when it cannot run
+ * queries. An existing workgroup of that name that deploy-glue did not create is left alone unless
+ * `adopt`.
+ */
 export async function planWorkgroup(
   api: WorkgroupApi,
   spec: {create?: WantedWorkgroup; use: string},
+  adopt = false,
 ): Promise<{step?: PlannedStep; warning?: string}> {
   const {create} = spec
   if (!create) return {warning: workgroupProblem(spec.use, await api.getWorkgroup(spec.use))}
@@ -85,12 +97,15 @@ export async function planWorkgroup(
         name: create.name,
         action: 'created',
         changes: [],
-        apply: () => api.createWorkgroup(create.name, settings),
+        apply: () => api.createWorkgroup(create.name, settings, MARKER),
       },
     }
+  const owner = workgroupOwnership(have, await api.workgroupTags(create.name))
   const changes = compareWorkgroup(have, create)
-  const apply = changes.length > 0 ? () => api.updateWorkgroup(create.name, settings) : async () => {}
   return {
-    step: {kind: 'workgroup', name: create.name, action: changes.length > 0 ? 'updated' : 'unchanged', changes, apply},
+    step: existingStep('workgroup', create.name, owner, changes, adopt, async () => {
+      if (!owner.marked) await api.tagWorkgroup(create.name, MARKER)
+      if (changes.length > 0) await api.updateWorkgroup(create.name, settings)
+    }),
   }
 }
