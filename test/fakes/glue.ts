@@ -27,7 +27,8 @@
  *   Create* is AlreadyExistsException.
  * - STS GetCallerIdentity (query protocol, on the same endpoint) answers account 111122223333, for
  *   the ARNs a caller builds; it is recorded in `stsRequests`, not `requests`.
- * - `fail(op, type, status, times)` makes the next `times` calls of an operation fail that way.
+ * - `fail(op, type, status, times, after)` makes `times` calls of an operation, after the next
+ *   `after` of them, fail that way.
  * - Every request is recorded (operation and body).
  */
 import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
@@ -76,7 +77,7 @@ export class GlueFake {
   readonly stsRequests: string[] = []
   partitionPageSize = 2
   crawl: CrawlBehaviour = {runPolls: 2, outcome: 'SUCCEEDED'}
-  private readonly faults: Array<{op: string; type: string; status: number; times: number}> = []
+  private readonly faults: Array<{op: string; type: string; status: number; times: number; after: number}> = []
   private version = 0
 
   private constructor(
@@ -95,8 +96,9 @@ export class GlueFake {
     return {AWS_ENDPOINT_URL_GLUE: this.endpoint, AWS_ENDPOINT_URL_STS: this.endpoint}
   }
 
-  fail(op: string, type: string, status = 400, times = 1): void {
-    this.faults.push({op, type, status, times})
+  /** The next `times` calls of `op`, after the first `after` of them, fail with `type`. */
+  fail(op: string, type: string, status = 400, times = 1, after = 0): void {
+    this.faults.push({op, type, status, times, after})
   }
 
   /** Operations that changed something, in order. */
@@ -169,7 +171,8 @@ export class GlueFake {
 
     const error = (type: string, message: string, status = 400) => send(status, {__type: type, Message: message})
     const fault = this.faults.find(f => f.op === op && f.times > 0)
-    if (fault) {
+    if (fault && fault.after > 0) fault.after--
+    else if (fault) {
       fault.times--
       error(fault.type, `injected ${fault.type}`, fault.status)
       return

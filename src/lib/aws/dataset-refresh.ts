@@ -5,15 +5,15 @@
  */
 import {randomUUID} from 'node:crypto'
 
-import {type ConfigureOptions, type ScheduleResult, configureRefresh} from '../quicksight/configure.js'
+import {type ConfigureOptions, type ScheduleRun, configureRefresh} from '../quicksight/configure.js'
 import {
+  type FollowedIngestion,
   type Ingestion,
   type RefreshType,
-  ingestionPoll,
-  ingestionTimeout,
+  followIngestion,
   startOrAttach,
 } from '../quicksight/refresh.js'
-import {type WaitOptions, waitOrFail} from '../wait.js'
+import type {WaitOptions} from '../wait.js'
 import {getCrawlerSchedule} from './glue-schedule.js'
 import {
   type QuickSightApi,
@@ -42,7 +42,7 @@ export async function configureDatasetRefresh(
   session: AwsSession,
   api: QuickSightApi,
   options: Omit<ConfigureOptions, 'accountId' | 'region'>,
-): Promise<ScheduleResult> {
+): Promise<ScheduleRun> {
   const glue = {client: await session.client('glueForSchedule'), send: session.send.bind(session)}
   const id = options.dataSetId
   return configureRefresh(
@@ -67,16 +67,12 @@ export async function startRefresh(
   })
 }
 
-/** The ingestion once it has ended (completed, failed or cancelled); a timeout names the ingestion and the dataset. */
+/** The ingestion once it has ended (completed, failed or cancelled), or as last seen when the wait failed first. */
 export async function awaitIngestion(
   api: QuickSightApi,
   dataSetId: string,
   started: Ingestion,
   wait: Omit<WaitOptions, 'subject'>,
-): Promise<Ingestion> {
-  return waitOrFail(
-    async () => ingestionPoll(await describeIngestion(api, dataSetId, started.id)),
-    {...wait, subject: `ingestion ${started.id}`},
-    error => ingestionTimeout(started.id, dataSetId, error.lastState, wait.timeoutMs, error),
-  )
+): Promise<FollowedIngestion> {
+  return followIngestion(async () => describeIngestion(api, dataSetId, started.id), started, dataSetId, wait)
 }
