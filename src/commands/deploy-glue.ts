@@ -84,6 +84,7 @@ export default class DeployGlue extends BaseCommand {
             database: config.database,
             view: config.view,
             workgroup: create ?? flags['athena-workgroup'],
+            workgroupSetting: create ? 'createWorkgroup' : 'athenaWorkgroup',
             timeoutMs: flags['verify-timeout'],
             poll: pollEvery(flags['poll-ms'], {initialMs: 1000, maxMs: 5000}),
             signal: this.abortSignal(),

@@ -37,7 +37,7 @@ export default class RefreshDataset extends BaseCommand {
     const logger = this.logger(flags['log-format'])
     const session = await this.awsSession({flag: flags.region})
     const refresh = await import('../lib/aws/dataset-refresh.js')
-    const api = await refresh.quickSightApi(session, flags['account-id'])
+    const api = await refresh.quickSightApi(session, flags['dataset-id'], flags['account-id'])
     const dataSet = await refresh.describeDataSet(api, flags['dataset-id'])
     if (flags['configure-schedule']) {
       const {result, failure} = await refresh.configureDatasetRefresh(session, api, {

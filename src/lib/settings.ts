@@ -65,6 +65,7 @@ export const SETTINGS = [
   'type',
   'verifyTimeout',
   'view',
+  'workgroup',
 ] as const
 
 export type SettingId = (typeof SETTINGS)[number]

@@ -184,6 +184,21 @@ describe('crawl', () => {
     assert.deepEqual(outcome, {crawler: 'kubecost_crawler', how: 'started', status: 'UNKNOWN'})
   })
 
+  it('access denied on a crawler other than the one the printed policy names says the name may be wrong', async () => {
+    glue.crawlers.set('kubecost_crawlr', {...glue.crawlers.get('kubecost_crawler')!})
+    glue.fail('GetCrawler', 'AccessDeniedException')
+    const result = await crawl(['--crawler', 'kubecost_crawlr'])
+    assert.equal(result.code, 1)
+    assert.match(
+      result.stderr,
+      /Try: crawler kubecost_crawlr is not kubecost_crawler, the crawler the policy printed by iam-policy allows, and a name the policy does not allow is denied rather than reported missing: if kubecost_crawlr is mistyped, correct --crawler \(GLUE_CRAWLER\); if it is right, change crawler kubecost_crawler to kubecost_crawlr in that policy's resources\./,
+    )
+    glue.fail('GetCrawler', 'AccessDeniedException')
+    const usual = await crawl([])
+    assert.equal(usual.code, 1)
+    assert.doesNotMatch(usual.stderr, /is not kubecost_crawler/)
+  })
+
   it('a crawler that does not exist: exit 1 with the deploy-glue command that creates it', async () => {
     const result = await crawl(['--crawler', 'nope', '--json'])
     assert.equal(result.code, 1)

@@ -368,6 +368,36 @@ describe('deploy-glue', () => {
     assert.match(result.stderr, /Try: Allow glue:GetTable on table kubecost_db\.kubecost_table/)
   })
 
+  it('access denied on a table the printed policy does not name says the name may be wrong; on the default, not', async () => {
+    fakes.glue.fail('GetDatabase', 'AccessDeniedException')
+    const database = await deploy(['--database', 'kubecost_dbb', '--crawler-role-arn', ROLE])
+    assert.equal(database.code, 1)
+    assert.match(
+      database.stderr,
+      /Try: database kubecost_dbb is not kubecost_db, the database the policy printed by iam-policy allows, and a name the policy does not allow is denied rather than reported missing: if kubecost_dbb is mistyped, correct --database \(GLUE_DATABASE\); if it is right, change database kubecost_db to kubecost_dbb in that policy's resources\./,
+    )
+
+    assert.equal((await deploy(['--crawler-role-arn', ROLE])).code, 0)
+    fakes.glue.fail('GetTable', 'AccessDeniedException')
+    const table = await deploy(['--table', 'kubecost_tbl'])
+    assert.equal(table.code, 1)
+    assert.match(
+      table.stderr,
+      /Try: table kubecost_tbl is not kubecost_table, .*: if kubecost_tbl is mistyped, correct --table \(GLUE_TABLE\);/,
+    )
+    fakes.glue.fail('GetCrawler', 'AccessDeniedException')
+    const crawler = await deploy(['--crawler', 'nightly_crawler', '--crawler-role-arn', ROLE])
+    assert.equal(crawler.code, 1)
+    assert.match(
+      crawler.stderr,
+      /Try: crawler nightly_crawler is not kubecost_crawler, .*correct --crawler \(GLUE_CRAWLER\)/,
+    )
+    fakes.glue.fail('GetTable', 'AccessDeniedException')
+    const usual = await deploy([])
+    assert.equal(usual.code, 1)
+    assert.doesNotMatch(usual.stderr, /is not kubecost_/)
+  })
+
   it('throttling is retried by the SDK; concurrent modification is reported, exit 1', async () => {
     fakes.glue.fail('GetDatabase', 'ThrottlingException', 400, 2)
     const throttled = await deploy(['--crawler-role-arn', ROLE])

@@ -219,6 +219,35 @@ describe('refresh-dataset: errors', () => {
     assert.match(error?.suggestions[0] ?? '', /^Allow quicksight:CreateIngestion on /)
   })
 
+  it('access denied on a dataset other than the one the printed policy names says the id may be wrong', async () => {
+    const other = '53076fa4-4238-a2e1-8672-3909f0621986'
+    const {code, stdout} = await refresh(['--json', '--dataset-id', other], {
+      datasets: {[other]: 'cca_kubecost_view'},
+      deny: ['quicksight:DescribeDataSet'],
+    })
+    assert.equal(code, 1)
+    const {error} = json(stdout)
+    assert.equal(error?.code, 'AWS_ACCESS_DENIED')
+    assert.equal(
+      error?.suggestions[0],
+      `dataset ${other} is not ${DATASET}, the dataset the policy printed by iam-policy allows unless given another, and a name the policy does not allow is denied rather than reported missing: if ${other} is mistyped, correct --dataset-id (QUICKSIGHT_DATASET_ID); if it is right, print the policy again with iam-policy --dataset-id ${other}.`,
+    )
+    await fake?.close()
+    const usual = await refresh(['--json'], {deny: ['quicksight:DescribeDataSet']})
+    assert.match(json(usual.stdout).error?.suggestions[0] ?? '', /^Allow quicksight:DescribeDataSet on /)
+  })
+
+  it('access denied reading a crawler of another name is noted with the same hint; the schedule is still set', async () => {
+    const {code, stdout, stderr} = await refresh(['--configure-schedule', '--crawler', 'nightly', '--json'], {
+      deny: ['glue:GetCrawler'],
+    })
+    assert.equal(code, 0, stderr)
+    assert.match(
+      (json(stdout) as {warnings: string[]}).warnings[0] ?? '',
+      /^Could not check the refresh against crawler nightly: Access denied: glue:GetCrawler on crawler nightly .*; the two-hour check was skipped\. crawler nightly is not kubecost_crawler, .*: if nightly is mistyped, correct --crawler \(GLUE_CRAWLER\); if it is right, change crawler kubecost_crawler to nightly in that policy's resources\.$/,
+    )
+  })
+
   it('the ingestion limit reached is its own error with a next step', async () => {
     const {code, stdout} = await refresh(['--json'], {dailyLimit: 0})
     assert.equal(code, 1)

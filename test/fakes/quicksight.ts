@@ -17,7 +17,8 @@
  * - Refresh properties: DescribeDataSetRefreshProperties is 404 until Put sets them. Refresh
  *   schedules: Create (POST) of an existing id is 409, Update (PUT) of a missing one is 404.
  * - `edition: 'STANDARD'` refuses refresh properties and schedules with 403 UnsupportedUserEditionException.
- * - Actions in `deny` (e.g. `quicksight:CreateIngestion`) are 403 AccessDeniedException.
+ * - Actions in `deny` (e.g. `quicksight:CreateIngestion`) are 403 AccessDeniedException; `glue:GetCrawler`
+ *   there is Glue's 400 AccessDeniedException.
  * - GetCrawler answers the crawler in `crawlers` with its schedule (undefined: on demand), else 400
  *   EntityNotFoundException. Every request is recorded as its action name.
  */
@@ -148,6 +149,11 @@ export class QuickSightFake {
     this.actions.push(`glue:${target.slice('AWSGlue.'.length)}`)
     const name = (JSON.parse(body || '{}') as {Name?: string}).Name ?? ''
     const crawlers = this.options.crawlers ?? {}
+    if (this.options.deny?.includes('glue:GetCrawler')) {
+      res.writeHead(400, {'content-type': 'application/x-amz-json-1.1'})
+      res.end(JSON.stringify({__type: 'AccessDeniedException', Message: `not authorized to perform glue:GetCrawler`}))
+      return
+    }
 
     if (target !== 'AWSGlue.GetCrawler' || !(name in crawlers)) {
       res.writeHead(400, {'content-type': 'application/x-amz-json-1.1'})

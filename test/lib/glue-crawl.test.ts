@@ -107,6 +107,29 @@ describe('runCrawl', () => {
     assert.deepEqual(clock.sleeps, [1000])
   })
 
+  it('access denied on a crawler the printed policy does not name says the name may be wrong; on the default, not', async () => {
+    const denied = () => {
+      throw new AwsError('AWS_ACCESS_DENIED', 'Access denied: glue:GetCrawler on crawler x', {
+        suggestions: ['Allow it.'],
+      })
+    }
+    const api = {...scripted([], () => 'started'), getCrawler: async () => denied()}
+    await assert.rejects(runCrawl(api, 'kubecost_crawlr', options(new FakeClock())), (e: unknown) => {
+      assert.ok(e instanceof AwsError)
+      assert.equal(e.code, 'AWS_ACCESS_DENIED')
+      assert.deepEqual(e.suggestions, [
+        "crawler kubecost_crawlr is not kubecost_crawler, the crawler the policy printed by iam-policy allows, and a name the policy does not allow is denied rather than reported missing: if kubecost_crawlr is mistyped, correct {{setting:crawler}}; if it is right, change crawler kubecost_crawler to kubecost_crawlr in that policy's resources.",
+        'Allow it.',
+      ])
+      return true
+    })
+    await assert.rejects(runCrawl(api, 'kubecost_crawler', options(new FakeClock())), (e: unknown) => {
+      assert.ok(e instanceof AwsError)
+      assert.deepEqual(e.suggestions, ['Allow it.'])
+      return true
+    })
+  })
+
   it('counts the partitions of every catalog-target table before and after the crawl', async () => {
     const targets = {CatalogTargets: [{DatabaseName: 'db', Tables: ['a', 'b']}]}
     const counts: Record<string, number[]> = {'db.a': [10, 12], 'db.b': [1, 2]}

@@ -5,6 +5,7 @@
  */
 import {randomUUID} from 'node:crypto'
 
+import {named} from '../iam/name-hints.js'
 import {type ConfigureOptions, type ScheduleRun, configureRefresh} from '../quicksight/configure.js'
 import {
   type FollowedIngestion,
@@ -27,11 +28,20 @@ import type {AwsSession} from './session.js'
 
 export {describeDataSet} from './quicksight.js'
 
-/** The session's QuickSight API, in `accountId` (the session's own account by default). */
-export async function quickSightApi(session: AwsSession, accountId?: string): Promise<QuickSightApi> {
+/**
+ * The session's QuickSight API for one dataset's calls, in `accountId` (the session's own account by
+ * default). An access denied names the dataset as possibly wrong when it is not the one the printed
+ * least-privilege policy allows.
+ */
+export async function quickSightApi(
+  session: AwsSession,
+  dataSetId: string,
+  accountId?: string,
+): Promise<QuickSightApi> {
+  const dataset = {kind: 'dataset', name: dataSetId, setting: 'datasetId'} as const
   return {
     client: await session.client('quicksight'),
-    send: session.send.bind(session),
+    send: async (call, context) => named(dataset, session.send(call, context)),
     accountId: accountId ?? (await session.accountId()),
     region: session.region.region,
   }
@@ -49,7 +59,7 @@ export async function configureDatasetRefresh(
     {
       ensureLookback: async days => ensureLookback(api, id, days),
       ensureDailySchedule: async wanted => ensureDailySchedule(api, id, wanted),
-      crawlerSchedule: async name => getCrawlerSchedule(glue, name),
+      crawlerSchedule: async name => named({kind: 'crawler', name, setting: 'crawler'}, getCrawlerSchedule(glue, name)),
     },
     {...options, accountId: api.accountId, region: api.region},
   )

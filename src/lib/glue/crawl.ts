@@ -7,6 +7,7 @@
  * catalog-target tables before the crawl and after it.
  */
 import {AwsError, CidError} from '../errors.js'
+import {type NamedResource, catalogObject, named} from '../iam/name-hints.js'
 import {type Clock, type PollResult, type ProgressEvent, waitOrFail} from '../wait.js'
 import {flag} from '../settings.js'
 
@@ -82,7 +83,8 @@ const crawlKey = (c: LastCrawl | undefined) => (c ? `${c.StartTime?.getTime() ??
  * is thrown; one after it (the wait, the crawler deleted meanwhile, the metrics) comes back with the
  * outcome so far, since the crawl goes on whatever this run does.
  */
-export async function runCrawl(api: CrawlerApi, name: string, options: CrawlOptions): Promise<CrawlRun> {
+export async function runCrawl(crawlerApi: CrawlerApi, name: string, options: CrawlOptions): Promise<CrawlRun> {
+  const api = hinted(crawlerApi, name)
   const current = await api.getCrawler(name)
   if (!current) {
     throw new AwsError('CRAWLER_NOT_FOUND', `Crawler ${name} does not exist`, {
@@ -175,6 +177,19 @@ function crawlerGone(name: string, lastState: string | undefined): AwsError {
       ],
     },
   )
+}
+
+/** The crawler's calls, an access denied on a crawler or table the printed policy does not name hinted as such. */
+function hinted(api: CrawlerApi, name: string): CrawlerApi {
+  const crawler: NamedResource = {kind: 'crawler', name, setting: 'crawler'}
+  return {
+    getCrawler: async n => named(crawler, api.getCrawler(n)),
+    startCrawler: async n => named(crawler, api.startCrawler(n)),
+    crawlerMetrics: async n => named(crawler, api.crawlerMetrics(n)),
+    // The tables are the crawler's targets, named by no flag of crawl.
+    countPartitions: async (database, table) =>
+      named(catalogObject(database, table), api.countPartitions(database, table)),
+  }
 }
 
 function targetTables(targets: CatalogTargets | undefined): Array<{database: string; table: string}> {

@@ -23,6 +23,7 @@ import {
   tableOwnership,
   viewOwnership,
 } from './ownership.js'
+import {type NamedResource, catalogObject, named} from '../iam/name-hints.js'
 import {contractColumns} from '../schema.js'
 import {flag, setting} from '../settings.js'
 
@@ -99,11 +100,37 @@ export function existingStep(
 /** The exporter's own columns, lower-cased as Glue stores them: what an unmarked table must hold to be ours. */
 const CONTRACT_NAMES = contractColumns({labels: [], annotations: []}).map(c => c.name.toLowerCase())
 
+/**
+ * The catalog's calls, an access denied on a database, table, view or crawler that the printed
+ * least-privilege policy does not name hinted as such (a mistyped name is denied, not missing).
+ */
+function hintedCatalog(catalog: Catalog, config: DeployConfig): Catalog {
+  const database: NamedResource = {kind: 'database', name: config.database, setting: 'database'}
+  const crawler: NamedResource = {kind: 'crawler', name: config.crawler, setting: 'crawler'}
+  const object = (db: string, name: string) =>
+    name === config.view
+      ? catalogObject(db, name, 'view', {database: 'database', name: 'view'})
+      : catalogObject(db, name, 'table', {database: 'database', name: 'table'})
+  return {
+    getDatabase: async name => named(database, catalog.getDatabase(name)),
+    createDatabase: async (name, parameters) => named(database, catalog.createDatabase(name, parameters)),
+    getTable: async (db, name) => named(object(db, name), catalog.getTable(db, name)),
+    createTable: async (db, table) => named(object(db, table.Name), catalog.createTable(db, table)),
+    updateTable: async (db, table) => named(object(db, table.Name), catalog.updateTable(db, table)),
+    getCrawler: async name => named(crawler, catalog.getCrawler(name)),
+    crawlerTags: async name => named(crawler, catalog.crawlerTags(name)),
+    createCrawler: async c => named(crawler, catalog.createCrawler(c)),
+    updateCrawler: async c => named(crawler, catalog.updateCrawler(c)),
+    tagCrawler: async (name, tags) => named(crawler, catalog.tagCrawler(name, tags)),
+  }
+}
+
 export async function planDeployment(
   config: DeployConfig,
-  catalog: Catalog,
+  rawCatalog: Catalog,
   options: PlanOptions,
 ): Promise<PlannedStep[]> {
+  const catalog = hintedCatalog(rawCatalog, config)
   const {database} = config
   const {adopt} = options
   const steps: PlannedStep[] = []

@@ -1,5 +1,6 @@
 import {type PlannedStep, existingStep} from './deploy.js'
 import {MARKER} from './definitions.js'
+import {type NamedResource, named} from '../iam/name-hints.js'
 import {workgroupOwnership} from './ownership.js'
 import {flag, setting} from '../settings.js'
 
@@ -87,7 +88,31 @@ export async function planWorkgroup(
   adopt = false,
 ): Promise<{step?: PlannedStep; warning?: string}> {
   const {create} = spec
-  if (!create) return {warning: workgroupProblem(spec.use, await api.getWorkgroup(spec.use))}
+  if (!create) {
+    const use: NamedResource = {kind: 'workgroup', name: spec.use, setting: 'athenaWorkgroup'}
+    return {warning: workgroupProblem(spec.use, await named(use, api.getWorkgroup(spec.use)))}
+  }
+
+  return planOwnWorkgroup(hintedWorkgroups(api, create.name), create, adopt)
+}
+
+/** The workgroup calls, an access denied on a workgroup the printed policy does not name hinted as such. */
+function hintedWorkgroups(api: WorkgroupApi, name: string): WorkgroupApi {
+  const workgroup: NamedResource = {kind: 'workgroup', name, setting: 'createWorkgroup'}
+  return {
+    getWorkgroup: async n => named(workgroup, api.getWorkgroup(n)),
+    workgroupTags: async n => named(workgroup, api.workgroupTags(n)),
+    tagWorkgroup: async (n, tags) => named(workgroup, api.tagWorkgroup(n, tags)),
+    createWorkgroup: async (n, settings, tags) => named(workgroup, api.createWorkgroup(n, settings, tags)),
+    updateWorkgroup: async (n, settings) => named(workgroup, api.updateWorkgroup(n, settings)),
+  }
+}
+
+async function planOwnWorkgroup(
+  api: WorkgroupApi,
+  create: WantedWorkgroup,
+  adopt: boolean,
+): Promise<{step?: PlannedStep; warning?: string}> {
   const have = await api.getWorkgroup(create.name)
   const settings = workgroupSettings(create)
   if (!have)

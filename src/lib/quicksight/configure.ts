@@ -56,7 +56,8 @@ export function crawlerCheck(
 ): CrawlerCheck {
   const skipped = (why: string) =>
     `Could not check the refresh against crawler ${name}: ${why}; the two-hour check was skipped.`
-  if ('error' in read) return {name, note: skipped(read.error.summary)}
+  if ('error' in read)
+    return {name, note: [skipped(read.error.summary), ...read.error.suggestions.slice(0, 1)].join(' ')}
   const {expression} = read
   if (!expression) return {name, note: skipped('it has no schedule (it runs on demand)')}
   const parsed = parseCrawlerCron(expression)
