@@ -163,7 +163,7 @@ function sameRole(a: string | undefined, b: string): boolean {
 }
 
 /** JSON compared as data, not as text: Glue may return the configuration formatted its own way. */
-function sameJson(a: string | undefined, b: string): boolean {
+export function sameJson(a: string | undefined, b: string): boolean {
   try {
     return canonical(JSON.parse(a ?? 'null')) === canonical(JSON.parse(b))
   } catch {

@@ -189,7 +189,8 @@ async function crawlerStep(config: DeployConfig, catalog: Catalog, adopt: boolea
   if (!existing) return step('crawler', config.crawler, 'created', [], () => catalog.createCrawler(crawler))
   const owner = crawlerOwnership(existing, await catalog.crawlerTags(config.crawler), crawler)
   const changes = compareCrawler(existing, crawler)
-  // UpdateCrawler takes no tags. The tag goes first: should the update then fail, nothing the run reports as not done was done.
+  // UpdateCrawler takes no tags, so marking is a call of its own, made first: a crawler left marked
+  // but not updated is updated by the next run, one updated but not marked would read as someone else's.
   return existingStep('crawler', config.crawler, owner, changes, adopt, async () => {
     if (!owner.marked) await catalog.tagCrawler(config.crawler, MARKER)
     if (changes.length > 0) await catalog.updateCrawler(crawler)

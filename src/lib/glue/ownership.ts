@@ -7,9 +7,9 @@
  * is ours only when it matches in full what those wrote. Anything else belongs to someone else: it is
  * reported and never changed, unless the user adopts it.
  */
-import {EXIT_FAILURE, CidError, type CidErrorOptions} from '../errors.js'
+import {CidError, EXIT_FAILURE} from '../errors.js'
 import {flag, setting} from '../settings.js'
-import type {ExistingCrawler, ExistingTable} from './compare.js'
+import {type ExistingCrawler, type ExistingTable, sameJson} from './compare.js'
 import {
   type CrawlerDefinition,
   MARKER_KEY,
@@ -38,10 +38,6 @@ export interface Ownership {
 export class ForeignResourceError extends CidError {
   readonly code = 'GLUE_FOREIGN'
   readonly exitCode = EXIT_FAILURE
-
-  constructor(message: string, options: CidErrorOptions = {}) {
-    super(message, options)
-  }
 }
 
 const norm = (value: string | undefined) => (value ?? '').trim().toLowerCase()
@@ -50,35 +46,28 @@ const kindOf = (type: string | undefined) =>
   type ? `${/^[AEIOU]/i.test(type) ? 'an' : 'a'} ${type}` : 'a table without a type'
 const shorten = (text: string, max = 120) => (text.length > max ? `${text.slice(0, max - 1)}…` : text)
 
-/**
- * The marker's verdict: marked, unmarked, or claimed by another manager (a managed-by of its own,
- * which says plainly whose it is).
- */
-function marker(
-  values: Readonly<Record<string, string>> | undefined,
-  what: 'parameter' | 'tag',
-): {marked: boolean; reasons: string[]} {
-  const value = values?.[MARKER_KEY]
-  if (value === MARKER_VALUE) return {marked: true, reasons: []}
-  if (value !== undefined) return {marked: false, reasons: [`its ${MARKER_KEY} ${what} says ${JSON.stringify(value)}`]}
-  return {marked: false, reasons: [`it has no ${MARKER_KEY}=${MARKER_VALUE} ${what}`]}
+interface Mark {
+  marked: boolean
+  /** Another tool's managed-by: whose it is, said plainly, whatever its shape. */
+  claimed: boolean
+  reasons: string[]
 }
 
-/** Ours when marked and `identity` finds nothing, or unmarked and neither `identity` nor `shape` finds anything. */
-function verdict(
-  mark: {marked: boolean; reasons: string[]},
-  identity: readonly string[],
-  shape: () => readonly string[],
-  claimed: boolean,
-): Ownership {
+function marker(values: Readonly<Record<string, string>> | undefined, what: 'parameter' | 'tag'): Mark {
+  const value = values?.[MARKER_KEY]
+  if (value === MARKER_VALUE) return {marked: true, claimed: false, reasons: []}
+  if (value !== undefined)
+    return {marked: false, claimed: true, reasons: [`its ${MARKER_KEY} ${what} says ${JSON.stringify(value)}`]}
+  return {marked: false, claimed: false, reasons: [`it has no ${MARKER_KEY}=${MARKER_VALUE} ${what}`]}
+}
+
+/** Ours when marked and `identity` finds nothing, or unmarked, unclaimed, and neither `identity` nor `shape` finds anything. */
+function verdict(mark: Mark, identity: readonly string[], shape: () => readonly string[]): Ownership {
   if (mark.marked) return {ours: identity.length === 0, marked: true, reasons: [...identity]}
-  const mismatches = claimed ? identity : [...identity, ...shape()]
-  if (!claimed && mismatches.length === 0) return {ours: true, marked: false, reasons: []}
+  const mismatches = mark.claimed ? identity : [...identity, ...shape()]
+  if (!mark.claimed && mismatches.length === 0) return {ours: true, marked: false, reasons: []}
   return {ours: false, marked: false, reasons: [...mark.reasons, ...mismatches]}
 }
-
-const claimedByOther = (values: Readonly<Record<string, string>> | undefined) =>
-  values?.[MARKER_KEY] !== undefined && values[MARKER_KEY] !== MARKER_VALUE
 
 /** The table over the exported files: an EXTERNAL_TABLE at the bucket and prefix given; unmarked, also Parquet with the exporter's columns and partition keys. */
 export function tableOwnership(
@@ -108,7 +97,7 @@ export function tableOwnership(
     return mismatches
   }
 
-  return verdict(marker(existing.Parameters, 'parameter'), identity, shape, claimedByOther(existing.Parameters))
+  return verdict(marker(existing.Parameters, 'parameter'), identity, shape)
 }
 
 /**
@@ -129,7 +118,7 @@ export function viewOwnership(existing: ExistingTable, database: string, table: 
       `its SQL is not deploy-glue's over ${database}.${table}: ${typeof sql === 'string' ? shorten(sql) : 'none'}`,
     )
   }
-  return verdict(marker(existing.Parameters, 'parameter'), identity, () => [], claimedByOther(existing.Parameters))
+  return verdict(marker(existing.Parameters, 'parameter'), identity, () => [])
 }
 
 /** `viewSql(database, table, months)` for some number of months. */
@@ -188,7 +177,7 @@ export function crawlerOwnership(
     return mismatches
   }
 
-  return verdict(marker(tags, 'tag'), identity, shape, claimedByOther(tags))
+  return verdict(marker(tags, 'tag'), identity, shape)
 }
 
 /** A workgroup deploy-glue made: tagged, or (before the tag) with the description and enforced configuration it gives them. */
@@ -202,7 +191,7 @@ export function workgroupOwnership(
       : [
           `its description ${have.description === undefined ? 'is empty' : `is ${JSON.stringify(shorten(have.description, 60))}`}${have.enforced === true ? '' : ' and its configuration is not enforced'}, unlike the workgroups deploy-glue creates`,
         ]
-  return verdict(marker(tags, 'tag'), [], shape, claimedByOther(tags))
+  return verdict(marker(tags, 'tag'), [], shape)
 }
 
 /**
@@ -214,26 +203,7 @@ export function databaseOwnership(
   holdsOurs: boolean,
 ): Ownership {
   const shape = () => (holdsOurs ? [] : ['it holds no table or view deploy-glue made'])
-  return verdict(marker(parameters, 'parameter'), [], shape, claimedByOther(parameters))
-}
-
-function sameJson(a: string | undefined, b: string): boolean {
-  try {
-    return JSON.stringify(sortKeys(JSON.parse(a ?? 'null'))) === JSON.stringify(sortKeys(JSON.parse(b)))
-  } catch {
-    return false
-  }
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys)
-  if (value && typeof value === 'object')
-    return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>)
-        .sort(([x], [y]) => x.localeCompare(y))
-        .map(([k, v]) => [k, sortKeys(v)]),
-    )
-  return value
+  return verdict(marker(parameters, 'parameter'), [], shape)
 }
 
 /** What stops a run that found someone else's objects, and how to go on. */
