@@ -10,7 +10,7 @@ export default class Crawl extends BaseCommand {
   static override summary = "Run the Glue crawler that adds the exported days' partitions, wait, and report the crawl"
   static override description = [
     "Starts the crawler, or attaches to a crawl already running (the 01:00 schedule's, the console's), shows its state and elapsed time while it runs, then reports the crawl: status, duration, the tables it created, updated or deleted, and the partitions it added (counted in the catalog before and after).",
-    'Exit 1 when the crawl failed, was cancelled or did not finish within --timeout (the crawl goes on in Glue), or when the crawler does not exist (deploy-glue creates it).',
+    'Exit 1 when the crawl failed, was cancelled or did not finish within --timeout (the crawl goes on in Glue), or when the crawler does not exist (deploy-glue creates it) or is deleted while the crawl is awaited. A crawl this run started is reported as such even when the wait then fails.',
   ].join('\n\n')
 
   static override examples = [
@@ -55,12 +55,12 @@ export default class Crawl extends BaseCommand {
         signal: this.abortSignal(),
         onProgress: report,
       })
-    const outcome = flags.wait
+    const {outcome, failure} = flags.wait
       ? await this.withProgress(`Crawling with ${flags.crawler}`, logger, flags['log-format'], crawl)
       : await crawl(() => {})
     if (!this.jsonEnabled()) this.log(crawlLine(outcome))
-    if (outcome.status !== 'SUCCEEDED' && outcome.status !== 'RUNNING')
-      return this.failedWith(outcome, crawlFailure(outcome))
-    return outcome
+    const error =
+      failure ?? (outcome.status === 'SUCCEEDED' || outcome.status === 'RUNNING' ? undefined : crawlFailure(outcome))
+    return error ? this.failedWith(outcome, error) : outcome
   }
 }

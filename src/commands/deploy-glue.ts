@@ -1,7 +1,7 @@
 import {BaseCommand} from '../base-command.js'
 import {deployConfig, deployGlueFlags, pollEvery} from '../flags.js'
 import {CidError} from '../lib/errors.js'
-import {driftError, outcomeLine} from '../lib/glue/deploy.js'
+import {deployLines, driftError} from '../lib/glue/deploy.js'
 import {type DeployResult, deploy} from '../lib/glue/deployment.js'
 import {verifiedLine, verifyView} from '../lib/glue/verify.js'
 
@@ -18,6 +18,7 @@ export default class DeployGlue extends BaseCommand {
     "The table is derived from the exporter's own column list (the 58 contract columns, then one column per --labels and --annotations key), so it can never drift from the files. Each resource is read, then created, updated where it differs (the line says what changed), or left alone; a second run reports every resource unchanged.",
     'Removing a label or annotation column is refused unless --allow-column-removal is given: Athena would stop seeing that data. --dry-run prints the plan and changes nothing; --check does the same and exits 1 when anything would change (drift detection in CI).',
     "The view is written as the Glue VIRTUAL_VIEW the original solution's Terraform wrote (presto_view=true), which Athena and the QuickSight dataset read. --verify then runs a LIMIT 0 query over it in the workgroup, proving Athena can read it (exit 1 with Athena's reason when it cannot).",
+    "What it creates is marked (parameter or tag managed-by=kubecost-cid). An existing object of the same name that it did not create (unmarked and not shaped like what it or the original solution's Terraform writes, e.g. a table at another location, a customised view, a crawler of something else) is reported and left untouched, and the run changes nothing and exits 1, unless --adopt is given: the object is then updated in place and marked. Updated tables keep Glue's table versions.",
   ].join('\n\n')
 
   static override examples = [
@@ -39,12 +40,12 @@ export default class DeployGlue extends BaseCommand {
     })
     const {GlueCatalog, listLocationKeys} = await import('../lib/aws/glue.js')
     const {AthenaWorkgroups} = await import('../lib/aws/athena.js')
-    const athena = new AthenaWorkgroups(await session.client('athena'), session)
+    const athena = new AthenaWorkgroups(await session.client('athena'), session, session)
     const s3 = await session.s3({endpoint: flags['s3-endpoint']})
     const create = flags['create-workgroup']
-    const result = await deploy(
+    const {result, failure} = await deploy(
       {
-        catalog: new GlueCatalog(await session.client('glue'), session),
+        catalog: new GlueCatalog(await session.client('glue'), session, session),
         workgroups: athena,
         listKeys: async prefix => listLocationKeys(s3, session, flags.bucket, prefix, LISTING_LIMIT),
       },
@@ -52,6 +53,7 @@ export default class DeployGlue extends BaseCommand {
       {
         dryRun,
         allowColumnRemoval: flags['allow-column-removal'],
+        adopt: flags.adopt,
         workgroup: {
           use: flags['athena-workgroup'],
           create:
@@ -62,7 +64,8 @@ export default class DeployGlue extends BaseCommand {
       },
     )
     for (const warning of result.warnings) logger.warn(warning)
-    if (!this.jsonEnabled()) this.log(result.resources.map(r => outcomeLine(r, dryRun)).join('\n'))
+    if (!this.jsonEnabled()) this.log(deployLines(result).join('\n'))
+    if (failure) return this.failedWith(result, failure)
     const drift = flags.check ? driftError(result.resources) : undefined
     if (drift) return this.failedWith(result, drift)
     if (!flags.verify) return result
@@ -81,6 +84,7 @@ export default class DeployGlue extends BaseCommand {
             database: config.database,
             view: config.view,
             workgroup: create ?? flags['athena-workgroup'],
+            workgroupSetting: create ? 'createWorkgroup' : 'athenaWorkgroup',
             timeoutMs: flags['verify-timeout'],
             poll: pollEvery(flags['poll-ms'], {initialMs: 1000, maxMs: 5000}),
             signal: this.abortSignal(),

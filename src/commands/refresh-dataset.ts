@@ -37,10 +37,10 @@ export default class RefreshDataset extends BaseCommand {
     const logger = this.logger(flags['log-format'])
     const session = await this.awsSession({flag: flags.region})
     const refresh = await import('../lib/aws/dataset-refresh.js')
-    const api = await refresh.quickSightApi(session, flags['account-id'])
+    const api = await refresh.quickSightApi(session, flags['dataset-id'], flags['account-id'])
     const dataSet = await refresh.describeDataSet(api, flags['dataset-id'])
     if (flags['configure-schedule']) {
-      const result = await refresh.configureDatasetRefresh(session, api, {
+      const {result, failure} = await refresh.configureDatasetRefresh(session, api, {
         dataSetId: flags['dataset-id'],
         lookbackDays: flags['lookback-days'],
         wanted: {time: flags['schedule-time'], timezone: flags.timezone},
@@ -48,7 +48,7 @@ export default class RefreshDataset extends BaseCommand {
       })
       for (const w of result.warnings) logger.warn(w)
       if (!this.jsonEnabled()) for (const line of scheduleLines(result)) this.log(line)
-      return result
+      return failure ? this.failedWith(result, failure) : result
     }
 
     const {ingestion: started, attached} = await refresh.startRefresh(api, dataSet.id, flags.type)
@@ -62,15 +62,25 @@ export default class RefreshDataset extends BaseCommand {
       return {...result, ingestion: started}
     }
 
-    const ended = await this.withProgress(`Refreshing dataset ${dataSet.name}`, logger, flags['log-format'], report =>
-      refresh.awaitIngestion(api, dataSet.id, started, {
-        timeoutMs: flags.timeout,
-        poll: pollEvery(flags['poll-ms'], {initialMs: 5000, maxMs: 30_000}),
-        signal: this.abortSignal(),
-        onProgress: report,
-      }),
+    const {ingestion: ended, failure} = await this.withProgress(
+      `Refreshing dataset ${dataSet.name}`,
+      logger,
+      flags['log-format'],
+      report =>
+        refresh.awaitIngestion(api, dataSet.id, started, {
+          timeoutMs: flags.timeout,
+          poll: pollEvery(flags['poll-ms'], {initialMs: 5000, maxMs: 30_000}),
+          signal: this.abortSignal(),
+          onProgress: report,
+        }),
     )
     const done = {...result, ingestion: ended}
+    if (failure) {
+      // The ingestion goes on in QuickSight: what this run started or joined is said before the error.
+      if (!this.jsonEnabled()) this.log(`${verb}; last seen ${ended.status}`)
+      return this.failedWith(done, failure)
+    }
+
     if (ended.status !== 'COMPLETED') return this.failedWith(done, ingestionFailure(ended, dataSet.id))
     if (!this.jsonEnabled()) this.log(`Ingestion ${ended.id} COMPLETED: ${rowReport(ended)}`)
     return done

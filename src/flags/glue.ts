@@ -96,6 +96,12 @@ export const catalogFlags = {
     description: 'let the table drop label/annotation columns no longer listed (Athena then stops seeing that data)',
     default: false,
   }),
+  adopt: Flags.boolean({
+    env: 'GLUE_ADOPT',
+    description:
+      'take over a database, table, view, crawler or workgroup of these names that deploy-glue did not create: update it in place and mark it as its own',
+    default: false,
+  }),
   'dry-run': Flags.boolean({
     env: 'DRY_RUN',
     description: 'read the state and print the plan; change nothing',

@@ -9,6 +9,7 @@
 /** Every setting library messages refer to; a test checks that each one is a flag of some command. */
 export const SETTINGS = [
   'accountId',
+  'adopt',
   'aggregation',
   'allocationDeadline',
   'allocationReadTimeout',
@@ -31,6 +32,7 @@ export const SETTINGS = [
   'crawler',
   'crawlerRoleArn',
   'createWorkgroup',
+  'database',
   'datasetId',
   'dryRun',
   'force',
@@ -57,12 +59,15 @@ export const SETTINGS = [
   'source',
   'splitByCluster',
   'strict',
+  'table',
   'timeout',
   'tlsVerify',
   'to',
   'type',
   'verify',
   'verifyTimeout',
+  'view',
+  'workgroup',
 ] as const
 
 export type SettingId = (typeof SETTINGS)[number]

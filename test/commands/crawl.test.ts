@@ -149,6 +149,56 @@ describe('crawl', () => {
     )
   })
 
+  it('a crawler deleted while its crawl is awaited is named as gone at once: exit 1, the start reported', async () => {
+    glue.crawl = {runPolls: 5, outcome: 'SUCCEEDED', deletedAfterPolls: 1}
+    // Without the check, the wait would run to --timeout and report the state as UNKNOWN.
+    const result = await crawl(['--timeout', '120'])
+    assert.equal(result.code, 1)
+    assert.equal(result.stdout.trim(), 'crawler kubecost_crawler: started; outcome unknown, last seen RUNNING')
+    assert.match(
+      result.stderr,
+      /Error: Crawler kubecost_crawler was deleted while this run waited for its crawl \(last seen RUNNING\)/,
+    )
+    assert.match(
+      result.stderr,
+      /Try: Find out who deleted it \(CloudTrail, glue:DeleteCrawler\); re-create it with kubecost-cid deploy-glue --bucket <bucket> --crawler kubecost_crawler --crawler-role-arn <role ARN>, then run crawl again\./,
+    )
+    assert.doesNotMatch(result.stderr, /still UNKNOWN/)
+  })
+
+  it('a poll that fails after the crawl was started reports the start, then the error; --json gives the crawl so far', async () => {
+    // The first GetCrawler reads the crawler; the next one, the first poll, is refused.
+    glue.fail('GetCrawler', 'AccessDeniedException', 400, 1, 1)
+    const result = await crawl([])
+    assert.equal(result.code, 1)
+    assert.equal(result.stdout.trim(), 'crawler kubecost_crawler: started; outcome unknown')
+    assert.match(result.stderr, /Error: Access denied: glue:GetCrawler on crawler kubecost_crawler as /)
+    assert.equal(starts(), 1)
+
+    glue.crawlers.get('kubecost_crawler')!.state = 'READY'
+    glue.fail('GetCrawler', 'AccessDeniedException', 400, 1, 1)
+    const json = await crawl(['--json'])
+    assert.equal(json.code, 1)
+    const parsed = JSON.parse(json.stdout) as CrawlJson | {result: CrawlJson}
+    const outcome = 'result' in parsed ? parsed.result : parsed
+    assert.deepEqual(outcome, {crawler: 'kubecost_crawler', how: 'started', status: 'UNKNOWN'})
+  })
+
+  it('access denied on a crawler other than the one the printed policy names says the name may be wrong', async () => {
+    glue.crawlers.set('kubecost_crawlr', {...glue.crawlers.get('kubecost_crawler')!})
+    glue.fail('GetCrawler', 'AccessDeniedException')
+    const result = await crawl(['--crawler', 'kubecost_crawlr'])
+    assert.equal(result.code, 1)
+    assert.match(
+      result.stderr,
+      /Try: crawler kubecost_crawlr is not kubecost_crawler, the crawler the policy printed by iam-policy allows, and a name the policy does not allow is denied rather than reported missing: if kubecost_crawlr is mistyped, correct --crawler \(GLUE_CRAWLER\); if it is right, change crawler kubecost_crawler to kubecost_crawlr in that policy's resources\./,
+    )
+    glue.fail('GetCrawler', 'AccessDeniedException')
+    const usual = await crawl([])
+    assert.equal(usual.code, 1)
+    assert.doesNotMatch(usual.stderr, /is not kubecost_crawler/)
+  })
+
   it('a crawler that does not exist: exit 1 with the deploy-glue command that creates it', async () => {
     const result = await crawl(['--crawler', 'nope', '--json'])
     assert.equal(result.code, 1)

@@ -133,4 +133,19 @@ describe('deploy-glue --verify', () => {
     assert.equal(result.code, 1)
     assert.match(result.stderr, /Access denied: athena:StartQueryExecution on workgroup primary as /)
   })
+
+  it('access denied on a workgroup other than primary says iam-policy must be told it', async () => {
+    fakes.athena.workgroups.set('analysts', {
+      Name: 'analysts',
+      State: 'ENABLED',
+      Configuration: {ResultConfiguration: {OutputLocation: 's3://query-results-111122223333/analysts/'}},
+    })
+    fakes.athena.fail('StartQueryExecution', 'AccessDeniedException')
+    const result = await deploy(['--verify', '--athena-workgroup', 'analysts'])
+    assert.equal(result.code, 1)
+    assert.match(
+      result.stderr,
+      /Try: workgroup analysts is not primary, the workgroup the policy printed by iam-policy allows unless given another, and a name the policy does not allow is denied rather than reported missing: if analysts is mistyped, correct --athena-workgroup \(ATHENA_WORKGROUP\); if it is right, print the policy again with iam-policy --workgroup analysts\./,
+    )
+  })
 })

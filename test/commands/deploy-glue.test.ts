@@ -5,6 +5,8 @@ import {PutObjectCommand} from '@aws-sdk/client-s3'
 
 import {CRAWLER_CONFIGURATION, decodeView, viewColumns} from '../../src/lib/glue/definitions.js'
 import {contractColumns, glueColumns} from '../../src/lib/schema.js'
+import {TEST_ENV} from '../fakes/s3.js'
+import {runCli} from '../helpers.js'
 import {BUCKET, ROLE, useDeployFakes} from './deploy-fakes.js'
 
 const PARQUET = 'org.apache.hadoop.hive.ql.io.parquet'
@@ -13,7 +15,14 @@ type Json = Record<string, unknown>
 interface DeployJson {
   dryRun: boolean
   resources: Array<{kind: string; name: string; action: string; changes: string[]}>
+  notApplied: Array<{kind: string; name: string; action: string; changes: string[]}>
   foreignObjects: {count: number; examples: string[]}
+}
+
+/** The result of a run that failed part-way, under --json: on its own, or beside the error. */
+const partial = (stdout: string) => {
+  const json = JSON.parse(stdout) as DeployJson | {result: DeployJson}
+  return 'result' in json ? json.result : json
 }
 
 describe('deploy-glue', () => {
@@ -46,6 +55,8 @@ describe('deploy-glue', () => {
       'crawler kubecost_crawler: created',
     ])
     assert.deepEqual(fakes.glue.writes(), ['CreateDatabase', 'CreateTable', 'CreateTable', 'CreateCrawler'])
+    // Everything it creates is marked as its own, so a later run tells it from anyone else's.
+    assert.deepEqual(fakes.glue.databases.get('kubecost_db')?.Parameters, {'managed-by': 'kubecost-cid'})
 
     const table = created('kubecost_table')
     const sd = table.StorageDescriptor as Json
@@ -62,7 +73,7 @@ describe('deploy-glue', () => {
       {Name: 'window.end', Type: 'timestamp'},
     ])
     assert.equal(table.TableType, 'EXTERNAL_TABLE')
-    assert.deepEqual(table.Parameters, {classification: 'parquet'})
+    assert.deepEqual(table.Parameters, {classification: 'parquet', 'managed-by': 'kubecost-cid'})
     assert.deepEqual(
       table.PartitionKeys,
       ['account_id', 'region', 'year', 'month'].map(Name => ({Name, Type: 'string'})),
@@ -84,6 +95,7 @@ describe('deploy-glue', () => {
       Schedule: 'cron(0 1 * * ? *)',
       SchemaChangePolicy: {UpdateBehavior: 'LOG', DeleteBehavior: 'LOG'},
       Configuration: CRAWLER_CONFIGURATION,
+      Tags: {'managed-by': 'kubecost-cid'},
     })
     assert.deepEqual(JSON.parse(CRAWLER_CONFIGURATION), {
       Version: 1,
@@ -97,7 +109,7 @@ describe('deploy-glue', () => {
     assert.equal(result.code, 0, result.stderr)
     const view = created('kubecost_view')
     assert.equal(view.TableType, 'VIRTUAL_VIEW')
-    assert.deepEqual(view.Parameters, {presto_view: 'true', comment: 'Presto View'})
+    assert.deepEqual(view.Parameters, {presto_view: 'true', comment: 'Presto View', 'managed-by': 'kubecost-cid'})
     assert.equal(view.ViewExpandedText, '/* Presto View */')
     const decoded = decodeView(String(view.ViewOriginalText))
     assert.ok(decoded)
@@ -174,6 +186,13 @@ describe('deploy-glue', () => {
     assert.deepEqual(
       (update.TableInput as Json).PartitionKeys,
       ['account_id', 'region', 'year', 'month'].map(Name => ({Name, Type: 'string'})),
+    )
+    // Glue keeps the definitions it replaced as table versions: an update can be undone.
+    assert.equal(update.SkipArchive, undefined)
+    const versions = fakes.glue.tableVersions.get('kubecost_db.kubecost_table') ?? []
+    assert.deepEqual(
+      versions.map(v => ((v.StorageDescriptor as Json).Columns as Json[]).at(-1)),
+      [{Name: 'properties.labels.app', Type: 'string'}],
     )
   })
 
@@ -302,6 +321,41 @@ describe('deploy-glue', () => {
     assert.doesNotMatch(clean.stderr, /not exporter files/)
   })
 
+  it('a listing of the table location that fails after the catalog was written: what was written, then the error', async () => {
+    const missing = 'kubecost-missing-111122223333'
+    const run = async (extra: string[]) =>
+      runCli(['deploy-glue', '--bucket', missing, '--s3-endpoint', fakes.s3.endpoint, ...extra], {
+        ...TEST_ENV,
+        ...fakes.glue.env,
+        ...fakes.athena.env,
+      })
+    const result = await run(['--crawler-role-arn', ROLE])
+    assert.equal(result.code, 1)
+    assert.deepEqual(result.stdout.trim().split('\n'), [
+      'database kubecost_db: created',
+      'table kubecost_db.kubecost_table: created',
+      'view kubecost_db.kubecost_view: created',
+      'crawler kubecost_crawler: created',
+    ])
+    assert.match(result.stderr, new RegExp(`Error: Bucket not found: s3:ListBucket on s3://${missing}/ failed`))
+    assert.deepEqual(fakes.glue.writes(), ['CreateDatabase', 'CreateTable', 'CreateTable', 'CreateCrawler'])
+
+    const json = await run(['--labels', 'team', '--json'])
+    assert.equal(json.code, 1)
+    const body = partial(json.stdout)
+    assert.deepEqual(
+      body.resources.map(r => [r.kind, r.action]),
+      [
+        ['database', 'unchanged'],
+        ['table', 'updated'],
+        ['view', 'updated'],
+        ['crawler', 'unchanged'],
+      ],
+    )
+    assert.deepEqual(body.notApplied, [])
+    assert.equal((body as {foreignObjects?: unknown}).foreignObjects, undefined)
+  })
+
   it('access denied names the action, the resource and the identity: exit 1', async () => {
     assert.equal((await deploy(['--crawler-role-arn', ROLE])).code, 0)
     fakes.glue.fail('GetTable', 'AccessDeniedException')
@@ -312,6 +366,36 @@ describe('deploy-glue', () => {
       /Error: Access denied: glue:GetTable on table kubecost_db\.kubecost_table as the access key in AWS_ACCESS_KEY_ID \(AccessDeniedException\)/,
     )
     assert.match(result.stderr, /Try: Allow glue:GetTable on table kubecost_db\.kubecost_table/)
+  })
+
+  it('access denied on a table the printed policy does not name says the name may be wrong; on the default, not', async () => {
+    fakes.glue.fail('GetDatabase', 'AccessDeniedException')
+    const database = await deploy(['--database', 'kubecost_dbb', '--crawler-role-arn', ROLE])
+    assert.equal(database.code, 1)
+    assert.match(
+      database.stderr,
+      /Try: database kubecost_dbb is not kubecost_db, the database the policy printed by iam-policy allows, and a name the policy does not allow is denied rather than reported missing: if kubecost_dbb is mistyped, correct --database \(GLUE_DATABASE\); if it is right, change database kubecost_db to kubecost_dbb in that policy's resources\./,
+    )
+
+    assert.equal((await deploy(['--crawler-role-arn', ROLE])).code, 0)
+    fakes.glue.fail('GetTable', 'AccessDeniedException')
+    const table = await deploy(['--table', 'kubecost_tbl'])
+    assert.equal(table.code, 1)
+    assert.match(
+      table.stderr,
+      /Try: table kubecost_tbl is not kubecost_table, .*: if kubecost_tbl is mistyped, correct --table \(GLUE_TABLE\);/,
+    )
+    fakes.glue.fail('GetCrawler', 'AccessDeniedException')
+    const crawler = await deploy(['--crawler', 'nightly_crawler', '--crawler-role-arn', ROLE])
+    assert.equal(crawler.code, 1)
+    assert.match(
+      crawler.stderr,
+      /Try: crawler nightly_crawler is not kubecost_crawler, .*correct --crawler \(GLUE_CRAWLER\)/,
+    )
+    fakes.glue.fail('GetTable', 'AccessDeniedException')
+    const usual = await deploy([])
+    assert.equal(usual.code, 1)
+    assert.doesNotMatch(usual.stderr, /is not kubecost_/)
   })
 
   it('throttling is retried by the SDK; concurrent modification is reported, exit 1', async () => {
@@ -330,15 +414,40 @@ describe('deploy-glue', () => {
     assert.match(busy.stderr, /Try: Wait for the running crawl or the other change to finish/)
   })
 
-  it('a crawler being updated while it runs is reported (CrawlerRunningException), exit 1', async () => {
+  it('a crawler being updated while it runs: the table and view updates are reported, then the error, exit 1', async () => {
     assert.equal((await deploy(['--crawler-role-arn', ROLE])).code, 0)
     fakes.glue.crawl = {runPolls: 100, outcome: 'SUCCEEDED', forever: true}
     fakes.glue.startCrawl('kubecost_crawler')
-    const result = await deploy(['--crawler-schedule', 'cron(0 3 * * ? *)', '--json'])
+    const args = ['--labels', 'team', '--crawler-schedule', 'cron(0 3 * * ? *)']
+    const result = await deploy(args)
     assert.equal(result.code, 1)
-    const error = (JSON.parse(result.stdout) as {error: {code: string; message: string}}).error
-    assert.equal(error.code, 'AWS_CONCURRENT')
-    assert.match(error.message, /glue:UpdateCrawler on crawler kubecost_crawler failed/)
+    assert.deepEqual(result.stdout.trim().split('\n'), [
+      'database kubecost_db: unchanged',
+      'table kubecost_db.kubecost_table: updated (columns added: properties.labels.team)',
+      'view kubecost_db.kubecost_view: updated (columns added: properties.labels.team; view columns added: properties.labels.team)',
+      'crawler kubecost_crawler: not updated (schedule changed: cron(0 1 * * ? *) → cron(0 3 * * ? *))',
+    ])
+    assert.match(
+      result.stderr,
+      /Error: glue:UpdateCrawler on crawler kubecost_crawler failed: the resource is busy or was changed at the same time \(CrawlerRunningException/,
+    )
+
+    // Under --json the same, as data: the view is updated again (the columns are in), the crawler still not.
+    const json = await deploy(['--labels', 'team,app', '--crawler-schedule', 'cron(0 3 * * ? *)', '--json'])
+    assert.equal(json.code, 1)
+    const body = partial(json.stdout)
+    assert.deepEqual(
+      body.resources.map(r => [r.kind, r.action]),
+      [
+        ['database', 'unchanged'],
+        ['table', 'updated'],
+        ['view', 'updated'],
+      ],
+    )
+    assert.deepEqual(
+      body.notApplied.map(r => [r.kind, r.action, r.changes]),
+      [['crawler', 'updated', ['schedule changed: cron(0 1 * * ? *) → cron(0 3 * * ? *)']]],
+    )
   })
 
   it("warns when the user's workgroup has no query result location, or does not exist", async () => {

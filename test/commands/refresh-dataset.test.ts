@@ -126,18 +126,58 @@ describe('refresh-dataset: one refresh', () => {
   })
 
   it('--timeout: exit 1 naming the state, the flag and that the ingestion carries on', async () => {
-    const {code, stdout} = await refresh(['--timeout', '0.4', '--json'], {stall: true})
+    const {code, stdout, stderr} = await refresh(['--timeout', '0.4'], {stall: true})
     assert.equal(code, 1)
-    const {error} = json(stdout)
-    assert.equal(error?.code, 'QUICKSIGHT_INGESTION_TIMEOUT')
+    assert.match(stdout, /^Started full ingestion [0-9a-f-]{36}; last seen RUNNING\n$/)
     assert.match(
-      error?.message ?? '',
-      /^Ingestion [0-9a-f-]{36} of dataset e88edf48-f2cd-4c23-b6a4-e2b3034e2c41 was still RUNNING after 0 s \(--timeout\)$/,
+      stderr,
+      /Error: Ingestion [0-9a-f-]{36} of dataset e88edf48-f2cd-4c23-b6a4-e2b3034e2c41 was still RUNNING after 0 s \(--timeout\)\n/,
     )
+    assert.match(stderr, /Try: .*run refresh-dataset again to attach to it, or raise --timeout \(REFRESH_TIMEOUT\)/)
+  })
+})
+
+describe('refresh-dataset: a run that fails after it started something', () => {
+  it('a dataset deleted while its ingestion is awaited is named as gone at once: exit 1, the start reported', async () => {
+    // Without the check, the wait would end only at --timeout.
+    const {code, stdout, stderr} = await refresh(['--timeout', '120'], {deletedAfterPolls: 1})
+    assert.equal(code, 1)
+    assert.match(stdout, /^Started full ingestion [0-9a-f-]{36}; last seen INITIALIZED\n$/)
     assert.match(
-      error?.suggestions[0] ?? '',
-      /run refresh-dataset again to attach to it, or raise --timeout \(REFRESH_TIMEOUT\)/,
+      stderr,
+      /Error: Ingestion [0-9a-f-]{36} of dataset e88edf48-f2cd-4c23-b6a4-e2b3034e2c41 is gone \(last seen INITIALIZED\): the dataset was deleted, or replaced, while this run waited/,
     )
+    assert.match(stderr, /Try: Check that dataset e88edf48-f2cd-4c23-b6a4-e2b3034e2c41 still exists in QuickSight/)
+  })
+
+  it('under --json the ingestion as last seen comes with the failure', async () => {
+    const {code, stdout} = await refresh(['--json', '--timeout', '120'], {deletedAfterPolls: 2})
+    assert.equal(code, 1)
+    const parsed = json(stdout)
+    const result = (parsed.result ?? parsed) as {attached: boolean; ingestion: {status: string}}
+    assert.deepEqual([result.attached, result.ingestion.status], [false, 'RUNNING'])
+  })
+
+  it('a schedule refused after the window was set: the window line, then the error; --json the same', async () => {
+    const {
+      code,
+      stdout,
+      stderr,
+      fake: f,
+    } = await refresh(['--configure-schedule'], {
+      deny: ['quicksight:CreateRefreshSchedule'],
+    })
+    assert.equal(code, 1)
+    assert.equal(stdout, 'Incremental refresh window: 4 days on window.start (created)\n')
+    assert.match(stderr, /Error: Access denied: quicksight:CreateRefreshSchedule on /)
+    assert.ok(f.refreshProperties.has(DATASET))
+
+    await f.close()
+    const asJson = await refresh(['--configure-schedule', '--json'], {deny: ['quicksight:CreateRefreshSchedule']})
+    assert.equal(asJson.code, 1)
+    const parsed = json(asJson.stdout)
+    const result = (parsed.result ?? parsed) as {lookback: {change: string}; schedule?: unknown}
+    assert.deepEqual([result.lookback.change, result.schedule], ['created', undefined])
   })
 })
 
@@ -177,6 +217,35 @@ describe('refresh-dataset: errors', () => {
       /^Access denied: quicksight:CreateIngestion on arn:aws:quicksight:us-east-1:111122223333:dataset\/e88edf48-f2cd-4c23-b6a4-e2b3034e2c41\/ingestion\/[0-9a-f-]{36} as the access key in AWS_ACCESS_KEY_ID \(AccessDeniedException\)$/,
     )
     assert.match(error?.suggestions[0] ?? '', /^Allow quicksight:CreateIngestion on /)
+  })
+
+  it('access denied on a dataset other than the one the printed policy names says the id may be wrong', async () => {
+    const other = '53076fa4-4238-a2e1-8672-3909f0621986'
+    const {code, stdout} = await refresh(['--json', '--dataset-id', other], {
+      datasets: {[other]: 'cca_kubecost_view'},
+      deny: ['quicksight:DescribeDataSet'],
+    })
+    assert.equal(code, 1)
+    const {error} = json(stdout)
+    assert.equal(error?.code, 'AWS_ACCESS_DENIED')
+    assert.equal(
+      error?.suggestions[0],
+      `dataset ${other} is not ${DATASET}, the dataset the policy printed by iam-policy allows unless given another, and a name the policy does not allow is denied rather than reported missing: if ${other} is mistyped, correct --dataset-id (QUICKSIGHT_DATASET_ID); if it is right, print the policy again with iam-policy --dataset-id ${other}.`,
+    )
+    await fake?.close()
+    const usual = await refresh(['--json'], {deny: ['quicksight:DescribeDataSet']})
+    assert.match(json(usual.stdout).error?.suggestions[0] ?? '', /^Allow quicksight:DescribeDataSet on /)
+  })
+
+  it('access denied reading a crawler of another name is noted with the same hint; the schedule is still set', async () => {
+    const {code, stdout, stderr} = await refresh(['--configure-schedule', '--crawler', 'nightly', '--json'], {
+      deny: ['glue:GetCrawler'],
+    })
+    assert.equal(code, 0, stderr)
+    assert.match(
+      (json(stdout) as {warnings: string[]}).warnings[0] ?? '',
+      /^Could not check the refresh against crawler nightly: Access denied: glue:GetCrawler on crawler nightly .*; the two-hour check was skipped\. crawler nightly is not kubecost_crawler, .*: if nightly is mistyped, correct --crawler \(GLUE_CRAWLER\); if it is right, change crawler kubecost_crawler to nightly in that policy's resources\.$/,
+    )
   })
 
   it('the ingestion limit reached is its own error with a next step', async () => {

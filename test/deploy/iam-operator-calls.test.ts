@@ -78,8 +78,14 @@ function glueNeeds(op: string, body: Json): Needed[] {
         ...each([glue(`crawler/${String(body.Name)}`)]),
         // Giving a crawler its role is passing that role to Glue.
         {action: 'iam:PassRole', resource: roleArn, keys: {'iam:PassedToService': 'glue.amazonaws.com'}, call},
+        // Tags given at creation are authorised as tagging too.
+        ...(body.Tags ? each([glue(`crawler/${String(body.Name)}`)], 'glue:TagResource') : []),
       ]
     }
+
+    case 'GetTags':
+    case 'TagResource':
+      return each([String(body.ResourceArn)])
 
     // Takes no resource: IAM authorises it on "*".
     case 'GetCrawlerMetrics':
@@ -143,7 +149,14 @@ function athenaNeeds(op: string, body: Json, lastWorkgroup: string, workgroups: 
     case 'UpdateWorkGroup':
       return [{action: `athena:${op}`, resource: athena(String(body.WorkGroup)), call}]
     case 'CreateWorkGroup':
-      return [{action: 'athena:CreateWorkGroup', resource: athena(String(body.Name)), call}]
+      return [
+        {action: 'athena:CreateWorkGroup', resource: athena(String(body.Name)), call},
+        // Tags given at creation are authorised as tagging too.
+        ...(body.Tags ? [{action: 'athena:TagResource', resource: athena(String(body.Name)), call}] : []),
+      ]
+    case 'ListTagsForResource':
+    case 'TagResource':
+      return [{action: `athena:${op}`, resource: String(body.ResourceARN), call}]
     case 'StartQueryExecution': {
       return [
         {

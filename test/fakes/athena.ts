@@ -8,6 +8,9 @@
  * - GetWorkGroup of a workgroup that does not exist is 400 InvalidRequestException (Athena's generic
  *   error), which is why callers list the workgroups first; CreateWorkGroup of an existing one too.
  * - UpdateWorkGroup merges ConfigurationUpdates into the configuration.
+ * - Workgroup tags (CreateWorkGroup's Tags, TagResource, ListTagsForResource) are kept by ARN,
+ *   arn:aws:athena:us-east-1:111122223333:workgroup/<name>; a workgroup that does not exist is 400
+ *   ResourceNotFoundException there.
  * - StartQueryExecution answers a QueryExecutionId at once; the query goes QUEUED → RUNNING →
  *   SUCCEEDED (or FAILED / CANCELLED with a StateChangeReason and, for FAILED, an AthenaError), one
  *   step per GetQueryExecution (`query` sets how many polls each state lasts and how it ends;
@@ -43,6 +46,8 @@ export class AthenaFake {
   readonly requests: Array<{op: string; body: Json}> = []
   readonly workgroups = new Map<string, Json>()
   readonly queries = new Map<string, QueryRecord>()
+  /** Tags by workgroup ARN. */
+  readonly tags = new Map<string, Array<{Key: string; Value: string}>>()
   query: QueryBehaviour = {queuedPolls: 1, runningPolls: 1, outcome: 'SUCCEEDED'}
   private readonly faults: Array<{op: string; type: string}> = []
   private nextFailure: string | undefined
@@ -131,6 +136,29 @@ export class AthenaFake {
           Configuration: body.Configuration,
           CreationTime: Date.now() / 1000,
         })
+        if (Array.isArray(body.Tags))
+          this.tags.set(workgroupArn(name), body.Tags as Array<{Key: string; Value: string}>)
+        send(200, {})
+        return
+      }
+
+      case 'ListTagsForResource':
+      case 'TagResource': {
+        const arn = String(body.ResourceARN)
+        const name = /^arn:aws:athena:[a-z0-9-]+:\d{12}:workgroup\/(.+)$/.exec(arn)?.[1]
+        if (!name || !this.workgroups.has(name)) {
+          send(400, {__type: 'ResourceNotFoundException', Message: `${arn} is not found.`})
+          return
+        }
+
+        if (op === 'ListTagsForResource') {
+          send(200, {Tags: this.tags.get(arn) ?? []})
+          return
+        }
+
+        const added = body.Tags as Array<{Key: string; Value: string}>
+        const kept = (this.tags.get(arn) ?? []).filter(t => !added.some(a => a.Key === t.Key))
+        this.tags.set(arn, [...kept, ...added])
         send(200, {})
         return
       }
@@ -220,6 +248,8 @@ export class AthenaFake {
     }
   }
 }
+
+export const workgroupArn = (name: string) => `arn:aws:athena:us-east-1:111122223333:workgroup/${name}`
 
 /** One step of a query's life per poll: QUEUED for `queuedPolls`, RUNNING for `runningPolls`, then its outcome. */
 function advanceQuery(q: QueryRecord): void {

@@ -17,12 +17,21 @@
  *   account/region/year/month folders would. GetPartitions pages them `partitionPageSize` at a time
  *   (default 2, to make callers follow NextToken) and leaves out the storage descriptor's columns
  *   when asked to (ExcludeColumnSchema).
+ * - UpdateTable archives the table's previous definition as a table version (GetTableVersions)
+ *   unless SkipArchive is true.
+ * - Crawler tags (CreateCrawler's Tags, TagResource, GetTags) are kept by ARN,
+ *   arn:aws:glue:us-east-1:111122223333:crawler/<name>; UpdateCrawler leaves them as they are.
+ * - With `crawl.deletedAfterPolls`, someone deletes the crawler while it crawls: after that many
+ *   GetCrawler calls of the running crawl, it is gone (EntityNotFoundException from then on).
  * - A missing database, table or crawler is 400 EntityNotFoundException; an existing one on
  *   Create* is AlreadyExistsException.
  * - CreateTable and UpdateTable refuse a column or partition key name longer than 255 characters
  *   (Column.Name's length constraint) with 400 ValidationException, in the words of AWS's request
  *   validation.
- * - `fail(op, type, status, times)` makes the next `times` calls of an operation fail that way.
+ * - STS GetCallerIdentity (query protocol, on the same endpoint) answers account 111122223333, for
+ *   the ARNs a caller builds; it is recorded in `stsRequests`, not `requests`.
+ * - `fail(op, type, status, times, after)` makes `times` calls of an operation, after the next
+ *   `after` of them, fail that way.
  * - Every request is recorded (operation and body).
  */
 import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
@@ -39,6 +48,8 @@ export interface CrawlBehaviour {
   metrics?: {TablesCreated: number; TablesUpdated: number; TablesDeleted: number}
   /** Partitions a SUCCEEDED crawl adds to each target table (default 2). */
   partitionsAdded?: number
+  /** The crawler is deleted after this many GetCrawler calls of a running crawl. */
+  deletedAfterPolls?: number
 }
 
 interface CrawlerRecord {
@@ -48,7 +59,12 @@ interface CrawlerRecord {
   startedAt?: number
   lastCrawl?: Json
   crawls: number
+  /** GetCrawler calls while a crawl runs. */
+  crawlPolls?: number
 }
+
+export const ACCOUNT = '111122223333'
+export const crawlerArn = (name: string) => `arn:aws:glue:us-east-1:${ACCOUNT}:crawler/${name}`
 
 export class GlueFake {
   readonly requests: Array<{op: string; body: Json}> = []
@@ -57,9 +73,14 @@ export class GlueFake {
   readonly crawlers = new Map<string, CrawlerRecord>()
   /** Partitions by table (`database.table`), in the order they were added. */
   readonly partitions = new Map<string, Json[]>()
+  /** Archived definitions by table (`database.table`), oldest first. */
+  readonly tableVersions = new Map<string, Json[]>()
+  /** Tags by resource ARN. */
+  readonly tags = new Map<string, Record<string, string>>()
+  readonly stsRequests: string[] = []
   partitionPageSize = 2
   crawl: CrawlBehaviour = {runPolls: 2, outcome: 'SUCCEEDED'}
-  private readonly faults: Array<{op: string; type: string; status: number; times: number}> = []
+  private readonly faults: Array<{op: string; type: string; status: number; times: number; after: number}> = []
   private version = 0
 
   private constructor(
@@ -75,11 +96,12 @@ export class GlueFake {
   }
 
   get env(): Record<string, string> {
-    return {AWS_ENDPOINT_URL_GLUE: this.endpoint}
+    return {AWS_ENDPOINT_URL_GLUE: this.endpoint, AWS_ENDPOINT_URL_STS: this.endpoint}
   }
 
-  fail(op: string, type: string, status = 400, times = 1): void {
-    this.faults.push({op, type, status, times})
+  /** The next `times` calls of `op`, after the first `after` of them, fail with `type`. */
+  fail(op: string, type: string, status = 400, times = 1, after = 0): void {
+    this.faults.push({op, type, status, times, after})
   }
 
   /** Operations that changed something, in order. */
@@ -133,6 +155,15 @@ export class GlueFake {
   }
 
   private handle(req: IncomingMessage, raw: string, res: ServerResponse): void {
+    if (req.headers['x-amz-target'] === undefined && raw.includes('Action=GetCallerIdentity')) {
+      this.stsRequests.push('GetCallerIdentity')
+      res.writeHead(200, {'content-type': 'text/xml'})
+      res.end(`<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>
+<Arn>arn:aws:iam::${ACCOUNT}:user/test</Arn><UserId>AIDATEST</UserId><Account>${ACCOUNT}</Account>
+</GetCallerIdentityResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></GetCallerIdentityResponse>`)
+      return
+    }
+
     const op = String(req.headers['x-amz-target'] ?? '').replace(/^AWSGlue\./, '')
     const body = JSON.parse(raw || '{}') as Json
     this.requests.push({op, body})
@@ -143,7 +174,8 @@ export class GlueFake {
 
     const error = (type: string, message: string, status = 400) => send(status, {__type: type, Message: message})
     const fault = this.faults.find(f => f.op === op && f.times > 0)
-    if (fault) {
+    if (fault && fault.after > 0) fault.after--
+    else if (fault) {
       fault.times--
       error(fault.type, `injected ${fault.type}`, fault.status)
       return
@@ -195,13 +227,33 @@ export class GlueFake {
         if (op === 'UpdateTable' && !existing) return notFound(`Table ${String(input.Name)}`)
         const tooLong = longColumnName(input)
         if (tooLong) return tooLong
+        if (existing && body.SkipArchive !== true)
+          this.tableVersions.set(key, [...(this.tableVersions.get(key) ?? []), existing])
         this.tables.set(key, this.stored(db, input, existing, now))
         return {}
       }
 
+      case 'GetTableVersions': {
+        const key = `${lower(body.DatabaseName)}.${lower(body.TableName)}`
+        const current = this.tables.get(key)
+        if (!current) return notFound(`Table ${String(body.TableName)}`)
+        const all = [...(this.tableVersions.get(key) ?? []), current]
+        return {TableVersions: all.reverse().map(Table => ({Table, VersionId: Table.VersionId}))}
+      }
+
       case 'GetCrawler': {
-        const c = this.crawlers.get(String(body.Name))
-        if (!c) return notFound(`Crawler entry with name ${String(body.Name)}`)
+        const name = String(body.Name)
+        const c = this.crawlers.get(name)
+        if (!c) return notFound(`Crawler entry with name ${name}`)
+        if (c.state !== 'READY' && this.crawl.deletedAfterPolls !== undefined) {
+          c.crawlPolls = (c.crawlPolls ?? 0) + 1
+          if (c.crawlPolls > this.crawl.deletedAfterPolls) {
+            this.crawlers.delete(name)
+            this.tags.delete(crawlerArn(name))
+            return notFound(`Crawler entry with name ${name}`)
+          }
+        }
+
         this.advance(c)
         const input = c.input
         return {
@@ -226,12 +278,26 @@ export class GlueFake {
         if (op === 'UpdateCrawler' && !existing) return notFound(`Crawler ${name}`)
         if (existing && existing.state !== 'READY')
           return {__type: 'CrawlerRunningException', Message: `Crawler with name ${name} has already started`}
+        if (op === 'UpdateCrawler' && 'Tags' in body)
+          return {__type: 'InvalidInputException', Message: 'UpdateCrawler takes no Tags'}
+        const {Tags: tags, ...input} = body
+        if (op === 'CreateCrawler' && tags) this.tags.set(crawlerArn(name), {...(tags as Record<string, string>)})
         this.crawlers.set(
           name,
           existing
-            ? {...existing, input: {...existing.input, ...body}}
-            : {input: body, state: 'READY', pollsLeft: 0, crawls: 0},
+            ? {...existing, input: {...existing.input, ...input}}
+            : {input, state: 'READY', pollsLeft: 0, crawls: 0},
         )
+        return {}
+      }
+
+      case 'GetTags':
+      case 'TagResource': {
+        const arn = String(body.ResourceArn)
+        const name = /^arn:aws:glue:[a-z0-9-]+:\d{12}:crawler\/(.+)$/.exec(arn)?.[1]
+        if (!name || !this.crawlers.has(name)) return notFound(`Resource ${arn}`)
+        if (op === 'GetTags') return {Tags: this.tags.get(arn) ?? {}}
+        this.tags.set(arn, {...this.tags.get(arn), ...(body.TagsToAdd as Record<string, string>)})
         return {}
       }
 

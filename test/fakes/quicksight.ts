@@ -12,10 +12,13 @@
  *   a reused id is 409 ResourceExistsException too. With `raceWith`, the first CreateIngestion finds
  *   that an ingestion of that id was started elsewhere just before (a race with another run). After `dailyLimit` creations: 409 LimitExceededException.
  * - A COMPLETED ingestion reports `rows` (ingested, dropped, total) and 42 seconds.
+ * - With `deletedAfterPolls`, someone deletes the dataset while an ingestion of it runs: after that
+ *   many DescribeIngestion calls, the dataset is gone (404 ResourceNotFoundException from then on).
  * - Refresh properties: DescribeDataSetRefreshProperties is 404 until Put sets them. Refresh
  *   schedules: Create (POST) of an existing id is 409, Update (PUT) of a missing one is 404.
  * - `edition: 'STANDARD'` refuses refresh properties and schedules with 403 UnsupportedUserEditionException.
- * - Actions in `deny` (e.g. `quicksight:CreateIngestion`) are 403 AccessDeniedException.
+ * - Actions in `deny` (e.g. `quicksight:CreateIngestion`) are 403 AccessDeniedException; `glue:GetCrawler`
+ *   there is Glue's 400 AccessDeniedException.
  * - GetCrawler answers the crawler in `crawlers` with its schedule (undefined: on demand), else 400
  *   EntityNotFoundException. Every request is recorded as its action name.
  */
@@ -45,6 +48,7 @@ export interface QuickSightFakeOptions {
   edition?: 'ENTERPRISE' | 'STANDARD'
   deny?: string[]
   crawlers?: Record<string, string | undefined>
+  deletedAfterPolls?: number
 }
 
 interface Schedule {
@@ -64,6 +68,9 @@ export class QuickSightFake {
   readonly refreshProperties = new Map<string, unknown>()
   readonly schedules = new Map<string, Map<string, Schedule>>()
   private created = 0
+  private polls = 0
+  /** Datasets deleted meanwhile (`deletedAfterPolls`); the options, shared by tests, are left alone. */
+  private readonly deleted = new Set<string>()
 
   private constructor(
     private readonly server: Server,
@@ -142,6 +149,12 @@ export class QuickSightFake {
     this.actions.push(`glue:${target.slice('AWSGlue.'.length)}`)
     const name = (JSON.parse(body || '{}') as {Name?: string}).Name ?? ''
     const crawlers = this.options.crawlers ?? {}
+    if (this.options.deny?.includes('glue:GetCrawler')) {
+      res.writeHead(400, {'content-type': 'application/x-amz-json-1.1'})
+      res.end(JSON.stringify({__type: 'AccessDeniedException', Message: `not authorized to perform glue:GetCrawler`}))
+      return
+    }
+
     if (target !== 'AWSGlue.GetCrawler' || !(name in crawlers)) {
       res.writeHead(400, {'content-type': 'application/x-amz-json-1.1'})
       res.end(
@@ -196,7 +209,7 @@ export class QuickSightFake {
       return
     }
 
-    if (!dataSetId || !(dataSetId in datasets)) {
+    if (!dataSetId || !(dataSetId in datasets) || this.deleted.has(dataSetId)) {
       fail(404, 'ResourceNotFoundException', `Dataset ${dataSetId} not found`)
       return
     }
@@ -214,6 +227,12 @@ export class QuickSightFake {
       }
 
       case 'DescribeIngestion': {
+        if (this.options.deletedAfterPolls !== undefined && ++this.polls > this.options.deletedAfterPolls) {
+          this.deleted.add(dataSetId)
+          fail(404, 'ResourceNotFoundException', `Dataset ${dataSetId} not found`)
+          return
+        }
+
         const found = this.list(dataSetId).find(i => i.id === subId)
         if (!found) {
           fail(404, 'ResourceNotFoundException', `Ingestion ${subId} not found`)

@@ -53,7 +53,8 @@ describe('runCrawl', () => {
       ],
       () => 'started',
     )
-    const outcome = await runCrawl(api, 'c', options(clock))
+    const {outcome, failure} = await runCrawl(api, 'c', options(clock))
+    assert.equal(failure, undefined)
     assert.equal(outcome.how, 'started')
     assert.equal(outcome.status, 'SUCCEEDED')
     assert.equal(outcome.durationSeconds, 7)
@@ -69,23 +70,64 @@ describe('runCrawl', () => {
       ],
       () => 'running',
     )
-    const outcome = await runCrawl(api, 'c', options(new FakeClock()))
+    const {outcome} = await runCrawl(api, 'c', options(new FakeClock()))
     assert.equal(outcome.how, 'attached')
     assert.equal(api.starts, 1)
   })
 
-  it('times out at the deadline with CRAWL_TIMEOUT naming the last state and the setting', async () => {
+  it('times out at the deadline with CRAWL_TIMEOUT naming the last state and the setting, with the crawl so far', async () => {
     const clock = new FakeClock()
     const api = scripted([{State: 'RUNNING', LastCrawl: OLD}], () => 'started')
-    await assert.rejects(runCrawl(api, 'c', {...options(clock), timeoutMs: 10_000}), (e: unknown) => {
-      assert.ok(e instanceof AwsError)
-      assert.equal(e.code, 'CRAWL_TIMEOUT')
-      assert.equal(e.exitCode, 1)
-      assert.equal(e.message, 'Crawler c was still RUNNING after 10 s (--timeout (CRAWL_TIMEOUT))')
-      return true
-    })
+    const {outcome, failure} = await runCrawl(api, 'c', {...options(clock), timeoutMs: 10_000})
+    assert.ok(failure instanceof AwsError)
+    assert.equal(failure.code, 'CRAWL_TIMEOUT')
+    assert.equal(failure.exitCode, 1)
+    assert.equal(failure.message, 'Crawler c was still RUNNING after 10 s (--timeout (CRAWL_TIMEOUT))')
+    assert.deepEqual(outcome, {crawler: 'c', how: 'attached', status: 'UNKNOWN', lastState: 'RUNNING'})
+    assert.equal(crawlLine(outcome), 'crawler c: attached to a running crawl; outcome unknown, last seen RUNNING')
     assert.equal(clock.now(), 10_000)
     assert.equal(api.starts, 0)
+  })
+
+  it('a crawler deleted while its crawl is awaited is named as gone at once, not at the timeout', async () => {
+    const clock = new FakeClock()
+    const states: Array<{State: string; LastCrawl?: LastCrawl} | undefined> = [
+      {State: 'READY', LastCrawl: OLD},
+      {State: 'RUNNING', LastCrawl: OLD},
+      undefined,
+    ]
+    const api = {...scripted([], () => 'started'), getCrawler: async () => states.shift()}
+    const {outcome, failure} = await runCrawl(api, 'c', {...options(clock), timeoutMs: 1_800_000})
+    assert.ok(failure instanceof AwsError)
+    assert.equal(failure.code, 'CRAWLER_GONE')
+    assert.equal(failure.message, 'Crawler c was deleted while this run waited for its crawl (last seen RUNNING)')
+    assert.match(failure.suggestions[0] ?? '', /re-create it with kubecost-cid deploy-glue .*, then run crawl again/)
+    assert.deepEqual(outcome, {crawler: 'c', how: 'started', status: 'UNKNOWN', lastState: 'RUNNING'})
+    // One back-off sleep between the two polls, nowhere near the half hour.
+    assert.deepEqual(clock.sleeps, [1000])
+  })
+
+  it('access denied on a crawler the printed policy does not name says the name may be wrong; on the default, not', async () => {
+    const denied = () => {
+      throw new AwsError('AWS_ACCESS_DENIED', 'Access denied: glue:GetCrawler on crawler x', {
+        suggestions: ['Allow it.'],
+      })
+    }
+    const api = {...scripted([], () => 'started'), getCrawler: async () => denied()}
+    await assert.rejects(runCrawl(api, 'kubecost_crawlr', options(new FakeClock())), (e: unknown) => {
+      assert.ok(e instanceof AwsError)
+      assert.equal(e.code, 'AWS_ACCESS_DENIED')
+      assert.deepEqual(e.suggestions, [
+        "crawler kubecost_crawlr is not kubecost_crawler, the crawler the policy printed by iam-policy allows, and a name the policy does not allow is denied rather than reported missing: if kubecost_crawlr is mistyped, correct {{setting:crawler}}; if it is right, change crawler kubecost_crawler to kubecost_crawlr in that policy's resources.",
+        'Allow it.',
+      ])
+      return true
+    })
+    await assert.rejects(runCrawl(api, 'kubecost_crawler', options(new FakeClock())), (e: unknown) => {
+      assert.ok(e instanceof AwsError)
+      assert.deepEqual(e.suggestions, ['Allow it.'])
+      return true
+    })
   })
 
   it('counts the partitions of every catalog-target table before and after the crawl', async () => {
@@ -99,7 +141,7 @@ describe('runCrawl', () => {
       () => 'started',
       async (database, table) => counts[`${database}.${table}`]?.shift() ?? 0,
     )
-    const outcome = await runCrawl(api, 'c', options(new FakeClock()))
+    const {outcome} = await runCrawl(api, 'c', options(new FakeClock()))
     assert.deepEqual(outcome.partitions, {before: 11, after: 14, changed: 3})
     assert.match(crawlLine(outcome), /; \+3 partitions \(11 → 14\)$/)
   })
@@ -112,13 +154,13 @@ describe('runCrawl', () => {
       ],
       () => 'started',
     )
-    assert.equal((await runCrawl(api, 'c', options(new FakeClock()))).partitions, undefined)
+    assert.equal((await runCrawl(api, 'c', options(new FakeClock()))).outcome.partitions, undefined)
     const noWait = await runCrawl(
       scripted([{State: 'READY', LastCrawl: OLD}], () => 'started'),
       'c',
       {...options(new FakeClock()), wait: false},
     )
-    assert.equal(noWait.partitions, undefined)
+    assert.equal(noWait.outcome.partitions, undefined)
   })
 
   it('words a change of partitions with its sign and both counts', () => {

@@ -37,14 +37,15 @@ describe('configureRefresh', () => {
   const options = {dataSetId: 'ds', accountId: '111122223333', region: 'us-east-1', lookbackDays: 7, crawler: 'c'}
 
   it('returns the window, the schedule and a warning when the refresh follows the crawler by less than two hours', async () => {
-    const result = await configureRefresh(
+    const {result, failure} = await configureRefresh(
       deps(async () => 'cron(30 2 * * ? *)'),
       {...options, wanted: WANTED},
     )
+    assert.equal(failure, undefined)
     assert.deepEqual(result.lookback, {column: 'window.start', days: 7, change: 'unchanged'})
-    assert.equal(result.schedule.time, '03:00')
-    assert.equal(result.schedule.change, 'created')
-    assert.equal(result.crawler.minutesBefore, 30)
+    assert.equal(result.schedule?.time, '03:00')
+    assert.equal(result.schedule?.change, 'created')
+    assert.equal(result.crawler?.minutesBefore, 30)
     assert.equal(result.warnings.length, 1)
     assert.match(
       named(result.warnings[0] ?? '', 'refresh-dataset'),
@@ -53,12 +54,12 @@ describe('configureRefresh', () => {
   })
 
   it('no warning at two hours or more; an unreadable schedule is a warning note, an unexpected error is thrown', async () => {
-    const ok = await configureRefresh(
+    const {result: ok} = await configureRefresh(
       deps(async () => 'cron(0 1 * * ? *)'),
       {...options, wanted: WANTED},
     )
     assert.deepEqual(ok.warnings, [])
-    const unreadable = await configureRefresh(
+    const {result: unreadable} = await configureRefresh(
       deps(async () => Promise.reject(new AwsError('AWS_NOT_FOUND', 'no crawler c'))),
       {...options, wanted: WANTED},
     )
@@ -70,5 +71,30 @@ describe('configureRefresh', () => {
       ),
       TypeError,
     )
+  })
+
+  it('a schedule that cannot be set after the window was: the window is handed back with the failure', async () => {
+    const refused = new AwsError('AWS_ACCESS_DENIED', 'Access denied: quicksight:CreateRefreshSchedule')
+    let crawlerReads = 0
+    const {result, failure} = await configureRefresh(
+      {
+        ...deps(async () => {
+          crawlerReads++
+          return 'cron(0 1 * * ? *)'
+        }),
+        ensureLookback: async () => 'created' as const,
+        ensureDailySchedule: async () => Promise.reject(refused),
+      },
+      {...options, wanted: WANTED},
+    )
+    assert.equal(failure, refused)
+    assert.deepEqual(result, {
+      dataSetId: 'ds',
+      accountId: '111122223333',
+      region: 'us-east-1',
+      lookback: {column: 'window.start', days: 7, change: 'created'},
+      warnings: [],
+    })
+    assert.equal(crawlerReads, 0)
   })
 })

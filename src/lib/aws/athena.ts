@@ -4,14 +4,17 @@ import {
   type EncryptionOption,
   GetQueryExecutionCommand,
   GetWorkGroupCommand,
+  ListTagsForResourceCommand,
   ListWorkGroupsCommand,
   StartQueryExecutionCommand,
+  TagResourceCommand,
   UpdateWorkGroupCommand,
 } from '@aws-sdk/client-athena'
 
+import {WORKGROUP_DESCRIPTION} from '../glue/ownership.js'
 import type {QueryApi, QueryStatus} from '../glue/verify.js'
 import type {WorkgroupApi, WorkgroupSettings} from '../glue/workgroup.js'
-import type {Sender} from './glue.js'
+import {type ArnSource, type Sender, arnOf} from './glue.js'
 
 type Wanted = Parameters<WorkgroupApi['createWorkgroup']>[1]
 
@@ -25,6 +28,8 @@ export class AthenaWorkgroups implements WorkgroupApi, QueryApi {
   constructor(
     private readonly client: AthenaClient,
     private readonly sender: Sender,
+    /** Needed only for a workgroup's tags, which Athena addresses by ARN. */
+    private readonly arns?: ArnSource,
   ) {}
 
   async getWorkgroup(name: string): Promise<WorkgroupSettings | undefined> {
@@ -41,16 +46,41 @@ export class AthenaWorkgroups implements WorkgroupApi, QueryApi {
       encryption: result?.EncryptionConfiguration?.EncryptionOption,
       kmsKey: result?.EncryptionConfiguration?.KmsKey,
       enforced: config?.EnforceWorkGroupConfiguration,
+      description: out.WorkGroup?.Description,
     }
   }
 
-  async createWorkgroup(name: string, s: Wanted): Promise<void> {
+  async workgroupTags(name: string): Promise<Record<string, string>> {
+    const arn = await this.workgroupArn(name)
+    const tags: Record<string, string> = {}
+    let token: string | undefined
+    do {
+      const page = await this.sender.send(
+        () => this.client.send(new ListTagsForResourceCommand({ResourceARN: arn, NextToken: token})),
+        {action: 'athena:ListTagsForResource', resource: `workgroup ${name}`},
+      )
+      for (const t of page.Tags ?? []) if (t.Key !== undefined) tags[t.Key] = t.Value ?? ''
+      token = page.NextToken
+    } while (token)
+    return tags
+  }
+
+  async tagWorkgroup(name: string, tags: Readonly<Record<string, string>>): Promise<void> {
+    const arn = await this.workgroupArn(name)
+    await this.sender.send(() => this.client.send(new TagResourceCommand({ResourceARN: arn, Tags: tagList(tags)})), {
+      action: 'athena:TagResource',
+      resource: `workgroup ${name}`,
+    })
+  }
+
+  async createWorkgroup(name: string, s: Wanted, tags: Readonly<Record<string, string>>): Promise<void> {
     await this.sender.send(
       () =>
         this.client.send(
           new CreateWorkGroupCommand({
             Name: name,
-            Description: 'Kubecost data for the Cloud Intelligence Dashboards',
+            Description: WORKGROUP_DESCRIPTION,
+            Tags: tagList(tags),
             Configuration: {
               ResultConfiguration: {OutputLocation: s.outputLocation, EncryptionConfiguration: encryption(s)},
               EnforceWorkGroupConfiguration: true,
@@ -99,6 +129,12 @@ export class AthenaWorkgroups implements WorkgroupApi, QueryApi {
     }
   }
 
+  private async workgroupArn(name: string): Promise<string> {
+    if (!this.arns)
+      throw new Error("AthenaWorkgroups needs the session's region and account to address a workgroup's tags")
+    return arnOf(this.arns, 'athena', `workgroup/${name}`)
+  }
+
   private async names(): Promise<string[]> {
     const names: string[] = []
     let token: string | undefined
@@ -113,3 +149,5 @@ export class AthenaWorkgroups implements WorkgroupApi, QueryApi {
     return names
   }
 }
+
+const tagList = (tags: Readonly<Record<string, string>>) => Object.entries(tags).map(([Key, Value]) => ({Key, Value}))

@@ -5,15 +5,16 @@
  */
 import {randomUUID} from 'node:crypto'
 
-import {type ConfigureOptions, type ScheduleResult, configureRefresh} from '../quicksight/configure.js'
+import {named} from '../iam/name-hints.js'
+import {type ConfigureOptions, type ScheduleRun, configureRefresh} from '../quicksight/configure.js'
 import {
+  type FollowedIngestion,
   type Ingestion,
   type RefreshType,
-  ingestionPoll,
-  ingestionTimeout,
+  followIngestion,
   startOrAttach,
 } from '../quicksight/refresh.js'
-import {type WaitOptions, waitOrFail} from '../wait.js'
+import type {WaitOptions} from '../wait.js'
 import {getCrawlerSchedule} from './glue-schedule.js'
 import {
   type QuickSightApi,
@@ -27,11 +28,20 @@ import type {AwsSession} from './session.js'
 
 export {describeDataSet} from './quicksight.js'
 
-/** The session's QuickSight API, in `accountId` (the session's own account by default). */
-export async function quickSightApi(session: AwsSession, accountId?: string): Promise<QuickSightApi> {
+/**
+ * The session's QuickSight API for one dataset's calls, in `accountId` (the session's own account by
+ * default). An access denied names the dataset as possibly wrong when it is not the one the printed
+ * least-privilege policy allows.
+ */
+export async function quickSightApi(
+  session: AwsSession,
+  dataSetId: string,
+  accountId?: string,
+): Promise<QuickSightApi> {
+  const dataset = {kind: 'dataset', name: dataSetId, setting: 'datasetId'} as const
   return {
     client: await session.client('quicksight'),
-    send: session.send.bind(session),
+    send: async (call, context) => named(dataset, session.send(call, context)),
     accountId: accountId ?? (await session.accountId()),
     region: session.region.region,
   }
@@ -42,14 +52,14 @@ export async function configureDatasetRefresh(
   session: AwsSession,
   api: QuickSightApi,
   options: Omit<ConfigureOptions, 'accountId' | 'region'>,
-): Promise<ScheduleResult> {
+): Promise<ScheduleRun> {
   const glue = {client: await session.client('glueForSchedule'), send: session.send.bind(session)}
   const id = options.dataSetId
   return configureRefresh(
     {
       ensureLookback: async days => ensureLookback(api, id, days),
       ensureDailySchedule: async wanted => ensureDailySchedule(api, id, wanted),
-      crawlerSchedule: async name => getCrawlerSchedule(glue, name),
+      crawlerSchedule: async name => named({kind: 'crawler', name, setting: 'crawler'}, getCrawlerSchedule(glue, name)),
     },
     {...options, accountId: api.accountId, region: api.region},
   )
@@ -67,16 +77,12 @@ export async function startRefresh(
   })
 }
 
-/** The ingestion once it has ended (completed, failed or cancelled); a timeout names the ingestion and the dataset. */
+/** The ingestion once it has ended (completed, failed or cancelled), or as last seen when the wait failed first. */
 export async function awaitIngestion(
   api: QuickSightApi,
   dataSetId: string,
   started: Ingestion,
   wait: Omit<WaitOptions, 'subject'>,
-): Promise<Ingestion> {
-  return waitOrFail(
-    async () => ingestionPoll(await describeIngestion(api, dataSetId, started.id)),
-    {...wait, subject: `ingestion ${started.id}`},
-    error => ingestionTimeout(started.id, dataSetId, error.lastState, wait.timeoutMs, error),
-  )
+): Promise<FollowedIngestion> {
+  return followIngestion(async () => describeIngestion(api, dataSetId, started.id), started, dataSetId, wait)
 }

@@ -8,8 +8,10 @@ import {
   GetDatabaseCommand,
   GetPartitionsCommand,
   GetTableCommand,
+  GetTagsCommand,
   type GlueClient,
   StartCrawlerCommand,
+  TagResourceCommand,
   UpdateCrawlerCommand,
   UpdateTableCommand,
 } from '@aws-sdk/client-glue'
@@ -55,28 +57,49 @@ export interface CrawlerMetrics {
   lastRuntimeSeconds?: number
 }
 
+/** What an ARN of the session's resources needs: its region and its account (STS, asked once). */
+export interface ArnSource {
+  readonly region: {region: string}
+  accountId(): Promise<string>
+}
+
+/** The partition of a region's ARNs. */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn'
+  if (region.startsWith('us-gov-')) return 'aws-us-gov'
+  return 'aws'
+}
+
+/** `arn:<partition>:<service>:<region>:<account>:<resource>` in the session's region and account. */
+export async function arnOf(source: ArnSource, service: string, resource: string): Promise<string> {
+  const {region} = source.region
+  return `arn:${partitionOf(region)}:${service}:${region}:${await source.accountId()}:${resource}`
+}
+
 /** The Glue Data Catalog operations deploy-glue and crawl make, over the session's client. */
 export class GlueCatalog {
   constructor(
     private readonly client: GlueClient,
     private readonly sender: Sender,
+    /** Needed only for the crawler's tags, which Glue addresses by ARN. */
+    private readonly arns?: ArnSource,
   ) {}
 
-  async databaseExists(name: string): Promise<boolean> {
+  async getDatabase(name: string): Promise<{Parameters?: Record<string, string>} | undefined> {
     const found = await orMissing(
       this.sender.send(() => this.client.send(new GetDatabaseCommand({Name: name})), {
         action: 'glue:GetDatabase',
         resource: `database ${name}`,
       }),
     )
-    return found !== undefined
+    return found && {Parameters: found.Database?.Parameters}
   }
 
-  async createDatabase(name: string): Promise<void> {
-    await this.sender.send(() => this.client.send(new CreateDatabaseCommand({DatabaseInput: {Name: name}})), {
-      action: 'glue:CreateDatabase',
-      resource: `database ${name}`,
-    })
+  async createDatabase(name: string, parameters: Readonly<Record<string, string>>): Promise<void> {
+    await this.sender.send(
+      () => this.client.send(new CreateDatabaseCommand({DatabaseInput: {Name: name, Parameters: {...parameters}}})),
+      {action: 'glue:CreateDatabase', resource: `database ${name}`},
+    )
   }
 
   async getTable(database: string, name: string): Promise<ExistingTable | undefined> {
@@ -96,10 +119,13 @@ export class GlueCatalog {
     )
   }
 
-  /** Replaces the table's definition; its partitions are left as they are. */
+  /**
+   * Replaces the table's definition; its partitions are left as they are. Glue archives the previous
+   * definition as a table version (no SkipArchive), so an update can be undone.
+   */
   async updateTable(database: string, table: TableDefinition): Promise<void> {
     await this.sender.send(
-      () => this.client.send(new UpdateTableCommand({DatabaseName: database, TableInput: table, SkipArchive: true})),
+      () => this.client.send(new UpdateTableCommand({DatabaseName: database, TableInput: table})),
       {
         action: 'glue:UpdateTable',
         resource: `table ${database}.${table.Name}`,
@@ -125,10 +151,34 @@ export class GlueCatalog {
   }
 
   async updateCrawler(crawler: CrawlerDefinition): Promise<void> {
-    await this.sender.send(() => this.client.send(new UpdateCrawlerCommand(crawlerInput(crawler))), {
+    // UpdateCrawler takes no tags: the crawler keeps its own.
+    const input = {...crawlerInput(crawler), Tags: undefined}
+    await this.sender.send(() => this.client.send(new UpdateCrawlerCommand(input)), {
       action: 'glue:UpdateCrawler',
       resource: `crawler ${crawler.Name}`,
     })
+  }
+
+  async crawlerTags(name: string): Promise<Record<string, string>> {
+    const arn = await this.crawlerArn(name)
+    const out = await this.sender.send(() => this.client.send(new GetTagsCommand({ResourceArn: arn})), {
+      action: 'glue:GetTags',
+      resource: `crawler ${name}`,
+    })
+    return out.Tags ?? {}
+  }
+
+  async tagCrawler(name: string, tags: Readonly<Record<string, string>>): Promise<void> {
+    const arn = await this.crawlerArn(name)
+    await this.sender.send(() => this.client.send(new TagResourceCommand({ResourceArn: arn, TagsToAdd: {...tags}})), {
+      action: 'glue:TagResource',
+      resource: `crawler ${name}`,
+    })
+  }
+
+  private async crawlerArn(name: string): Promise<string> {
+    if (!this.arns) throw new Error("GlueCatalog needs the session's region and account to address a crawler's tags")
+    return arnOf(this.arns, 'glue', `crawler/${name}`)
   }
 
   /** Starts a crawl; `running` when one was already under way (CrawlerRunningException), which the caller attaches to. */
@@ -202,6 +252,7 @@ function crawlerInput(c: CrawlerDefinition): CreateCrawlerCommandInput {
     Schedule: c.Schedule,
     SchemaChangePolicy: {UpdateBehavior: c.UpdateBehavior, DeleteBehavior: c.DeleteBehavior},
     Configuration: c.Configuration,
+    Tags: {...c.Tags},
   }
 }
 

@@ -5,7 +5,7 @@
  * definition says is compared; everything else Glue or others keep is left alone.
  */
 import {ConfigError} from '../errors.js'
-import {type CrawlerDefinition, type GlueColumn, type TableDefinition, decodeView} from './definitions.js'
+import {type CrawlerDefinition, type GlueColumn, MARKER_KEY, type TableDefinition, decodeView} from './definitions.js'
 import {envVar, flag} from '../settings.js'
 
 /** A table or view as Glue returns it: anything may be missing. */
@@ -87,7 +87,9 @@ export function compareTable(existing: ExistingTable, wanted: TableDefinition): 
   const changes: string[] = []
   if (norm(existing.TableType) !== norm(wanted.TableType))
     changes.push(`table type changed: ${existing.TableType ?? 'none'} → ${wanted.TableType}`)
-  if (!hasParameters(existing.Parameters, wanted.Parameters)) changes.push('table parameters changed')
+  // The marker is reported on its own (ownership.ts), as what it is.
+  const parameters = Object.entries(wanted.Parameters).filter(([key]) => key !== MARKER_KEY)
+  if (!hasParameters(existing.Parameters, Object.fromEntries(parameters))) changes.push('table parameters changed')
   if (want.Location !== undefined && slash(sd.Location) !== slash(want.Location))
     changes.push(`location changed: ${sd.Location ?? 'none'} → ${want.Location}`)
   if (want.InputFormat !== undefined && sd.InputFormat !== want.InputFormat) changes.push('input format changed')
@@ -161,7 +163,7 @@ function sameRole(a: string | undefined, b: string): boolean {
 }
 
 /** JSON compared as data, not as text: Glue may return the configuration formatted its own way. */
-function sameJson(a: string | undefined, b: string): boolean {
+export function sameJson(a: string | undefined, b: string): boolean {
   try {
     return canonical(JSON.parse(a ?? 'null')) === canonical(JSON.parse(b))
   } catch {

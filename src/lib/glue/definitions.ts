@@ -37,6 +37,8 @@ export interface CrawlerDefinition {
   UpdateBehavior: 'LOG'
   DeleteBehavior: 'LOG'
   Configuration: string
+  /** Given at creation; an existing crawler is tagged on its own (UpdateCrawler takes no tags). */
+  Tags: Record<string, string>
 }
 
 export interface DeployConfig {
@@ -54,6 +56,14 @@ export interface DeployConfig {
   viewMonths: number
 }
 
+/**
+ * What deploy-glue sets on everything it creates, so that a later run tells its own objects from
+ * anyone else's: a parameter of databases, tables and views, a tag of crawlers and workgroups.
+ */
+export const MARKER_KEY = 'managed-by'
+export const MARKER_VALUE = 'kubecost-cid'
+export const MARKER: Readonly<Record<string, string>> = {[MARKER_KEY]: MARKER_VALUE}
+
 export const PARTITION_KEYS: readonly string[] = ['account_id', 'region', 'year', 'month']
 
 export const CRAWLER_CONFIGURATION = JSON.stringify({
@@ -64,7 +74,7 @@ export const CRAWLER_CONFIGURATION = JSON.stringify({
 
 export const DEFAULT_CRAWLER_SCHEDULE = 'cron(0 1 * * ? *)'
 
-const PARQUET = {
+export const PARQUET = {
   input: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
   output: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
   serde: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
@@ -78,7 +88,7 @@ export function tableDefinition(config: DeployConfig): TableDefinition {
   return {
     Name: config.table,
     TableType: 'EXTERNAL_TABLE',
-    Parameters: {classification: 'parquet'},
+    Parameters: {classification: 'parquet', ...MARKER},
     StorageDescriptor: {
       Columns: glueColumns(contractColumns(config.extra)),
       Location: tableLocation(config.bucket, config.prefix),
@@ -143,7 +153,7 @@ export function viewDefinition(config: DeployConfig): TableDefinition {
   return {
     Name: config.view,
     TableType: 'VIRTUAL_VIEW',
-    Parameters: {presto_view: 'true', comment: 'Presto View'},
+    Parameters: {presto_view: 'true', comment: 'Presto View', ...MARKER},
     StorageDescriptor: {
       Columns: viewColumns(config.extra).map(c => ({Name: c.name, Type: prestoToHive[c.type] ?? 'string'})),
     },
@@ -163,5 +173,6 @@ export function crawlerDefinition(config: DeployConfig, role: string): CrawlerDe
     UpdateBehavior: 'LOG',
     DeleteBehavior: 'LOG',
     Configuration: CRAWLER_CONFIGURATION,
+    Tags: {...MARKER},
   }
 }

@@ -5,7 +5,8 @@
  * here, not in the dashboard; so does a workgroup without a query result location.
  */
 import {AwsError} from '../errors.js'
-import {flag, setting} from '../settings.js'
+import {named} from '../iam/name-hints.js'
+import {type SettingId, flag, setting} from '../settings.js'
 import {type Clock, type PollResult, type ProgressEvent, waitOrFail} from '../wait.js'
 import type {WorkgroupSettings} from './workgroup.js'
 
@@ -26,6 +27,8 @@ export interface VerifyOptions {
   database: string
   view: string
   workgroup: string
+  /** The setting that names the workgroup in this run (--create-workgroup or --athena-workgroup). */
+  workgroupSetting?: SettingId
   timeoutMs: number
   poll: {initialMs: number; maxMs: number}
   clock?: Clock
@@ -44,8 +47,14 @@ const FINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED'])
 
 export const verifySql = (database: string, view: string) => `SELECT * FROM "${database}"."${view}" LIMIT 0`
 
-export async function verifyView(api: QueryApi, options: VerifyOptions): Promise<Verification> {
+export async function verifyView(queries: QueryApi, options: VerifyOptions): Promise<Verification> {
   const {database, view, workgroup} = options
+  const resource = {kind: 'workgroup', name: workgroup, setting: options.workgroupSetting} as const
+  const api: QueryApi = {
+    getWorkgroup: async name => named(resource, queries.getWorkgroup(name)),
+    startQuery: async (sql, w) => named(resource, queries.startQuery(sql, w)),
+    queryStatus: async (id, w) => named(resource, queries.queryStatus(id, w)),
+  }
   const target = `${database}.${view}`
   const settings = await api.getWorkgroup(workgroup)
   if (!settings?.outputLocation) {

@@ -1,4 +1,7 @@
-import type {PlannedStep} from './deploy.js'
+import {type PlannedStep, existingStep} from './deploy.js'
+import {MARKER} from './definitions.js'
+import {type NamedResource, named} from '../iam/name-hints.js'
+import {workgroupOwnership} from './ownership.js'
 import {flag, setting} from '../settings.js'
 
 /**
@@ -11,14 +14,19 @@ export interface WorkgroupSettings {
   encryption?: string
   kmsKey?: string
   enforced?: boolean
+  description?: string
 }
 
 export interface WorkgroupApi {
   /** The workgroup's settings, or undefined when there is none of that name. */
   getWorkgroup(name: string): Promise<WorkgroupSettings | undefined>
+  /** The tags of a workgroup that exists. */
+  workgroupTags(name: string): Promise<Record<string, string>>
+  tagWorkgroup(name: string, tags: Readonly<Record<string, string>>): Promise<void>
   createWorkgroup(
     name: string,
     settings: Required<Pick<WorkgroupSettings, 'outputLocation' | 'encryption'>> & WorkgroupSettings,
+    tags: Readonly<Record<string, string>>,
   ): Promise<void>
   updateWorkgroup(
     name: string,
@@ -69,13 +77,42 @@ export function workgroupProblem(name: string, have: WorkgroupSettings | undefin
   return undefined
 }
 
-/** The dedicated workgroup's step, or for the user's own workgroup only a warning when it cannot run queries. */
+/**
+ * The dedicated workgroup's step, or for the user's own workgroup only a warning when it cannot run
+ * queries. An existing workgroup of that name that deploy-glue did not create is left alone unless
+ * `adopt`.
+ */
 export async function planWorkgroup(
   api: WorkgroupApi,
   spec: {create?: WantedWorkgroup; use: string},
+  adopt = false,
 ): Promise<{step?: PlannedStep; warning?: string}> {
   const {create} = spec
-  if (!create) return {warning: workgroupProblem(spec.use, await api.getWorkgroup(spec.use))}
+  if (!create) {
+    const use: NamedResource = {kind: 'workgroup', name: spec.use, setting: 'athenaWorkgroup'}
+    return {warning: workgroupProblem(spec.use, await named(use, api.getWorkgroup(spec.use)))}
+  }
+
+  return planOwnWorkgroup(hintedWorkgroups(api, create.name), create, adopt)
+}
+
+/** The workgroup calls, an access denied on a workgroup the printed policy does not name hinted as such. */
+function hintedWorkgroups(api: WorkgroupApi, name: string): WorkgroupApi {
+  const workgroup: NamedResource = {kind: 'workgroup', name, setting: 'createWorkgroup'}
+  return {
+    getWorkgroup: async n => named(workgroup, api.getWorkgroup(n)),
+    workgroupTags: async n => named(workgroup, api.workgroupTags(n)),
+    tagWorkgroup: async (n, tags) => named(workgroup, api.tagWorkgroup(n, tags)),
+    createWorkgroup: async (n, settings, tags) => named(workgroup, api.createWorkgroup(n, settings, tags)),
+    updateWorkgroup: async (n, settings) => named(workgroup, api.updateWorkgroup(n, settings)),
+  }
+}
+
+async function planOwnWorkgroup(
+  api: WorkgroupApi,
+  create: WantedWorkgroup,
+  adopt: boolean,
+): Promise<{step?: PlannedStep; warning?: string}> {
   const have = await api.getWorkgroup(create.name)
   const settings = workgroupSettings(create)
   if (!have)
@@ -85,12 +122,15 @@ export async function planWorkgroup(
         name: create.name,
         action: 'created',
         changes: [],
-        apply: () => api.createWorkgroup(create.name, settings),
+        apply: () => api.createWorkgroup(create.name, settings, MARKER),
       },
     }
+  const owner = workgroupOwnership(have, await api.workgroupTags(create.name))
   const changes = compareWorkgroup(have, create)
-  const apply = changes.length > 0 ? () => api.updateWorkgroup(create.name, settings) : async () => {}
   return {
-    step: {kind: 'workgroup', name: create.name, action: changes.length > 0 ? 'updated' : 'unchanged', changes, apply},
+    step: existingStep('workgroup', create.name, owner, changes, adopt, async () => {
+      if (!owner.marked) await api.tagWorkgroup(create.name, MARKER)
+      if (changes.length > 0) await api.updateWorkgroup(create.name, settings)
+    }),
   }
 }

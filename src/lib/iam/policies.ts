@@ -446,10 +446,11 @@ export function iamPolicies(input: IamInput): IamPolicies {
           Action: 'glue:GetPartitions',
           Resource: tableResources,
         },
+        // The managed-by tag tells deploy-glue's crawler from anyone else's: read, set at creation, added on adoption.
         {
           Sid: 'Crawler',
           Effect: 'Allow',
-          Action: ['glue:GetCrawler', 'glue:CreateCrawler', 'glue:UpdateCrawler'],
+          Action: ['glue:GetCrawler', 'glue:CreateCrawler', 'glue:UpdateCrawler', 'glue:GetTags', 'glue:TagResource'],
           Resource: crawlerArn,
         },
         {
@@ -473,7 +474,9 @@ export function iamPolicies(input: IamInput): IamPolicies {
           Effect: 'Allow',
           Action: [
             'athena:GetWorkGroup',
-            ...(input.workgroup ? ['athena:CreateWorkGroup', 'athena:UpdateWorkGroup'] : []),
+            ...(input.workgroup
+              ? ['athena:CreateWorkGroup', 'athena:UpdateWorkGroup', 'athena:ListTagsForResource', 'athena:TagResource']
+              : []),
             'athena:StartQueryExecution',
             'athena:GetQueryExecution',
           ],

@@ -19,9 +19,16 @@ export interface ScheduleResult {
   accountId: string
   region: string
   lookback: {column: string; days: number; change: string}
-  schedule: {id: string; time: string; timezone: string; refreshType: 'INCREMENTAL_REFRESH'; change: string}
-  crawler: CrawlerCheck
+  /** Absent (with the crawler check) when setting it failed after the window was set. */
+  schedule?: {id: string; time: string; timezone: string; refreshType: 'INCREMENTAL_REFRESH'; change: string}
+  crawler?: CrawlerCheck
   warnings: string[]
+}
+
+/** What was set up, and the failure that stopped the set-up after the window was written. */
+export interface ScheduleRun {
+  result: ScheduleResult
+  failure?: CidError
 }
 
 /** How long after the crawler's daily start the refresh runs, or a note saying why that was not checked. */
@@ -49,7 +56,8 @@ export function crawlerCheck(
 ): CrawlerCheck {
   const skipped = (why: string) =>
     `Could not check the refresh against crawler ${name}: ${why}; the two-hour check was skipped.`
-  if ('error' in read) return {name, note: skipped(read.error.summary)}
+  if ('error' in read)
+    return {name, note: [skipped(read.error.summary), ...read.error.suggestions.slice(0, 1)].join(' ')}
   const {expression} = read
   if (!expression) return {name, note: skipped('it has no schedule (it runs on demand)')}
   const parsed = parseCrawlerCron(expression)
@@ -75,10 +83,24 @@ export interface ConfigureOptions {
   crawler: string
 }
 
-export async function configureRefresh(deps: ConfigureDeps, options: ConfigureOptions): Promise<ScheduleResult> {
+export async function configureRefresh(deps: ConfigureDeps, options: ConfigureOptions): Promise<ScheduleRun> {
   const {wanted, crawler: name} = options
   const lookback = await deps.ensureLookback(options.lookbackDays)
-  const schedule = await deps.ensureDailySchedule(wanted)
+  const base = {
+    dataSetId: options.dataSetId,
+    accountId: options.accountId,
+    region: options.region,
+    lookback: {column: 'window.start', days: options.lookbackDays, change: lookback},
+  }
+  let schedule: {id: string; change: string}
+  try {
+    schedule = await deps.ensureDailySchedule(wanted)
+  } catch (error) {
+    // The window may be written by now: it is reported with the failure.
+    if (!(error instanceof CidError)) throw error
+    return {result: {...base, warnings: []}, failure: error}
+  }
+
   let read: {expression?: string} | {error: CidError}
   try {
     read = {expression: await deps.crawlerSchedule(name)}
@@ -97,26 +119,28 @@ export async function configureRefresh(deps: ConfigureDeps, options: ConfigureOp
 
   if (crawler.note) warnings.push(crawler.note)
   return {
-    dataSetId: options.dataSetId,
-    accountId: options.accountId,
-    region: options.region,
-    lookback: {column: 'window.start', days: options.lookbackDays, change: lookback},
-    schedule: {
-      id: schedule.id,
-      time: formatTimeOfDay(wanted.time),
-      timezone: wanted.timezone,
-      refreshType: 'INCREMENTAL_REFRESH',
-      change: schedule.change,
+    result: {
+      ...base,
+      schedule: {
+        id: schedule.id,
+        time: formatTimeOfDay(wanted.time),
+        timezone: wanted.timezone,
+        refreshType: 'INCREMENTAL_REFRESH',
+        change: schedule.change,
+      },
+      crawler,
+      warnings,
     },
-    crawler,
-    warnings,
   }
 }
 
-/** The two lines the command prints for a configured schedule. */
+/** The lines the command prints for a configured schedule: the window, then the schedule when it was set. */
 export function scheduleLines(result: ScheduleResult): string[] {
+  const {schedule} = result
   return [
     `Incremental refresh window: ${result.lookback.days} days on window.start (${result.lookback.change})`,
-    `Daily incremental refresh ${result.schedule.id} at ${result.schedule.time} ${result.schedule.timezone} (${result.schedule.change})`,
+    ...(schedule
+      ? [`Daily incremental refresh ${schedule.id} at ${schedule.time} ${schedule.timezone} (${schedule.change})`]
+      : []),
   ]
 }

@@ -1,6 +1,6 @@
 import {AwsError, CidError} from '../errors.js'
 import {flag, setting} from '../settings.js'
-import type {PollResult} from '../wait.js'
+import {type PollResult, type WaitOptions, waitOrFail} from '../wait.js'
 import {LOOKBACK_COLUMN, type TimeOfDay, formatTimeOfDay} from './schedule.js'
 
 /** The original solution's dataset (`eks_insights`). */
@@ -116,6 +116,61 @@ export function ingestionTimeout(
       ],
     },
   )
+}
+
+/** The dataset or its ingestion disappeared while the ingestion was awaited: said at once, not at the timeout. */
+export function ingestionGone(ingestionId: string, dataSetId: string, lastState: string, cause: unknown): AwsError {
+  return new AwsError(
+    'QUICKSIGHT_INGESTION_GONE',
+    `Ingestion ${ingestionId} of dataset ${dataSetId} is gone (last seen ${lastState}): the dataset was deleted, or replaced, while this run waited`,
+    {
+      cause,
+      suggestions: [
+        `Check that dataset ${dataSetId} still exists in QuickSight (${setting('datasetId')} names it; a re-created dataset has a new id unless it was given this one), then run refresh-dataset again.`,
+      ],
+    },
+  )
+}
+
+/** The ingestion as last seen, and the failure that ended the wait before the ingestion did. */
+export interface FollowedIngestion {
+  ingestion: Ingestion
+  failure?: CidError
+}
+
+/**
+ * Polls an ingestion this run started or joined until it ends. The ingestion goes on whatever this
+ * run does, so a failure of the wait (a timeout, the dataset deleted, a refused poll) comes back
+ * with the ingestion as last seen rather than on its own.
+ */
+export async function followIngestion(
+  describe: () => Promise<Ingestion>,
+  started: Ingestion,
+  dataSetId: string,
+  wait: Omit<WaitOptions, 'subject'>,
+): Promise<FollowedIngestion> {
+  let last = started
+  try {
+    const ended = await waitOrFail(
+      async () => {
+        try {
+          last = await describe()
+        } catch (error) {
+          if (error instanceof CidError && error.code === 'AWS_NOT_FOUND')
+            throw ingestionGone(started.id, dataSetId, last.status, error)
+          throw error
+        }
+
+        return ingestionPoll(last)
+      },
+      {...wait, subject: `ingestion ${started.id}`},
+      error => ingestionTimeout(started.id, dataSetId, error.lastState, wait.timeoutMs, error),
+    )
+    return {ingestion: ended}
+  } catch (error) {
+    if (!(error instanceof CidError)) throw error
+    return {ingestion: last, failure: error}
+  }
 }
 
 /** An ingestion that ended FAILED or CANCELLED, with QuickSight's reason. */
