@@ -112,16 +112,14 @@ export abstract class BaseCommand extends Command {
 
   /**
    * Opens the run's AWS session; its clients are destroyed when the command ends. The region comes
-   * from the environment, and without one from us-east-1, as the AWS CLI does, unless the command
-   * has a fallback of its own (the cluster's region).
+   * from the command's --region, the environment or the profile; without one the command is
+   * refused, unless it has a fallback of its own (the cluster's region).
    */
   protected async awsSession(
-    options: Partial<Pick<SessionOptions, 'env' | 'fallback'>> & Omit<SessionOptions, 'env' | 'fallback'>,
+    options: Omit<SessionOptions, 'env'> & {env?: SessionOptions['env']},
   ): Promise<AwsSession> {
     const {AwsSession} = await import('./lib/aws/session.js')
-    return this.use(
-      await AwsSession.open({env: process.env, fallback: {region: 'us-east-1', described: 'us-east-1'}, ...options}),
-    )
+    return this.use(await AwsSession.open({env: process.env, ...options}))
   }
 
   /** Runs `work`, showing its progress events as this run's output wants them (see progress.ts). */

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {crawlerFlag, glueRegionFlag, input, logFlags, pollEvery, pollFlag} from '../flags.js'
+import type {RegionReport} from '../lib/aws/region.js'
 import {type CrawlOutcome, crawlFailure, crawlLine, runCrawl} from '../lib/glue/crawl.js'
 import {parseSeconds} from '../lib/validate.js'
 import type {ProgressEvent} from '../lib/wait.js'
@@ -37,11 +38,12 @@ export default class Crawl extends BaseCommand {
     ...logFlags,
   }
 
-  async run(): Promise<CrawlOutcome> {
+  async run(): Promise<CrawlOutcome & {awsRegion: RegionReport}> {
     const {flags} = await this.parse(Crawl)
     const logger = this.logger(flags['log-format'])
     const session = await this.awsSession({
       flag: flags.region,
+      regionFlag: true,
       logger,
     })
     const {GlueCatalog} = await import('../lib/aws/glue.js')
@@ -55,9 +57,10 @@ export default class Crawl extends BaseCommand {
         signal: this.abortSignal(),
         onProgress: report,
       })
-    const outcome = flags.wait
+    const ran = flags.wait
       ? await this.withProgress(`Crawling with ${flags.crawler}`, logger, flags['log-format'], crawl)
       : await crawl(() => {})
+    const outcome = {...ran, awsRegion: session.regionReport}
     if (!this.jsonEnabled()) this.log(crawlLine(outcome))
     if (outcome.status !== 'SUCCEEDED' && outcome.status !== 'RUNNING')
       return this.failedWith(outcome, crawlFailure(outcome))

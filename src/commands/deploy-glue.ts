@@ -1,5 +1,6 @@
 import {BaseCommand} from '../base-command.js'
 import {deployConfig, deployGlueFlags, pollEvery} from '../flags.js'
+import type {RegionReport} from '../lib/aws/region.js'
 import {CidError} from '../lib/errors.js'
 import {driftError, outcomeLine} from '../lib/glue/deploy.js'
 import {type DeployResult, deploy} from '../lib/glue/deployment.js'
@@ -28,13 +29,14 @@ export default class DeployGlue extends BaseCommand {
 
   static override flags = deployGlueFlags
 
-  async run(): Promise<DeployResult> {
+  async run(): Promise<DeployResult & {awsRegion: RegionReport}> {
     const {flags} = await this.parse(DeployGlue)
     const dryRun = flags['dry-run'] || flags.check
     const config = deployConfig(flags)
     const logger = this.logger(flags['log-format'])
     const session = await this.awsSession({
       flag: flags.region,
+      regionFlag: true,
       logger,
     })
     const {GlueCatalog, listLocationKeys} = await import('../lib/aws/glue.js')
@@ -42,7 +44,7 @@ export default class DeployGlue extends BaseCommand {
     const athena = new AthenaWorkgroups(await session.client('athena'), session)
     const s3 = await session.s3({endpoint: flags['s3-endpoint']})
     const create = flags['create-workgroup']
-    const result = await deploy(
+    const deployed = await deploy(
       {
         catalog: new GlueCatalog(await session.client('glue'), session),
         workgroups: athena,
@@ -61,6 +63,7 @@ export default class DeployGlue extends BaseCommand {
         },
       },
     )
+    const result: DeployResult & {awsRegion: RegionReport} = {...deployed, awsRegion: session.regionReport}
     for (const warning of result.warnings) logger.warn(warning)
     if (!this.jsonEnabled()) this.log(result.resources.map(r => outcomeLine(r, dryRun)).join('\n'))
     const drift = flags.check ? driftError(result.resources) : undefined

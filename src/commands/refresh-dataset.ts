@@ -1,5 +1,6 @@
 import {BaseCommand} from '../base-command.js'
 import {datasetFlags, ingestionFlags, logFlags, pollEvery, refreshScheduleFlags} from '../flags.js'
+import type {RegionReport} from '../lib/aws/region.js'
 import {type ScheduleResult, scheduleLines} from '../lib/quicksight/configure.js'
 import {type Ingestion, ingestionFailure, rowReport} from '../lib/quicksight/refresh.js'
 import {MIN_LOOKBACK_DAYS} from '../lib/quicksight/schedule.js'
@@ -32,10 +33,11 @@ export default class RefreshDataset extends BaseCommand {
 
   static override flags = {...datasetFlags, ...ingestionFlags, ...refreshScheduleFlags, ...logFlags}
 
-  async run(): Promise<RefreshResult | ScheduleResult> {
+  async run(): Promise<(RefreshResult | ScheduleResult) & {awsRegion: RegionReport}> {
     const {flags} = await this.parse(RefreshDataset)
     const logger = this.logger(flags['log-format'])
-    const session = await this.awsSession({flag: flags.region})
+    const session = await this.awsSession({flag: flags.region, regionFlag: true, logger})
+    const awsRegion = session.regionReport
     const refresh = await import('../lib/aws/dataset-refresh.js')
     const api = await refresh.quickSightApi(session, flags['account-id'])
     const dataSet = await refresh.describeDataSet(api, flags['dataset-id'])
@@ -48,7 +50,7 @@ export default class RefreshDataset extends BaseCommand {
       })
       for (const w of result.warnings) logger.warn(w)
       if (!this.jsonEnabled()) for (const line of scheduleLines(result)) this.log(line)
-      return result
+      return {...result, awsRegion}
     }
 
     const {ingestion: started, attached} = await refresh.startRefresh(api, dataSet.id, flags.type)
@@ -56,7 +58,14 @@ export default class RefreshDataset extends BaseCommand {
       ? `Attached to ingestion ${started.id}, already ${started.status}`
       : `Started ${flags.type} ingestion ${started.id}`
     logger.info(`${verb} of dataset ${dataSet.name} (${dataSet.id})`)
-    const result = {dataSetId: dataSet.id, accountId: api.accountId, region: api.region, attached, waited: flags.wait}
+    const result = {
+      dataSetId: dataSet.id,
+      accountId: api.accountId,
+      region: api.region,
+      attached,
+      waited: flags.wait,
+      awsRegion,
+    }
     if (!flags.wait) {
       if (!this.jsonEnabled()) this.log(`${verb}; not waiting (--no-wait).`)
       return {...result, ingestion: started}

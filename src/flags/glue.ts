@@ -68,7 +68,7 @@ export const crawlerFlag = Flags.string({
 export const glueRegionFlag = (what: string) =>
   Flags.string({
     ...input({flag: 'region', env: 'GLUE_REGION'}, parseRegion),
-    description: `region of the ${what} [default: AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1]`,
+    description: `region of the ${what} [default: AWS_REGION, then AWS_DEFAULT_REGION, then the region of the profile (AWS_PROFILE) in the shared config file]`,
   })
 
 /** What deploy-glue creates in the Glue catalog, and how it may change it. */

@@ -10,6 +10,7 @@ import {
 import {parseBucketName, splitList} from '../lib/validate.js'
 import {input} from './common.js'
 import {destinationFlags} from './destination.js'
+import {logFlags} from './output.js'
 
 /** verify-bucket-policy's flags: the bucket, the principals its policy must let in, and how strictly to judge. */
 export const bucketPolicyFlags = {
@@ -62,4 +63,5 @@ export const bucketPolicyFlags = {
     exclusive: ['policy-file'],
   }),
   's3-endpoint': destinationFlags['s3-endpoint'],
+  ...logFlags,
 }

@@ -25,7 +25,8 @@ export const datasetFlags = {
   }),
   region: Flags.string({
     ...input({flag: 'region', env: 'QUICKSIGHT_REGION'}, parseRegion),
-    description: 'the QuickSight region [default: AWS_REGION, AWS_DEFAULT_REGION, then us-east-1]',
+    description:
+      'the QuickSight region [default: AWS_REGION, then AWS_DEFAULT_REGION, then the region of the profile (AWS_PROFILE) in the shared config file]',
   }),
 }
 

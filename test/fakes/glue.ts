@@ -24,7 +24,7 @@
  */
 import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
 
-import {listenOnLoopback, onRequestBody} from './http.js'
+import {listenOnLoopback, onRequestBody, signingRegion} from './http.js'
 
 type Json = Record<string, unknown>
 
@@ -48,7 +48,8 @@ interface CrawlerRecord {
 }
 
 export class GlueFake {
-  readonly requests: Array<{op: string; body: Json}> = []
+  /** Each request's operation, body, and the region it was signed for. */
+  readonly requests: Array<{op: string; body: Json; region?: string}> = []
   readonly databases = new Map<string, Json>()
   readonly tables = new Map<string, Json>()
   readonly crawlers = new Map<string, CrawlerRecord>()
@@ -132,7 +133,7 @@ export class GlueFake {
   private handle(req: IncomingMessage, raw: string, res: ServerResponse): void {
     const op = String(req.headers['x-amz-target'] ?? '').replace(/^AWSGlue\./, '')
     const body = JSON.parse(raw || '{}') as Json
-    this.requests.push({op, body})
+    this.requests.push({op, body, region: signingRegion(req)})
     const send = (status: number, payload: Json) => {
       res.writeHead(status, {'content-type': 'application/x-amz-json-1.1'})
       res.end(JSON.stringify(payload))

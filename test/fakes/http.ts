@@ -1,4 +1,4 @@
-/** What the small AWS fakes share: a loopback server on a free port, and each request's body read whole. */
+/** What the small AWS fakes share: a loopback server on a free port, each request's body read whole, and the region it was signed for. */
 import type {IncomingMessage, Server, ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
@@ -18,4 +18,9 @@ export function onRequestBody(
     req.on('data', (d: Buffer) => (body += d.toString()))
     req.on('end', () => handle(req, body, res))
   })
+}
+
+/** The region a request was signed for: the credential scope of its SigV4 Authorization header. */
+export function signingRegion(req: IncomingMessage): string | undefined {
+  return /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(req.headers.authorization ?? '')?.[1]
 }

@@ -4,7 +4,7 @@ import type {Logger} from '../log.js'
 import type {AwsClients, S3ClientOptions} from './clients.js'
 import {type AwsCallContext, classifyAwsError} from './errors.js'
 import {type AwsIdentity, resolveIdentity} from './identity.js'
-import {flag} from '../settings.js'
+import {type RegionInputs, type RegionReport, type ResolvedRegion, resolveRegion} from './region.js'
 
 /**
  * One AWS session per command run: the region resolved once, the identity and its credentials
@@ -12,36 +12,7 @@ import {flag} from '../settings.js'
  * all destroyed when the run ends. Every command opens one; nothing else constructs a client.
  */
 
-export type RegionSource = 'flag' | 'AWS_REGION' | 'AWS_DEFAULT_REGION' | 'fallback'
-
-export interface ResolvedRegion {
-  region: string
-  source: RegionSource
-  /** For messages: where the region came from, e.g. "--region", "AWS_REGION", "the cluster's region". */
-  described: string
-}
-
-export interface RegionInputs {
-  /** The command's `--region` flag, where it has one. */
-  flag?: string
-  env: Readonly<Record<string, string | undefined>>
-  /** The command's own fallback (the cluster ARN's region; us-east-1 as the AWS CLI does). */
-  fallback: {region: string; described: string}
-}
-
-/** Flag, then AWS_REGION, then AWS_DEFAULT_REGION, then the command's fallback: the one rule for every command. */
-export function resolveRegion(inputs: RegionInputs): ResolvedRegion {
-  if (inputs.flag) return {region: inputs.flag, source: 'flag', described: flag('region')}
-  const {AWS_REGION, AWS_DEFAULT_REGION} = inputs.env
-  if (AWS_REGION) return {region: AWS_REGION, source: 'AWS_REGION', described: 'AWS_REGION'}
-  if (AWS_DEFAULT_REGION)
-    return {region: AWS_DEFAULT_REGION, source: 'AWS_DEFAULT_REGION', described: 'AWS_DEFAULT_REGION'}
-  return {
-    region: inputs.fallback.region,
-    source: 'fallback',
-    described: `${inputs.fallback.described}, as AWS_REGION is not set`,
-  }
-}
+export type {RegionSource, ResolvedRegion} from './region.js'
 
 export interface SessionOptions extends RegionInputs {
   /** Role chaining: every client uses this role, assumed from the default chain's credentials. */
@@ -69,8 +40,13 @@ export class AwsSession implements AsyncDisposable {
     this.identity = identity
   }
 
+  /** Resolves the region (logging it and where it came from: the run's first line about AWS) and the identity. */
   static async open(options: SessionOptions): Promise<AwsSession> {
-    const region = resolveRegion(options)
+    const region = await resolveRegion(options)
+    options.logger?.info(`AWS region ${region.region} (from ${region.described})`, {
+      awsRegion: region.region,
+      awsRegionSource: region.described,
+    })
     const identity = await resolveIdentity({
       parentRoleArn: options.parentRoleArn,
       region: region.region,
@@ -78,6 +54,11 @@ export class AwsSession implements AsyncDisposable {
       logger: options.logger,
     })
     return new AwsSession(region, identity)
+  }
+
+  /** The region and where it came from, as --json shows them. */
+  get regionReport(): RegionReport {
+    return {name: this.region.region, source: this.region.described}
   }
 
   /**
