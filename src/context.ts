@@ -1,6 +1,13 @@
 import type {Interfaces} from '@oclif/core'
 
-import {type awsFlags, checkBooleanEnv, type destinationFlags, flagSource, type sourceFlags} from './flags.js'
+import {
+  type awsFlags,
+  awsTimeouts,
+  checkBooleanEnv,
+  type destinationFlags,
+  flagSource,
+  type sourceFlags,
+} from './flags.js'
 import type {AwsSession} from './lib/aws/session.js'
 import type {RegionReport} from './lib/aws/region.js'
 import {type ClusterIdentity, requireCluster} from './lib/cluster.js'
@@ -100,7 +107,11 @@ async function openSource(
             read: async () => {
               const {readSecretString} = await import('./lib/aws/secrets.js')
               const client = await session.client('secretsManager', flags['ca-cert-secret-region'] ?? cluster.region)
-              return readSecretString(client, secret, session.identity.description)
+              const {attempt} = session.limits.aws
+              return readSecretString(client, secret, {
+                identity: session.identity.description,
+                timeout: {setting: attempt.setting, seconds: attempt.ms / 1000},
+              })
             },
           }
         : undefined,
@@ -146,6 +157,9 @@ async function openSession(
       fallback: {region: cluster.region, described: "the cluster's region"},
       parentRoleArn: flags['parent-role-arn'],
       logger,
+      signal: options.signal,
+      aws: awsTimeouts(flags),
+      s3: {timeoutMs: flags['s3-timeout'], deadlineMs: flags['s3-deadline']},
     }),
   )
 }

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../base-command.js'
-import {deployConfig, deployGlueFlags, pollEvery} from '../flags.js'
+import {awsTimeouts, deployConfig, deployGlueFlags, pollEvery} from '../flags.js'
 import type {RegionReport} from '../lib/aws/region.js'
 import {CidError} from '../lib/errors.js'
 import {driftError, outcomeLine} from '../lib/glue/deploy.js'
@@ -38,6 +38,7 @@ export default class DeployGlue extends BaseCommand {
       flag: flags.region,
       regionFlag: true,
       logger,
+      aws: awsTimeouts(flags),
     })
     const {GlueCatalog, listLocationKeys} = await import('../lib/aws/glue.js')
     const {AthenaWorkgroups} = await import('../lib/aws/athena.js')

@@ -1,5 +1,13 @@
 import {BaseCommand} from '../base-command.js'
-import {datasetFlags, ingestionFlags, logFlags, pollEvery, refreshScheduleFlags} from '../flags.js'
+import {
+  awsTimeouts,
+  datasetFlags,
+  ingestionFlags,
+  logFlags,
+  pollEvery,
+  refreshScheduleFlags,
+  waitDeadline,
+} from '../flags.js'
 import type {RegionReport} from '../lib/aws/region.js'
 import {type ScheduleResult, scheduleLines} from '../lib/quicksight/configure.js'
 import {type Ingestion, ingestionFailure, rowReport} from '../lib/quicksight/refresh.js'
@@ -36,7 +44,15 @@ export default class RefreshDataset extends BaseCommand {
   async run(): Promise<(RefreshResult | ScheduleResult) & {awsRegion: RegionReport}> {
     const {flags} = await this.parse(RefreshDataset)
     const logger = this.logger(flags['log-format'])
-    const session = await this.awsSession({flag: flags.region, regionFlag: true, logger})
+    const waits = flags.wait && !flags['configure-schedule']
+    const signal = this.abortSignal(waits ? waitDeadline(flags.timeout, `dataset ${flags['dataset-id']}`) : undefined)
+    const session = await this.awsSession({
+      flag: flags.region,
+      regionFlag: true,
+      logger,
+      signal,
+      aws: awsTimeouts(flags),
+    })
     const awsRegion = session.regionReport
     const refresh = await import('../lib/aws/dataset-refresh.js')
     const api = await refresh.quickSightApi(session, flags['account-id'])
@@ -75,7 +91,7 @@ export default class RefreshDataset extends BaseCommand {
       refresh.awaitIngestion(api, dataSet.id, started, {
         timeoutMs: flags.timeout,
         poll: pollEvery(flags['poll-ms'], {initialMs: 5000, maxMs: 30_000}),
-        signal: this.abortSignal(),
+        signal,
         onProgress: report,
       }),
     )

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../base-command.js'
-import {bucketPolicyFlags} from '../flags.js'
+import {awsTimeouts, bucketPolicyFlags} from '../flags.js'
 import type {RegionReport} from '../lib/aws/region.js'
 import {type VerificationReport, verificationFailure, verify} from '../lib/policy/analyze.js'
 import {readBucketSettings} from '../lib/aws/bucket-settings.js'
@@ -50,8 +50,12 @@ export default class VerifyBucketPolicy extends BaseCommand {
       report = verify(expected, await readPolicyFile(file), undefined, {kind: 'file', path: file})
     } else {
       // The bucket may be in another region than the session's: the client follows S3's redirect.
-      const session = await this.awsSession({logger: this.logger(flags['log-format'])})
-      const settings = await readBucketSettings(await session.s3({endpoint: flags['s3-endpoint']}), flags.bucket)
+      const session = await this.awsSession({logger: this.logger(flags['log-format']), aws: awsTimeouts(flags)})
+      const {attempt} = session.limits.s3
+      const settings = await readBucketSettings(await session.s3({endpoint: flags['s3-endpoint']}), flags.bucket, {
+        identity: session.identity.description,
+        timeout: {setting: attempt.setting, seconds: attempt.ms / 1000},
+      })
       report = {
         ...verify(expected, bucketPolicyState(settings, flags.bucket), settings, {kind: 'bucket'}),
         awsRegion: session.regionReport,

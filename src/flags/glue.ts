@@ -11,6 +11,7 @@ import {
   parseRoleArn,
   parseSeconds,
 } from '../lib/validate.js'
+import {awsCallFlags} from './aws.js'
 import {input, pollFlag} from './common.js'
 import {destinationFlags} from './destination.js'
 import {keyList} from './kubecost.js'
@@ -171,6 +172,7 @@ export const deployGlueFlags = {
   ...workgroupFlags,
   ...verifyFlags,
   's3-endpoint': destinationFlags['s3-endpoint'],
+  ...awsCallFlags('Glue, Athena, S3, STS'),
   ...logFlags,
 }
 

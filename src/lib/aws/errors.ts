@@ -1,5 +1,6 @@
-import {AwsError, CidError, describeCause} from '../errors.js'
+import {AwsError, CidError, RunAbortedError, describeCause} from '../errors.js'
 import {flag} from '../settings.js'
+import {CallDeadlineError} from './limits.js'
 
 export interface AwsCallContext {
   /** e.g. `s3:ListBucket` */
@@ -98,10 +99,13 @@ export const DEFAULT_IDENTITY = 'the default credentials (IRSA role in the pod, 
  * Errors that are already CidErrors (e.g. from a credential provider of ours) pass through.
  */
 export function classifyAwsError(error: unknown, context: AwsCallContext): CidError {
+  const where = `${context.action} on ${context.resource}`
+  // The run was stopped by a signal during this call: say which call, once (the innermost knows best).
+  if (error instanceof RunAbortedError && error.detail === undefined)
+    return new RunAbortedError(error.signal, {detail: `stopped during ${where}`, cause: error})
   if (error instanceof CidError) return error
   const name = error instanceof Error ? error.name : ''
   const status = (error as {$metadata?: {httpStatusCode?: number}} | undefined)?.$metadata?.httpStatusCode
-  const where = `${context.action} on ${context.resource}`
   const detail = describeCause(error)
   const identity = context.identity ?? DEFAULT_IDENTITY
 
@@ -158,6 +162,18 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
   const attempts = (error as {$metadata?: {attempts?: number}} | undefined)?.$metadata?.attempts
   const then = context.afterFailure ?? []
   const network = `Check the network path to ${service} from the pod (VPC endpoint, NAT gateway, proxy, security groups).`
+
+  if (error instanceof CallDeadlineError) {
+    const {setting, ms} = error.limit
+    return new AwsError(
+      'AWS_DEADLINE',
+      `${service} did not answer ${where} before the ${ms / 1000} s of ${setting} passed`,
+      {
+        cause: error,
+        suggestions: [network, `If ${service} is slow but answering, raise ${setting}.`, ...then],
+      },
+    )
+  }
   const tries = attempts && attempts > 1 ? ` after ${attempts} attempts` : ''
   const answer = `${status ? `HTTP ${status} ` : ''}${name || 'Error'}: ${detail}`
 
