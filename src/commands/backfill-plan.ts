@@ -36,7 +36,8 @@ export default class BackfillPlanCommand extends BaseCommand {
     checkForce(flags)
     const logger = this.logger(flags['log-format'])
     const clusters = resolveClusterMap(flags, process.env)
-    const open = {argv: this.argv, use: <T extends AsyncDisposable>(resource: T) => this.use(resource)}
+    const signal = this.abortSignal()
+    const open = {signal, argv: this.argv, use: <T extends AsyncDisposable>(resource: T) => this.use(resource)}
     const range = rangeOptions(flags, this.argv, process.env)
     if (clusters) {
       const {kubecost, destination, awsRegion} = await openSplitContext(flags, clusters, logger, open)
