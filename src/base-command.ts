@@ -31,10 +31,13 @@ export abstract class BaseCommand extends Command {
   private readonly cleanups: Array<() => void> = []
   private readonly resources: AsyncDisposable[] = []
   private lookup: SettingLookup | undefined
+  /** Aborts when the process is told to stop: every command's work, and every AWS call, ends with it. */
+  private readonly stop = new AbortController()
 
   /** Before parsing: a usage error must already come out in the log format asked for. */
   override async init(): Promise<void> {
     this.logFormat = earlyLogFormat(this.argv, process.env.LOG_FORMAT)
+    this.handleSignals()
     await super.init()
   }
 
@@ -67,18 +70,19 @@ export abstract class BaseCommand extends Command {
   }
 
   /**
-   * A signal that aborts when the process is told to stop (SIGTERM from Kubernetes at
-   * activeDeadlineSeconds or a node drain, SIGINT from a terminal) or when `deadlineMs` passes. A
-   * handler is what makes SIGTERM reach a node that runs as PID 1, which ignores it otherwise. If
-   * the run does not wind down within the grace period, or a second signal arrives, it is ended.
+   * Every command stops on SIGTERM (Kubernetes at activeDeadlineSeconds, a node drain) and SIGINT
+   * (a terminal): a handler is what makes SIGTERM reach a node that runs as PID 1, which ignores it
+   * otherwise. The signal is logged at once, whatever the run is doing; the run's abort signal then
+   * ends its work and its AWS calls. If it does not wind down within the grace period, or a second
+   * signal arrives, the process is ended.
    */
-  protected abortSignal(deadline?: {ms: number; error: () => RunDeadlineError}): AbortSignal {
-    const controller = new AbortController()
+  private handleSignals(): void {
     const onSignal = (signal: 'SIGTERM' | 'SIGINT') => {
       const reason = new RunAbortedError(signal)
-      if (controller.signal.aborted && controller.signal.reason instanceof RunAbortedError)
-        process.exit(reason.exitCode)
-      controller.abort(reason)
+      if (this.stop.signal.aborted) process.exit(reason.exitCode)
+      const line = `Received ${signal}: stopping (ending at once if it takes over ${TERMINATION_GRACE_MS / 1000} s)`
+      process.stderr.write(`${formatLine(this.logFormat, 'warn', line, {signal})}\n`)
+      this.stop.abort(reason)
       setTimeout(() => process.exit(reason.exitCode), TERMINATION_GRACE_MS).unref()
     }
 
@@ -90,13 +94,16 @@ export abstract class BaseCommand extends Command {
       process.off('SIGTERM', onTerm)
       process.off('SIGINT', onInt)
     })
-    if (deadline) {
-      const timer = setTimeout(() => controller.abort(deadline.error()), deadline.ms)
-      timer.unref()
-      this.cleanups.push(() => clearTimeout(timer))
-    }
+  }
 
-    return controller.signal
+  /** The run's abort signal: it aborts on SIGTERM or SIGINT, and when `deadline` passes. */
+  protected abortSignal(deadline?: {ms: number; error: () => RunDeadlineError}): AbortSignal {
+    if (!deadline) return this.stop.signal
+    const expiry = new AbortController()
+    const timer = setTimeout(() => expiry.abort(deadline.error()), deadline.ms)
+    timer.unref()
+    this.cleanups.push(() => clearTimeout(timer))
+    return AbortSignal.any([this.stop.signal, expiry.signal])
   }
 
   /**
@@ -116,17 +123,16 @@ export abstract class BaseCommand extends Command {
   }
 
   /**
-   * Opens the run's AWS session; its clients are destroyed when the command ends. The region comes
-   * from the environment, and without one from us-east-1, as the AWS CLI does, unless the command
-   * has a fallback of its own (the cluster's region).
+   * Opens the run's AWS session; its clients are destroyed when the command ends, and its calls
+   * end with the run's abort signal (or `signal`, one that includes it). The region comes from the
+   * command's --region, the environment or the profile; without one the command is refused, unless
+   * it has a fallback of its own (the cluster's region).
    */
   protected async awsSession(
-    options: Partial<Pick<SessionOptions, 'env' | 'fallback'>> & Omit<SessionOptions, 'env' | 'fallback'>,
+    options: Omit<SessionOptions, 'env'> & {env?: SessionOptions['env']},
   ): Promise<AwsSession> {
     const {AwsSession} = await import('./lib/aws/session.js')
-    return this.use(
-      await AwsSession.open({env: process.env, fallback: {region: 'us-east-1', described: 'us-east-1'}, ...options}),
-    )
+    return this.use(await AwsSession.open({env: process.env, signal: this.stop.signal, ...options}))
   }
 
   /** Runs `work`, showing its progress events as this run's output wants them (see progress.ts). */

@@ -1,6 +1,15 @@
 import type {Interfaces} from '@oclif/core'
 
-import {type awsFlags, checkBooleanEnv, type destinationFlags, flagSource, type sourceFlags} from './flags.js'
+import {
+  type awsFlags,
+  awsTimeouts,
+  checkBooleanEnv,
+  type destinationFlags,
+  flagSource,
+  type sourceFlags,
+} from './flags.js'
+import type {AwsSession} from './lib/aws/session.js'
+import type {RegionReport} from './lib/aws/region.js'
 import {type ClusterIdentity, requireCluster} from './lib/cluster.js'
 import type {ClusterMapping} from './lib/cluster-map.js'
 import type {Destination} from './lib/destination/destination.js'
@@ -20,6 +29,8 @@ export interface RunContext {
   layout: Layout
   destination: Destination
   kubecost: KubecostClient
+  /** The AWS region of the run and where it came from; none when the run makes no AWS call (a local destination, no secret). */
+  awsRegion?: RegionReport
 }
 
 export interface ContextOptions {
@@ -34,27 +45,20 @@ export interface ContextOptions {
 /**
  * Flag over environment: `--output-dir` on the command line wins over an S3_BUCKET_NAME in the
  * environment, and `--bucket` over an OUTPUT_DIR; both as flags, or both in the environment, stay a
- * conflict for openDestination to refuse.
+ * conflict for openDestination to refuse. `note` says which won, for the log.
  */
 function chooseDestination(
   flags: {bucket?: string; 'output-dir'?: string},
   argv: readonly string[],
-  logger: Logger,
-): {bucket?: string; outputDir?: string} {
+): {bucket?: string; outputDir?: string; note?: string} {
   const {bucket, 'output-dir': outputDir} = flags
   if (bucket === undefined || outputDir === undefined) return {bucket, outputDir}
   const bucketFrom = flagSource(argv, 'bucket', 'S3_BUCKET_NAME', process.env)
   const outputFrom = flagSource(argv, 'output-dir', 'OUTPUT_DIR', process.env)
-  if (bucketFrom === 'flag' && outputFrom === 'env') {
-    logger.info(`--bucket on the command line wins over OUTPUT_DIR "${outputDir}" in the environment`)
-    return {bucket}
-  }
-
-  if (outputFrom === 'flag' && bucketFrom === 'env') {
-    logger.info(`--output-dir on the command line wins over S3_BUCKET_NAME "${bucket}" in the environment`)
-    return {outputDir}
-  }
-
+  if (bucketFrom === 'flag' && outputFrom === 'env')
+    return {bucket, note: `--bucket on the command line wins over OUTPUT_DIR "${outputDir}" in the environment`}
+  if (outputFrom === 'flag' && bucketFrom === 'env')
+    return {outputDir, note: `--output-dir on the command line wins over S3_BUCKET_NAME "${bucket}" in the environment`}
   return {bucket, outputDir}
 }
 
@@ -81,36 +85,36 @@ async function openSource(
   options: ContextOptions,
   cluster: ClusterIdentity,
 ): Promise<Omit<RunContext, 'cluster' | 'layout'>> {
-  // Without a configured region, S3 starts from the cluster's and learns the bucket's from a redirect.
-  const {AwsSession} = await import('./lib/aws/session.js')
-  const session = options.use(
-    await AwsSession.open({
-      env: process.env,
-      fallback: {region: cluster.region, described: "the cluster's region"},
-      parentRoleArn: flags['parent-role-arn'],
-      logger,
-    }),
-  )
+  const {note, ...chosen} = chooseDestination(flags, options.argv)
+  const secret = flags['ca-cert-secret']
+  // Only a run that calls AWS opens a session (and so needs a valid region, and logs it first).
+  const session =
+    chosen.bucket !== undefined || secret !== undefined ? await openSession(flags, logger, options, cluster) : undefined
+  if (note) logger.info(note)
   const destination = await openDestination({
-    ...chooseDestination(flags, options.argv, logger),
+    ...chosen,
     s3: {endpoint: flags['s3-endpoint'], timeoutMs: flags['s3-timeout']},
     session,
     timeoutSetting: '--s3-timeout (S3_REQUEST_TIMEOUT)',
     logger,
   })
-  const secret = flags['ca-cert-secret']
   const ca = await loadCaBundle({
     file: flags['ca-cert-file'],
-    secret: secret
-      ? {
-          name: secret,
-          read: async () => {
-            const {readSecretString} = await import('./lib/aws/secrets.js')
-            const client = await session.client('secretsManager', flags['ca-cert-secret-region'] ?? cluster.region)
-            return readSecretString(client, secret, session.identity.description)
-          },
-        }
-      : undefined,
+    secret:
+      secret && session
+        ? {
+            name: secret,
+            read: async () => {
+              const {readSecretString} = await import('./lib/aws/secrets.js')
+              const client = await session.client('secretsManager', flags['ca-cert-secret-region'] ?? cluster.region)
+              const {attempt} = session.limits.aws
+              return readSecretString(client, secret, {
+                identity: session.identity.description,
+                timeout: {setting: attempt.setting, seconds: attempt.ms / 1000},
+              })
+            },
+          }
+        : undefined,
   })
   if (!flags['tls-verify']) {
     logger.warn(
@@ -136,5 +140,26 @@ async function openSource(
       logger,
     }),
   )
-  return {destination, kubecost}
+  return {destination, kubecost, ...(session ? {awsRegion: session.regionReport} : {})}
+}
+
+/** Without a configured region, S3 starts from the cluster's and learns the bucket's from a redirect. */
+async function openSession(
+  flags: ContextFlags,
+  logger: Logger,
+  options: ContextOptions,
+  cluster: ClusterIdentity,
+): Promise<AwsSession> {
+  const {AwsSession} = await import('./lib/aws/session.js')
+  return options.use(
+    await AwsSession.open({
+      env: process.env,
+      fallback: {region: cluster.region, described: "the cluster's region"},
+      parentRoleArn: flags['parent-role-arn'],
+      logger,
+      signal: options.signal,
+      aws: awsTimeouts(flags),
+      s3: {timeoutMs: flags['s3-timeout'], deadlineMs: flags['s3-deadline']},
+    }),
+  )
 }

@@ -11,6 +11,7 @@ import {
   sourceFlags,
   splitFlags,
 } from '../flags.js'
+import type {RegionReport} from '../lib/aws/region.js'
 import {type BackfillPlan, planBackfill} from '../lib/backfill.js'
 import {type SplitPlan, planSplit} from '../lib/split.js'
 import {renderPlan, renderSplitPlan} from '../render.js'
@@ -30,23 +31,24 @@ export default class BackfillPlanCommand extends BaseCommand {
 
   static override flags = {...sourceFlags, ...splitFlags, ...destinationFlags, ...awsFlags, ...rangeFlags, ...logFlags}
 
-  async run(): Promise<BackfillPlan | SplitPlan> {
+  async run(): Promise<(BackfillPlan | SplitPlan) & {awsRegion?: RegionReport}> {
     const {flags} = await this.parse(BackfillPlanCommand)
     checkForce(flags)
     const logger = this.logger(flags['log-format'])
     const clusters = resolveClusterMap(flags, process.env)
-    const open = {argv: this.argv, use: <T extends AsyncDisposable>(resource: T) => this.use(resource)}
+    const signal = this.abortSignal()
+    const open = {signal, argv: this.argv, use: <T extends AsyncDisposable>(resource: T) => this.use(resource)}
     const range = rangeOptions(flags, this.argv, process.env)
     if (clusters) {
-      const {kubecost, destination} = await openSplitContext(flags, clusters, logger, open)
+      const {kubecost, destination, awsRegion} = await openSplitContext(flags, clusters, logger, open)
       const plan = await planSplit({...range, clusters, prefix: flags.prefix}, {kubecost, destination, logger})
       if (!this.jsonEnabled()) this.log(renderSplitPlan(plan))
-      return plan
+      return {...plan, ...(awsRegion ? {awsRegion} : {})}
     }
 
-    const {kubecost, ...context} = await openContext(flags, logger, open)
+    const {kubecost, awsRegion, ...context} = await openContext(flags, logger, open)
     const plan = await planBackfill({...context, ...range}, {kubecost, destination: context.destination, logger})
     if (!this.jsonEnabled()) this.log(renderPlan(plan))
-    return plan
+    return {...plan, ...(awsRegion ? {awsRegion} : {})}
   }
 }

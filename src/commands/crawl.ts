@@ -1,7 +1,18 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {crawlerFlag, glueRegionFlag, input, logFlags, pollEvery, pollFlag} from '../flags.js'
+import {
+  awsCallFlags,
+  awsTimeouts,
+  crawlerFlag,
+  glueRegionFlag,
+  input,
+  logFlags,
+  pollEvery,
+  pollFlag,
+  waitDeadline,
+} from '../flags.js'
+import type {RegionReport} from '../lib/aws/region.js'
 import {type CrawlOutcome, crawlFailure, crawlLine, runCrawl} from '../lib/glue/crawl.js'
 import {parseSeconds} from '../lib/validate.js'
 import type {ProgressEvent} from '../lib/wait.js'
@@ -33,16 +44,21 @@ export default class Crawl extends BaseCommand {
       defaultHelp: async () => '1800',
     }),
     region: glueRegionFlag('crawler'),
+    ...awsCallFlags('Glue, STS'),
     'poll-ms': pollFlag,
     ...logFlags,
   }
 
-  async run(): Promise<CrawlOutcome> {
+  async run(): Promise<CrawlOutcome & {awsRegion: RegionReport}> {
     const {flags} = await this.parse(Crawl)
     const logger = this.logger(flags['log-format'])
+    const signal = this.abortSignal(flags.wait ? waitDeadline(flags.timeout, `crawler ${flags.crawler}`) : undefined)
     const session = await this.awsSession({
       flag: flags.region,
+      regionFlag: true,
       logger,
+      signal,
+      aws: awsTimeouts(flags),
     })
     const {GlueCatalog} = await import('../lib/aws/glue.js')
     const catalog = new GlueCatalog(await session.client('glue'), session)
@@ -52,12 +68,14 @@ export default class Crawl extends BaseCommand {
         timeoutMs: flags.timeout,
         timeoutSetting: '--timeout (CRAWL_TIMEOUT)',
         poll: pollEvery(flags['poll-ms'], {initialMs: 5000, maxMs: 30_000}),
-        signal: this.abortSignal(),
+        signal,
         onProgress: report,
       })
-    const {outcome, failure} = flags.wait
+    const ran = flags.wait
       ? await this.withProgress(`Crawling with ${flags.crawler}`, logger, flags['log-format'], crawl)
       : await crawl(() => {})
+    const {failure} = ran
+    const outcome = {...ran.outcome, awsRegion: session.regionReport}
     if (!this.jsonEnabled()) this.log(crawlLine(outcome))
     const error =
       failure ?? (outcome.status === 'SUCCEEDED' || outcome.status === 'RUNNING' ? undefined : crawlFailure(outcome))

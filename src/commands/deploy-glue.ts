@@ -1,5 +1,6 @@
 import {BaseCommand} from '../base-command.js'
-import {deployConfig, deployGlueFlags, pollEvery} from '../flags.js'
+import {awsTimeouts, deployConfig, deployGlueFlags, pollEvery} from '../flags.js'
+import type {RegionReport} from '../lib/aws/region.js'
 import {CidError} from '../lib/errors.js'
 import {deployLines, driftError} from '../lib/glue/deploy.js'
 import {type DeployResult, deploy} from '../lib/glue/deployment.js'
@@ -29,21 +30,23 @@ export default class DeployGlue extends BaseCommand {
 
   static override flags = deployGlueFlags
 
-  async run(): Promise<DeployResult> {
+  async run(): Promise<DeployResult & {awsRegion: RegionReport}> {
     const {flags} = await this.parse(DeployGlue)
     const dryRun = flags['dry-run'] || flags.check
     const config = deployConfig(flags)
     const logger = this.logger(flags['log-format'])
     const session = await this.awsSession({
       flag: flags.region,
+      regionFlag: true,
       logger,
+      aws: awsTimeouts(flags),
     })
     const {GlueCatalog, listLocationKeys} = await import('../lib/aws/glue.js')
     const {AthenaWorkgroups} = await import('../lib/aws/athena.js')
     const athena = new AthenaWorkgroups(await session.client('athena'), session, session)
     const s3 = await session.s3({endpoint: flags['s3-endpoint']})
     const create = flags['create-workgroup']
-    const {result, failure} = await deploy(
+    const deployed = await deploy(
       {
         catalog: new GlueCatalog(await session.client('glue'), session, session),
         workgroups: athena,
@@ -63,6 +66,8 @@ export default class DeployGlue extends BaseCommand {
         },
       },
     )
+    const {failure} = deployed
+    const result: DeployResult & {awsRegion: RegionReport} = {...deployed.result, awsRegion: session.regionReport}
     for (const warning of result.warnings) logger.warn(warning)
     if (!this.jsonEnabled()) this.log(deployLines(result).join('\n'))
     if (failure) return this.failedWith(result, failure)

@@ -15,6 +15,7 @@ import {
   sourceFlags,
   splitFlags,
 } from '../flags.js'
+import type {RegionReport} from '../lib/aws/region.js'
 import {type ExportResult, partialFailure, runExport} from '../lib/export.js'
 import {type SplitExportResult, runSplitExport} from '../lib/split.js'
 import {renderOutcomes, renderPlan, renderSplitOutcomes, renderSplitPlan} from '../render.js'
@@ -65,7 +66,7 @@ export default class Export extends BaseCommand {
     }),
   }
 
-  async run(): Promise<ExportResult | SplitExportResult> {
+  async run(): Promise<(ExportResult | SplitExportResult) & {awsRegion?: RegionReport}> {
     const {flags} = await this.parse(Export)
     checkForce(flags)
     const logger = this.logger(flags['log-format'])
@@ -80,24 +81,24 @@ export default class Export extends BaseCommand {
       dryRun: flags['dry-run'],
       maxRowsPerDay: flags['max-rows-per-day'],
     }
-    let result: ExportResult | SplitExportResult
+    let result: (ExportResult | SplitExportResult) & {awsRegion?: RegionReport}
     let lines: string[]
     if (clusters) {
-      const {kubecost, destination} = await openSplitContext(flags, clusters, logger, open)
+      const {kubecost, destination, awsRegion} = await openSplitContext(flags, clusters, logger, open)
       const split = await runSplitExport(
         {...common, clusters, prefix: flags.prefix},
         {kubecost, destination, logger, signal},
       )
       if (split.dryRun && !this.jsonEnabled()) this.log(renderSplitPlan(split))
-      ;[result, lines] = [split, renderSplitOutcomes(split)]
+      ;[result, lines] = [{...split, ...(awsRegion ? {awsRegion} : {})}, renderSplitOutcomes(split)]
     } else {
-      const {kubecost, ...context} = await openContext(flags, logger, open)
+      const {kubecost, awsRegion, ...context} = await openContext(flags, logger, open)
       const single = await runExport(
         {...context, ...common, parseThreads: flags['parse-threads']},
         {kubecost, destination: context.destination, logger, signal},
       )
       if (single.dryRun && !this.jsonEnabled()) this.log(renderPlan(single))
-      ;[result, lines] = [single, renderOutcomes(single)]
+      ;[result, lines] = [{...single, ...(awsRegion ? {awsRegion} : {})}, renderOutcomes(single)]
     }
 
     const summary = lines.pop()

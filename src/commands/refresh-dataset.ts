@@ -1,5 +1,14 @@
 import {BaseCommand} from '../base-command.js'
-import {datasetFlags, ingestionFlags, logFlags, pollEvery, refreshScheduleFlags} from '../flags.js'
+import {
+  awsTimeouts,
+  datasetFlags,
+  ingestionFlags,
+  logFlags,
+  pollEvery,
+  refreshScheduleFlags,
+  waitDeadline,
+} from '../flags.js'
+import type {RegionReport} from '../lib/aws/region.js'
 import {type ScheduleResult, scheduleLines} from '../lib/quicksight/configure.js'
 import {type Ingestion, ingestionFailure, rowReport} from '../lib/quicksight/refresh.js'
 import {MIN_LOOKBACK_DAYS} from '../lib/quicksight/schedule.js'
@@ -32,10 +41,19 @@ export default class RefreshDataset extends BaseCommand {
 
   static override flags = {...datasetFlags, ...ingestionFlags, ...refreshScheduleFlags, ...logFlags}
 
-  async run(): Promise<RefreshResult | ScheduleResult> {
+  async run(): Promise<(RefreshResult | ScheduleResult) & {awsRegion: RegionReport}> {
     const {flags} = await this.parse(RefreshDataset)
     const logger = this.logger(flags['log-format'])
-    const session = await this.awsSession({flag: flags.region})
+    const waits = flags.wait && !flags['configure-schedule']
+    const signal = this.abortSignal(waits ? waitDeadline(flags.timeout, `dataset ${flags['dataset-id']}`) : undefined)
+    const session = await this.awsSession({
+      flag: flags.region,
+      regionFlag: true,
+      logger,
+      signal,
+      aws: awsTimeouts(flags),
+    })
+    const awsRegion = session.regionReport
     const refresh = await import('../lib/aws/dataset-refresh.js')
     const api = await refresh.quickSightApi(session, flags['dataset-id'], flags['account-id'])
     const dataSet = await refresh.describeDataSet(api, flags['dataset-id'])
@@ -48,7 +66,8 @@ export default class RefreshDataset extends BaseCommand {
       })
       for (const w of result.warnings) logger.warn(w)
       if (!this.jsonEnabled()) for (const line of scheduleLines(result)) this.log(line)
-      return failure ? this.failedWith(result, failure) : result
+      const reported = {...result, awsRegion}
+      return failure ? this.failedWith(reported, failure) : reported
     }
 
     const {ingestion: started, attached} = await refresh.startRefresh(api, dataSet.id, flags.type)
@@ -56,7 +75,14 @@ export default class RefreshDataset extends BaseCommand {
       ? `Attached to ingestion ${started.id}, already ${started.status}`
       : `Started ${flags.type} ingestion ${started.id}`
     logger.info(`${verb} of dataset ${dataSet.name} (${dataSet.id})`)
-    const result = {dataSetId: dataSet.id, accountId: api.accountId, region: api.region, attached, waited: flags.wait}
+    const result = {
+      dataSetId: dataSet.id,
+      accountId: api.accountId,
+      region: api.region,
+      attached,
+      waited: flags.wait,
+      awsRegion,
+    }
     if (!flags.wait) {
       if (!this.jsonEnabled()) this.log(`${verb}; not waiting (--no-wait).`)
       return {...result, ingestion: started}
@@ -70,7 +96,7 @@ export default class RefreshDataset extends BaseCommand {
         refresh.awaitIngestion(api, dataSet.id, started, {
           timeoutMs: flags.timeout,
           poll: pollEvery(flags['poll-ms'], {initialMs: 5000, maxMs: 30_000}),
-          signal: this.abortSignal(),
+          signal,
           onProgress: report,
         }),
     )

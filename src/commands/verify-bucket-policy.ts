@@ -1,5 +1,6 @@
 import {BaseCommand} from '../base-command.js'
-import {bucketPolicyFlags} from '../flags.js'
+import {awsTimeouts, bucketPolicyFlags} from '../flags.js'
+import type {RegionReport} from '../lib/aws/region.js'
 import {type VerificationReport, verificationFailure, verify} from '../lib/policy/analyze.js'
 import {readBucketSettings} from '../lib/aws/bucket-settings.js'
 import {expectedPrincipals} from '../lib/policy/principals.js'
@@ -26,7 +27,7 @@ export default class VerifyBucketPolicy extends BaseCommand {
 
   static override flags = bucketPolicyFlags
 
-  async run(): Promise<VerificationReport | RecommendedPolicy> {
+  async run(): Promise<(VerificationReport & {awsRegion?: RegionReport}) | RecommendedPolicy> {
     const {flags} = await this.parse(VerifyBucketPolicy)
     const expected = expectedPrincipals({
       bucket: flags.bucket,
@@ -44,14 +45,21 @@ export default class VerifyBucketPolicy extends BaseCommand {
     }
 
     const file = flags['policy-file']
-    let report: VerificationReport
+    let report: VerificationReport & {awsRegion?: RegionReport}
     if (file) {
       report = verify(expected, await readPolicyFile(file), undefined, {kind: 'file', path: file})
     } else {
-      // With no region configured the session starts from us-east-1; the client follows redirects.
-      const session = await this.awsSession({})
-      const settings = await readBucketSettings(await session.s3({endpoint: flags['s3-endpoint']}), flags.bucket)
-      report = verify(expected, bucketPolicyState(settings, flags.bucket), settings, {kind: 'bucket'})
+      // The bucket may be in another region than the session's: the client follows S3's redirect.
+      const session = await this.awsSession({logger: this.logger(flags['log-format']), aws: awsTimeouts(flags)})
+      const {attempt} = session.limits.s3
+      const settings = await readBucketSettings(await session.s3({endpoint: flags['s3-endpoint']}), flags.bucket, {
+        identity: session.identity.description,
+        timeout: {setting: attempt.setting, seconds: attempt.ms / 1000},
+      })
+      report = {
+        ...verify(expected, bucketPolicyState(settings, flags.bucket), settings, {kind: 'bucket'}),
+        awsRegion: session.regionReport,
+      }
     }
 
     if (!this.jsonEnabled()) this.log(renderVerification(report))

@@ -31,4 +31,10 @@ export const destinationFlags = inGroup('DESTINATION', {
     120,
     'how long an S3 attempt may wait to connect or without progress (an unanswered request, a stalled upload) before it fails and is retried',
   ),
+  's3-deadline': seconds(
+    's3-deadline',
+    'S3_CALL_DEADLINE',
+    720,
+    'how long one S3 call may take in all, its retries and back-off included',
+  ),
 })

@@ -11,6 +11,7 @@ import {
   parseRoleArn,
   parseSeconds,
 } from '../lib/validate.js'
+import {awsCallFlags} from './aws.js'
 import {input, pollFlag} from './common.js'
 import {destinationFlags} from './destination.js'
 import {keyList} from './kubecost.js'
@@ -68,7 +69,7 @@ export const crawlerFlag = Flags.string({
 export const glueRegionFlag = (what: string) =>
   Flags.string({
     ...input({flag: 'region', env: 'GLUE_REGION'}, parseRegion),
-    description: `region of the ${what} [default: AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1]`,
+    description: `region of the ${what} [default: AWS_REGION, then AWS_DEFAULT_REGION, then the region of the profile (AWS_PROFILE) in the shared config file]`,
   })
 
 /** What deploy-glue creates in the Glue catalog, and how it may change it. */
@@ -180,6 +181,7 @@ export const deployGlueFlags = {
   ...workgroupFlags,
   ...verifyFlags,
   's3-endpoint': destinationFlags['s3-endpoint'],
+  ...awsCallFlags('Glue, Athena, S3, STS'),
   ...logFlags,
 }
 

@@ -4,6 +4,7 @@ import {availableParallelism} from 'node:os'
 import {Flags} from '@oclif/core'
 
 import {RunDeadlineError} from '../lib/errors.js'
+import {setting} from '../lib/settings.js'
 import {parsePositiveInteger, parseSeconds, parseWholeNumber} from '../lib/validate.js'
 import {inGroup, input} from './common.js'
 
@@ -46,10 +47,34 @@ export function runDeadline(ms: number | undefined): {ms: number; error: () => R
       new RunDeadlineError(
         `The run deadline of ${ms / 1000} s (--run-deadline, RUN_DEADLINE) passed before this day was written`,
         {
+          limit: {setting: setting('runDeadline'), seconds: ms / 1000},
           suggestions: [
             'Raise --run-deadline (RUN_DEADLINE), or collect fewer days per run with --backfill-days; the next run collects the days left.',
           ],
         },
       ),
+  }
+}
+
+/**
+ * How long the AWS calls of a call that is still unanswered when a command's wait ends (`--timeout`)
+ * may go on: the wait's last poll, made at that moment, answers well within it.
+ */
+const WAIT_GRACE_MS = 5000
+
+/**
+ * A command's `--timeout` as a bound on the run's AWS calls: a call still unanswered shortly after
+ * it passes (a stalled service) is cut off, and its error names the call and `--timeout`. The wait
+ * itself ends at `--timeout` with its own message.
+ */
+export function waitDeadline(ms: number, subject: string): {ms: number; error: () => RunDeadlineError} {
+  const seconds = ms / 1000
+  return {
+    ms: ms + WAIT_GRACE_MS,
+    error: () =>
+      new RunDeadlineError(`Stopped waiting for ${subject}: ${setting('timeout')} of ${seconds} s passed`, {
+        limit: {setting: setting('timeout'), seconds},
+        suggestions: [`Raise ${setting('timeout')} (now ${seconds} s).`],
+      }),
   }
 }

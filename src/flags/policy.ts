@@ -8,8 +8,10 @@ import {
   parsePrincipalArn,
 } from '../lib/policy/principals.js'
 import {parseBucketName, splitList} from '../lib/validate.js'
+import {awsCallFlags} from './aws.js'
 import {input} from './common.js'
 import {destinationFlags} from './destination.js'
+import {logFlags} from './output.js'
 
 /** verify-bucket-policy's flags: the bucket, the principals its policy must let in, and how strictly to judge. */
 export const bucketPolicyFlags = {
@@ -62,4 +64,6 @@ export const bucketPolicyFlags = {
     exclusive: ['policy-file'],
   }),
   's3-endpoint': destinationFlags['s3-endpoint'],
+  ...awsCallFlags('S3, STS'),
+  ...logFlags,
 }

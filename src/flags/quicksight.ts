@@ -11,6 +11,7 @@ import {
   parseTimezone,
 } from '../lib/quicksight/schedule.js'
 import {parseChoice, parseRegion, parseSeconds} from '../lib/validate.js'
+import {awsCallFlags} from './aws.js'
 import {input, pollFlag} from './common.js'
 
 export const datasetFlags = {
@@ -25,8 +26,10 @@ export const datasetFlags = {
   }),
   region: Flags.string({
     ...input({flag: 'region', env: 'QUICKSIGHT_REGION'}, parseRegion),
-    description: 'the QuickSight region [default: AWS_REGION, AWS_DEFAULT_REGION, then us-east-1]',
+    description:
+      'the QuickSight region [default: AWS_REGION, then AWS_DEFAULT_REGION, then the region of the profile (AWS_PROFILE) in the shared config file]',
   }),
+  ...awsCallFlags('QuickSight, Glue, STS'),
 }
 
 export const ingestionFlags = {

@@ -179,6 +179,8 @@ export class CorruptFileError extends CidError {
 export class RunAbortedError extends CidError {
   readonly code = 'ABORTED'
   readonly exitCode: number
+  /** What the run was doing when it stopped, when known. */
+  readonly detail?: string
 
   constructor(
     readonly signal: 'SIGTERM' | 'SIGINT',
@@ -186,6 +188,7 @@ export class RunAbortedError extends CidError {
   ) {
     super(`Received ${signal}: ${options.detail ?? 'stopping'}`, options)
     this.exitCode = signal === 'SIGINT' ? 130 : 143
+    this.detail = options.detail
   }
 }
 
@@ -193,6 +196,13 @@ export class RunAbortedError extends CidError {
 export class RunDeadlineError extends CidError {
   readonly code = 'RUN_DEADLINE'
   readonly exitCode = EXIT_FAILURE
+  /** The setting that set the deadline, and its value: what a call cut short by it names. */
+  readonly limit?: {setting: string; seconds: number}
+
+  constructor(message: string, options: CidErrorOptions & {limit?: {setting: string; seconds: number}} = {}) {
+    super(message, options)
+    this.limit = options.limit
+  }
 }
 
 /** One or more days of a multi-day run failed; each was already reported. */

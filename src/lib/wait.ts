@@ -15,7 +15,13 @@ export const systemClock: Clock = {
   now: () => Date.now(),
   async sleep(ms, signal) {
     const {setTimeout: delay} = await import('node:timers/promises')
-    await delay(ms, undefined, {signal})
+    try {
+      await delay(ms, undefined, {signal})
+    } catch (error) {
+      // Why the run stopped (a signal, a deadline), rather than a bare AbortError.
+      signal?.throwIfAborted()
+      throw error
+    }
   },
 }
 

@@ -147,7 +147,7 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
       [
         "without AWS_REGION (starting from the cluster's region)",
         {},
-        /\(the cluster's region, as AWS_REGION is not set\)/,
+        /\(the cluster's region, as no AWS region is configured\)/,
       ],
     ] as const) {
       it(`${title}: learns the region from the first redirect and writes every day there`, async () => {

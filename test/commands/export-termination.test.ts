@@ -54,7 +54,7 @@ describe('termination', () => {
     ['SIGTERM', 143],
     ['SIGINT', 130],
   ] as const) {
-    it(`${signal} during a download: the day is dropped, the work directory removed, one line, exit ${code} at once`, async () => {
+    it(`${signal} during a download: logged at once, the day dropped, the work directory removed, exit ${code} at once`, async () => {
       const out = await tempDir()
       const work = await tempDir()
       try {
@@ -72,7 +72,11 @@ describe('termination', () => {
             `Error: Received ${signal}: stopped while collecting 2026-03-02; nothing was published for it, and the next run collects it`,
           ),
         )
-        assert.equal(result.stderr.split('\n').filter(l => l.includes(signal)).length, 1)
+        // The signal's own line, logged when it arrived, and the error the run then ended with.
+        const lines = result.stderr.split('\n').filter(l => l.includes(signal))
+        assert.equal(lines.length, 2, result.stderr)
+        assert.match(lines[0] ?? '', new RegExp(`^\\S+ WARNING kubecost-s3-exporter: Received ${signal}: stopping`))
+        assert.match(lines[1] ?? '', new RegExp(`^Error: Received ${signal}: stopped while collecting`))
         assert.deepEqual(await listFiles(out.path), [keyOf('2026-03-01')])
         assert.deepEqual(await readdir(work.path), [])
       } finally {

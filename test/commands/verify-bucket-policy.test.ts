@@ -389,13 +389,39 @@ describe('verify-bucket-policy against a bucket (s3rver with the settings handle
     assert.equal(result.code, 0, result.stderr)
   })
 
-  it('works without AWS_REGION', async () => {
+  it("without AWS_REGION, takes the profile's region from the shared config file, and says so first", async () => {
     const withoutRegion = Object.fromEntries(Object.entries(fake.env).filter(([name]) => name !== 'AWS_REGION'))
-    const result = await runCli(
-      ['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--s3-endpoint', fake.endpoint],
-      withoutRegion,
-    )
-    assert.equal(result.code, 0, result.stderr)
+    const dir = await tempDir()
+    try {
+      const config = join(dir.path, 'config')
+      await writeFile(config, '[default]\nregion = eu-west-1\n')
+      const args = ['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--s3-endpoint', fake.endpoint, '--json']
+      const first = fake.calls.length
+      const result = await runCli(args, {...withoutRegion, AWS_CONFIG_FILE: config})
+      const calls = fake.calls.slice(first)
+      // The verdict is the bucket's (other tests set it up); the run itself read it.
+      assert.ok(result.code === 0 || result.code === 1, result.stderr)
+      assert.match(result.stdout, /"verdict"/)
+      assert.match(
+        result.stderr.split('\n')[0] ?? '',
+        / INFO kubecost-s3-exporter: AWS region eu-west-1 \(from profile default in /,
+      )
+      assert.deepEqual((JSON.parse(result.stdout) as {awsRegion: unknown}).awsRegion, {
+        name: 'eu-west-1',
+        source: `profile default in ${config}`,
+      })
+      assert.ok(calls.length > 0 && calls.every(c => c.region === 'eu-west-1'), "signed for the profile's region")
+
+      // No region anywhere: refused before any call, naming the ways to set one (this command has no --region).
+      const none = await runCli(args, withoutRegion)
+      assert.equal(none.code, 2, none.stderr)
+      assert.match(
+        none.stdout,
+        /"message": "No AWS region is configured: set AWS_REGION, or region = <region> in profile default of \/nonexistent\/aws-config"/,
+      )
+    } finally {
+      await dir.remove()
+    }
   })
 })
 

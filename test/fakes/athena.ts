@@ -21,7 +21,7 @@
 import {randomUUID} from 'node:crypto'
 import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
 
-import {listenOnLoopback, onRequestBody} from './http.js'
+import {listenOnLoopback, onRequestBody, signingRegion} from './http.js'
 
 type Json = Record<string, unknown>
 
@@ -43,7 +43,8 @@ interface QueryRecord {
 }
 
 export class AthenaFake {
-  readonly requests: Array<{op: string; body: Json}> = []
+  /** Each request's operation, body, and the region it was signed for. */
+  readonly requests: Array<{op: string; body: Json; region?: string}> = []
   readonly workgroups = new Map<string, Json>()
   readonly queries = new Map<string, QueryRecord>()
   /** Tags by workgroup ARN. */
@@ -97,7 +98,7 @@ export class AthenaFake {
   private handle(req: IncomingMessage, raw: string, res: ServerResponse): void {
     const op = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonAthena\./, '')
     const body = JSON.parse(raw || '{}') as Json
-    this.requests.push({op, body})
+    this.requests.push({op, body, region: signingRegion(req)})
     const send = (status: number, payload: Json) => {
       res.writeHead(status, {'content-type': 'application/x-amz-json-1.1'})
       res.end(JSON.stringify(payload))

@@ -9,4 +9,6 @@ export interface RecordedCall {
   /** `X-Amz-Target` of the JSON protocols (Glue, Athena, Secrets Manager). */
   target?: string
   body: string
+  /** The region the request was signed for. */
+  region?: string
 }

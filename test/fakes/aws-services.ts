@@ -1,12 +1,13 @@
 /**
- * Small stateful fakes of STS (AssumeRole, query protocol) and Secrets Manager (GetSecretValue,
- * JSON protocol) over real HTTP, for the CLI in a child process to reach through
- * AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL_SECRETS_MANAGER.
+ * Small stateful fakes of STS (AssumeRole, AssumeRoleWithWebIdentity, query protocol) and Secrets
+ * Manager (GetSecretValue, JSON protocol) over real HTTP, for the CLI in a child process to reach
+ * through AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL_SECRETS_MANAGER.
  *
  * Behaviour:
  * - AssumeRole returns credentials S3RVER/S3RVER (what s3rver accepts) with session token
  *   `session-<n>` and an expiration `lifetimeMs` from now; roles listed in `denyRoles` get 403
- *   AccessDenied.
+ *   AccessDenied. AssumeRoleWithWebIdentity does the same for a request that carries a
+ *   WebIdentityToken (and no signature: the token is the proof), else 400 InvalidIdentityToken.
  * - GetSecretValue returns the SecretString of a known secret, else 400 ResourceNotFoundException.
  * - Every request is recorded with its parameters and its x-amz-security-token header.
  */
@@ -48,8 +49,8 @@ export class AwsFake {
     return {AWS_ENDPOINT_URL_STS: this.endpoint, AWS_ENDPOINT_URL_SECRETS_MANAGER: this.endpoint}
   }
 
-  assumeRoleCalls(): AwsFakeRequest[] {
-    return this.requests.filter(r => r.service === 'sts' && r.params.Action === 'AssumeRole')
+  assumeRoleCalls(action: 'AssumeRole' | 'AssumeRoleWithWebIdentity' = 'AssumeRole'): AwsFakeRequest[] {
+    return this.requests.filter(r => r.service === 'sts' && r.params.Action === action)
   }
 
   async close(): Promise<void> {
@@ -91,8 +92,14 @@ export class AwsFake {
 
     const params = Object.fromEntries(new URLSearchParams(body))
     this.requests.push({service: 'sts', params, sessionToken: token})
-    if (params.Action !== 'AssumeRole') {
-      res.writeHead(400, {'content-type': 'text/xml'}).end(stsError('InvalidAction', `unsupported ${params.Action}`))
+    const action = params.Action ?? ''
+    if (action !== 'AssumeRole' && action !== 'AssumeRoleWithWebIdentity') {
+      res.writeHead(400, {'content-type': 'text/xml'}).end(stsError('InvalidAction', `unsupported ${action}`))
+      return
+    }
+
+    if (action === 'AssumeRoleWithWebIdentity' && (!params.WebIdentityToken || req.headers.authorization)) {
+      res.writeHead(400, {'content-type': 'text/xml'}).end(stsError('InvalidIdentityToken', 'no web identity token'))
       return
     }
 
@@ -107,8 +114,8 @@ export class AwsFake {
     const n = ++this.sessions
     const expiration = new Date(Date.now() + (this.options.lifetimeMs ?? 3_600_000)).toISOString()
     res.writeHead(200, {'content-type': 'text/xml'})
-    res.end(`<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-  <AssumeRoleResult>
+    res.end(`<${action}Response xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <${action}Result>
     <Credentials>
       <AccessKeyId>S3RVER</AccessKeyId>
       <SecretAccessKey>S3RVER</SecretAccessKey>
@@ -119,9 +126,9 @@ export class AwsFake {
       <Arn>${params.RoleArn}/${params.RoleSessionName}</Arn>
       <AssumedRoleId>AROAEXAMPLE:${params.RoleSessionName}</AssumedRoleId>
     </AssumedRoleUser>
-  </AssumeRoleResult>
+  </${action}Result>
   <ResponseMetadata><RequestId>req-${n}</RequestId></ResponseMetadata>
-</AssumeRoleResponse>`)
+</${action}Response>`)
   }
 }
 

@@ -36,7 +36,7 @@
  */
 import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
 
-import {listenOnLoopback, onRequestBody} from './http.js'
+import {listenOnLoopback, onRequestBody, signingRegion} from './http.js'
 
 type Json = Record<string, unknown>
 
@@ -67,7 +67,8 @@ export const ACCOUNT = '111122223333'
 export const crawlerArn = (name: string) => `arn:aws:glue:us-east-1:${ACCOUNT}:crawler/${name}`
 
 export class GlueFake {
-  readonly requests: Array<{op: string; body: Json}> = []
+  /** Each request's operation, body, and the region it was signed for. */
+  readonly requests: Array<{op: string; body: Json; region?: string}> = []
   readonly databases = new Map<string, Json>()
   readonly tables = new Map<string, Json>()
   readonly crawlers = new Map<string, CrawlerRecord>()
@@ -166,7 +167,7 @@ export class GlueFake {
 
     const op = String(req.headers['x-amz-target'] ?? '').replace(/^AWSGlue\./, '')
     const body = JSON.parse(raw || '{}') as Json
-    this.requests.push({op, body})
+    this.requests.push({op, body, region: signingRegion(req)})
     const send = (status: number, payload: Json) => {
       res.writeHead(status, {'content-type': 'application/x-amz-json-1.1'})
       res.end(JSON.stringify(payload))

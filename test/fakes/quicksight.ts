@@ -25,7 +25,7 @@
 import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
 
 import type {RecordedCall} from './aws-calls.js'
-import {listenOnLoopback, onRequestBody} from './http.js'
+import {listenOnLoopback, onRequestBody, signingRegion} from './http.js'
 
 export interface FakeIngestion {
   id: string
@@ -124,7 +124,13 @@ export class QuickSightFake {
 
   private handle(req: IncomingMessage, body: string, res: ServerResponse): void {
     const target = req.headers['x-amz-target']
-    this.calls.push({method: req.method ?? 'GET', url: req.url ?? '/', target: target as string | undefined, body})
+    this.calls.push({
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      target: target as string | undefined,
+      body,
+      region: signingRegion(req),
+    })
     if (typeof target === 'string' && target.startsWith('AWSGlue.')) {
       this.glue(target, body, res)
       return

@@ -26,6 +26,7 @@ import type {S3Client} from '@aws-sdk/client-s3'
 import S3rver from 's3rver'
 
 import type {RecordedCall} from './aws-calls.js'
+import {signingRegion} from './http.js'
 import {TEST_ENV, testClient} from './s3.js'
 
 export const SETTINGS = ['policy', 'encryption', 'publicAccessBlock', 'ownershipControls'] as const
@@ -195,7 +196,7 @@ export async function startS3WithSettings(buckets: string[]): Promise<S3Settings
   }
 
   const server = createServer((req, res) => {
-    calls.push({method: req.method ?? 'GET', url: req.url ?? '/', body: ''})
+    calls.push({method: req.method ?? 'GET', url: req.url ?? '/', body: '', region: signingRegion(req)})
     const url = new URL(req.url ?? '/', 'http://localhost')
     const path = url.pathname.split('/').filter(s => s !== '')
     const setting = SETTINGS.find(s => url.searchParams.has(s))

@@ -6,7 +6,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3'
 
-import {awsErrorName, classifyAwsError, isAccessDeniedError} from './errors.js'
+import {type AwsCallContext, awsErrorName, classifyAwsError, isAccessDeniedError} from './errors.js'
 
 /**
  * The bucket's safety settings, read with one call each. A setting that is not configured is a
@@ -39,11 +39,15 @@ export interface BucketSettings {
 
 const NOT_IMPLEMENTED = new Set(['NotImplemented', 'MethodNotAllowed', 'UnsupportedOperation'])
 
+/** Who reads, and what bounds an attempt: for the message of a failure that ends the run. */
+type ReadContext = Pick<AwsCallContext, 'identity' | 'timeout'>
+
 async function read<T>(
   bucket: string,
   action: string,
   notConfigured: string,
   call: () => Promise<T | undefined>,
+  context: ReadContext,
 ): Promise<Reading<T>> {
   try {
     const value = await call()
@@ -59,11 +63,15 @@ async function read<T>(
         state: 'unreadable',
         reason: `${action} is not implemented by this S3 endpoint (${name || `HTTP ${status}`})`,
       }
-    throw classifyAwsError(error, {action, resource: `s3://${bucket}`})
+    throw classifyAwsError(error, {...context, action, resource: `s3://${bucket}`})
   }
 }
 
-export async function readBucketSettings(s3: S3Client, bucket: string): Promise<BucketSettings> {
+export async function readBucketSettings(
+  s3: S3Client,
+  bucket: string,
+  context: ReadContext = {},
+): Promise<BucketSettings> {
   const Bucket = bucket
   const [policy, encryption, publicAccessBlock, objectOwnership] = await Promise.all([
     read(
@@ -71,34 +79,53 @@ export async function readBucketSettings(s3: S3Client, bucket: string): Promise<
       's3:GetBucketPolicy',
       'NoSuchBucketPolicy',
       async () => (await s3.send(new GetBucketPolicyCommand({Bucket}))).Policy,
+      context,
     ),
-    read(bucket, 's3:GetEncryptionConfiguration', 'ServerSideEncryptionConfigurationNotFoundError', async () => {
-      const rules =
-        (await s3.send(new GetBucketEncryptionCommand({Bucket}))).ServerSideEncryptionConfiguration?.Rules ?? []
-      return rules.map(r => ({
-        ...(r.ApplyServerSideEncryptionByDefault?.SSEAlgorithm
-          ? {algorithm: r.ApplyServerSideEncryptionByDefault.SSEAlgorithm}
-          : {}),
-        ...(r.ApplyServerSideEncryptionByDefault?.KMSMasterKeyID
-          ? {kmsKeyId: r.ApplyServerSideEncryptionByDefault.KMSMasterKeyID}
-          : {}),
-      }))
-    }),
-    read(bucket, 's3:GetBucketPublicAccessBlock', 'NoSuchPublicAccessBlockConfiguration', async () => {
-      const c = (await s3.send(new GetPublicAccessBlockCommand({Bucket}))).PublicAccessBlockConfiguration
-      return c
-        ? {
-            BlockPublicAcls: c.BlockPublicAcls === true,
-            IgnorePublicAcls: c.IgnorePublicAcls === true,
-            BlockPublicPolicy: c.BlockPublicPolicy === true,
-            RestrictPublicBuckets: c.RestrictPublicBuckets === true,
-          }
-        : undefined
-    }),
-    read(bucket, 's3:GetBucketOwnershipControls', 'OwnershipControlsNotFoundError', async () => {
-      const rules = (await s3.send(new GetBucketOwnershipControlsCommand({Bucket}))).OwnershipControls?.Rules ?? []
-      return rules[0]?.ObjectOwnership
-    }),
+    read(
+      bucket,
+      's3:GetEncryptionConfiguration',
+      'ServerSideEncryptionConfigurationNotFoundError',
+      async () => {
+        const rules =
+          (await s3.send(new GetBucketEncryptionCommand({Bucket}))).ServerSideEncryptionConfiguration?.Rules ?? []
+        return rules.map(r => ({
+          ...(r.ApplyServerSideEncryptionByDefault?.SSEAlgorithm
+            ? {algorithm: r.ApplyServerSideEncryptionByDefault.SSEAlgorithm}
+            : {}),
+          ...(r.ApplyServerSideEncryptionByDefault?.KMSMasterKeyID
+            ? {kmsKeyId: r.ApplyServerSideEncryptionByDefault.KMSMasterKeyID}
+            : {}),
+        }))
+      },
+      context,
+    ),
+    read(
+      bucket,
+      's3:GetBucketPublicAccessBlock',
+      'NoSuchPublicAccessBlockConfiguration',
+      async () => {
+        const c = (await s3.send(new GetPublicAccessBlockCommand({Bucket}))).PublicAccessBlockConfiguration
+        return c
+          ? {
+              BlockPublicAcls: c.BlockPublicAcls === true,
+              IgnorePublicAcls: c.IgnorePublicAcls === true,
+              BlockPublicPolicy: c.BlockPublicPolicy === true,
+              RestrictPublicBuckets: c.RestrictPublicBuckets === true,
+            }
+          : undefined
+      },
+      context,
+    ),
+    read(
+      bucket,
+      's3:GetBucketOwnershipControls',
+      'OwnershipControlsNotFoundError',
+      async () => {
+        const rules = (await s3.send(new GetBucketOwnershipControlsCommand({Bucket}))).OwnershipControls?.Rules ?? []
+        return rules[0]?.ObjectOwnership
+      },
+      context,
+    ),
   ])
   return {policy, encryption, publicAccessBlock, objectOwnership}
 }

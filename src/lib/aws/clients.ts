@@ -4,7 +4,15 @@ import {QuickSightClient} from '@aws-sdk/client-quicksight'
 import {S3Client} from '@aws-sdk/client-s3'
 import {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import {STSClient} from '@aws-sdk/client-sts'
-import type {AwsCredentialIdentityProvider, RetryErrorInfo, RetryStrategyV2, RetryToken} from '@smithy/types'
+import type {
+  AwsCredentialIdentity,
+  AwsCredentialIdentityProvider,
+  RetryErrorInfo,
+  RetryStrategyV2,
+  RetryToken,
+} from '@smithy/types'
+
+import {DEFAULT_AWS_TIMEOUT_MS, DEFAULT_S3_TIMEOUT_MS} from './limits.js'
 
 /**
  * The only place that constructs AWS SDK clients. Credentials, region and endpoints come from the
@@ -13,7 +21,11 @@ import type {AwsCredentialIdentityProvider, RetryErrorInfo, RetryStrategyV2, Ret
  */
 export interface AwsClientOptions {
   region?: string
-  credentials?: AwsCredentialIdentityProvider
+  credentials?: AwsCredentialIdentityProvider | AwsCredentialIdentity
+  /** Connecting, and any wait for progress (an unanswered request, a stalled body), fails after this. */
+  timeoutMs?: number
+  /** Attempts of one call, the first included. */
+  maxAttempts?: number
 }
 
 /** One failed attempt that is about to be sent again. */
@@ -27,16 +39,13 @@ export interface RetryEvent {
   throttling: boolean
 }
 
-export const DEFAULT_S3_TIMEOUT_MS = 120_000
+export {DEFAULT_S3_TIMEOUT_MS} from './limits.js'
 export const DEFAULT_S3_MAX_ATTEMPTS = 5
+const DEFAULT_AWS_MAX_ATTEMPTS = 3
 
 export interface S3ClientOptions extends AwsClientOptions {
   /** An S3-compatible store (MinIO, Ceph): path-style addressing, checksums only when required. */
   endpoint?: string
-  /** Connecting, and any wait for progress (an unanswered request, a stalled body), fails after this. */
-  timeoutMs?: number
-  /** Attempts of one call, the first included. */
-  maxAttempts?: number
   /** First back-off; throttling starts from five times it, as the SDK's standard mode does. */
   baseDelayMs?: number
   onRetry?: (event: RetryEvent) => void
@@ -44,10 +53,15 @@ export interface S3ClientOptions extends AwsClientOptions {
   onBucketRegion?: (region: string) => void
 }
 
-function common(options: AwsClientOptions) {
+/** Region, credentials, and bounded attempts retried with back-off: what every client but S3's gets. */
+function common(options: AwsClientOptions, maxAttempts = options.maxAttempts ?? DEFAULT_AWS_MAX_ATTEMPTS) {
+  const timeout = options.timeoutMs ?? DEFAULT_AWS_TIMEOUT_MS
   return {
     ...(options.region ? {region: options.region} : {}),
     ...(options.credentials ? {credentials: options.credentials} : {}),
+    requestHandler: {connectionTimeout: timeout, socketTimeout: timeout},
+    maxAttempts,
+    retryStrategy: new BackoffRetryStrategy({maxAttempts, baseDelayMs: 100}),
   }
 }
 
@@ -55,12 +69,9 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
   const timeout = options.timeoutMs ?? DEFAULT_S3_TIMEOUT_MS
   const maxAttempts = options.maxAttempts ?? DEFAULT_S3_MAX_ATTEMPTS
   const client = new S3Client({
-    ...common(options),
+    ...common({...options, timeoutMs: timeout}, maxAttempts),
     // The bucket often lives in another region (the pipeline account's) than the pod's AWS_REGION.
     followRegionRedirects: true,
-    requestHandler: {connectionTimeout: timeout, socketTimeout: timeout},
-    // Also read by the SDK's retry middleware, for the attempt header it sends.
-    maxAttempts,
     retryStrategy: new BackoffRetryStrategy({
       maxAttempts,
       baseDelayMs: options.baseDelayMs ?? 100,
@@ -180,14 +191,14 @@ export function createGlueScheduleClient(options: AwsClientOptions = {}): GlueCl
 
 // --- end QuickSight ---
 // --- Glue and Athena (deploy-glue, crawl) ---
-// The SDK's standard retry strategy: throttling and transient failures are retried with back-off.
+// More attempts: Glue and Athena throttle a burst of catalog calls.
 
 export function createGlueClient(options: AwsClientOptions = {}): GlueClient {
-  return new GlueClient({...common(options), maxAttempts: 5})
+  return new GlueClient(common(options, 5))
 }
 
 export function createAthenaClient(options: AwsClientOptions = {}): AthenaClient {
-  return new AthenaClient({...common(options), maxAttempts: 5})
+  return new AthenaClient(common(options, 5))
 }
 
 /** The client of each service the session's one generic getter makes (S3 has its own: more options). */

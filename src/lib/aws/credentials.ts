@@ -1,9 +1,19 @@
-import {AssumeRoleCommand, type STSClient} from '@aws-sdk/client-sts'
+import {
+  AssumeRoleCommand,
+  type AssumeRoleCommandInput,
+  AssumeRoleWithWebIdentityCommand,
+  type AssumeRoleWithWebIdentityCommandInput,
+  type Credentials,
+  type STSClient,
+} from '@aws-sdk/client-sts'
 import type {AwsCredentialIdentity, AwsCredentialIdentityProvider} from '@smithy/types'
 
 import type {Logger} from '../log.js'
-import {classifyAwsError} from './errors.js'
+import {type AwsCallContext, classifyAwsError} from './errors.js'
 import {SESSION_NAME} from './identity.js'
+
+/** What a failed STS call's message needs besides the call: who made it, and the per-attempt timeout. */
+type CallContext = Pick<AwsCallContext, 'identity' | 'timeout'>
 
 export interface AssumedRoleOptions {
   /** An STS client holding the base credentials (the pod's IRSA identity). */
@@ -17,6 +27,7 @@ export interface AssumedRoleOptions {
   logger?: Logger
   /** Who assumes the role, for access-denied messages. */
   identity?: string
+  timeout?: AwsCallContext['timeout']
 }
 
 /**
@@ -32,26 +43,16 @@ export function assumedRoleCredentials(options: AssumedRoleOptions): AwsCredenti
 
   const assume = async (): Promise<AwsCredentialIdentity> => {
     try {
-      const {Credentials: c} = await options.sts.send(
-        new AssumeRoleCommand({
-          RoleArn: options.roleArn,
-          RoleSessionName: options.sessionName ?? SESSION_NAME,
-          DurationSeconds: options.durationSeconds ?? 3600,
-        }),
-      )
-      if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('AssumeRole returned no credentials')
-      current = {
-        accessKeyId: c.AccessKeyId,
-        secretAccessKey: c.SecretAccessKey,
-        sessionToken: c.SessionToken,
-        expiration: c.Expiration,
+      const params = {
+        RoleArn: options.roleArn,
+        RoleSessionName: options.sessionName ?? SESSION_NAME,
+        DurationSeconds: options.durationSeconds ?? 3600,
       }
+      current = await assumeRole(options.sts, params, {identity: options.identity, timeout: options.timeout})
       options.logger?.info(
-        `Assumed role ${options.roleArn} (session ${options.sessionName ?? SESSION_NAME})${c.Expiration ? `, valid until ${c.Expiration.toISOString()}` : ''}`,
+        `Assumed role ${options.roleArn} (session ${params.RoleSessionName})${current.expiration ? `, valid until ${current.expiration.toISOString()}` : ''}`,
       )
       return current
-    } catch (error) {
-      throw classifyAwsError(error, {action: 'sts:AssumeRole', resource: options.roleArn, identity: options.identity})
     } finally {
       pending = undefined
     }
@@ -62,5 +63,64 @@ export function assumedRoleCredentials(options: AssumedRoleOptions): AwsCredenti
     if (fresh && current) return current
     pending ??= assume()
     return pending
+  }
+}
+
+/**
+ * The SDK's default chain (environment, SSO, profiles, web identity, container and instance
+ * metadata), its role assumptions — a profile's `role_arn`, the web identity of IRSA — sent with
+ * STS clients from `sts`, which the session bounds like all of its clients, instead of clients of
+ * the SDK's own that no deadline bounds and no signal stops.
+ */
+export async function defaultChainCredentials(options: {
+  /** An STS client signing with `credentials` (none: the web identity call is not signed). */
+  sts: (credentials?: AwsCredentialIdentity) => Promise<STSClient>
+  context?: CallContext
+}): Promise<AwsCredentialIdentityProvider> {
+  const {defaultProvider} = await import('@aws-sdk/credential-provider-node')
+  const context = options.context ?? {}
+  return defaultProvider({
+    roleAssumer: async (source, params) => assumeRole(await options.sts(source), params, context),
+    roleAssumerWithWebIdentity: async params => assumeRoleWithWebIdentity(await options.sts(), params, context),
+  })
+}
+
+async function assumeRole(
+  sts: STSClient,
+  params: AssumeRoleCommandInput,
+  context: CallContext,
+): Promise<AwsCredentialIdentity> {
+  try {
+    return identityOf((await sts.send(new AssumeRoleCommand(params))).Credentials, 'AssumeRole')
+  } catch (error) {
+    throw classifyAwsError(error, {...context, action: 'sts:AssumeRole', resource: params.RoleArn ?? 'a role'})
+  }
+}
+
+async function assumeRoleWithWebIdentity(
+  sts: STSClient,
+  params: AssumeRoleWithWebIdentityCommandInput,
+  context: CallContext,
+): Promise<AwsCredentialIdentity> {
+  try {
+    const out = await sts.send(new AssumeRoleWithWebIdentityCommand(params))
+    return identityOf(out.Credentials, 'AssumeRoleWithWebIdentity')
+  } catch (error) {
+    throw classifyAwsError(error, {
+      identity: 'the web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)',
+      timeout: context.timeout,
+      action: 'sts:AssumeRoleWithWebIdentity',
+      resource: params.RoleArn ?? 'a role',
+    })
+  }
+}
+
+function identityOf(c: Credentials | undefined, action: string): AwsCredentialIdentity {
+  if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`${action} returned no credentials`)
+  return {
+    accessKeyId: c.AccessKeyId,
+    secretAccessKey: c.SecretAccessKey,
+    sessionToken: c.SessionToken,
+    expiration: c.Expiration,
   }
 }

@@ -1,7 +1,8 @@
-import {AwsError, CidError, describeCause} from '../errors.js'
+import {AwsError, CidError, RunAbortedError, describeCause} from '../errors.js'
 import {excerpt} from '../sanitize.js'
 import {flag, setting} from '../settings.js'
 import {redactCredentials} from '../validate.js'
+import {CallDeadlineError} from './limits.js'
 
 export interface AwsCallContext {
   /** e.g. `s3:ListBucket` */
@@ -112,10 +113,13 @@ export const DEFAULT_IDENTITY = 'the default credentials (IRSA role in the pod, 
  * Errors that are already CidErrors (e.g. from a credential provider of ours) pass through.
  */
 export function classifyAwsError(error: unknown, context: AwsCallContext): CidError {
+  const where = `${context.action} on ${context.resource}`
+  // The run was stopped by a signal during this call: say which call, once (the innermost knows best).
+  if (error instanceof RunAbortedError && error.detail === undefined)
+    return new RunAbortedError(error.signal, {detail: `stopped during ${where}`, cause: error})
   if (error instanceof CidError) return error
   const name = error instanceof Error ? error.name : ''
   const status = (error as {$metadata?: {httpStatusCode?: number}} | undefined)?.$metadata?.httpStatusCode
-  const where = `${context.action} on ${context.resource}`
   const detail = describeCause(error)
   const identity = context.identity ?? DEFAULT_IDENTITY
 
@@ -177,6 +181,18 @@ export function classifyAwsError(error: unknown, context: AwsCallContext): CidEr
   const network = endpoint
     ? endpointHint(endpoint, code)
     : `Check the network path to ${service} from the pod (VPC endpoint, NAT gateway, proxy, security groups).`
+
+  if (error instanceof CallDeadlineError) {
+    const {setting: limit, ms} = error.limit
+    return new AwsError(
+      'AWS_DEADLINE',
+      `${reached} did not answer ${where} before the ${ms / 1000} s of ${limit} passed`,
+      {
+        cause: error,
+        suggestions: [network, `If ${service} is slow but answering, raise ${limit}.`, ...then],
+      },
+    )
+  }
   const tries = attempts && attempts > 1 ? ` after ${attempts} attempts` : ''
   const foreign = isForeignAnswer(error)
   const answer = foreign

@@ -1,8 +1,8 @@
 import type {STSClient} from '@aws-sdk/client-sts'
-import type {AwsCredentialIdentityProvider} from '@smithy/types'
+import type {AwsCredentialIdentity, AwsCredentialIdentityProvider} from '@smithy/types'
 
 import type {Logger} from '../log.js'
-import {DEFAULT_IDENTITY} from './errors.js'
+import {type AwsCallContext, DEFAULT_IDENTITY} from './errors.js'
 
 /**
  * The session name of the role the exporter assumes: the old exporter's, kept so CloudTrail queries
@@ -13,32 +13,37 @@ export const SESSION_NAME = 'kubecost-s3-exporter'
 
 /** The identity every AWS client of a run uses, and how to name it in messages. */
 export interface AwsIdentity {
-  credentials?: AwsCredentialIdentityProvider
+  credentials: AwsCredentialIdentityProvider
   description: string
 }
 
 /**
  * The default chain, or — with a parent role — that role assumed from the default chain's
- * credentials (role chaining), refreshed before expiry.
+ * credentials (role chaining), refreshed before expiry. Every STS call on the way is made with a
+ * client from `sts`.
  */
 export async function resolveIdentity(options: {
   parentRoleArn?: string
-  region?: string
   /** The process environment, to name the default chain's identity in messages. */
   env?: Readonly<Record<string, string | undefined>>
-  sts?: STSClient
+  /** An STS client signing with `credentials`, or with none (for the web identity call, which is not signed). */
+  sts: (credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider) => Promise<STSClient>
   logger?: Logger
+  /** The per-attempt timeout, for messages about STS calls that time out. */
+  timeout?: AwsCallContext['timeout']
 }): Promise<AwsIdentity> {
   const base = describeDefaultIdentity(options.env ?? {})
-  if (!options.parentRoleArn) return {description: base}
-  // The STS client and the provider are loaded only for role chaining.
-  const [{createStsClient}, {assumedRoleCredentials}] = await Promise.all([
-    import('./clients.js'),
-    import('./credentials.js'),
-  ])
-  const sts = options.sts ?? createStsClient({region: options.region})
+  const {assumedRoleCredentials, defaultChainCredentials} = await import('./credentials.js')
+  const chain = await defaultChainCredentials({sts: options.sts, context: {identity: base, timeout: options.timeout}})
+  if (!options.parentRoleArn) return {credentials: chain, description: base}
   return {
-    credentials: assumedRoleCredentials({sts, roleArn: options.parentRoleArn, identity: base, logger: options.logger}),
+    credentials: assumedRoleCredentials({
+      sts: await options.sts(chain),
+      roleArn: options.parentRoleArn,
+      identity: base,
+      logger: options.logger,
+      timeout: options.timeout,
+    }),
     description: `role ${options.parentRoleArn} (assumed from ${base})`,
   }
 }

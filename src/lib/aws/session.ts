@@ -1,52 +1,49 @@
 import type {S3Client} from '@aws-sdk/client-s3'
+import type {STSClient} from '@aws-sdk/client-sts'
+import type {AwsCredentialIdentity, AwsCredentialIdentityProvider} from '@smithy/types'
 
 import type {Logger} from '../log.js'
+import {setting} from '../settings.js'
 import type {AwsClients, S3ClientOptions} from './clients.js'
 import {type AwsCallContext, classifyAwsError} from './errors.js'
 import {type AwsIdentity, resolveIdentity} from './identity.js'
-import {flag} from '../settings.js'
+import {
+  type CallLimits,
+  DEFAULT_AWS_DEADLINE_MS,
+  DEFAULT_AWS_TIMEOUT_MS,
+  DEFAULT_S3_DEADLINE_MS,
+  DEFAULT_S3_TIMEOUT_MS,
+  boundCalls,
+} from './limits.js'
+import {type RegionInputs, type RegionReport, type ResolvedRegion, resolveRegion} from './region.js'
 
 /**
  * One AWS session per command run: the region resolved once, the identity and its credentials
  * (default chain, or a parent role assumed from it), and clients made on first use, memoised, and
- * all destroyed when the run ends. Every command opens one; nothing else constructs a client.
+ * all destroyed when the run ends. Every command opens one; nothing else constructs a client. Every
+ * call of every client it makes is bounded: each attempt, each call in all, and the run's signal.
  */
 
-export type RegionSource = 'flag' | 'AWS_REGION' | 'AWS_DEFAULT_REGION' | 'fallback'
+export type {RegionSource, ResolvedRegion} from './region.js'
 
-export interface ResolvedRegion {
-  region: string
-  source: RegionSource
-  /** For messages: where the region came from, e.g. "--region", "AWS_REGION", "the cluster's region". */
-  described: string
-}
-
-export interface RegionInputs {
-  /** The command's `--region` flag, where it has one. */
-  flag?: string
-  env: Readonly<Record<string, string | undefined>>
-  /** The command's own fallback (the cluster ARN's region; us-east-1 as the AWS CLI does). */
-  fallback: {region: string; described: string}
-}
-
-/** Flag, then AWS_REGION, then AWS_DEFAULT_REGION, then the command's fallback: the one rule for every command. */
-export function resolveRegion(inputs: RegionInputs): ResolvedRegion {
-  if (inputs.flag) return {region: inputs.flag, source: 'flag', described: flag('region')}
-  const {AWS_REGION, AWS_DEFAULT_REGION} = inputs.env
-  if (AWS_REGION) return {region: AWS_REGION, source: 'AWS_REGION', described: 'AWS_REGION'}
-  if (AWS_DEFAULT_REGION)
-    return {region: AWS_DEFAULT_REGION, source: 'AWS_DEFAULT_REGION', described: 'AWS_DEFAULT_REGION'}
-  return {
-    region: inputs.fallback.region,
-    source: 'fallback',
-    described: `${inputs.fallback.described}, as AWS_REGION is not set`,
-  }
+/** Bounds of a kind of call, in milliseconds; defaults where not given. */
+export interface Timeouts {
+  /** One attempt: connecting, and any wait for progress. */
+  timeoutMs?: number
+  /** One call in all, its attempts and back-off included. */
+  deadlineMs?: number
 }
 
 export interface SessionOptions extends RegionInputs {
   /** Role chaining: every client uses this role, assumed from the default chain's credentials. */
   parentRoleArn?: string
   logger?: Logger
+  /** Stops every call at once: the run's abort signal (a signal, the run's deadline, a command's --timeout). */
+  signal?: AbortSignal
+  /** Calls to every service but S3. */
+  aws?: Timeouts
+  /** S3's own bounds (export's); without them S3 calls are bounded like the others. */
+  s3?: Timeouts
 }
 
 /** A service the session makes clients for: `glue`, `athena`, `sts`... */
@@ -57,27 +54,62 @@ interface Destroyable {
   destroy(): void
 }
 
+const seconds = (ms: number) => ms / 1000
+
 export class AwsSession implements AsyncDisposable {
   readonly region: ResolvedRegion
-  readonly identity: AwsIdentity
+  readonly limits: {aws: CallLimits; s3: CallLimits}
+  private identityOf: AwsIdentity | undefined
   private readonly clients = new Map<string, Promise<Destroyable>>()
+  /** STS clients of the credential providers, one per source of credentials: made as needed, destroyed with the rest. */
+  private readonly providerClients: Destroyable[] = []
   private destroyed = false
   private account: Promise<string> | undefined
 
-  private constructor(region: ResolvedRegion, identity: AwsIdentity) {
+  private constructor(
+    region: ResolvedRegion,
+    options: SessionOptions,
+    private readonly stop: AbortSignal | undefined,
+  ) {
     this.region = region
-    this.identity = identity
+    const aws = {
+      attempt: {ms: options.aws?.timeoutMs ?? DEFAULT_AWS_TIMEOUT_MS, setting: setting('awsTimeout')},
+      call: {ms: options.aws?.deadlineMs ?? DEFAULT_AWS_DEADLINE_MS, setting: setting('awsDeadline')},
+    }
+    const s3 = options.s3 && {
+      attempt: {ms: options.s3.timeoutMs ?? DEFAULT_S3_TIMEOUT_MS, setting: setting('s3Timeout')},
+      call: {ms: options.s3.deadlineMs ?? DEFAULT_S3_DEADLINE_MS, setting: setting('s3Deadline')},
+    }
+    this.limits = {aws, s3: s3 ?? aws}
   }
 
+  /** Resolves the region (logging it and where it came from: the run's first line about AWS) and the identity. */
   static async open(options: SessionOptions): Promise<AwsSession> {
-    const region = resolveRegion(options)
-    const identity = await resolveIdentity({
+    const region = await resolveRegion(options)
+    options.logger?.info(`AWS region ${region.region} (from ${region.described})`, {
+      awsRegion: region.region,
+      awsRegionSource: region.described,
+    })
+    const session = new AwsSession(region, options, options.signal)
+    const {attempt} = session.limits.aws
+    session.identityOf = await resolveIdentity({
       parentRoleArn: options.parentRoleArn,
-      region: region.region,
       env: options.env,
       logger: options.logger,
+      sts: async credentials => session.providerSts(credentials),
+      timeout: {setting: attempt.setting, seconds: seconds(attempt.ms)},
     })
-    return new AwsSession(region, identity)
+    return session
+  }
+
+  get identity(): AwsIdentity {
+    if (!this.identityOf) throw new Error('the AWS session is not open yet')
+    return this.identityOf
+  }
+
+  /** The region and where it came from, as --json shows them. */
+  get regionReport(): RegionReport {
+    return {name: this.region.region, source: this.region.described}
   }
 
   /**
@@ -85,10 +117,15 @@ export class AwsSession implements AsyncDisposable {
    * another region gets its own. The options of the first request for a region and endpoint win.
    */
   async s3(options: Omit<S3ClientOptions, 'credentials'> = {}): Promise<S3Client> {
-    const settings = {...options, region: options.region ?? this.region.region}
+    const {attempt, call} = this.limits.s3
+    const settings = {
+      ...options,
+      region: options.region ?? this.region.region,
+      timeoutMs: options.timeoutMs ?? attempt.ms,
+    }
     return this.memo(`s3:${settings.region}:${settings.endpoint ?? ''}`, async () => {
       const {createS3Client} = await import('./clients.js')
-      return createS3Client({...settings, credentials: this.identity.credentials})
+      return boundCalls(createS3Client({...settings, credentials: this.identity.credentials}), call, this.stop)
     })
   }
 
@@ -97,9 +134,11 @@ export class AwsSession implements AsyncDisposable {
    * package is imported only then, so `--help` and commands that never call a service stay fast.
    */
   async client<S extends AwsService>(service: S, region = this.region.region): Promise<AwsClients[S]> {
+    const {attempt, call} = this.limits.aws
     return this.memo(`${service}:${region}`, async () => {
       const {CLIENT_FACTORIES} = await import('./clients.js')
-      return CLIENT_FACTORIES[service]({region, credentials: this.identity.credentials})
+      const client = CLIENT_FACTORIES[service]({region, credentials: this.identity.credentials, timeoutMs: attempt.ms})
+      return boundCalls(client, call, this.stop)
     })
   }
 
@@ -117,12 +156,20 @@ export class AwsSession implements AsyncDisposable {
     return this.account
   }
 
-  /** Sends one command and turns its failure into a CidError naming the action, the resource and this session's identity. */
+  /**
+   * Sends one command and turns its failure into a CidError naming the action, the resource, this
+   * session's identity and, for a call that timed out, the setting that bounds its attempts.
+   */
   async send<Output>(call: () => Promise<Output>, context: Omit<AwsCallContext, 'identity'>): Promise<Output> {
     try {
       return await call()
     } catch (error) {
-      throw classifyAwsError(error, {...context, identity: this.identity.description})
+      const {attempt} = this.limits.aws
+      throw classifyAwsError(error, {
+        timeout: {setting: attempt.setting, seconds: seconds(attempt.ms)},
+        ...context,
+        identity: this.identity.description,
+      })
     }
   }
 
@@ -132,6 +179,7 @@ export class AwsSession implements AsyncDisposable {
     const clients = [...this.clients.values()]
     this.clients.clear()
     for (const client of await Promise.allSettled(clients)) if (client.status === 'fulfilled') client.value.destroy()
+    for (const client of this.providerClients.splice(0)) client.destroy()
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -141,6 +189,20 @@ export class AwsSession implements AsyncDisposable {
   /** How many clients the session holds (for tests and diagnostics). */
   get size(): number {
     return this.clients.size
+  }
+
+  /** An STS client for a credential provider, signing with `credentials` (none: an unsigned call), bounded like every other. */
+  private async providerSts(credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider): Promise<STSClient> {
+    if (this.destroyed) throw new Error('the AWS session was already closed')
+    const {createStsClient} = await import('./clients.js')
+    const {attempt, call} = this.limits.aws
+    const client = boundCalls(
+      createStsClient({region: this.region.region, credentials, timeoutMs: attempt.ms}),
+      call,
+      this.stop,
+    )
+    this.providerClients.push(client)
+    return client
   }
 
   private async memo<T extends Destroyable>(key: string, make: () => Promise<T>): Promise<T> {
