@@ -1,18 +1,20 @@
 import {Command, Errors, Interfaces} from '@oclif/core'
 
 import type {AwsSession, SessionOptions} from './lib/aws/session.js'
-import {CidError, EXIT_FAILURE, EXIT_USAGE, RunAbortedError, RunDeadlineError} from './lib/errors.js'
+import {CidError, EXIT_FAILURE, RunAbortedError, RunDeadlineError} from './lib/errors.js'
 import {type LogFormat, type Logger, createLogger, formatLine} from './lib/log.js'
 import {escapeControl} from './lib/sanitize.js'
 import {type SettingLookup, renderSettings, renderSettingsDeep} from './lib/settings.js'
 import type {ProgressEvent} from './lib/wait.js'
 import {progressMode, withProgress} from './progress.js'
 import {settingLookup} from './settings.js'
+import {type CommandLine, usageError} from './usage-errors.js'
 
 /** After a SIGTERM, how long the run may take to drop its day and clean up before it is ended anyway. */
 const TERMINATION_GRACE_MS = 10_000
 
-interface ErrorShape {
+/** A failure as --json prints it (`{"error": shape}`) and as JSON logs end (the ERROR line's fields). */
+export interface ErrorShape {
   code: string
   message: string
   exitCode: number
@@ -145,17 +147,15 @@ export abstract class BaseCommand extends Command {
   protected override async catch(error: Interfaces.CommandError): Promise<unknown> {
     // oclif's own exits (--help, --version) are not failures.
     if (error instanceof Errors.ExitError) return super.catch(error)
-    const shape = renderSettingsDeep(errorShape(error), this.settings())
+    const command = {bin: this.config.bin, id: this.id ?? '', flags: this.ctor.flags}
+    const shape = renderSettingsDeep(errorShape(error, command), this.settings())
     process.exitCode = shape.exitCode
     if (this.jsonEnabled()) {
       this.logJson({error: shape})
     } else if (this.logFormat === 'json') {
-      const fields = {code: shape.code, exitCode: shape.exitCode, suggestions: shape.suggestions.join(' ') || undefined}
-      process.stderr.write(`${formatLine('json', 'error', shape.message, fields)}\n`)
+      process.stderr.write(errorLogLine(shape))
     } else {
-      // Unwrapped, one message per line: these end up in CronJob logs as often as on terminals.
-      const lines = [`Error: ${shape.message}`, ...shape.suggestions.map(s => `Try: ${s}`)]
-      process.stderr.write(lines.map(l => `${escapeControl(l)}\n`).join(''))
+      process.stderr.write(errorText(shape))
       if (!(error instanceof CidError) && !(error instanceof Errors.CLIError) && error.stack) {
         process.stderr.write(`${error.stack}\n`)
       }
@@ -163,6 +163,18 @@ export abstract class BaseCommand extends Command {
 
     return undefined
   }
+}
+
+/** A failure as text on stderr: unwrapped, one message per line, as these end up in CronJob logs as often as on terminals. */
+export function errorText(shape: ErrorShape): string {
+  const lines = [`Error: ${shape.message}`, ...shape.suggestions.map(s => `Try: ${s}`)]
+  return lines.map(l => `${escapeControl(l)}\n`).join('')
+}
+
+/** A failure as the last line of a JSON log: the --json error's fields, suggestions an array there too. */
+export function errorLogLine(shape: ErrorShape): string {
+  const fields = {code: shape.code, exitCode: shape.exitCode, suggestions: shape.suggestions}
+  return `${formatLine('json', 'error', shape.message, fields)}\n`
 }
 
 /** `--log-format json` (or `=json`) on the command line, else LOG_FORMAT, read leniently before the flags are parsed. */
@@ -173,14 +185,13 @@ export function earlyLogFormat(argv: readonly string[], env: string | undefined)
 }
 
 /** Every failure in one shape, whatever raised it: ours, oclif's parser, or something unexpected. */
-function errorShape(error: Error): ErrorShape {
+function errorShape(error: Error, command: CommandLine): ErrorShape {
   if (error instanceof CidError) {
     return {code: error.code, message: error.summary, exitCode: error.exitCode, suggestions: error.suggestions}
   }
 
   // oclif's own parse errors (unknown flag, missing value) are usage errors too.
-  if (error instanceof Errors.CLIError)
-    return {code: 'USAGE', message: error.message, exitCode: EXIT_USAGE, suggestions: []}
+  if (error instanceof Errors.CLIError) return errorShape(usageError(error, command), command)
   return {
     code: 'UNEXPECTED',
     message: `Unexpected failure: ${error.message}`,

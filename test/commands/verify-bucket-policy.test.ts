@@ -196,7 +196,11 @@ describe('verify-bucket-policy with --policy-file', () => {
         ['verify-bucket-policy', '--bucket', BUCKET, '--policy-file', ORIGINAL],
         /No expected principals given/,
       ],
-      ['no bucket', ['verify-bucket-policy', ...ROLES, '--policy-file', ORIGINAL], /Missing required flag bucket/],
+      [
+        'no bucket',
+        ['verify-bucket-policy', ...ROLES, '--policy-file', ORIGINAL],
+        /^Error: Missing required flag --bucket \(S3_BUCKET_NAME\)$/m,
+      ],
       [
         'a bad bucket name',
         ['verify-bucket-policy', '--bucket', 'Bad_Bucket', ...ROLES],
