@@ -33,6 +33,8 @@ export abstract class BaseCommand extends Command {
   private readonly cleanups: Array<() => void> = []
   private readonly resources: AsyncDisposable[] = []
   private lookup: SettingLookup | undefined
+  /** Set by failedWith: the run produced a result and failed in part. */
+  private partialFailure: ErrorShape | undefined
 
   /** Before parsing: a usage error must already come out in the log format asked for. */
   override async init(): Promise<void> {
@@ -59,8 +61,10 @@ export abstract class BaseCommand extends Command {
     super.log(this.named(message), ...args)
   }
 
+  /** The result, or after failedWith `{error, result}`: the failure in the same field as every failure's. */
   override toSuccessJson(result: unknown): unknown {
-    return renderSettingsDeep(super.toSuccessJson(result), this.settings())
+    const rendered: unknown = renderSettingsDeep(super.toSuccessJson(result), this.settings())
+    return this.partialFailure ? {error: this.partialFailure, result: rendered} : rendered
   }
 
   /**
@@ -97,12 +101,16 @@ export abstract class BaseCommand extends Command {
   }
 
   /**
-   * Ends a run that produced a result but failed in part (some days, some checks): under --json the
-   * result is printed and the exit code set; otherwise the error is reported as every error is.
+   * Ends a run that produced a result but failed in part (some days, some checks). Under --json it
+   * prints `{"error": {...}, "result": {...}}`, so a pipeline checks one field, `error`, for every
+   * failure and still gets the outcomes; otherwise the error is reported as every error is. JSON logs
+   * end with the ERROR line either way.
    */
   protected failedWith<T>(result: T, error: CidError): T {
     if (!this.jsonEnabled()) throw error
-    process.exitCode = error.exitCode
+    this.partialFailure = this.shapeOf(error)
+    process.exitCode = this.partialFailure.exitCode
+    if (this.logFormat === 'json') process.stderr.write(errorLogLine(this.partialFailure))
     return result
   }
 
@@ -147,14 +155,12 @@ export abstract class BaseCommand extends Command {
   protected override async catch(error: Interfaces.CommandError): Promise<unknown> {
     // oclif's own exits (--help, --version) are not failures.
     if (error instanceof Errors.ExitError) return super.catch(error)
-    const command = {bin: this.config.bin, id: this.id ?? '', flags: this.ctor.flags}
-    const shape = renderSettingsDeep(errorShape(error, command), this.settings())
+    const shape = this.shapeOf(error)
     process.exitCode = shape.exitCode
-    if (this.jsonEnabled()) {
-      this.logJson({error: shape})
-    } else if (this.logFormat === 'json') {
+    if (this.jsonEnabled()) this.logJson({error: shape})
+    if (this.logFormat === 'json') {
       process.stderr.write(errorLogLine(shape))
-    } else {
+    } else if (!this.jsonEnabled()) {
       process.stderr.write(errorText(shape))
       if (!(error instanceof CidError) && !(error instanceof Errors.CLIError) && error.stack) {
         process.stderr.write(`${error.stack}\n`)
@@ -162,6 +168,11 @@ export abstract class BaseCommand extends Command {
     }
 
     return undefined
+  }
+
+  private shapeOf(error: Error): ErrorShape {
+    const command = {bin: this.config.bin, id: this.id ?? '', flags: this.ctor.flags}
+    return renderSettingsDeep(errorShape(error, command), this.settings())
   }
 }
 
