@@ -8,5 +8,5 @@ import {requireSupportedNode} from './node-version.js'
 
 // The CLI is imported only after the check: on an older Node.js its imports would fail first.
 requireSupportedNode()
-const {execute} = await import('@oclif/core')
-await execute({dir: import.meta.url})
+const {main} = await import('../dist/main.js')
+await main(import.meta.url)
