@@ -4,6 +4,9 @@ import {format} from 'node:util'
 import {type Interfaces, execute} from '@oclif/core'
 import {clearLoggers, getLogger} from '@oclif/core/logger'
 
+import {earlyLogFormat, errorLogLine, errorText} from './base-command.js'
+import {guardOutputStreams} from './output-streams.js'
+
 /** A URL's user and password, up to the last @ before its host (a raw @ may stand in the password). */
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#'"`]*@/gi
 
@@ -39,8 +42,16 @@ export function redactingLogger(base: Interfaces.Logger): Interfaces.Logger {
   }
 }
 
-/** Runs the CLI (`dir`: bin/run.js's URL) with oclif's own debug logger, redacted. */
+/**
+ * Runs the CLI (`dir`: bin/run.js's URL): output streams that fail end without a stack trace, and
+ * oclif's own debug logger is redacted.
+ */
 export async function main(dir: string): Promise<void> {
+  guardOutputStreams(error => {
+    const shape = {code: error.code, message: error.summary, exitCode: error.exitCode, suggestions: error.suggestions}
+    const json = earlyLogFormat(process.argv.slice(2), process.env.LOG_FORMAT) === 'json'
+    process.stderr.write(json ? errorLogLine(shape) : errorText(shape))
+  })
   const logger = redactingLogger(getLogger())
   // getLogger() made oclif's default logger its root; oclif takes the one passed in only when it has none.
   clearLoggers()

@@ -27,6 +27,7 @@ const DESCRIPTIONS: Record<string, string> = {
   EPERM: 'operation not permitted',
   ENOENT: 'the directory does not exist',
   ENOTDIR: 'a part of the path is a file, not a directory',
+  EPIPE: 'the reading end was closed',
   EISDIR: 'the path is a directory',
   EEXIST: 'the path already exists',
   EMFILE: 'too many open files',
@@ -82,13 +83,19 @@ function suggestion(errno: string | undefined, context: LocalIoContext): string 
   }
 }
 
+/** The cause in words: `ENOSPC: no space left on the device`, or the message when there is no errno. */
+export function describeIoFailure(error: unknown): string {
+  const errno = errnoOf(error)
+  return errno
+    ? `${errno}: ${DESCRIPTIONS[errno] ?? 'system error'}`
+    : String((error as Error | undefined)?.message ?? error)
+}
+
 /** A LocalIoError naming the path, the cause in words and what to do. */
 export function localIoError(error: unknown, context: LocalIoContext): LocalIoError {
   if (error instanceof LocalIoError) return error
   const errno = errnoOf(error)
-  const why = errno
-    ? `${errno}: ${DESCRIPTIONS[errno] ?? 'system error'}`
-    : String((error as Error | undefined)?.message ?? error)
+  const why = describeIoFailure(error)
   const purpose = context.purpose ? ` ${context.purpose}` : ''
   return new LocalIoError(`Could not ${context.action} ${context.path}${purpose} (${why})`, errno, {
     cause: error,
