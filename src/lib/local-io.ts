@@ -1,3 +1,6 @@
+import {mkdir, stat} from 'node:fs/promises'
+import {dirname, resolve} from 'node:path'
+
 import {LocalIoError} from './errors.js'
 import {setting} from './settings.js'
 
@@ -101,4 +104,31 @@ export function localIoError(error: unknown, context: LocalIoContext): LocalIoEr
     cause: error,
     suggestions: [suggestion(errno, context)],
   })
+}
+
+/**
+ * `mkdir -p` that fails at the first level it cannot create, with that level's path and errno.
+ * Node.js's recursive mkdir retries a level for as long as it answers ENOENT, and where the parent
+ * exists and mkdir still answers ENOENT (anywhere under /proc) it spins at full CPU for ever.
+ */
+export async function makeDirectories(path: string): Promise<void> {
+  const missing: string[] = []
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    try {
+      await stat(dir)
+      break
+    } catch (error) {
+      if (errnoOf(error) !== 'ENOENT' || dirname(dir) === dir) throw error
+      missing.push(dir)
+    }
+  }
+
+  for (const dir of missing.reverse()) {
+    try {
+      await mkdir(dir)
+    } catch (error) {
+      // Another run may have made it meanwhile; anything else at that path fails the next level.
+      if (errnoOf(error) !== 'EEXIST') throw error
+    }
+  }
 }

@@ -5,7 +5,7 @@ import {after, before, describe, it} from 'node:test'
 
 import {type Allocation, FAKE_NODES, dayAllocations, sanitize} from '../fakes/kubecost-data.js'
 import {FakeKubecost} from '../fakes/kubecost-server.js'
-import {listFiles, refusedUrl, runCli, tempDir} from '../helpers.js'
+import {listFiles, refusedUrl, runCli, spawnCli, tempDir} from '../helpers.js'
 import {readParquet} from '../parquet.js'
 
 const ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/prod'
@@ -739,6 +739,30 @@ describe('export failures', () => {
     } finally {
       await fake.close()
       await dir.remove()
+    }
+  })
+
+  it('fails fast, naming the path and errno, when the output directory cannot be made (under /proc)', async () => {
+    const fake = await FakeKubecost.start({cluster: 'prod', days: KUBECOST_DAYS, containersPerDay: 2})
+    // Node.js's recursive mkdir spins for ever there: the run is ended if it has not ended by itself.
+    const {child, done} = spawnCli(exportArgs(fake, '/proc/kubecost-cid-test/out', ['--json']))
+    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    try {
+      const result = await done
+      assert.equal(result.code, 1, result.stderr)
+      const {error, result: body} = JSON.parse(result.stdout) as {
+        error: {code: string}
+        result: {failed: number; outcomes: Array<{status: string; code: string; error: string}>}
+      }
+      assert.equal(error.code, 'PARTIAL_FAILURE')
+      assert.equal(body.failed, 4)
+      for (const outcome of body.outcomes.filter(o => o.status === 'failed')) {
+        assert.equal(outcome.code, 'LOCAL_IO')
+        assert.match(outcome.error, /^Could not create the directory \/proc\/kubecost-cid-test \(ENOENT: /)
+      }
+    } finally {
+      clearTimeout(guard)
+      await fake.close()
     }
   })
 
