@@ -514,6 +514,18 @@ describe('export configuration', () => {
       /Both --bucket \(S3_BUCKET_NAME\) "kubecost-data" and --output-dir \(OUTPUT_DIR\) "\/tmp\/x" are set/,
     ],
     [
+      'a --prefix with a control character',
+      ['--cluster-arn', ARN, '--output-dir', '/tmp/x', '--prefix', 'kube\ncost'],
+      {},
+      /^Error: Invalid --prefix \(S3_PREFIX\) "kube\\ncost": a key prefix cannot contain control characters$/m,
+    ],
+    [
+      'an S3_PREFIX with an escape sequence',
+      ['--cluster-arn', ARN, '--output-dir', '/tmp/x'],
+      {S3_PREFIX: '\u001b[2Jkubecost'},
+      /^Error: Invalid --prefix \(S3_PREFIX\) "\\x1b\[2Jkubecost": a key prefix cannot contain control characters$/m,
+    ],
+    [
       'an unknown flag',
       ['--cluster-arn', ARN, '--output-dir', '/tmp/x', '--bogus'],
       {},
