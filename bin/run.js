@@ -4,6 +4,9 @@
 // One V8 helper thread (garbage collection, compilation) instead of four: the export already keeps
 // two threads busy (the main one and a parse thread), and on the 2 CPUs it gets, more helpers only
 // take turns with them (npm run bench: ~7 % less wall time, ~+30 MB peak RSS).
-import {execute} from '@oclif/core'
+import {requireSupportedNode} from './node-version.js'
 
-await execute({dir: import.meta.url})
+// The CLI is imported only after the check: on an older Node.js its imports would fail first.
+requireSupportedNode()
+const {main} = await import('../dist/main.js')
+await main(import.meta.url)

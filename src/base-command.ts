@@ -1,18 +1,20 @@
 import {Command, Errors, Interfaces, ux} from '@oclif/core'
 
 import type {AwsSession, SessionOptions} from './lib/aws/session.js'
-import {CidError, EXIT_FAILURE, EXIT_USAGE, RunAbortedError, RunDeadlineError} from './lib/errors.js'
+import {CidError, EXIT_FAILURE, RunAbortedError, RunDeadlineError} from './lib/errors.js'
 import {type LogFormat, type Logger, createLogger, formatLine} from './lib/log.js'
 import {escapeControl, jsonSafe} from './lib/sanitize.js'
 import {type SettingLookup, renderSettings, renderSettingsDeep} from './lib/settings.js'
 import type {ProgressEvent} from './lib/wait.js'
 import {progressMode, withProgress} from './progress.js'
 import {settingLookup} from './settings.js'
+import {type CommandLine, usageError} from './usage-errors.js'
 
 /** After a SIGTERM, how long the run may take to drop its day and clean up before it is ended anyway. */
 const TERMINATION_GRACE_MS = 10_000
 
-interface ErrorShape {
+/** A failure as --json prints it (`{"error": shape}`) and as JSON logs end (the ERROR line's fields). */
+export interface ErrorShape {
   code: string
   message: string
   exitCode: number
@@ -33,6 +35,8 @@ export abstract class BaseCommand extends Command {
   private lookup: SettingLookup | undefined
   /** Aborts when the process is told to stop: every command's work, and every AWS call, ends with it. */
   private readonly stop = new AbortController()
+  /** Set by failedWith: the run produced a result and failed in part. */
+  private partialFailure: ErrorShape | undefined
 
   /** Before parsing: a usage error must already come out in the log format asked for. */
   override async init(): Promise<void> {
@@ -65,8 +69,10 @@ export abstract class BaseCommand extends Command {
     ux.stdout(jsonSafe(ux.colorizeJson(json, {pretty: true, theme: this.config.theme?.json})))
   }
 
+  /** The result, or after failedWith `{error, result}`: the failure in the same field as every failure's. */
   override toSuccessJson(result: unknown): unknown {
-    return renderSettingsDeep(super.toSuccessJson(result), this.settings())
+    const rendered: unknown = renderSettingsDeep(super.toSuccessJson(result), this.settings())
+    return this.partialFailure ? {error: this.partialFailure, result: rendered} : rendered
   }
 
   /**
@@ -107,12 +113,16 @@ export abstract class BaseCommand extends Command {
   }
 
   /**
-   * Ends a run that produced a result but failed in part (some days, some checks): under --json the
-   * result is printed and the exit code set; otherwise the error is reported as every error is.
+   * Ends a run that produced a result but failed in part (some days, some checks). Under --json it
+   * prints `{"error": {...}, "result": {...}}`, so a pipeline checks one field, `error`, for every
+   * failure and still gets the outcomes; otherwise the error is reported as every error is. JSON logs
+   * end with the ERROR line either way.
    */
   protected failedWith<T>(result: T, error: CidError): T {
     if (!this.jsonEnabled()) throw error
-    process.exitCode = error.exitCode
+    this.partialFailure = this.shapeOf(error)
+    process.exitCode = this.partialFailure.exitCode
+    if (this.logFormat === 'json') process.stderr.write(errorLogLine(this.partialFailure))
     return result
   }
 
@@ -156,17 +166,13 @@ export abstract class BaseCommand extends Command {
   protected override async catch(error: Interfaces.CommandError): Promise<unknown> {
     // oclif's own exits (--help, --version) are not failures.
     if (error instanceof Errors.ExitError) return super.catch(error)
-    const shape = renderSettingsDeep(errorShape(error), this.settings())
+    const shape = this.shapeOf(error)
     process.exitCode = shape.exitCode
-    if (this.jsonEnabled()) {
-      this.logJson({error: shape})
-    } else if (this.logFormat === 'json') {
-      const fields = {code: shape.code, exitCode: shape.exitCode, suggestions: shape.suggestions.join(' ') || undefined}
-      process.stderr.write(`${formatLine('json', 'error', shape.message, fields)}\n`)
-    } else {
-      // Unwrapped, one message per line: these end up in CronJob logs as often as on terminals.
-      const lines = [`Error: ${shape.message}`, ...shape.suggestions.map(s => `Try: ${s}`)]
-      process.stderr.write(lines.map(l => `${escapeControl(l)}\n`).join(''))
+    if (this.jsonEnabled()) this.logJson({error: shape})
+    if (this.logFormat === 'json') {
+      process.stderr.write(errorLogLine(shape))
+    } else if (!this.jsonEnabled()) {
+      process.stderr.write(errorText(shape))
       if (!(error instanceof CidError) && !(error instanceof Errors.CLIError) && error.stack) {
         process.stderr.write(`${error.stack}\n`)
       }
@@ -174,6 +180,23 @@ export abstract class BaseCommand extends Command {
 
     return undefined
   }
+
+  private shapeOf(error: Error): ErrorShape {
+    const command = {bin: this.config.bin, id: this.id ?? '', flags: this.ctor.flags}
+    return renderSettingsDeep(errorShape(error, command), this.settings())
+  }
+}
+
+/** A failure as text on stderr: unwrapped, one message per line, as these end up in CronJob logs as often as on terminals. */
+export function errorText(shape: ErrorShape): string {
+  const lines = [`Error: ${shape.message}`, ...shape.suggestions.map(s => `Try: ${s}`)]
+  return lines.map(l => `${escapeControl(l)}\n`).join('')
+}
+
+/** A failure as the last line of a JSON log: the --json error's fields, suggestions an array there too. */
+export function errorLogLine(shape: ErrorShape): string {
+  const fields = {code: shape.code, exitCode: shape.exitCode, suggestions: shape.suggestions}
+  return `${formatLine('json', 'error', shape.message, fields)}\n`
 }
 
 /** `--log-format json` (or `=json`) on the command line, else LOG_FORMAT, read leniently before the flags are parsed. */
@@ -184,14 +207,13 @@ export function earlyLogFormat(argv: readonly string[], env: string | undefined)
 }
 
 /** Every failure in one shape, whatever raised it: ours, oclif's parser, or something unexpected. */
-function errorShape(error: Error): ErrorShape {
+function errorShape(error: Error, command: CommandLine): ErrorShape {
   if (error instanceof CidError) {
     return {code: error.code, message: error.summary, exitCode: error.exitCode, suggestions: error.suggestions}
   }
 
   // oclif's own parse errors (unknown flag, missing value) are usage errors too.
-  if (error instanceof Errors.CLIError)
-    return {code: 'USAGE', message: error.message, exitCode: EXIT_USAGE, suggestions: []}
+  if (error instanceof Errors.CLIError) return errorShape(usageError(error, command), command)
   return {
     code: 'UNEXPECTED',
     message: `Unexpected failure: ${error.message}`,

@@ -13,6 +13,15 @@ export function inGroup<T extends Record<string, object>>(helpGroup: string, fla
   return Object.fromEntries(Object.entries(flags).map(([name, flag]) => [name, {...flag, helpGroup}])) as T
 }
 
+/**
+ * One rule for every flag that takes several values: repeat it (`--x A --x B`) or give one
+ * comma-separated value, which its parser splits (oclif hands an environment variable's whole value
+ * to the parser, so the splitting lives there). Never greedy: oclif's default lets `--x A B` take B
+ * too, and so swallows the value of a mistyped flag after it, which then fails as a bad value of
+ * this one instead of as the unknown flag it is.
+ */
+export const repeatable = {multiple: true, multipleNonGreedy: true} as const
+
 /** `env` and `parse` for a flag whose value is validated by `parse`, naming the flag and its variable. */
 export function input<T>(name: InputName, parse: (input: string, name: InputName) => T) {
   return {env: name.env, parse: async (value: string) => parse(value, name)}

@@ -9,7 +9,7 @@ import {
 } from '../lib/policy/principals.js'
 import {parseBucketName, splitList} from '../lib/validate.js'
 import {awsCallFlags} from './aws.js'
-import {input} from './common.js'
+import {input, repeatable} from './common.js'
 import {destinationFlags} from './destination.js'
 import {logFlags} from './output.js'
 
@@ -23,12 +23,11 @@ export const bucketPolicyFlags = {
   'policy-file': Flags.string({
     description: 'analyse this policy document instead of the live bucket policy; bucket settings are then skipped',
   }),
-  // Comma-split in the parser: oclif hands an env var's whole value to it, even for a repeatable flag.
   'bucket-admin-role': Flags.custom({
     ...input({flag: 'bucket-admin-role', env: 'BUCKET_ADMIN_ROLE_ARNS'}, (v, n) =>
       splitList(v).map(arn => parsePrincipalArn(arn, n, {users: true, wildcards: true})),
     ),
-    multiple: true,
+    ...repeatable,
   })({
     description:
       'ARN of a role (or user) that administers the bucket; repeatable or comma-separated; wildcards allowed (SSO roles)',
@@ -50,7 +49,7 @@ export const bucketPolicyFlags = {
     ...input({flag: 'exporter-account', env: 'EXPORTER_ACCOUNTS'}, (v, n) =>
       splitList(v).map(a => parseAccountId(a, n)),
     ),
-    multiple: true,
+    ...repeatable,
   })({
     description: 'another account (12 digits) whose tagged roles export into the bucket; repeatable or comma-separated',
   }),

@@ -7,7 +7,7 @@ import type {ClusterIdentity} from '../lib/cluster.js'
 import {type ClusterMapping, checkClusterMap, parseClusterMapFile, parseClusterMapList} from '../lib/cluster-map.js'
 import {ConfigError, InvalidInputError} from '../lib/errors.js'
 import {parseBoolean} from '../lib/validate.js'
-import {inGroup, input} from './common.js'
+import {inGroup, input, repeatable} from './common.js'
 
 const MAP_FILE = {flag: 'cluster-map-file', env: 'CLUSTER_MAP_FILE'}
 
@@ -20,7 +20,7 @@ export const splitFlags = inGroup('CLUSTERS', {
   }),
   'cluster-map': Flags.custom<ClusterMapping[]>({
     ...input({flag: 'cluster-map', env: 'CLUSTER_MAP'}, parseClusterMapList),
-    multiple: true,
+    ...repeatable,
     description:
       'with --split-by-cluster: <kubecost cluster id>=<EKS cluster ARN>; repeatable, or comma-separated (the env var holds a comma-separated list)',
   })(),

@@ -1,41 +1,39 @@
 import type {Hook} from '@oclif/core'
 
-import {EXIT_USAGE} from '../lib/errors.js'
-
-/** Edit distance, for "did you mean": commands are few and short. */
-export function distance(a: string, b: string): number {
-  let previous = Array.from({length: b.length + 1}, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        (previous[j] ?? 0) + 1,
-        (current[j - 1] ?? 0) + 1,
-        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      )
-    }
-
-    previous = current
-  }
-
-  return previous[b.length] ?? 0
-}
+import {earlyLogFormat, errorLogLine, errorText} from '../base-command.js'
+import {closest} from '../closest.js'
+import {UsageError} from '../lib/errors.js'
 
 /**
  * A mistyped command gets the closest command as a suggestion, on a terminal and in CI alike (no
- * prompt), and exit code 2 like every usage error.
+ * prompt), and exit code 2 and the output forms of every usage error. oclif joins the words before
+ * the first flag into the id (`export stray` is `export:stray`): after a real command, they are
+ * arguments it does not take.
  */
 const hook: Hook.CommandNotFound = async function (options) {
-  const commands = options.config.commands.filter(c => !c.hidden).map(c => c.id)
-  const [closest] = commands
-    .map(id => ({id, score: id.startsWith(options.id) || options.id.startsWith(id) ? 0 : distance(options.id, id)}))
-    .sort((a, b) => a.score - b.score)
-  const guess =
-    closest && closest.score <= Math.max(2, Math.floor(options.id.length / 3)) ? ` Did you mean ${closest.id}?` : ''
-  process.stderr.write(
-    `Error: ${options.id} is not a ${options.config.bin} command.${guess} Run ${options.config.bin} help for the list of commands.\n`,
-  )
-  process.exit(EXIT_USAGE)
+  const {bin, commands} = options.config
+  const [first = '', ...rest] = options.id.split(':')
+  const names = commands.filter(c => !c.hidden).map(c => c.id)
+  let error: UsageError
+  if (rest.length > 0 && names.includes(first)) {
+    error = new UsageError(`Unexpected argument "${rest.join(' ')}": ${bin} ${first} takes flags only`, {
+      suggestions: ['Quote a value that contains spaces.', `${bin} ${first} --help lists its flags.`],
+    })
+  } else {
+    const id = options.id.replaceAll(':', ' ')
+    const guess = closest(id, names)
+    error = new UsageError(
+      `${id} is not a ${bin} command.${guess ? ` Did you mean ${guess}?` : ''} Run ${bin} help for the list of commands.`,
+    )
+  }
+
+  const shape = {code: error.code, message: error.summary, exitCode: error.exitCode, suggestions: error.suggestions}
+  const argv = options.argv ?? []
+  const json = argv.includes('--json')
+  if (json) process.stdout.write(`${JSON.stringify({error: shape}, undefined, 2)}\n`)
+  if (earlyLogFormat(argv, process.env.LOG_FORMAT) === 'json') process.stderr.write(errorLogLine(shape))
+  else if (!json) process.stderr.write(errorText(shape))
+  process.exit(error.exitCode)
 }
 
 export default hook

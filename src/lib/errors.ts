@@ -34,6 +34,11 @@ export class ConfigError extends CidError {
   readonly exitCode = EXIT_USAGE
 }
 
+/** The command line itself is wrong: an unknown flag, a missing required one, a stray argument. */
+export class UsageError extends ConfigError {
+  override readonly code = 'USAGE'
+}
+
 /**
  * A flag value that fails validation; the message names the flag, its env var and the value. The
  * flag layer gives the names; library code gives a setting id instead (`InvalidInputError.of`), which

@@ -1,6 +1,7 @@
 import type {ClusterIdentity} from './cluster.js'
 import {type Day, isDay} from './dates.js'
 import {type InputSource, invalidInput} from './errors.js'
+import {escapeControl} from './sanitize.js'
 
 /**
  * The Hive-style layout shared by S3 and local destinations:
@@ -47,9 +48,20 @@ export class Layout {
   }
 }
 
+// C0 (newline, tab, ESC...), DEL and C1.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+
 export function normalizePrefix(prefix: string, source: InputSource = 'prefix'): string {
   const trimmed = prefix.trim().replace(/^\/+/, '').replace(/\/+$/, '')
   if (trimmed === '') return ''
+  // S3 would store them, but every key, log line and Glue location built on the prefix would carry them.
+  if (CONTROL.test(trimmed)) {
+    throw invalidInput(source, escapeControl(prefix), 'a key prefix cannot contain control characters', {
+      suggestions: ['Use a plain path such as "kubecost" or "exports/kubecost".'],
+    })
+  }
+
   const segments = trimmed.split('/')
   if (segments.some(s => s === '' || s === '.' || s === '..')) {
     throw invalidInput(source, prefix, 'a key prefix cannot contain empty, "." or ".." segments', {

@@ -1,3 +1,6 @@
+import {mkdir, stat} from 'node:fs/promises'
+import {dirname, resolve} from 'node:path'
+
 import {LocalIoError} from './errors.js'
 import {setting} from './settings.js'
 
@@ -27,6 +30,7 @@ const DESCRIPTIONS: Record<string, string> = {
   EPERM: 'operation not permitted',
   ENOENT: 'the directory does not exist',
   ENOTDIR: 'a part of the path is a file, not a directory',
+  EPIPE: 'the reading end was closed',
   EISDIR: 'the path is a directory',
   EEXIST: 'the path already exists',
   EMFILE: 'too many open files',
@@ -82,16 +86,49 @@ function suggestion(errno: string | undefined, context: LocalIoContext): string 
   }
 }
 
+/** The cause in words: `ENOSPC: no space left on the device`, or the message when there is no errno. */
+export function describeIoFailure(error: unknown): string {
+  const errno = errnoOf(error)
+  return errno
+    ? `${errno}: ${DESCRIPTIONS[errno] ?? 'system error'}`
+    : String((error as Error | undefined)?.message ?? error)
+}
+
 /** A LocalIoError naming the path, the cause in words and what to do. */
 export function localIoError(error: unknown, context: LocalIoContext): LocalIoError {
   if (error instanceof LocalIoError) return error
   const errno = errnoOf(error)
-  const why = errno
-    ? `${errno}: ${DESCRIPTIONS[errno] ?? 'system error'}`
-    : String((error as Error | undefined)?.message ?? error)
+  const why = describeIoFailure(error)
   const purpose = context.purpose ? ` ${context.purpose}` : ''
   return new LocalIoError(`Could not ${context.action} ${context.path}${purpose} (${why})`, errno, {
     cause: error,
     suggestions: [suggestion(errno, context)],
   })
+}
+
+/**
+ * `mkdir -p` that fails at the first level it cannot create, with that level's path and errno.
+ * Node.js's recursive mkdir retries a level for as long as it answers ENOENT, and where the parent
+ * exists and mkdir still answers ENOENT (anywhere under /proc) it spins at full CPU for ever.
+ */
+export async function makeDirectories(path: string): Promise<void> {
+  const missing: string[] = []
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    try {
+      await stat(dir)
+      break
+    } catch (error) {
+      if (errnoOf(error) !== 'ENOENT' || dirname(dir) === dir) throw error
+      missing.push(dir)
+    }
+  }
+
+  for (const dir of missing.reverse()) {
+    try {
+      await mkdir(dir)
+    } catch (error) {
+      // Another run may have made it meanwhile; anything else at that path fails the next level.
+      if (errnoOf(error) !== 'EEXIST') throw error
+    }
+  }
 }

@@ -2,7 +2,7 @@ import {escapeControl, jsonSafe} from './sanitize.js'
 
 /** The logger library code receives. Formatting lives here; where the lines go is the caller's choice. */
 export type Level = 'debug' | 'info' | 'warn' | 'error'
-export type Fields = Record<string, string | number | boolean | undefined>
+export type Fields = Record<string, string | number | boolean | readonly string[] | undefined>
 
 export interface Logger {
   debug(message: string, fields?: Fields): void

@@ -251,12 +251,11 @@ describe('export --force, --dry-run and the run summary', () => {
       ]
       const result = await runCli([...args, '--json'])
       assert.equal(result.code, 1)
-      const body = JSON.parse(result.stdout) as {
-        outcomes: Array<Record<string, unknown>>
-        written: number
-        failed: number
-        skipped: number
+      const {error, result: body} = JSON.parse(result.stdout) as {
+        error: {code: string}
+        result: {outcomes: Array<Record<string, unknown>>; written: number; failed: number; skipped: number}
       }
+      assert.equal(error.code, 'PARTIAL_FAILURE')
       assert.deepEqual(
         body.outcomes.map(o => [o.date, o.status, o.reason ?? o.rows ?? o.code]),
         [

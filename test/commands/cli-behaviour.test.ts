@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict'
 import {createServer} from 'node:http'
 import type {AddressInfo} from 'node:net'
+import {delimiter, dirname} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {FakeKubecost} from '../fakes/kubecost-server.js'
@@ -312,8 +313,10 @@ describe('the CLI as operators expect it', () => {
 
     it("starts Node.js as bin/run.js's shebang says: a 2 MB young generation, one V8 helper thread", async () => {
       const report = new URL('../fixtures/report-exec-argv.mjs', import.meta.url).pathname
-      // Run as users and the image run it: the file itself, through its shebang.
-      const result = await runCli(['--version'], {NODE_OPTIONS: `--import ${report}`}, [BIN])
+      // Run as users and the image run it: the file itself, through its shebang, with this Node.js
+      // first on the PATH (the machine's own may be older than engines.node, and then refused).
+      const PATH = `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`
+      const result = await runCli(['--version'], {NODE_OPTIONS: `--import ${report}`, PATH}, [BIN])
       assert.equal(result.code, 0, result.stderr)
       const argv = JSON.parse(/^exec-argv=(.*)$/m.exec(result.stderr)?.[1] ?? '[]') as string[]
       assert.deepEqual(argv, ['--max-semi-space-size=2', '--v8-pool-size=1'])

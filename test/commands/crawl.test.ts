@@ -104,7 +104,11 @@ describe('crawl', () => {
 
     const json = await crawl(['--json'])
     assert.equal(json.code, 1)
-    const outcome = JSON.parse(json.stdout) as CrawlJson
+    const {error, result: outcome} = JSON.parse(json.stdout) as {
+      error: {code: string; exitCode: number}
+      result: CrawlJson
+    }
+    assert.deepEqual([error.code, error.exitCode], ['CRAWL_FAILED', 1])
     assert.deepEqual(
       {status: outcome.status, errorMessage: outcome.errorMessage, logGroup: outcome.logGroup},
       {status: 'FAILED', errorMessage: 'Internal Service Exception', logGroup: '/aws-glue/crawlers'},
@@ -115,7 +119,7 @@ describe('crawl', () => {
     glue.crawl = {runPolls: 0, outcome: 'CANCELLED'}
     const result = await crawl(['--json'])
     assert.equal(result.code, 1)
-    assert.equal((JSON.parse(result.stdout) as CrawlJson).status, 'CANCELLED')
+    assert.equal((JSON.parse(result.stdout) as {result: CrawlJson}).result.status, 'CANCELLED')
   })
 
   it('attaches to a crawl already running instead of starting one', async () => {

@@ -250,7 +250,9 @@ describe('deploy-glue', () => {
 
     const drift = await deploy(['--check', '--labels', 'team', '--json'])
     assert.equal(drift.code, 1)
-    assert.deepEqual(actions(drift.stdout), {
+    const {error, result} = JSON.parse(drift.stdout) as {error: {code: string}; result: unknown}
+    assert.equal(error.code, 'GLUE_DRIFT')
+    assert.deepEqual(actions(JSON.stringify(result)), {
       database: 'unchanged',
       table: 'updated',
       view: 'updated',

@@ -290,9 +290,11 @@ describe('export --source opencost: error answers', () => {
     try {
       const result = await runCli(exportArgs(fake, out.path, ['--json'], '5'))
       assert.equal(result.code, 1, result.stderr)
-      const body = JSON.parse(result.stdout) as {
-        outcomes: Array<{date: string; status: string; error?: string; code?: string}>
-      }
+      const body = (
+        JSON.parse(result.stdout) as {
+          result: {outcomes: Array<{date: string; status: string; error?: string; code?: string}>}
+        }
+      ).result
       const byDay = new Map(body.outcomes.map(o => [o.date, o]))
       assert.equal(byDay.get('2026-03-02')?.status, 'written')
       assert.deepEqual(await listFiles(out.path), [keyOf('2026-03-02')])
@@ -336,8 +338,9 @@ describe('export --source opencost: error answers', () => {
     try {
       const result = await runCli([...exportArgs(fake, out.path), '--json'])
       assert.equal(result.code, 1, result.stderr)
-      const outcomes = (JSON.parse(result.stdout) as {outcomes: Array<{date: string; status: string; error?: string}>})
-        .outcomes
+      const {outcomes} = (
+        JSON.parse(result.stdout) as {result: {outcomes: Array<{date: string; status: string; error?: string}>}}
+      ).result
       const empty = outcomes.find(o => o.date === '2026-02-28')
       assert.equal(empty?.status, 'failed')
       assert.match(empty?.error ?? '', /^OpenCost reported data for .* returned no allocations/)

@@ -128,10 +128,11 @@ describe('local I/O failures', () => {
 
         const json = await runOnTmpfs(exportArgs(fake.url, out.path, ['--json']), {}, {size: '64k', fill: true})
         assert.equal(json.code, 1)
-        const result = JSON.parse(json.stdout) as {
-          failed: number
-          outcomes: Array<{status: string; code: string; error: string}>
+        const {error, result} = JSON.parse(json.stdout) as {
+          error: {code: string}
+          result: {failed: number; outcomes: Array<{status: string; code: string; error: string}>}
         }
+        assert.equal(error.code, 'PARTIAL_FAILURE')
         assert.equal(result.failed, 2)
         assert.ok(
           result.outcomes.every(o => o.status === 'failed' && o.code === 'LOCAL_IO' && o.error.includes('ENOSPC')),

@@ -82,7 +82,9 @@ interface SplitResult {
   failed: number
 }
 
-const resultOf = (run: CliResult) => JSON.parse(run.stdout) as SplitResult
+/** The result of a --json run; a run that failed in part prints it beside its error. */
+const resultOf = (run: CliResult) =>
+  run.code === 0 ? (JSON.parse(run.stdout) as SplitResult) : (JSON.parse(run.stdout) as {result: SplitResult}).result
 
 async function start(options: Partial<FakeKubecostOptions> = {}): Promise<FakeKubecost> {
   return FakeKubecost.start({days: [], clusters: PRIMARY, containersPerDay: 30, ...options})

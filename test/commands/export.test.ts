@@ -5,7 +5,7 @@ import {after, before, describe, it} from 'node:test'
 
 import {type Allocation, FAKE_NODES, dayAllocations, sanitize} from '../fakes/kubecost-data.js'
 import {FakeKubecost} from '../fakes/kubecost-server.js'
-import {listFiles, refusedUrl, runCli, tempDir} from '../helpers.js'
+import {listFiles, refusedUrl, runCli, spawnCli, tempDir} from '../helpers.js'
 import {readParquet} from '../parquet.js'
 
 const ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/prod'
@@ -513,7 +513,24 @@ describe('export configuration', () => {
       {S3_BUCKET_NAME: 'kubecost-data', OUTPUT_DIR: '/tmp/x'},
       /Both --bucket \(S3_BUCKET_NAME\) "kubecost-data" and --output-dir \(OUTPUT_DIR\) "\/tmp\/x" are set/,
     ],
-    ['an unknown flag', ['--cluster-arn', ARN, '--output-dir', '/tmp/x', '--bogus'], {}, /Nonexistent flag: --bogus/],
+    [
+      'a --prefix with a control character',
+      ['--cluster-arn', ARN, '--output-dir', '/tmp/x', '--prefix', 'kube\ncost'],
+      {},
+      /^Error: Invalid --prefix \(S3_PREFIX\) "kube\\ncost": a key prefix cannot contain control characters$/m,
+    ],
+    [
+      'an S3_PREFIX with an escape sequence',
+      ['--cluster-arn', ARN, '--output-dir', '/tmp/x'],
+      {S3_PREFIX: '\u001b[2Jkubecost'},
+      /^Error: Invalid --prefix \(S3_PREFIX\) "\\x1b\[2Jkubecost": a key prefix cannot contain control characters$/m,
+    ],
+    [
+      'an unknown flag',
+      ['--cluster-arn', ARN, '--output-dir', '/tmp/x', '--bogus'],
+      {},
+      /^Error: Unknown flag --bogus\n/,
+    ],
   ]
   for (const [what, args, env, message] of usage) {
     it(`exits 2 on ${what}, naming it`, async () => {
@@ -613,6 +630,93 @@ describe('export failures', () => {
     }
   })
 
+  describe('one JSON failure shape', () => {
+    interface ErrorJson {
+      code: string
+      message: string
+      exitCode: number
+      suggestions: string[]
+    }
+    const partly = async (extra: string[]) => {
+      const fake = await FakeKubecost.start({cluster: 'prod', days: KUBECOST_DAYS, containersPerDay: 5})
+      fake.addFault({kind: 'html-504', api: 'allocation', day: '2026-02-28'})
+      try {
+        return await run(fake, ['--retries', '0', ...extra])
+      } finally {
+        await fake.close()
+      }
+    }
+
+    const logLines = (stderr: string) =>
+      stderr
+        .trim()
+        .split('\n')
+        .map(l => JSON.parse(l) as Record<string, unknown>)
+
+    it('a partial failure under --json: the error beside the result, so one field tells failure', async () => {
+      const result = await partly(['--json'])
+      assert.equal(result.code, 1, result.stderr)
+      const body = JSON.parse(result.stdout) as {
+        error: ErrorJson
+        result: {written: number; failed: number; outcomes: Array<{date: string; status: string}>}
+      }
+      assert.deepEqual(Object.keys(body), ['error', 'result'])
+      assert.deepEqual(Object.keys(body.error), ['code', 'message', 'exitCode', 'suggestions'])
+      assert.deepEqual([body.error.code, body.error.exitCode], ['PARTIAL_FAILURE', 1])
+      assert.match(body.error.message, /1 of 4 days failed: 2026-02-28/)
+      assert.ok(Array.isArray(body.error.suggestions))
+      assert.deepEqual([body.result.written, body.result.failed], [3, 1])
+      assert.equal(body.result.outcomes.find(o => o.date === '2026-02-28')?.status, 'failed')
+    })
+
+    for (const extra of [
+      ['--log-format', 'json'],
+      ['--log-format', 'json', '--json'],
+    ]) {
+      it(`a partial failure with ${extra.join(' ')}: the JSON log ends with the ERROR line, suggestions an array`, async () => {
+        const result = await partly(extra)
+        assert.equal(result.code, 1, result.stderr)
+        const lines = logLines(result.stderr)
+        const last = lines.at(-1) ?? {}
+        assert.deepEqual([last.level, last.code, last.exitCode], ['ERROR', 'PARTIAL_FAILURE', 1])
+        assert.match(String(last.message), /1 of 4 days failed: 2026-02-28/)
+        assert.ok(Array.isArray(last.suggestions), JSON.stringify(last))
+        assert.match(String(lines.at(-2)?.message), /^Summary:/)
+        if (extra.includes('--json')) {
+          const {error} = JSON.parse(result.stdout) as {error: ErrorJson}
+          assert.deepEqual([error.code, error.message, error.suggestions], [last.code, last.message, last.suggestions])
+        }
+      })
+    }
+
+    it('a total failure with --json and --log-format json: {"error"} on stdout and the same ERROR line last in the log', async () => {
+      const result = await runCli([
+        'export',
+        '--cluster-arn',
+        ARN,
+        '--output-dir',
+        '/tmp/x',
+        '--kubecost-url',
+        await refusedUrl(),
+        '--now',
+        NOW,
+        '--retries',
+        '0',
+        '--json',
+        '--log-format',
+        'json',
+      ])
+      assert.equal(result.code, 1, result.stderr)
+      const body = JSON.parse(result.stdout) as {error: ErrorJson}
+      assert.deepEqual(Object.keys(body), ['error'])
+      const last = logLines(result.stderr).at(-1) ?? {}
+      assert.deepEqual(
+        [last.level, last.code, last.message, last.suggestions],
+        ['ERROR', body.error.code, body.error.message, body.error.suggestions],
+      )
+    })
+  })
+
   const failures: Array<[string, Parameters<FakeKubecost['addFault']>[0], RegExp]> = [
     [
       'a plain-text 400 on the availability call',
@@ -675,6 +779,30 @@ describe('export failures', () => {
     } finally {
       await fake.close()
       await dir.remove()
+    }
+  })
+
+  it('fails fast, naming the path and errno, when the output directory cannot be made (under /proc)', async () => {
+    const fake = await FakeKubecost.start({cluster: 'prod', days: KUBECOST_DAYS, containersPerDay: 2})
+    // Node.js's recursive mkdir spins for ever there: the run is ended if it has not ended by itself.
+    const {child, done} = spawnCli(exportArgs(fake, '/proc/kubecost-cid-test/out', ['--json']))
+    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    try {
+      const result = await done
+      assert.equal(result.code, 1, result.stderr)
+      const {error, result: body} = JSON.parse(result.stdout) as {
+        error: {code: string}
+        result: {failed: number; outcomes: Array<{status: string; code: string; error: string}>}
+      }
+      assert.equal(error.code, 'PARTIAL_FAILURE')
+      assert.equal(body.failed, 4)
+      for (const outcome of body.outcomes.filter(o => o.status === 'failed')) {
+        assert.equal(outcome.code, 'LOCAL_IO')
+        assert.match(outcome.error, /^Could not create the directory \/proc\/kubecost-cid-test \(ENOENT: /)
+      }
+    } finally {
+      clearTimeout(guard)
+      await fake.close()
     }
   })
 

@@ -26,6 +26,7 @@ const count = (f: QuickSightFake, action: string) => f.actions.filter(a => a ===
 const json = (stdout: string) =>
   JSON.parse(stdout) as Record<string, unknown> & {
     error?: {code: string; message: string; exitCode: number; suggestions: string[]}
+    result?: Record<string, unknown>
   }
 
 describe('refresh-dataset: one refresh', () => {
@@ -78,7 +79,8 @@ describe('refresh-dataset: one refresh', () => {
   it('a FAILED ingestion under --json prints the result and exits 1', async () => {
     const {code, stdout} = await refresh(['--json'], {failWith: {Type: 'INTERNAL_SERVICE_ERROR', Message: 'boom'}})
     assert.equal(code, 1)
-    assert.deepEqual((json(stdout).ingestion as {error: unknown}).error, {
+    assert.equal(json(stdout).error?.code, 'QUICKSIGHT_INGESTION_FAILED')
+    assert.deepEqual((json(stdout).result?.ingestion as {error: unknown}).error, {
       type: 'INTERNAL_SERVICE_ERROR',
       message: 'boom',
     })
@@ -87,7 +89,7 @@ describe('refresh-dataset: one refresh', () => {
   it('a CANCELLED ingestion exits 1 too, saying QuickSight gave no reason', async () => {
     const {code, stdout} = await refresh(['--json'], {cancel: true})
     assert.equal(code, 1)
-    assert.equal((json(stdout).ingestion as {status: string}).status, 'CANCELLED')
+    assert.equal((json(stdout).result?.ingestion as {status: string}).status, 'CANCELLED')
     const text = await runCli(['refresh-dataset', '--poll-ms', '20'], (fake as QuickSightFake).env)
     assert.equal(text.code, 1)
     assert.match(

@@ -37,6 +37,14 @@ interface ReportJson {
   checks: CheckJson[]
 }
 
+/** The report of a --json run: on its own when every check passed, beside the error when the run failed. */
+function reportOf(result: {code: number; stdout: string}): ReportJson {
+  const body = JSON.parse(result.stdout) as ReportJson | {error: {code: string}; result: ReportJson}
+  if (result.code === 0) return body as ReportJson
+  assert.ok('error' in body, result.stdout)
+  return body.result
+}
+
 const statusOf = (report: ReportJson) => Object.fromEntries(report.checks.map(c => [c.id, c.status]))
 const verify = (args: string[], env: Record<string, string> = {}) =>
   runCli(['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, ...args], env)
@@ -87,7 +95,7 @@ describe('verify-bucket-policy with --policy-file', () => {
   it('gives the checks as objects with --json, still exit 1', async () => {
     const result = await verify(['--policy-file', ORIGINAL, '--json'])
     assert.equal(result.code, 1, result.stderr)
-    const report = JSON.parse(result.stdout) as ReportJson
+    const report = reportOf(result)
     assert.equal(report.bucket, BUCKET)
     assert.deepEqual(report.source, {kind: 'file', path: ORIGINAL})
     assert.equal(report.verdict, 'fail')
@@ -196,7 +204,11 @@ describe('verify-bucket-policy with --policy-file', () => {
         ['verify-bucket-policy', '--bucket', BUCKET, '--policy-file', ORIGINAL],
         /No expected principals given/,
       ],
-      ['no bucket', ['verify-bucket-policy', ...ROLES, '--policy-file', ORIGINAL], /Missing required flag bucket/],
+      [
+        'no bucket',
+        ['verify-bucket-policy', ...ROLES, '--policy-file', ORIGINAL],
+        /^Error: Missing required flag --bucket \(S3_BUCKET_NAME\)$/m,
+      ],
       [
         'a bad bucket name',
         ['verify-bucket-policy', '--bucket', 'Bad_Bucket', ...ROLES],
@@ -236,7 +248,7 @@ describe('verify-bucket-policy against a bucket (s3rver with the settings handle
       ['verify-bucket-policy', '--bucket', bucket, ...ROLES, '--s3-endpoint', fake.endpoint, '--json'],
       fake.env,
     )
-    return {code: result.code, report: JSON.parse(result.stdout) as ReportJson, stderr: result.stderr}
+    return {code: result.code, report: reportOf(result), stderr: result.stderr}
   }
 
   before(async () => {

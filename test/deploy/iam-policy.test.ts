@@ -730,7 +730,11 @@ describe('iam-policy command', () => {
   })
 
   for (const [what, extra, message] of [
-    ['no OIDC provider', [], /Exactly one of the following must be provided: --oidc-issuer, --oidc-provider/],
+    [
+      'no OIDC provider',
+      [],
+      /^Error: Exactly one of the following must be provided: --oidc-issuer \(OIDC_ISSUER\), --oidc-provider \(OIDC_PROVIDER\)$/m,
+    ],
     [
       'both OIDC flags',
       ['--oidc-provider', PROVIDER, '--oidc-issuer', `https://${PROVIDER}`],

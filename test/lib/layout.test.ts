@@ -81,6 +81,33 @@ describe('normalizePrefix', () => {
     })
   }
 
+  for (const [prefix, shown] of [
+    ['kube\ncost', 'kube\\ncost'],
+    ['\u001b[31mred', '\\x1b[31mred'],
+    ['a\tb/c', 'a\\tb/c'],
+    ['del\u007f', 'del\\x7f'],
+    ['nel\u0085', 'nel\\u0085'],
+  ] as const) {
+    it(`rejects the control character in ${JSON.stringify(prefix)}, showing it escaped`, () => {
+      assert.throws(
+        () => normalizePrefix(prefix),
+        (error: unknown) => {
+          assert.ok(error instanceof InvalidInputError)
+          assert.equal(error.exitCode, 2)
+          assert.equal(
+            named(error.message),
+            `Invalid --prefix (S3_PREFIX) "${shown}": a key prefix cannot contain control characters`,
+          )
+          return true
+        },
+      )
+    })
+  }
+
+  it('still trims the whitespace around it, a newline included (an env var read from a file)', () => {
+    assert.equal(normalizePrefix('kubecost\n'), 'kubecost')
+  })
+
   it('keeps dots inside a segment', () => {
     assert.equal(normalizePrefix('a..b/.c/d.'), 'a..b/.c/d.')
   })
