@@ -6,6 +6,7 @@ import {clearLoggers, getLogger} from '@oclif/core/logger'
 
 import {earlyLogFormat, errorLogLine, errorText} from './base-command.js'
 import {guardOutputStreams} from './output-streams.js'
+import {runGuarded} from './run-guard.js'
 
 /** A URL's user and password, up to the last @ before its host (a raw @ may stand in the password). */
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#'"`]*@/gi
@@ -43,8 +44,8 @@ export function redactingLogger(base: Interfaces.Logger): Interfaces.Logger {
 }
 
 /**
- * Runs the CLI (`dir`: bin/run.js's URL): output streams that fail end without a stack trace, and
- * oclif's own debug logger is redacted.
+ * Runs the CLI (`dir`: bin/run.js's URL): output streams that fail end without a stack trace,
+ * oclif's own debug logger is redacted, and no command can end with Node's exit code 13.
  */
 export async function main(dir: string): Promise<void> {
   guardOutputStreams(error => {
@@ -55,5 +56,5 @@ export async function main(dir: string): Promise<void> {
   const logger = redactingLogger(getLogger())
   // getLogger() made oclif's default logger its root; oclif takes the one passed in only when it has none.
   clearLoggers()
-  await execute({dir, loadOptions: {root: fileURLToPath(dir), logger}})
+  await runGuarded(execute({dir, loadOptions: {root: fileURLToPath(dir), logger}}), process.argv.slice(2))
 }

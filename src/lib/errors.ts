@@ -216,6 +216,12 @@ export class PartialFailureError extends CidError {
   readonly exitCode = EXIT_FAILURE
 }
 
+/** A command left waiting on something that can no longer happen (a defect): exit 1, never Node's 13. */
+export class UnfinishedError extends CidError {
+  readonly code = 'UNFINISHED'
+  readonly exitCode = EXIT_FAILURE
+}
+
 export function describeCause(error: unknown): string {
   if (error instanceof Error) return error.message
   return String(error)

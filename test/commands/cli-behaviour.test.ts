@@ -322,6 +322,22 @@ describe('the CLI as operators expect it', () => {
       assert.deepEqual(argv, ['--max-semi-space-size=2', '--v8-pool-size=1'])
     })
 
+    it('a step waiting on something that does not hold the process open still ends with the summary, not exit 13', async () => {
+      const out = await tempDir()
+      try {
+        // Every rm() of the run waits on an unref'd timer first: Node alone ends the process at the first.
+        const unheld = new URL('../fixtures/unheld-rm.mjs', import.meta.url).pathname
+        const result = await runCli(base(out.path), {NODE_OPTIONS: `--import ${unheld}`})
+        assert.equal(result.code, 0, result.stderr)
+        assert.match(result.stderr, /Summary: 1 written, 0 failed, 0 skipped/)
+        assert.deepEqual(await listFiles(out.path), [
+          `account_id=111122223333/region=us-east-1/year=2026/month=03/${DAY}_prod.snappy.parquet`,
+        ])
+      } finally {
+        await out.remove()
+      }
+    })
+
     it('help text is not hard-wrapped mid-sentence: paragraphs reflow to the terminal', async () => {
       const wide = await runCli(['export', '--help'], {OCLIF_COLUMNS: '400'})
       assert.match(

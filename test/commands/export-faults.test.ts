@@ -20,15 +20,21 @@ const NOW = '2026-03-05T10:30:00Z'
 const DAY = '2026-03-02'
 const KEY = `account_id=111122223333/region=us-east-1/year=2026/month=03/${DAY}_prod.snappy.parquet`
 const TLS_DIR = new URL('../fixtures/tls/', import.meta.url).pathname
+/**
+ * Short retry delays; timeouts that a busy machine never reaches (it can delay a timer by a quarter
+ * of a second), so that only a fault ends a call. A test that waits for a timeout sets its own.
+ */
 const FAST: Record<string, string> = {
   '--retries': '2',
   '--retry-delay': '0.01',
-  '--connect-timeout': '0.5',
-  '--allocation-read-timeout': '0.5',
-  '--assets-read-timeout': '0.5',
+  '--connect-timeout': '10',
+  '--allocation-read-timeout': '10',
+  '--assets-read-timeout': '10',
 }
+/** A read timeout that the stalls below reach, and the answers before them do not, however busy the machine. */
+const STALL_TIMEOUT = ['--allocation-read-timeout', '2', '--assets-read-timeout', '2']
 
-/** Short timeouts and delays, unless the test sets its own. */
+/** The fast defaults, unless the test sets its own. */
 function withFastDefaults(extra: string[]): string[] {
   const fast = Object.entries(FAST)
     .filter(([flag]) => !extra.includes(flag))
@@ -82,26 +88,29 @@ async function withFake(fault: Fault, run: (fake: FakeKubecost) => Promise<void>
 const requestsTo = (fake: FakeKubecost, api: string) => fake.requests.filter(r => r.api === api).length
 
 describe('failures that are not retried', () => {
-  const cases: Array<{what: string; fault: Fault; message: RegExp; hint: RegExp}> = [
+  const cases: Array<{what: string; fault: Fault; message: RegExp; hint: RegExp; extra?: string[]}> = [
     {
       what: 'a response that does not start in time',
       fault: {kind: 'stall-headers', api: 'allocation'},
       message:
-        /Kubecost Allocation API did not answer within 0\.5 s: GET http:\/\/127\.0\.0\.1:\d+\/model\/allocation\?window=2026-03-02/,
+        /Kubecost Allocation API did not answer within 2 s: GET http:\/\/127\.0\.0\.1:\d+\/model\/allocation\?window=2026-03-02/,
       hint: /raise --allocation-read-timeout \(KUBECOST_ALLOCATION_API_READ_TIMEOUT\)/,
+      extra: STALL_TIMEOUT,
     },
     {
       what: 'an Assets API response that does not start in time',
       fault: {kind: 'stall-headers', api: 'assets'},
-      message: /Kubecost Assets API did not answer within 0\.5 s: GET http:\/\/127\.0\.0\.1:\d+\/model\/assets\?/,
+      message: /Kubecost Assets API did not answer within 2 s: GET http:\/\/127\.0\.0\.1:\d+\/model\/assets\?/,
       hint: /raise --assets-read-timeout \(KUBECOST_ASSETS_API_READ_TIMEOUT\)/,
+      extra: STALL_TIMEOUT,
     },
     {
       what: 'a body that stalls midway',
       fault: {kind: 'stall-body', api: 'allocation'},
       message:
-        /Kubecost Allocation API stopped sending its response for 0\.5 s: GET .* \(while reading the response body\)/,
+        /Kubecost Allocation API stopped sending its response for 2 s: GET .* \(while reading the response body\)/,
       hint: /raise --allocation-read-timeout/,
+      extra: STALL_TIMEOUT,
     },
     {
       what: 'a plain-text 400',
@@ -135,10 +144,10 @@ describe('failures that are not retried', () => {
     },
   ]
 
-  for (const {what, fault, message, hint} of cases) {
+  for (const {what, fault, message, hint, extra} of cases) {
     it(`${what}: exit 1, its own message and hint, no retry, no file`, async () => {
       await withFake(fault, async fake => {
-        const outcome = await exportOnce(fake.url)
+        const outcome = await exportOnce(fake.url, extra)
         assert.equal(outcome.code, 1, outcome.stderr)
         assert.match(outcome.stderr, message)
         assert.match(outcome.stderr, hint)

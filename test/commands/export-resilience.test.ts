@@ -363,15 +363,18 @@ describe('a very large assets answer', () => {
           '--now',
           NOW,
         ],
-        {NODE_OPTIONS: `--import ${new URL('../fixtures/report-rss.mjs', import.meta.url).pathname}`},
+        {NODE_OPTIONS: `--import ${new URL('../fixtures/report-usage.mjs', import.meta.url).pathname}`},
       )
       const seconds = (Date.now() - started) / 1000
       assert.equal(result.code, 0, result.stderr)
       const rss = Number(/peak-rss-mb=(\d+)/.exec(result.stderr)?.[1])
-      // Generous bounds, for a busy 2-core machine: measured 5–7 s and ~430 MB here (~850 MB when the index kept every label) (npm test prints them).
-      process.stdout.write(`# 300k-node assets answer: ${seconds.toFixed(1)} s, peak RSS ${rss} MB\n`)
+      const cpu = Number(/cpu-seconds=([\d.]+)/.exec(result.stderr)?.[1])
+      // Measured on an idle 2-core machine: 5–7 s and ~430 MB (~850 MB when the index kept every label).
+      // With both cores taken by other work it took up to 125 s, but still about 9 s of CPU: the bound
+      // on time is one on CPU time (npm test prints the figures).
+      process.stdout.write(`# 300k-node assets answer: ${seconds.toFixed(1)} s, ${cpu} s of CPU, peak RSS ${rss} MB\n`)
       assert.ok(rss > 0 && rss < 700, `peak RSS ${rss} MB`)
-      assert.ok(seconds < 60, `${seconds} s`)
+      assert.ok(cpu > 0 && cpu < 40, `${cpu} s of CPU`)
       assert.deepEqual(await listFiles(out.path), [keyOf(DAY)])
     } finally {
       await out.remove()

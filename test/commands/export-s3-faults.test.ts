@@ -326,26 +326,28 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
     }
   })
 
-  it('an upload and a listing held with no answer fail within --s3-timeout and are sent again', async () => {
-    const name = cluster('hold')
-    expected = await localFiles(name)
-    const proxy = await S3Proxy.start({target: s3.endpoint})
-    proxy.addFault('list', {kind: 'hold'})
-    proxy.addFault('put', {kind: 'hold'})
-    try {
-      const started = Date.now()
-      const result = await viaEndpoint(proxy, name, ['--s3-timeout', '1'])
-      const seconds = (Date.now() - started) / 1000
-      assert.equal(result.code, 0, result.stderr)
-      await assertWritten(name)
-      assert.match(result.stderr, /S3 ListObjectsV2 of .* failed \(TimeoutError\), attempt 1 of 5/)
-      assert.match(result.stderr, /S3 PutObject of .* failed \(TimeoutError\), attempt 1 of 5/)
-      // Two waits of 1 s plus back-off and the run itself; without a deadline the run never ends.
-      assert.ok(seconds < 15, `took ${seconds} s`)
-    } finally {
-      await proxy.close()
-    }
-  })
+  // Without a timeout on each attempt the run would never end: the test's own timeout says so.
+  it(
+    'an upload and a listing held with no answer fail within --s3-timeout and are sent again',
+    {timeout: 120_000},
+    async () => {
+      const name = cluster('hold')
+      expected = await localFiles(name)
+      const proxy = await S3Proxy.start({target: s3.endpoint})
+      proxy.addFault('list', {kind: 'hold'})
+      proxy.addFault('put', {kind: 'hold'})
+      try {
+        // Each attempt may take 2 s: far above what a busy machine can delay an answer by.
+        const result = await viaEndpoint(proxy, name, ['--s3-timeout', '2'])
+        assert.equal(result.code, 0, result.stderr)
+        await assertWritten(name)
+        assert.match(result.stderr, /S3 ListObjectsV2 of .* failed \(TimeoutError\), attempt 1 of 5/)
+        assert.match(result.stderr, /S3 PutObject of .* failed \(TimeoutError\), attempt 1 of 5/)
+      } finally {
+        await proxy.close()
+      }
+    },
+  )
 
   it('S3 failing every time: exit 1 naming S3, the key, the status, the attempts and what to do; nothing stored; the next run writes it', async () => {
     const name = cluster('always')
@@ -383,6 +385,7 @@ describe('export to S3 through a faulty S3 (proxy in front of s3rver, over real 
     const proxy = await S3Proxy.start({target: s3.endpoint})
     proxy.addFault('put', {kind: 'hold', always: true})
     try {
+      // The listing before has five attempts of 0.5 s to answer in: no busy machine delays all five.
       const result = await viaEndpoint(proxy, name, ['--s3-timeout', '0.5'])
       assert.equal(result.code, 1, result.stderr)
       assert.ok(

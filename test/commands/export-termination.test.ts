@@ -133,7 +133,8 @@ describe('the run deadline', () => {
       const result = await runCli(
         exportArgs(fake.url, out.path, ['--run-deadline', '1', '--allocation-read-timeout', '60']),
       )
-      assert.ok(Date.now() - started < 10_000)
+      // Half the 60 s read timeout, whatever the machine's load: the deadline, not the stall's timeout, ended it.
+      assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`)
       assert.equal(result.code, 1, result.stderr)
       const failed = result.stderr.split('\n').filter(l => l.includes('Failed to export'))
       assert.equal(failed.length, 2)

@@ -425,23 +425,31 @@ describe('case 5: locking the pipeline out', () => {
   })
 })
 
+/** CPU milliseconds this process has spent since `since` (a process.cpuUsage() reading). */
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const {user, system} = process.cpuUsage(since)
+  return Math.round((user + system) / 1000)
+}
+
 describe('case 6: hostile documents fail closed', () => {
   it('matches wildcards in linear time: a 20 KB adversarial pattern takes well under a second', () => {
     const pattern = `${ARN}/${'*a'.repeat(10_000)}Z`
     assert.ok(pattern.length > 20_000)
     const value = `${ARN}/${'a'.repeat(2_000)}`
-    const started = performance.now()
+    const started = process.cpuUsage()
     assert.equal(globMatches(pattern, value), false)
     assert.equal(coversAllWithPrefix(pattern, `${ARN}/account_id=`), false)
     assert.equal(matchesSomeWithPrefix(pattern, `${ARN}/account_id=`), true)
     assert.equal(globMatches(`${ARN}/${'*'.repeat(6)}Z`, `${ARN}/${'x'.repeat(5_000)}`), false)
-    assert.ok(performance.now() - started < 1000, `${performance.now() - started} ms`)
+    // CPU time, which a busy machine does not stretch as it does the wall clock (measured: under 10 ms).
+    assert.ok(cpuMs(started) < 1000, `${cpuMs(started)} ms of CPU`)
   })
 
   it('analyses a policy with a six-star Resource in well under a second', () => {
-    const started = performance.now()
+    const started = process.cpuUsage()
     run(statements(...OLD, deny('Stars', {Bool: {'aws:SecureTransport': 'false'}}, {Resource: `${ARN}/******Z`})))
-    assert.ok(performance.now() - started < 5000, `${performance.now() - started} ms`)
+    // Measured: about 0.5 s of CPU.
+    assert.ok(cpuMs(started) < 5000, `${cpuMs(started)} ms of CPU`)
   })
 
   it('refuses 20,000 nested lists with a location, as bad input (exit 2), without overflowing the stack', () => {

@@ -163,8 +163,8 @@ describe('S3Destination over real HTTP (faulty proxy in front of s3rver)', () =>
         assert.match(error.message, /^s3:PutObject on s3:\/\/abort-bucket\/p\/day\.parquet was aborted/)
         return true
       })
-      // Well before the 30 s deadline: the signal, not the timeout, ended it.
-      assert.ok(Date.now() - started < 5000)
+      // Well before the 30 s timeout (half of it, whatever the machine's load): the signal ended it.
+      assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`)
       const listed = await s3.client.send(new ListObjectsV2Command({Bucket: BUCKET}))
       assert.deepEqual(listed.Contents ?? [], [])
     } finally {

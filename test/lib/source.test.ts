@@ -88,9 +88,10 @@ describe('KubecostClient with the OpenCost source', () => {
     new KubecostClient({
       baseUrl: url,
       source: OPENCOST,
-      connectTimeoutMs: 500,
-      allocationReadTimeoutMs: 500,
-      assetsReadTimeoutMs: 500,
+      // Far above what a busy machine can delay an answer by: no test here waits for a timeout.
+      connectTimeoutMs: 10_000,
+      allocationReadTimeoutMs: 10_000,
+      assetsReadTimeoutMs: 10_000,
       ...extra,
     })
 

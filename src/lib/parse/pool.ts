@@ -167,6 +167,10 @@ export class ParsePool {
   }
 
   private ref(on: boolean): void {
+    // terminate() holds a thread until it has stopped, and close() is awaited: an answer read after
+    // close() began must not let go of it, or the process ends there with nothing left to wait on
+    // (Node's exit code 13 for an unsettled top-level await).
+    if (this.closing) return
     for (const worker of this.workers) {
       if (on) worker.ref()
       else worker.unref()
