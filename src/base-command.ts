@@ -45,7 +45,8 @@ export abstract class BaseCommand extends Command {
     await super.init()
   }
 
-  protected logger(format: LogFormat = 'text'): Logger {
+  /** The run's logger, in `format` (a command's --log-format), else in the one LOG_FORMAT or the command line asked for. */
+  protected logger(format: LogFormat = this.logFormat): Logger {
     this.logFormat = format
     return createLogger(line => process.stderr.write(this.named(line)), format)
   }
@@ -197,6 +198,19 @@ export function errorText(shape: ErrorShape): string {
 export function errorLogLine(shape: ErrorShape): string {
   const fields = {code: shape.code, exitCode: shape.exitCode, suggestions: shape.suggestions}
   return `${formatLine('json', 'error', shape.message, fields)}\n`
+}
+
+/**
+ * A failure outside a command's own catch (a mistyped command, a stalled run's last moments, an output
+ * stream that broke), in the forms the command line asks for: `{"error": …}` on stdout under --json
+ * (unless stdout is what failed), the ERROR line of a JSON log, or the text on stderr.
+ */
+export function reportFailure(error: CidError, argv: readonly string[], options: {stdout?: boolean} = {}): void {
+  const shape = {code: error.code, message: error.summary, exitCode: error.exitCode, suggestions: error.suggestions}
+  const json = argv.includes('--json') && options.stdout !== false
+  if (json) process.stdout.write(`${JSON.stringify({error: shape}, undefined, 2)}\n`)
+  if (earlyLogFormat(argv, process.env.LOG_FORMAT) === 'json') process.stderr.write(errorLogLine(shape))
+  else if (!json) process.stderr.write(errorText(shape))
 }
 
 /** `--log-format json` (or `=json`) on the command line, else LOG_FORMAT, read leniently before the flags are parsed. */

@@ -4,7 +4,7 @@ import {format} from 'node:util'
 import {type Interfaces, execute} from '@oclif/core'
 import {clearLoggers, getLogger} from '@oclif/core/logger'
 
-import {earlyLogFormat, errorLogLine, errorText} from './base-command.js'
+import {reportFailure} from './base-command.js'
 import {guardOutputStreams} from './output-streams.js'
 import {runGuarded} from './run-guard.js'
 
@@ -48,11 +48,8 @@ export function redactingLogger(base: Interfaces.Logger): Interfaces.Logger {
  * oclif's own debug logger is redacted, and no command can end with Node's exit code 13.
  */
 export async function main(dir: string): Promise<void> {
-  guardOutputStreams(error => {
-    const shape = {code: error.code, message: error.summary, exitCode: error.exitCode, suggestions: error.suggestions}
-    const json = earlyLogFormat(process.argv.slice(2), process.env.LOG_FORMAT) === 'json'
-    process.stderr.write(json ? errorLogLine(shape) : errorText(shape))
-  })
+  // What failed is standard output itself: the error goes to stderr only.
+  guardOutputStreams(error => reportFailure(error, process.argv.slice(2), {stdout: false}))
   const logger = redactingLogger(getLogger())
   // getLogger() made oclif's default logger its root; oclif takes the one passed in only when it has none.
   clearLoggers()

@@ -6,9 +6,8 @@
  * the command to finish as it would have, with its summary. If the loop empties again with the command
  * unfinished, nothing is left that could finish it: the process says so and ends with exit code 1.
  */
-import {earlyLogFormat} from './base-command.js'
+import {reportFailure} from './base-command.js'
 import {EXIT_FAILURE, UnfinishedError} from './lib/errors.js'
-import {formatLine} from './lib/log.js'
 
 /** How long the event loop is held open for a command left waiting on a handle that does not hold it. */
 export const GRACE_MS = 10_000
@@ -41,7 +40,7 @@ export async function runGuarded(
   }
 }
 
-/** The failure in the shape BaseCommand gives every error: on stdout under --json, else on stderr in the log format. */
+/** The failure in the forms the command line asked for, as every error. */
 function reportUnfinished(argv: readonly string[]): void {
   const error = new UnfinishedError(
     'The command stopped before it finished: it was left waiting on something that can no longer happen (a bug in kubecost-cid).',
@@ -51,13 +50,5 @@ function reportUnfinished(argv: readonly string[]): void {
       ],
     },
   )
-  const shape = {code: error.code, message: error.summary, exitCode: error.exitCode, suggestions: error.suggestions}
-  if (argv.includes('--json')) {
-    process.stdout.write(`${JSON.stringify({error: shape}, null, 2)}\n`)
-  } else if (earlyLogFormat(argv, process.env.LOG_FORMAT) === 'json') {
-    const fields = {code: shape.code, exitCode: shape.exitCode, suggestions: shape.suggestions.join(' ')}
-    process.stderr.write(`${formatLine('json', 'error', shape.message, fields)}\n`)
-  } else {
-    process.stderr.write([`Error: ${shape.message}`, ...shape.suggestions.map(s => `Try: ${s}`)].join('\n') + '\n')
-  }
+  reportFailure(error, argv)
 }

@@ -1,6 +1,6 @@
 import type {Hook} from '@oclif/core'
 
-import {earlyLogFormat, errorLogLine, errorText} from '../base-command.js'
+import {reportFailure} from '../base-command.js'
 import {closest} from '../closest.js'
 import {UsageError} from '../lib/errors.js'
 
@@ -27,12 +27,7 @@ const hook: Hook.CommandNotFound = async function (options) {
     )
   }
 
-  const shape = {code: error.code, message: error.summary, exitCode: error.exitCode, suggestions: error.suggestions}
-  const argv = options.argv ?? []
-  const json = argv.includes('--json')
-  if (json) process.stdout.write(`${JSON.stringify({error: shape}, undefined, 2)}\n`)
-  if (earlyLogFormat(argv, process.env.LOG_FORMAT) === 'json') process.stderr.write(errorLogLine(shape))
-  else if (!json) process.stderr.write(errorText(shape))
+  reportFailure(error, options.argv ?? [])
   process.exit(error.exitCode)
 }
 
