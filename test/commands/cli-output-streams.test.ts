@@ -13,7 +13,18 @@ import {BIN, type CliResult, cliEnv, listFiles, tempDir} from '../helpers.js'
 
 const ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/prod'
 const ISSUER = 'https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE'
-const IAM = ['iam-policy', '--cluster-arn', ARN, '--oidc-issuer', ISSUER, '--bucket', 'kubecost-data-111122223333']
+// With its results location given, iam-policy logs nothing on success: stderr holds only what these tests look for.
+const IAM = [
+  'iam-policy',
+  '--cluster-arn',
+  ARN,
+  '--oidc-issuer',
+  ISSUER,
+  '--bucket',
+  'kubecost-data-111122223333',
+  '--results-location',
+  's3://athena-results-111122223333/kubecost/',
+]
 const FULL =
   'Error: Could not write to standard output (ENOSPC: no space left on the device)\nTry: Free space where standard output is redirected, or redirect it elsewhere.\n'
 

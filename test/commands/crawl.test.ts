@@ -183,9 +183,14 @@ describe('crawl', () => {
     glue.fail('GetCrawler', 'AccessDeniedException', 400, 1, 1)
     const json = await crawl(['--json'])
     assert.equal(json.code, 1)
-    const parsed = JSON.parse(json.stdout) as CrawlJson | {result: CrawlJson}
-    const outcome = 'result' in parsed ? parsed.result : parsed
-    assert.deepEqual(outcome, {crawler: 'kubecost_crawler', how: 'started', status: 'UNKNOWN'})
+    const parsed = JSON.parse(json.stdout) as {error: {code: string}; result: CrawlJson}
+    assert.equal(parsed.error.code, 'AWS_ACCESS_DENIED')
+    assert.deepEqual(parsed.result, {
+      crawler: 'kubecost_crawler',
+      how: 'started',
+      status: 'UNKNOWN',
+      awsRegion: {name: 'us-east-1', source: 'AWS_REGION'},
+    })
   })
 
   it('access denied on a crawler other than the one the printed policy names says the name may be wrong', async () => {

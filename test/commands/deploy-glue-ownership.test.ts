@@ -31,10 +31,11 @@ const PARQUET = 'org.apache.hadoop.hive.ql.io.parquet'
 const TABLE_COLUMNS = glueColumns(contractColumns({labels: ['app'], annotations: []}))
 const PARTITION_KEYS = ['account_id', 'region', 'year', 'month'].map(Name => ({Name, Type: 'string'}))
 
-/** The result of a run that failed, under --json: on its own, or beside the error. */
+/** The result of a run that failed, under --json: beside the error. */
 const partial = (stdout: string) => {
-  const json = JSON.parse(stdout) as DeployJson | {result: DeployJson}
-  return 'result' in json ? json.result : json
+  const json = JSON.parse(stdout) as {error: {code: string}; result: DeployJson}
+  assert.ok(json.error.code, stdout)
+  return json.result
 }
 
 /** The table, view and crawler exactly as the original solution's Terraform wrote them (SPEC "Glue, Athena, QuickSight"), unmarked. */

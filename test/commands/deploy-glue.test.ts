@@ -19,10 +19,11 @@ interface DeployJson {
   foreignObjects: {count: number; examples: string[]}
 }
 
-/** The result of a run that failed part-way, under --json: on its own, or beside the error. */
+/** The result of a run that failed, under --json: beside the error. */
 const partial = (stdout: string) => {
-  const json = JSON.parse(stdout) as DeployJson | {result: DeployJson}
-  return 'result' in json ? json.result : json
+  const json = JSON.parse(stdout) as {error: {code: string}; result: DeployJson}
+  assert.ok(json.error.code, stdout)
+  return json.result
 }
 
 describe('deploy-glue', () => {

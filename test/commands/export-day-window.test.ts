@@ -104,7 +104,9 @@ describe('export: an allocation whose window is another day fails the day', () =
           threads,
         ])
         assert.equal(run.code, 1, run.stderr)
-        const outcome = (JSON.parse(run.stdout) as {outcomes: Outcome[]}).outcomes[0]
+        const body = JSON.parse(run.stdout) as {error: {code: string}; result: {outcomes: Outcome[]}}
+        assert.equal(body.error.code, 'PARTIAL_FAILURE')
+        const outcome = body.result.outcomes[0]
         assert.equal(outcome?.status, 'failed')
         assert.equal(outcome.code, 'KUBECOST_BAD_RESPONSE')
         const name = [...dayAllocations(DAY, {cluster: 'prod', containers: 1200})][700]?.name ?? ''
@@ -176,7 +178,9 @@ describe('export --split-by-cluster: an allocation of another day fails its clus
         ...common(fake, out.path),
       ])
       assert.equal(run.code, 1, run.stderr)
-      const outcomes = (JSON.parse(run.stdout) as {outcomes: Outcome[]}).outcomes
+      const body = JSON.parse(run.stdout) as {error: {code: string}; result: {outcomes: Outcome[]}}
+      assert.equal(body.error.code, 'PARTIAL_FAILURE')
+      const {outcomes} = body.result
       assert.deepEqual(
         outcomes.map(o => [o.kubecostCluster, o.status, o.code]),
         [

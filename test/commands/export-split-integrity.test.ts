@@ -32,6 +32,12 @@ interface Outcome {
 }
 
 const outcomesOf = (stdout: string) => (JSON.parse(stdout) as {outcomes: Outcome[]}).outcomes
+/** A run that failed in part prints its result beside the error. */
+const failedOutcomesOf = (stdout: string) => {
+  const body = JSON.parse(stdout) as {error: {code: string}; result: {outcomes: Outcome[]}}
+  assert.equal(body.error.code, 'PARTIAL_FAILURE')
+  return body.result.outcomes
+}
 
 let scratch: {path: string; remove(): Promise<void>}
 before(async () => {
@@ -301,7 +307,7 @@ describe('export --split-by-cluster: a map too long for one request line', () =>
       const run = await runCli(await args(fake, out.path, ['--retries', '0']))
       assert.equal(run.code, 1, run.stderr.slice(0, 3000))
       const [first = [], ...rest] = filters(fake)
-      const outcomes = outcomesOf(run.stdout)
+      const outcomes = failedOutcomesOf(run.stdout)
       const failed = outcomes.filter(o => o.status === 'failed')
       assert.deepEqual(failed.map(o => o.kubecostCluster).sort(), [...first].sort())
       assert.deepEqual(

@@ -618,7 +618,7 @@ describe('verify-bucket-policy on a store without some bucket-settings APIs', ()
     assert.match(result.stderr, /^Try: .*analyse it with --policy-file\.$/m)
     const json = await live('bare-store', ['--json'])
     assert.equal(json.code, 1, json.stderr)
-    const report = JSON.parse(json.stdout) as ReportJson & {inconclusive?: string}
+    const report = reportOf(json) as ReportJson & {inconclusive?: string}
     assert.equal(report.verdict, 'inconclusive')
     assert.match(report.inconclusive ?? '', /^no policy check could run: cannot read the bucket policy: /)
     assert.deepEqual(report.counts, {pass: 0, fail: 0, warn: 7, skipped: 1})
@@ -641,7 +641,7 @@ describe('verify-bucket-policy on a store without some bucket-settings APIs', ()
     const result = await live('locked-bucket', ['--json'])
     // Every setting passes, yet nothing says who can reach the data.
     assert.equal(result.code, 1, result.stderr)
-    const report = JSON.parse(result.stdout) as ReportJson
+    const report = reportOf(result)
     assert.equal(report.verdict, 'inconclusive')
     assert.deepEqual(statusOf(report), {
       'https-only': 'warn',

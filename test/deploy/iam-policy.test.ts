@@ -691,6 +691,14 @@ describe('iam-policy command', () => {
     assert.match(chained.stdout, /^== Parent role .*: arn:aws:iam::444455556666:role\/kubecost-s3-exporter$/m)
   })
 
+  it('logs its warning in the format LOG_FORMAT asks for, though it has no --log-format of its own', async () => {
+    const r = await runCli([...args, '--oidc-provider', PROVIDER], {LOG_FORMAT: 'json'})
+    assert.equal(r.code, 0, r.stderr)
+    const line = JSON.parse(r.stderr) as {level: string; message: string}
+    assert.equal(line.level, 'WARNING')
+    assert.match(line.message, /^No --results-location \(ATHENA_RESULTS_LOCATION\) given/)
+  })
+
   it('reads every setting from its environment variable, as it does from its flag', async () => {
     const settings: Array<[string, string, string]> = [
       ['--cluster-arn', 'CLUSTER_ID', CLUSTER.arn],
