@@ -50,7 +50,8 @@ export default class DeployGlue extends BaseCommand {
       {
         catalog: new GlueCatalog(await session.client('glue'), session, session),
         workgroups: athena,
-        listKeys: async prefix => listLocationKeys(s3, session, flags.bucket, prefix, LISTING_LIMIT),
+        listKeys: async prefix =>
+          listLocationKeys(s3, session, flags.bucket, prefix, LISTING_LIMIT, flags['s3-endpoint']),
       },
       config,
       {

@@ -55,6 +55,7 @@ export default class VerifyBucketPolicy extends BaseCommand {
       const settings = await readBucketSettings(await session.s3({endpoint: flags['s3-endpoint']}), flags.bucket, {
         identity: session.identity.description,
         timeout: {setting: attempt.setting, seconds: attempt.ms / 1000},
+        endpoint: flags['s3-endpoint'],
       })
       report = {
         ...verify(expected, bucketPolicyState(settings, flags.bucket), settings, {kind: 'bucket'}),

@@ -6,7 +6,7 @@ import {PutObjectCommand} from '@aws-sdk/client-s3'
 import {CRAWLER_CONFIGURATION, decodeView, viewColumns} from '../../src/lib/glue/definitions.js'
 import {contractColumns, glueColumns} from '../../src/lib/schema.js'
 import {TEST_ENV} from '../fakes/s3.js'
-import {runCli} from '../helpers.js'
+import {refusedUrl, runCli} from '../helpers.js'
 import {BUCKET, ROLE, useDeployFakes} from './deploy-fakes.js'
 
 const PARQUET = 'org.apache.hadoop.hive.ql.io.parquet'
@@ -322,6 +322,26 @@ describe('deploy-glue', () => {
     assert.equal(clean.code, 0, clean.stderr)
     assert.equal((JSON.parse(clean.stdout) as DeployJson).foreignObjects.count, 0)
     assert.doesNotMatch(clean.stderr, /not exporter files/)
+  })
+
+  it("an --s3-endpoint where nothing listens is named in the listing's failure, not the network path to AWS", async () => {
+    const endpoint = await refusedUrl()
+    const result = await runCli(
+      ['deploy-glue', '--bucket', BUCKET, '--crawler-role-arn', ROLE, '--s3-endpoint', endpoint],
+      {...TEST_ENV, ...fakes.glue.env, ...fakes.athena.env},
+    )
+    assert.equal(result.code, 1)
+    assert.ok(
+      result.stderr.includes(`Error: The connection to S3 at ${endpoint} failed: s3:ListBucket on s3://${BUCKET}/`),
+      result.stderr,
+    )
+    assert.ok(
+      result.stderr.includes(
+        `Try: Nothing accepts connections at ${new URL(endpoint).host}: check the host and port in --s3-endpoint (S3_ENDPOINT_URL) "${endpoint}", and that the store is running.`,
+      ),
+      result.stderr,
+    )
+    assert.doesNotMatch(result.stderr, /VPC endpoint|NAT/)
   })
 
   it('a listing of the table location that fails after the catalog was written: what was written, then the error', async () => {

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3'
 
 import {type S3SettingsFake, settingXml, startS3WithSettings} from '../fakes/s3-bucket-settings.js'
-import {runCli, tempDir} from '../helpers.js'
+import {refusedUrl, runCli, tempDir} from '../helpers.js'
 
 const ORIGINAL = fileURLToPath(new URL('../fixtures/policies/original-single-statement.json', import.meta.url))
 const OLD_RECOMMENDED = fileURLToPath(new URL('../fixtures/policies/previous-recommended.json', import.meta.url))
@@ -391,6 +391,26 @@ describe('verify-bucket-policy against a bucket (s3rver with the settings handle
     assert.equal(result.stdout, '')
     // The four settings are read at once; whichever answers first names its action.
     assert.match(result.stderr, /^Error: Bucket not found: s3:Get\w+ on s3:\/\/no-such-bucket failed \(NoSuchBucket: /m)
+  })
+
+  it('names --s3-endpoint, not the network path to AWS, when nothing listens there', async () => {
+    const endpoint = await refusedUrl()
+    const result = await runCli(
+      ['verify-bucket-policy', '--bucket', BUCKET, ...ROLES, '--s3-endpoint', endpoint],
+      fake.env,
+    )
+    assert.equal(result.code, 1)
+    assert.match(
+      result.stderr,
+      new RegExp(`^Error: The connection to S3 at ${endpoint} failed: s3:Get\\w+ on s3://${BUCKET}`, 'm'),
+    )
+    assert.ok(
+      result.stderr.includes(
+        `Try: Nothing accepts connections at ${new URL(endpoint).host}: check the host and port in --s3-endpoint (S3_ENDPOINT_URL) "${endpoint}", and that the store is running.`,
+      ),
+      result.stderr,
+    )
+    assert.doesNotMatch(result.stderr, /VPC endpoint|NAT/)
   })
 
   it('takes the endpoint from S3_ENDPOINT_URL', async () => {

@@ -39,8 +39,8 @@ export interface BucketSettings {
 
 const NOT_IMPLEMENTED = new Set(['NotImplemented', 'MethodNotAllowed', 'UnsupportedOperation'])
 
-/** Who reads, and what bounds an attempt: for the message of a failure that ends the run. */
-type ReadContext = Pick<AwsCallContext, 'identity' | 'timeout'>
+/** Who reads, what bounds an attempt and where the store is: for the message of a failure that ends the run. */
+type ReadContext = Pick<AwsCallContext, 'identity' | 'timeout' | 'endpoint'>
 
 async function read<T>(
   bucket: string,

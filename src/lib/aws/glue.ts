@@ -263,6 +263,8 @@ export async function listLocationKeys(
   bucket: string,
   prefix: string,
   limit: number,
+  /** The S3-compatible endpoint of `s3`, if one is configured: a failure to reach it names it. */
+  endpoint?: string,
 ): Promise<{keys: string[]; truncated: boolean}> {
   const keys: string[] = []
   let token: string | undefined
@@ -272,6 +274,7 @@ export async function listLocationKeys(
       {
         action: 's3:ListBucket',
         resource: `s3://${bucket}/${prefix}`,
+        endpoint,
       },
     )
     for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key)
