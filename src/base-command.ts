@@ -152,9 +152,10 @@ export abstract class BaseCommand extends Command {
     logger: Logger,
     logFormat: LogFormat,
     work: (report: (event: ProgressEvent) => void) => Promise<T>,
+    failure?: (value: T) => Error | undefined,
   ): Promise<T> {
     const mode = progressMode({json: this.jsonEnabled(), isTTY: process.stderr.isTTY, logFormat})
-    return withProgress(title, mode, logger, work)
+    return withProgress(title, mode, logger, work, failure)
   }
 
   protected override async finally(error: Error | undefined): Promise<unknown> {

@@ -20,12 +20,17 @@ const seconds = (ms: number) => `${Math.round(ms / 1000)} s`
 const describe = (event: ProgressEvent) =>
   `${event.subject}: ${event.state}${event.detail ? ` (${event.detail})` : ''}, ${seconds(event.elapsedMs)}`
 
-/** Runs `work`, showing its progress events in `mode`; resolves or rejects as `work` does. */
+/**
+ * Runs `work`, showing its progress events in `mode`; resolves or rejects as `work` does. A `work`
+ * that resolves with a failure in it (a wait that says what it started before its error) names it
+ * through `failure`, so the live line ends as failed, not done.
+ */
 export async function withProgress<T>(
   title: string,
   mode: ProgressMode,
   log: Logger,
   work: (report: (event: ProgressEvent) => void) => Promise<T>,
+  failure?: (value: T) => Error | undefined,
 ): Promise<T> {
   if (mode === 'silent') return work(() => {})
   if (mode === 'log') {
@@ -50,6 +55,8 @@ export async function withProgress<T>(
             task.title = `${title} — ${describe(event)}`
           })
           task.title = title
+          const failed = failure?.(result.value)
+          if (failed) throw failed
         },
       },
     ],
@@ -59,6 +66,12 @@ export async function withProgress<T>(
       fallbackRendererOptions: {logger: logger()},
     },
   )
-  await tasks.run()
+  try {
+    await tasks.run()
+  } catch (error) {
+    // Drawn as failed; the value that carries the failure is still the result.
+    if (!('value' in result) || !failure?.(result.value as T)) throw error
+  }
+
   return result.value as T
 }

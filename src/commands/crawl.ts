@@ -71,14 +71,15 @@ export default class Crawl extends BaseCommand {
         signal,
         onProgress: report,
       })
+    // The wait's own failure, or the crawl's: a crawl that failed, was cancelled or timed out.
+    const failureOf = ({outcome, failure}: Awaited<ReturnType<typeof crawl>>) =>
+      failure ?? (outcome.status === 'SUCCEEDED' || outcome.status === 'RUNNING' ? undefined : crawlFailure(outcome))
     const ran = flags.wait
-      ? await this.withProgress(`Crawling with ${flags.crawler}`, logger, flags['log-format'], crawl)
+      ? await this.withProgress(`Crawling with ${flags.crawler}`, logger, flags['log-format'], crawl, failureOf)
       : await crawl(() => {})
-    const {failure} = ran
     const outcome = {...ran.outcome, awsRegion: session.regionReport}
     if (!this.jsonEnabled()) this.log(crawlLine(outcome))
-    const error =
-      failure ?? (outcome.status === 'SUCCEEDED' || outcome.status === 'RUNNING' ? undefined : crawlFailure(outcome))
+    const error = failureOf(ran)
     return error ? this.failedWith(outcome, error) : outcome
   }
 }

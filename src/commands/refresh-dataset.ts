@@ -99,6 +99,7 @@ export default class RefreshDataset extends BaseCommand {
           signal,
           onProgress: report,
         }),
+      r => r.failure,
     )
     const done = {...result, ingestion: ended}
     if (failure) {

@@ -187,6 +187,34 @@ describe('progress rendering', () => {
     }
   })
 
+  it('draws a wait that resolves with its failure as failed on a terminal, and still returns what it resolved with', async () => {
+    const logger = {debug() {}, info() {}, warn() {}, error() {}}
+    const value = {status: 'UNKNOWN', failure: new Error('the crawler was deleted')}
+    let returned: typeof value | undefined
+    const drawn = await capturingStderr(async () => {
+      returned = await withProgress(
+        'Crawling with kubecost_crawler',
+        'terminal',
+        logger,
+        async () => value,
+        v => v.failure,
+      )
+    })
+    assert.equal(returned, value)
+    assert.match(drawn, /✖ Crawling with kubecost_crawler.*the crawler was deleted/)
+    assert.doesNotMatch(drawn, /✔/)
+    const fine = await capturingStderr(async () => {
+      returned = await withProgress(
+        'Crawling',
+        'terminal',
+        logger,
+        async () => value,
+        () => undefined,
+      )
+    })
+    assert.match(fine, /✔ Crawling/)
+  })
+
   it('renders on stderr, never stdout, in terminal mode', async () => {
     const written = {stdout: '', stderr: ''}
     const original = {
